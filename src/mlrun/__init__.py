@@ -1,0 +1,30 @@
+"""mlrun: run MLproject projects reproducibly.
+
+The package namespace is kept import-light: the Python API (`run`, `SubmittedRun`,
+`load_project`) and the step helpers (`log_metric`, `log_param`, `set_tag`, `log_output`,
+`log_artifact`) are loaded on first use, so `import mlrun` inside a step costs nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "0.1.0"
+
+_API = {"run", "SubmittedRun", "load_project"}
+_STEP_HELPERS = {"log_metric", "log_metrics", "log_param", "log_params", "set_tag",
+                 "set_tags", "log_output", "log_outputs", "log_artifact", "run_dir"}
+
+__all__ = sorted(_API | _STEP_HELPERS | {"__version__"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _API:
+        from mlrun import api
+
+        return getattr(api, name)
+    if name in _STEP_HELPERS:
+        from mlrun import steplog
+
+        return getattr(steplog, name)
+    raise AttributeError(f"module 'mlrun' has no attribute {name!r}")

@@ -1,0 +1,100 @@
+"""The exception tree. Every user-facing failure is an MlrunError: one clear sentence
+(`message`), an optional `hint`, and the exit code the CLI maps it to (see the table in
+docs/architecture.md). Lower layers raise these; only the CLI prints them."""
+
+from __future__ import annotations
+
+# Exit codes, decided here and nowhere else.
+EXIT_OK = 0
+EXIT_USAGE = 2  # bad input before anything ran: MLproject, parameters, URI, options
+EXIT_PREPARE = 125  # mlrun could not prepare the run: env build, git fetch, docker engine
+EXIT_CANNOT_EXECUTE = 126
+EXIT_NOT_FOUND = 127
+EXIT_INTERNAL = 1  # a bug in mlrun (an unexpected exception); the CLI writes a crash log
+
+
+class MlrunError(Exception):
+    """Base of all expected failures."""
+
+    exit_code = EXIT_INTERNAL
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(MlrunError):
+    """Bad input: options, parameters, URIs. Nothing ran."""
+
+    exit_code = EXIT_USAGE
+
+
+class SpecError(UsageError):
+    """The MLproject (or an env file it references) is invalid."""
+
+    def __init__(
+        self,
+        message: str,
+        hint: str | None = None,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        key: str | None = None,
+    ) -> None:
+        where = ""
+        if file:
+            where = f"{file}:{line}: " if line else f"{file}: "
+        super().__init__(where + message, hint)
+        self.file = file
+        self.line = line
+        self.key = key
+
+
+class ParameterError(UsageError):
+    """A -P value (or a missing one) does not fit the entry point's declaration."""
+
+
+class NotAvailableError(UsageError):
+    """An option MLflow has that mlrun does not implement yet."""
+
+
+class PrepareError(MlrunError):
+    """mlrun could not prepare the run (fetch, environment, engine)."""
+
+    exit_code = EXIT_PREPARE
+
+
+class FetchError(PrepareError):
+    """Fetching a project failed (network, auth, missing version)."""
+
+
+class EnvBuildError(PrepareError):
+    """Building an environment failed."""
+
+
+class EngineError(PrepareError):
+    """A container engine or other backend is unreachable or refused."""
+
+
+class LaunchError(MlrunError):
+    """The command could not be started at all."""
+
+    exit_code = EXIT_CANNOT_EXECUTE
+
+
+class CommandNotFoundError(LaunchError):
+    exit_code = EXIT_NOT_FOUND
+
+
+class StoreError(MlrunError):
+    """The run store is unreachable or corrupt."""
+
+    exit_code = EXIT_PREPARE
+
+
+class RunNotFoundError(UsageError):
+    """No run matches the given id."""

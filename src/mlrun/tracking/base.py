@@ -1,0 +1,69 @@
+"""The run store interface. The embedded SQLite store is the default; other stores
+(PostgreSQL, an MLflow tracking server) implement the same methods."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from mlrun.tracking.model import Artifact, Metric, NewRun, Run
+
+
+class RunStore(abc.ABC):
+    uri: str
+
+    @abc.abstractmethod
+    def create_run(self, new: NewRun) -> Run:
+        """Record a new run (status RUNNING unless `new.status` says otherwise)."""
+
+    @abc.abstractmethod
+    def update_run(self, run_id: str, **fields: Any) -> None:
+        """Change top-level fields (env, source, command, run_name, tags merged...)."""
+
+    @abc.abstractmethod
+    def finish_run(
+        self, run_id: str, status: str, exit_code: int | None, reason: str | None = None
+    ) -> None:
+        """Set the final status, exit code and end time. Idempotent."""
+
+    @abc.abstractmethod
+    def heartbeat(self, run_id: str) -> None:
+        """Tell the store the supervising process is alive."""
+
+    @abc.abstractmethod
+    def get_run(self, run_id: str) -> Run:
+        """A run by full id or unique prefix; RunNotFoundError otherwise."""
+
+    @abc.abstractmethod
+    def search_runs(
+        self,
+        *,
+        experiment: str | None = None,
+        status: str | None = None,
+        parent_run_id: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        limit: int | None = 100,
+    ) -> list[Run]:
+        """Newest first. Runs whose supervisor died are reported KILLED (see reap)."""
+
+    @abc.abstractmethod
+    def log_params(self, run_id: str, params: Mapping[str, str]) -> None: ...
+
+    @abc.abstractmethod
+    def log_metrics(self, run_id: str, metrics: Iterable[Metric]) -> None: ...
+
+    @abc.abstractmethod
+    def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None: ...
+
+    @abc.abstractmethod
+    def log_outputs(self, run_id: str, outputs: Mapping[str, Any]) -> None: ...
+
+    @abc.abstractmethod
+    def log_artifacts(self, run_id: str, artifacts: Iterable[Artifact]) -> None: ...
+
+    @abc.abstractmethod
+    def list_experiments(self) -> list[str]: ...
+
+    def close(self) -> None:
+        """Release connections."""

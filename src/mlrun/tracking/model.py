@@ -1,0 +1,95 @@
+"""Run records as the stores hand them out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# MLflow's run statuses (a remote MLflow store must map 1:1).
+RUNNING = "RUNNING"
+FINISHED = "FINISHED"
+FAILED = "FAILED"
+KILLED = "KILLED"
+STATUSES = (RUNNING, FINISHED, FAILED, KILLED)
+
+
+@dataclass(frozen=True)
+class Metric:
+    key: str
+    value: float
+    step: int = 0
+    timestamp: float = 0.0  # epoch seconds
+
+
+@dataclass(frozen=True)
+class Artifact:
+    path: str  # relative to the run's artifact dir
+    size: int
+    sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class NewRun:
+    """What the runner knows when a run starts."""
+
+    experiment: str
+    run_name: str | None
+    source_uri: str  # credentials already removed
+    source_type: str  # "local" | "git" | ...
+    entry_point: str
+    params: dict[str, str]  # the strings passed to the program, no shell quoting
+    command: list[str] | str  # argv, or the shell string for bash -c
+    command_mode: str  # "argv" | "shell"
+    env_kind: str  # "local" | "virtualenv" | "uv" | "conda" | "docker"
+    run_dir: str  # $MLRUN_RUN_DIR of the step
+    log_paths: dict[str, str]  # {"stdout": path, "stderr": path, "combined": path}
+    host: str
+    user: str
+    pid: int  # the supervising mlrun process
+    pid_start: str | None  # its start time token (to tell a reused pid apart)
+    mlrun_version: str
+    source: dict[str, Any] = field(default_factory=dict)  # provenance (commit, branch, dirty...)
+    env: dict[str, Any] = field(default_factory=dict)  # env key, packages, image id...
+    parent_run_id: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    run_id: str | None = None  # chosen by the store when None
+    status: str = RUNNING
+
+
+@dataclass(frozen=True)
+class Run:
+    run_id: str
+    experiment: str
+    run_name: str | None
+    status: str
+    exit_code: int | None
+    status_reason: str | None  # e.g. "killed by SIGTERM", "mlrun process 123 on h died"
+    start_time: float
+    end_time: float | None
+    source_uri: str
+    source_type: str
+    source: dict[str, Any]
+    entry_point: str
+    params: dict[str, str]
+    command: list[str] | str
+    command_mode: str
+    env_kind: str
+    env: dict[str, Any]
+    run_dir: str
+    log_paths: dict[str, str]
+    host: str
+    user: str
+    pid: int
+    pid_start: str | None
+    mlrun_version: str
+    parent_run_id: str | None
+    tags: dict[str, str]
+    metrics: list[Metric]
+    outputs: dict[str, Any]
+    artifacts: list[Artifact]
+    heartbeat_time: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        from dataclasses import asdict
+
+        return asdict(self)
