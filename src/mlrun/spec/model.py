@@ -45,6 +45,9 @@ class EntryPoint:
     parameters: Mapping[str, Parameter] = field(default_factory=dict)
     line: int | None = None
     is_script: bool = False  # synthesised from `-e train.py` / `-e run.sh`
+    file: Path | None = None  # the MLproject it was declared in, for messages
+    # Keys of the entry point other than command/parameters, kept verbatim for later layers.
+    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -98,13 +101,14 @@ class Command:
         return "argv" if self.argv is not None else "shell"
 
     def words(self) -> list[str]:
-        """The words a POSIX shell would see: argv itself, or the shell string split."""
+        """The words a POSIX shell would see: argv itself, or the shell string split
+        (quotes removed, backslash-newline continuations joined, operators kept as words)."""
         if self.argv is not None:
             return list(self.argv)
-        import shlex
+        from mlrun.spec.shellwords import split_words
 
         assert self.shell is not None
-        return shlex.split(self.shell)
+        return split_words(self.shell)
 
     def display(self) -> str:
         if self.shell is not None:

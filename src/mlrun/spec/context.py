@@ -1,0 +1,65 @@
+"""What the loader carries while it walks one MLproject: the file, its key lines, and the
+warnings so far. Every error and warning goes through here so each one names file, line
+and key path the same way."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass, field
+
+from mlrun.errors import SpecError
+from mlrun.spec.model import SpecWarning
+from mlrun.spec.yamlio import YamlDoc
+
+
+@dataclass
+class LoadContext:
+    file: str
+    doc: YamlDoc
+    warnings: list[SpecWarning] = field(default_factory=list)
+
+    def line(self, *path: Hashable) -> int | None:
+        return self.doc.line(*path)
+
+    def error(self, message: str, *path: Hashable, hint: str | None = None) -> SpecError:
+        return SpecError(
+            message, hint, file=self.file, line=self.line(*path), key=_dotted(path) or None
+        )
+
+    def warn(self, message: str, *path: Hashable) -> None:
+        self.warnings.append(
+            SpecWarning(message, file=self.file, line=self.line(*path), key=_dotted(path) or None)
+        )
+
+    def unknown_keys(
+        self, mapping: dict[object, object], known: Iterable[str], where: str, *path: Hashable
+    ) -> list[str]:
+        """Warn about each key of `mapping` not in `known` (with a suggestion when it looks
+        like a typo of one); return those keys."""
+        known = tuple(known)
+        unknown = [k for k in mapping if k not in known]
+        for key in unknown:
+            self.warn(
+                f"unknown key {key!r} in {where}{did_you_mean(str(key), known)}; "
+                "it is ignored, as MLflow does",
+                *path,
+                key,
+            )
+        return [str(k) for k in unknown]
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    """' (did you mean `x`?)' for the closest candidate, or ''. Imports difflib only when
+    there is something to suggest, which on a well-formed file is never."""
+    import difflib
+
+    candidates = list(candidates)
+    lowered = {c.lower(): c for c in candidates}
+    if word.lower() in lowered:
+        return f" (did you mean `{lowered[word.lower()]}`?)"
+    close = difflib.get_close_matches(word.lower(), candidates, n=1, cutoff=0.6)
+    return f" (did you mean `{close[0]}`?)" if close else ""
+
+
+def _dotted(path: tuple[Hashable, ...]) -> str:
+    return ".".join(str(p) for p in path)

@@ -1,0 +1,236 @@
+"""Loading an MLproject into the frozen model, with MLflow's semantics and line numbers.
+
+What MLflow accepts, we accept and read the same way (see mlflow/projects/_project_spec.py);
+what MLflow would crash on with an AttributeError halfway through a run, we reject up front
+with a SpecError naming file, line and key. Typos that MLflow silently tolerates (a
+`{type:int}` read as one key, `entry_point:` instead of `entry_points:`) become warnings.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from mlrun.errors import SpecError
+from mlrun.spec.context import LoadContext, did_you_mean
+from mlrun.spec.environment import ENV_KEYS, detect_env, parse_env
+from mlrun.spec.model import EntryPoint, Parameter, Project
+from mlrun.spec.params import NAME_RE, TYPE_ALIASES, canonical_type
+from mlrun.spec.yamlio import load_yaml
+
+MLPROJECT = "mlproject"  # matched case-insensitively, as MLflow does
+TOP_LEVEL_KEYS = ("name", "entry_points", *ENV_KEYS)
+# Top-level keys with a meaning elsewhere (MLflow backends, mlrun workflows): kept in
+# Project.extra without a word. Listed so that near misses of them are caught as typos.
+KNOWN_EXTENSIONS = ("kubernetes_env", "databricks_spark_job", "workflows")
+ENTRY_POINT_KEYS = ("command", "parameters")
+PARAMETER_KEYS = ("type", "default")
+_QUOTE_HINT = "put it in quotes: YAML reads on/off/yes/no as booleans and digits as numbers"
+
+
+def find_mlproject(directory: Path) -> Path | None:
+    try:
+        names = os.listdir(directory)
+    except OSError as exc:
+        raise SpecError(
+            f"cannot list the project directory: {exc.strerror or exc}", file=str(directory)
+        ) from None
+    found = sorted(n for n in names if n.lower() == MLPROJECT and os.path.isfile(directory / n))
+    if len(found) > 1:
+        # MLflow takes whichever os.listdir returns first; which one that is depends on
+        # the file system, so refuse to guess.
+        raise SpecError(
+            f"the project has several MLproject files ({', '.join(found)}); keep one",
+            file=str(directory),
+        )
+    return directory / found[0] if found else None
+
+
+def load_project(directory: Path) -> Project:
+    directory = directory.absolute()
+    if not os.path.isdir(directory):
+        raise SpecError(
+            "the project directory does not exist or is not a directory", file=str(directory)
+        )
+    path = find_mlproject(directory)
+    if path is None:
+        return Project(
+            directory=directory, file=None, name=None, env=detect_env(directory), entry_points={}
+        )
+    file = str(path)
+    try:
+        source = path.read_bytes()
+    except OSError as exc:
+        raise SpecError(f"cannot read the file: {exc.strerror or exc}", file=file) from None
+    doc = load_yaml(source, file)
+    ctx = LoadContext(file=file, doc=doc, warnings=list(doc.warnings))
+    data = {} if doc.data is None else doc.data  # an empty file is an empty project
+    if not isinstance(data, dict):
+        raise SpecError(
+            f"the file must be a YAML mapping (name, entry_points, ...), "
+            f"not a {type(data).__name__}",
+            file=file,
+            line=1,
+        )
+    for key in data:
+        if not isinstance(key, str):
+            raise ctx.error(f"the top-level key {key!r} is not a string", key, hint=_QUOTE_HINT)
+    name = data.get("name")
+    if isinstance(name, (list, dict)):
+        raise ctx.error("name must be a string", "name")
+    env = parse_env(ctx, data, directory)
+    entry_points = _entry_points(ctx, data.get("entry_points"), path)
+    extra = {k: v for k, v in data.items() if k not in TOP_LEVEL_KEYS}
+    for key in extra:
+        if key not in KNOWN_EXTENSIONS:
+            suggestion = did_you_mean(key, TOP_LEVEL_KEYS + KNOWN_EXTENSIONS)
+            if suggestion:
+                ctx.warn(f"unknown top-level key {key!r}{suggestion}; it is ignored", key)
+    return Project(
+        directory=directory,
+        file=path,
+        name=None if name is None else str(name),
+        env=env,
+        entry_points=entry_points,
+        warnings=tuple(ctx.warnings),
+        extra=extra,
+        extra_lines={k: line for k in extra if (line := ctx.line(k)) is not None},
+    )
+
+
+def _entry_points(ctx: LoadContext, raw: object, path: Path) -> dict[str, EntryPoint]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ctx.error(
+            "entry_points must be a mapping of entry point names to {command, parameters}",
+            "entry_points",
+        )
+    result: dict[str, EntryPoint] = {}
+    for name, body in raw.items():
+        where = ("entry_points", name)
+        if not isinstance(name, str):
+            raise ctx.error(
+                f"the entry point name {name!r} is not a string", *where, hint=_QUOTE_HINT
+            )
+        if not isinstance(body, dict):
+            raise ctx.error(
+                f"entry point {name!r} must be a mapping with a command",
+                *where,
+                hint=f'e.g. {name}: {{command: "python {name}.py"}}',
+            )
+        unknown = ctx.unknown_keys(body, ENTRY_POINT_KEYS, f"entry point {name!r}", *where)
+        command = body.get("command")
+        if command is None or (isinstance(command, str) and not command.strip()):
+            typo = next((k for k in unknown if did_you_mean(k, ENTRY_POINT_KEYS)), None)
+            hint = (
+                f"`{typo}` looks like a misspelt `command`"
+                if typo
+                else f'add e.g. `command: "python {name}.py"`'
+            )
+            raise ctx.error(f"entry point {name!r} has no command", *where, hint=hint)
+        if not isinstance(command, str):
+            raise ctx.error(
+                f"the command of entry point {name!r} must be a string", *where, "command"
+            )
+        raw_params = body.get("parameters")
+        if raw_params is None:
+            raw_params = {}  # MLflow crashes on `parameters:` left empty; we read it as none
+        if not isinstance(raw_params, dict):
+            raise ctx.error(
+                f"the parameters of entry point {name!r} must be a mapping of names to types",
+                *where,
+                "parameters",
+            )
+        params = {}
+        for pname, praw in raw_params.items():
+            param = _parameter(ctx, name, pname, praw)
+            params[param.name] = param
+        result[name] = EntryPoint(
+            name=name,
+            command=command,
+            parameters=params,
+            line=ctx.line(*where),
+            file=path,
+            extra={k: body[k] for k in body if k not in ENTRY_POINT_KEYS},
+        )
+    return result
+
+
+def _parameter(ctx: LoadContext, ep: str, name: object, raw: object) -> Parameter:
+    where = ("entry_points", ep, "parameters", name)
+    if not isinstance(name, str):
+        raise ctx.error(
+            f"parameter name {name!r} of entry point {ep!r} is not a string",
+            *where,
+            hint=_QUOTE_HINT,
+        )
+    if not NAME_RE.match(name):
+        raise ctx.error(
+            f"parameter name {name!r} of entry point {ep!r} is not valid: use letters, "
+            "digits, '_', '.' and '-', starting with a letter or '_'",
+            *where,
+        )
+    label = f"parameter {name!r} of entry point {ep!r}"
+    default: object = None
+    if isinstance(raw, str):  # short form `alpha: float`: a type, no default
+        declared: object = raw
+    elif isinstance(raw, dict):
+        for key in raw:
+            if key not in PARAMETER_KEYS:
+                _unknown_parameter_key(ctx, label, key, raw, where)
+        declared = raw.get("type", "string")  # MLflow's default type
+        default = raw.get("default")
+    else:
+        raise ctx.error(
+            f"{label} must be a type name (`{name}: float`) or a mapping "
+            f"(`{name}: {{type: float, default: 0.5}}`)",
+            *where,
+        )
+    if declared is None:
+        ctx.warn(f"{label} has an empty type; it is treated as a string", *where, "type")
+        declared = "string"
+    declared = str(declared)
+    ptype = canonical_type(declared)
+    if ptype is None:
+        suggestion = did_you_mean(declared, TYPE_ALIASES)
+        ctx.warn(
+            f"{label} has unknown type {declared!r}{suggestion}; MLflow treats it as "
+            "a string, and so does mlrun",
+            *where,
+        )
+        ptype = "string"
+    return Parameter(
+        name=name,
+        type=ptype,
+        declared_type=declared,
+        default=None if default is None else str(default),
+        line=ctx.line(*where),
+    )
+
+
+def _unknown_parameter_key(
+    ctx: LoadContext, label: str, key: object, mapping: dict[Any, Any], where: tuple[object, ...]
+) -> None:
+    # `{type:int, default: 2}`: without a space after the colon YAML reads `type:int` as a
+    # key with no value, so MLflow sees no type at all and uses "string".
+    text = str(key)
+    for known in PARAMETER_KEYS:
+        rest = text[len(known) :].lstrip(" :=")
+        if text.startswith(known) and rest and mapping[key] is None and known not in mapping:
+            why = "no space after the colon" if ":" in text else "no colon"
+            outcome = "uses type string" if known == "type" else "makes the parameter required"
+            ctx.warn(
+                f"{label}: YAML reads {text!r} as one key ({why}), so MLflow ignores it and "
+                f"{outcome}; did you mean `{known}: {rest}`?",
+                *where,
+                key,
+            )
+            return
+    ctx.warn(
+        f"unknown key {text!r} in {label}{did_you_mean(text, PARAMETER_KEYS)}; "
+        "it is ignored, as MLflow does",
+        *where,
+        key,
+    )

@@ -1,0 +1,128 @@
+"""YAML loading with line numbers, giving exactly what `yaml.safe_load` gives.
+
+MLflow reads MLproject files with `yaml.safe_load` (YAML 1.1 rules: `1e-1` stays a string,
+`.0` is a float, `yes` is True), so we must construct values with the same SafeConstructor
+or defaults would differ. What safe_load throws away is *where* each key was written; we
+keep it by walking the composed node tree before construction and recording the line of
+every mapping key under its key path, e.g. ("entry_points", "main", "command") -> 12.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from mlrun.errors import SpecError
+from mlrun.spec.model import SpecWarning
+
+# libyaml's parser is several times faster than the pure-Python one; the constructor (and
+# therefore every value) is the same SafeConstructor in both.
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+# Keys that are YAML machinery rather than data (`<<: *base`); flatten_mapping handles them.
+_MERGE_TAGS = frozenset({"tag:yaml.org,2002:merge", "tag:yaml.org,2002:value"})
+
+KeyPath = tuple[Hashable, ...]
+
+
+@dataclass
+class YamlDoc:
+    data: Any
+    lines: dict[KeyPath, int] = field(default_factory=dict)  # key path -> 1-based line
+    warnings: list[SpecWarning] = field(default_factory=list)
+
+    def line(self, *path: Hashable) -> int | None:
+        """Line of the key at `path`, else of its nearest recorded ancestor."""
+        while path:
+            found = self.lines.get(path)
+            if found is not None:
+                return found
+            path = path[:-1]
+        return None
+
+
+def load_yaml(source: bytes | str, file: str | None = None) -> YamlDoc:
+    """Parse one YAML document as safe_load would; SpecError (with line) if it cannot."""
+    loader = _Loader(source)
+    doc = YamlDoc(data=None)
+    try:
+        node = loader.get_single_node()
+        if node is not None:
+            _walk(loader, node, (), doc, file, set())
+            doc.data = loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "syntax error"
+        raise SpecError(
+            f"the file is not valid YAML: {_one_line(problem)}",
+            file=file,
+            line=mark.line + 1 if mark is not None else None,
+        ) from None
+    except yaml.reader.ReaderError as exc:
+        # Bad bytes (not UTF-8/16, control characters): only a position is known.
+        prefix = source[: exc.position]
+        newlines = prefix.count(b"\n") if isinstance(prefix, bytes) else prefix.count("\n")
+        raise SpecError(
+            f"the file is not valid YAML text: {_one_line(exc.reason)}",
+            file=file,
+            line=newlines + 1,
+        ) from None
+    except (yaml.YAMLError, ValueError, TypeError, OverflowError, RecursionError) as exc:
+        # safe_load raises plain ValueError for impossible dates (`2020-13-45`) and may
+        # recurse deeply on pathological nesting; neither should escape as a traceback.
+        raise SpecError(
+            f"the file could not be read as YAML: {_one_line(str(exc))}", file=file
+        ) from None
+    finally:
+        loader.dispose()
+    return doc
+
+
+def _walk(
+    loader: yaml.SafeLoader,
+    node: yaml.Node,
+    path: KeyPath,
+    doc: YamlDoc,
+    file: str | None,
+    active: set[int],
+) -> None:
+    # `active` holds the nodes on the current descent: an alias may point back at an
+    # ancestor (`&a [*a]`), which would otherwise recurse forever.
+    if id(node) in active:
+        return
+    active.add(id(node))
+    try:
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Hashable, int] = {}
+            for key_node, value_node in node.value:
+                if not isinstance(key_node, yaml.ScalarNode) or key_node.tag in _MERGE_TAGS:
+                    continue  # complex keys fail in the constructor; merges are flattened
+                key = loader.construct_object(key_node)
+                if not isinstance(key, Hashable):
+                    continue
+                line = key_node.start_mark.line + 1
+                if key in seen:
+                    doc.warnings.append(
+                        SpecWarning(
+                            f"duplicate key {key!r} (first on line {seen[key]}); the last one wins",
+                            file=file,
+                            line=line,
+                            key=".".join(str(p) for p in (*path, key)),
+                        )
+                    )
+                seen[key] = line
+                doc.lines[(*path, key)] = line
+                _walk(loader, value_node, (*path, key), doc, file, active)
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                doc.lines.setdefault((*path, index), item.start_mark.line + 1)
+                _walk(loader, item, (*path, index), doc, file, active)
+    finally:
+        active.discard(id(node))
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
