@@ -1,0 +1,55 @@
+"""Run records: the store interface (base), the records (model), and store selection.
+
+Importing this package is cheap: the SQLite store (and sqlite3) load on first
+`open_store`, so a step that only imports mlrun pays nothing for them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from mlrun.tracking.base import RunStore
+
+__all__ = ["RunStore", "open_store", "runs_root", "tracking_uri"]
+
+
+def tracking_uri(uri: str | None = None) -> str:
+    """The URI in effect: the argument, else $MLRUN_TRACKING_URI, else the default file."""
+    if uri:
+        return uri
+    from_env = os.environ.get("MLRUN_TRACKING_URI")
+    if from_env:
+        return from_env
+    from mlrun.util.paths import default_tracking_uri
+
+    return default_tracking_uri()
+
+
+def open_store(uri: str | None = None) -> RunStore:
+    """The store `uri` names (see tracking_uri for the default). Only SQLite files are
+    available; other stores raise NotAvailableError. The connection opens on first use."""
+    from mlrun.errors import StoreError
+    from mlrun.tracking.sqlite_store import SqliteStore
+    from mlrun.tracking.uri import store_path
+
+    path = store_path(tracking_uri(uri))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(
+            f"cannot create the directory {path.parent} for the run store: {exc.strerror}."
+        ) from exc
+    return SqliteStore(path)
+
+
+def runs_root(store: RunStore) -> Path:
+    """Where run directories live: `<runs_root>/<run_id>/` holds a run's logs and files.
+
+    Next to the database file for the embedded store; in the data dir for any other."""
+    path = getattr(store, "path", None)
+    if isinstance(path, Path):
+        return path.parent / "runs"
+    from mlrun.util.paths import data_dir
+
+    return data_dir() / "runs"

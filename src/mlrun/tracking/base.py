@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlrun.tracking.model import Artifact, Metric, NewRun, Run
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 
 class RunStore(abc.ABC):
@@ -67,3 +70,9 @@ class RunStore(abc.ABC):
 
     def close(self) -> None:
         """Release connections."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

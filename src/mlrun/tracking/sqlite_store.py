@@ -1,0 +1,368 @@
+"""The embedded run store: one SQLite file shared by every mlrun process of a user.
+
+Each public write is one transaction (see sqlite_db for the locking discipline). Reads
+of RUNNING runs also reap: a run whose supervisor is dead is recorded as KILLED (see
+liveness), by a conditional UPDATE that loses to a concurrent finish_run or heartbeat.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sqlite3
+import time
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from mlrun.errors import RunNotFoundError, UsageError
+from mlrun.tracking import sqlite_rows as rows
+from mlrun.tracking.base import RunStore
+from mlrun.tracking.liveness import STALE_AFTER, death_reason
+from mlrun.tracking.model import (
+    FAILED,
+    FINISHED,
+    KILLED,
+    RUNNING,
+    STATUSES,
+    Artifact,
+    Metric,
+    NewRun,
+    Run,
+)
+from mlrun.tracking.sqlite_db import Database
+
+MIN_PREFIX = 4  # shortest run id prefix get_run accepts
+
+# update_run may change these; status and times belong to finish_run and heartbeat.
+_UPDATABLE = frozenset(rows.SCALARS + rows.JSON_FIELDS) - {
+    "status", "exit_code", "status_reason", "start_time", "end_time", "heartbeat_time",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Running:
+    """What a reaper observed about a RUNNING run; the UPDATE re-checks all of it."""
+
+    run_id: str
+    host: str
+    pid: int
+    pid_start: str | None
+    start_time: float
+    heartbeat_time: float | None
+
+    @property
+    def last_seen(self) -> float:
+        return self.heartbeat_time if self.heartbeat_time is not None else self.start_time
+
+
+class SqliteStore(RunStore):
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path).absolute()
+        self.uri = str(self.path)
+        # Seconds without a heartbeat before a run on another host counts as dead.
+        self.stale_after = STALE_AFTER
+        self._db = Database(self.path)
+
+    def __repr__(self) -> str:
+        return f"SqliteStore({str(self.path)!r})"
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- writes ---------------------------------------------------------------------
+
+    def create_run(self, new: NewRun) -> Run:
+        _check_status(new.status)
+        run_id = new.run_id or uuid.uuid4().hex
+        now = time.time()
+        run = Run(
+            run_id=run_id, experiment=new.experiment, run_name=new.run_name,
+            status=new.status, exit_code=None, status_reason=None, start_time=now,
+            end_time=None if new.status == RUNNING else now, source_uri=new.source_uri,
+            source_type=new.source_type, source=dict(new.source), entry_point=new.entry_point,
+            params={k: str(v) for k, v in new.params.items()}, command=new.command,
+            command_mode=new.command_mode, env_kind=new.env_kind, env=dict(new.env),
+            run_dir=new.run_dir, log_paths=dict(new.log_paths), host=new.host, user=new.user,
+            pid=new.pid, pid_start=new.pid_start, mlrun_version=new.mlrun_version,
+            parent_run_id=new.parent_run_id, tags={k: str(v) for k, v in new.tags.items()},
+            metrics=[], outputs={}, artifacts=[], heartbeat_time=now,
+        )  # fmt: skip
+        row = {c: getattr(run, c) for c in rows.SCALARS}
+        row.update({f"{c}_json": rows.dumps(getattr(run, c), c) for c in rows.JSON_FIELDS})
+        columns = ", ".join(row)
+        values = ", ".join(f":{c}" for c in row)
+
+        def tx(conn: sqlite3.Connection) -> None:
+            exp_id = rows.experiment_id(conn, new.experiment, now)
+            cur = conn.execute(
+                f"INSERT INTO runs (run_id, experiment_id, {columns}) "
+                f"VALUES (:run_id, :experiment_id, {values}) ON CONFLICT (run_id) DO NOTHING",
+                {**row, "run_id": run_id, "experiment_id": exp_id},
+            )
+            if cur.rowcount == 0:
+                raise UsageError(f"a run with id {run_id!r} already exists in {self.path}.")
+            rows.put(conn, "params", run_id, run.params.items())
+            rows.put(conn, "tags", run_id, run.tags.items())
+
+        self._db.write(tx)
+        return run
+
+    def update_run(self, run_id: str, **fields: Any) -> None:
+        unknown = set(fields) - _UPDATABLE - {"experiment", "params", "tags"}
+        if unknown:
+            raise ValueError(
+                f"update_run cannot change {', '.join(sorted(unknown))}"
+                " (status and times go through finish_run and heartbeat)"
+            )
+        params = fields.pop("params", None)
+        tags = fields.pop("tags", None)
+        experiment = fields.pop("experiment", None)
+        sets = {c: v for c, v in fields.items() if c in rows.SCALARS}
+        sets.update(
+            {f"{c}_json": rows.dumps(v, c) for c, v in fields.items() if c in rows.JSON_FIELDS}
+        )
+
+        def tx(conn: sqlite3.Connection) -> None:
+            self._require(conn, run_id)
+            if experiment is not None:
+                sets["experiment_id"] = rows.experiment_id(conn, experiment, time.time())
+            if sets:
+                assignments = ", ".join(f"{c} = :{c}" for c in sets)
+                conn.execute(
+                    f"UPDATE runs SET {assignments} WHERE run_id = :run_id",
+                    {**sets, "run_id": run_id},
+                )
+            rows.put(conn, "params", run_id, [(k, str(v)) for k, v in (params or {}).items()])
+            rows.put(conn, "tags", run_id, [(k, str(v)) for k, v in (tags or {}).items()])
+
+        self._db.write(tx)
+
+    def finish_run(
+        self, run_id: str, status: str, exit_code: int | None, reason: str | None = None
+    ) -> None:
+        if status not in (FINISHED, FAILED, KILLED):
+            raise ValueError(f"finish_run needs a final status, not {status!r}")
+
+        # The first final status wins: a second call is a no-op. A KILLED set by a reaper
+        # (reaped = 1) is only a guess, so the supervisor's own word replaces it.
+        def tx(conn: sqlite3.Connection) -> None:
+            cur = conn.execute(
+                "UPDATE runs SET status = ?, exit_code = ?, status_reason = ?, end_time = ?,"
+                " reaped = 0 WHERE run_id = ? AND (status = 'RUNNING' OR reaped = 1)",
+                (status, exit_code, reason, time.time(), run_id),
+            )
+            if cur.rowcount == 0:
+                self._require(conn, run_id)
+
+        self._db.write(tx)
+
+    def heartbeat(self, run_id: str) -> None:
+        # A heartbeat proves the supervisor alive: a run reaped in the meantime (a
+        # suspended laptop, a partitioned host) goes back to RUNNING.
+        def tx(conn: sqlite3.Connection) -> None:
+            cur = conn.execute(
+                "UPDATE runs SET heartbeat_time = ?,"
+                " status = CASE WHEN reaped = 1 THEN 'RUNNING' ELSE status END,"
+                " status_reason = CASE WHEN reaped = 1 THEN NULL ELSE status_reason END,"
+                " end_time = CASE WHEN reaped = 1 THEN NULL ELSE end_time END,"
+                " reaped = 0 WHERE run_id = ?",
+                (time.time(), run_id),
+            )
+            if cur.rowcount == 0:
+                raise self._not_found(run_id)
+
+        self._db.write(tx)
+
+    def log_params(self, run_id: str, params: Mapping[str, str]) -> None:
+        self._write_children(run_id, "params", [(k, str(v)) for k, v in params.items()])
+
+    def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
+        self._write_children(run_id, "tags", [(k, str(v)) for k, v in tags.items()])
+
+    def log_outputs(self, run_id: str, outputs: Mapping[str, Any]) -> None:
+        encoded = [(k, rows.dumps(v, f"output {k!r}")) for k, v in outputs.items()]
+        self._write_children(run_id, "outputs", encoded)
+
+    def log_artifacts(self, run_id: str, artifacts: Iterable[Artifact]) -> None:
+        self._write_children(run_id, "artifacts", [(a.path, a.size, a.sha256) for a in artifacts])
+
+    def log_metrics(self, run_id: str, metrics: Iterable[Metric]) -> None:
+        now = time.time()
+        # A zero timestamp is the dataclass default, i.e. "now". NaN travels as NULL.
+        values = [
+            (run_id, m.key, None if math.isnan(m.value) else float(m.value), int(m.step),
+             m.timestamp or now)
+            for m in metrics
+        ]  # fmt: skip
+
+        def tx(conn: sqlite3.Connection) -> None:
+            self._require(conn, run_id)
+            conn.executemany(
+                "INSERT INTO metrics (run_id, key, value, step, timestamp) VALUES (?, ?, ?, ?, ?)",
+                values,
+            )
+
+        self._db.write(tx)
+
+    def _write_children(self, run_id: str, table: str, values: list[tuple[Any, ...]]) -> None:
+        def tx(conn: sqlite3.Connection) -> None:
+            self._require(conn, run_id)
+            rows.put(conn, table, run_id, values)
+
+        self._db.write(tx)
+
+    # -- reads ----------------------------------------------------------------------
+
+    def get_run(self, run_id: str) -> Run:
+        def read(conn: sqlite3.Connection) -> Run:
+            full_id = self._resolve(conn, run_id)
+            return rows.select_runs(conn, "WHERE r.run_id = ?", (full_id,))[0]
+
+        run = self._db.read(read)
+        if run.status != RUNNING:
+            return run
+        verdicts = self._reap([_observed(run)])
+        if run.run_id not in verdicts:
+            return run
+        reason, end_time = verdicts[run.run_id]
+        return replace(run, status=KILLED, exit_code=None, status_reason=reason, end_time=end_time)
+
+    def search_runs(
+        self,
+        *,
+        experiment: str | None = None,
+        status: str | None = None,
+        parent_run_id: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        limit: int | None = 100,
+    ) -> list[Run]:
+        if status is not None:
+            _check_status(status)
+        if limit is not None and limit <= 0:
+            return []
+        # Reaping only turns RUNNING into KILLED, so a FINISHED/FAILED search (the
+        # workflow cache lookup) can skip it.
+        if status in (None, RUNNING, KILLED):
+            self._reap(self._db.read(_running))
+        where, args = [], []
+        if experiment is not None:
+            where.append("r.experiment_id = (SELECT experiment_id FROM experiments WHERE name = ?)")
+            args.append(experiment)
+        if status is not None:
+            # With a tag filter, the unary + keeps SQLite from walking every FINISHED run
+            # through the status index: a tag (the workflow's mlrun.cache_key) is the
+            # selective part, so the tag index must drive the query.
+            where.append("+r.status = ?" if tags else "r.status = ?")
+            args.append(status)
+        if parent_run_id is not None:
+            where.append("r.parent_run_id = ?")
+            args.append(parent_run_id)
+        for key, value in (tags or {}).items():
+            where.append("r.run_id IN (SELECT run_id FROM tags WHERE key = ? AND value = ?)")
+            args += [key, value]
+        tail = ("WHERE " + " AND ".join(where) if where else "") + (
+            " ORDER BY r.start_time DESC, r.rowid DESC"
+        )
+        if limit is not None:
+            tail += f" LIMIT {int(limit)}"
+        return self._db.read(lambda conn: rows.select_runs(conn, tail, args))
+
+    def list_experiments(self) -> list[str]:
+        return self._db.read(
+            lambda conn: [r[0] for r in conn.execute("SELECT name FROM experiments ORDER BY name")]
+        )
+
+    # -- helpers --------------------------------------------------------------------
+
+    def _reap(self, observed: Sequence[_Running]) -> dict[str, tuple[str, float]]:
+        """Record KILLED for the observed runs whose supervisor is dead.
+
+        Returns {run_id: (reason, end_time)} for the runs actually changed. end_time is
+        the last sign of life, not the moment of discovery, which may be days later."""
+        now = time.time()
+        dead = []
+        for r in observed:
+            reason = death_reason(r.host, r.pid, r.pid_start, r.last_seen, now, self.stale_after)
+            if reason is not None:
+                dead.append((r, reason))
+        if not dead:
+            return {}
+
+        def tx(conn: sqlite3.Connection) -> dict[str, tuple[str, float]]:
+            changed = {}
+            for r, reason in dead:
+                # Only if nothing moved since we looked: a finish_run or heartbeat that
+                # committed in between wins.
+                cur = conn.execute(
+                    "UPDATE runs SET status = 'KILLED', exit_code = NULL, status_reason = ?,"
+                    " end_time = ?, reaped = 1 WHERE run_id = ? AND status = 'RUNNING'"
+                    " AND host = ? AND pid = ? AND pid_start IS ? AND heartbeat_time IS ?",
+                    (reason, r.last_seen, r.run_id, r.host, r.pid, r.pid_start, r.heartbeat_time),
+                )
+                if cur.rowcount:
+                    changed[r.run_id] = (reason, r.last_seen)
+            return changed
+
+        return self._db.write(tx)
+
+    def _resolve(self, conn: sqlite3.Connection, run_id: str) -> str:
+        """The full id for a full id or a unique prefix of one."""
+        if conn.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone():
+            return run_id
+        if len(run_id) < MIN_PREFIX:
+            raise RunNotFoundError(
+                f"no run has the id {run_id!r}, and a prefix needs at least {MIN_PREFIX}"
+                " characters."
+            )
+        # A range on the primary key instead of LIKE/GLOB: no wildcard to escape, and an
+        # index seek whatever characters a caller-chosen run id contains.
+        ids = [
+            row[0]
+            for row in conn.execute(
+                "SELECT run_id FROM runs WHERE run_id >= ? AND run_id < ?",
+                (run_id, run_id + "\U0010ffff"),
+            )
+        ]
+        if len(ids) == 1:
+            return str(ids[0])
+        if not ids:
+            raise self._not_found(run_id)
+        raise RunNotFoundError(
+            f"the run id prefix {run_id!r} is ambiguous: it matches {len(ids)} runs.",
+            hint="Give more characters of the run id.",
+        )
+
+    def _require(self, conn: sqlite3.Connection, run_id: str) -> None:
+        if conn.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone() is None:
+            raise self._not_found(run_id)
+
+    def _not_found(self, run_id: str) -> RunNotFoundError:
+        return RunNotFoundError(
+            f"no run has the id {run_id!r} in the run store {self.path}.",
+            hint="Check the id, and that MLRUN_TRACKING_URI names the right store.",
+        )
+
+
+# -- module helpers (plain functions of a connection) --------------------------------
+
+
+def _check_status(status: str) -> None:
+    if status not in STATUSES:
+        raise ValueError(f"unknown run status {status!r}; expected one of {', '.join(STATUSES)}")
+
+
+def _running(conn: sqlite3.Connection) -> list[_Running]:
+    cursor = conn.execute(
+        "SELECT run_id, host, pid, pid_start, start_time, heartbeat_time FROM runs"
+        " WHERE status = 'RUNNING'"
+    )
+    return [_Running(*row) for row in cursor]
+
+
+def _observed(run: Run) -> _Running:
+    return _Running(
+        run.run_id, run.host, run.pid, run.pid_start, run.start_time, run.heartbeat_time
+    )
