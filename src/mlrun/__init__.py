@@ -15,7 +15,9 @@ _API = {"run", "SubmittedRun", "load_project"}
 _STEP_HELPERS = {"log_metric", "log_metrics", "log_param", "log_params", "set_tag",
                  "set_tags", "log_output", "log_outputs", "log_artifact", "run_dir"}
 
-__all__ = sorted(_API | _STEP_HELPERS | {"__version__"})
+__all__ = ["SubmittedRun", "__version__", "load_project", "log_artifact", "log_metric",
+           "log_metrics", "log_output", "log_outputs", "log_param", "log_params", "run",
+           "run_dir", "set_tag", "set_tags"]
 
 
 def __getattr__(name: str) -> Any:

@@ -98,3 +98,13 @@ class StoreError(MlrunError):
 
 class RunNotFoundError(UsageError):
     """No run matches the given id."""
+
+
+class ExecutionError(MlrunError):
+    """A synchronous `mlrun.run()` whose command did not succeed (as MLflow raises)."""
+
+    def __init__(self, message: str, run_id: str, status: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.run_id = run_id
+        self.status = status
+        self.exit_code = exit_code

@@ -1,0 +1,50 @@
+"""Environments: choosing a manager for a project, and the registry of managers.
+
+Adding an environment kind = one module exposing MANAGER + one line in MANAGERS."""
+
+from __future__ import annotations
+
+import importlib
+
+from mlrun.envs.base import EnvManager
+from mlrun.errors import NotAvailableError, UsageError
+from mlrun.spec.model import EnvSpec
+
+# manager name -> module; modules are imported only when used (start-up time).
+MANAGERS: dict[str, str] = {
+    "local": "mlrun.envs.local",
+}
+# MLflow's --env-manager values plus our own; not all are implemented yet.
+KNOWN = ("local", "uv", "virtualenv", "conda", "docker")
+
+
+def choose_manager(env: EnvSpec, requested: str | None) -> str:
+    """The manager for a project, following MLflow's rules, with uv for python_env."""
+    if requested is not None and requested not in KNOWN:
+        raise UsageError(
+            f"unknown environment manager {requested!r}",
+            hint=f"choose one of: {', '.join(KNOWN)}",
+        )
+    if env.kind == "docker_env":
+        if requested not in (None, "docker"):
+            raise UsageError(
+                f"--env-manager {requested} cannot be used with a docker_env project",
+                hint="docker projects always run in their container; drop --env-manager",
+            )
+        return "docker"
+    if requested == "docker":
+        raise UsageError("--env-manager docker needs a project with a docker_env section")
+    if requested is not None:
+        return requested
+    return {"python_env": "uv", "conda_env": "conda", "local": "local"}[env.kind]
+
+
+def get_manager(name: str) -> EnvManager:
+    module_name = MANAGERS.get(name)
+    if module_name is None:
+        raise NotAvailableError(
+            f"environment manager {name!r} is not available yet",
+            hint="run in the current environment with --env-manager local",
+        )
+    manager: EnvManager = importlib.import_module(module_name).MANAGER
+    return manager

@@ -62,6 +62,7 @@ def run(
             cwd=cwd,
             env=full_env,
             capture_output=True,
+            check=False,
             text=True,
             timeout=timeout,
             input=input,

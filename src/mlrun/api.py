@@ -1,0 +1,164 @@
+"""The Python API, shaped like `mlflow.projects.run` so users can switch by changing
+the import: `mlrun.run(uri, entry_point, parameters=..., synchronous=...)`."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from mlrun.errors import ExecutionError, NotAvailableError
+from mlrun.reporting import Reporter
+from mlrun.tracking.model import FINISHED, RUNNING
+
+
+class SubmittedRun:
+    """A run started by `mlrun.run()`. `wait()`, `get_status()`, `cancel()` as in MLflow."""
+
+    def __init__(self, run_id: str, tracking_uri: str) -> None:
+        self.run_id = run_id
+        self.tracking_uri = tracking_uri
+        self.exit_code: int | None = None
+        self._status: str = RUNNING
+        self._done = threading.Event()
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        self._cancel: Any = None
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the run ends; True when it FINISHED successfully."""
+        if not self._done.wait(timeout):
+            return False
+        if self._error is not None:
+            raise self._error
+        return self._status == FINISHED
+
+    def get_status(self) -> str:
+        return self._status
+
+    def cancel(self) -> None:
+        """Stop the run: SIGTERM to its process group, SIGKILL after the grace period."""
+        if self._cancel is not None and not self._done.is_set():
+            self._cancel.request()
+        self._done.wait()
+
+    def __repr__(self) -> str:
+        return f"SubmittedRun(run_id={self.run_id!r}, status={self._status!r})"
+
+
+def run(
+    uri: str,
+    entry_point: str = "main",
+    version: str | None = None,
+    parameters: Mapping[str, Any] | None = None,
+    docker_args: Mapping[str, Any] | None = None,
+    experiment_name: str | None = None,
+    experiment_id: str | None = None,
+    backend: str = "local",
+    backend_config: Any = None,
+    storage_dir: str | None = None,
+    synchronous: bool = True,
+    run_id: str | None = None,
+    run_name: str | None = None,
+    env_manager: str | None = None,
+    build_image: bool = False,
+    docker_auth: Any = None,
+    *,
+    tracking_uri: str | None = None,
+    echo: bool = True,
+    reporter: Reporter | None = None,
+    cwd: str | Path | None = None,
+    tags: Mapping[str, str] | None = None,
+) -> SubmittedRun:
+    """Run an entry point of a project; returns a SubmittedRun.
+
+    With `synchronous=True` (default) it waits and raises ExecutionError if the command
+    fails, as MLflow does. Called from inside a step, the new run becomes its child."""
+    from mlrun import runner
+    from mlrun.envs.base import EnvOptions
+    from mlrun.execution.supervisor import Cancel
+    from mlrun.tracking import open_store
+
+    for name, value in (("experiment_id", experiment_id), ("backend_config", backend_config),
+                        ("storage_dir", storage_dir), ("docker_auth", docker_auth),
+                        ("run_id", run_id)):
+        if value is not None:
+            raise NotAvailableError(f"mlrun.run({name}=...) is not available yet")
+    if backend != "local":
+        raise NotAvailableError(f"backend {backend!r} is not available yet")
+    request = runner.RunRequest(
+        uri=uri, entry_point=entry_point, version=version,
+        parameters={str(k): _param_str(v) for k, v in (parameters or {}).items()},
+        env_manager=env_manager, experiment_name=experiment_name, run_name=run_name,
+        tracking_uri=tracking_uri, cwd=Path(cwd) if cwd else None, echo=echo,
+        env_options=EnvOptions(
+            build_image=build_image,
+            docker_args={str(k): (None if v is None or v is True else str(v))
+                         for k, v in (docker_args or {}).items()},
+        ),
+        tags=dict(tags or {}),
+    )
+    reporter = reporter or Reporter()
+    the_plan = runner.plan(request, reporter)
+    store = open_store(tracking_uri)
+    recorded = threading.Event()
+    holder: dict[str, str] = {}
+
+    def _on_record(new_id: str) -> None:
+        holder["run_id"] = new_id
+        recorded.set()
+
+    submitted = SubmittedRun("", store.uri)
+    cancel = Cancel()
+    submitted._cancel = cancel
+
+    def _work(forward: bool) -> None:
+        try:
+            result = runner.execute(the_plan, store, reporter, forward_signals=forward,
+                                    cancel=cancel, on_record=_on_record)
+            submitted._status = result.status
+            submitted.exit_code = result.exit_code
+        except BaseException as exc:
+            submitted._error = exc
+            submitted._status = "FAILED"
+        finally:
+            recorded.set()
+            submitted._done.set()
+
+    if synchronous:
+        _work(forward=threading.current_thread() is threading.main_thread())
+        submitted.run_id = holder.get("run_id", "")
+        if submitted._error is not None:
+            raise submitted._error
+        if submitted._status != FINISHED:
+            raise ExecutionError(
+                f"run {submitted.run_id} {submitted._status} with exit code "
+                f"{submitted.exit_code}", submitted.run_id, submitted._status,
+                submitted.exit_code if submitted.exit_code is not None else 1)
+        return submitted
+    thread = threading.Thread(target=_work, args=(False,), name="mlrun-run", daemon=True)
+    submitted._thread = thread
+    thread.start()
+    recorded.wait()
+    submitted.run_id = holder.get("run_id", "")
+    if submitted._error is not None and not submitted.run_id:
+        raise submitted._error
+    return submitted
+
+
+def load_project(uri: str = ".") -> Any:
+    """The parsed MLproject of a local project directory (spec.model.Project)."""
+    from mlrun import sources
+    from mlrun.spec.loader import load_project as _load
+
+    source = sources.resolve(uri)
+    try:
+        return _load(source.project_dir)
+    finally:
+        source.close()
+
+
+def _param_str(value: Any) -> str:
+    # MLflow turns parameter values into strings with str(); keep that (True -> "True").
+    return value if isinstance(value, str) else str(value)

@@ -1,0 +1,130 @@
+"""The `mlrun` command: a lazy click group and the one place that maps errors to exit codes."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import signal
+import sys
+from typing import Any
+
+import click
+
+from mlrun import __version__
+
+# Subcommand modules are imported only when used, so `mlrun --help` and `mlrun run` on a
+# local project stay fast (no docker, git or virtualenv imports).
+_COMMANDS = {
+    "run": ("mlrun.cli.run_cmd", "run"),
+    "validate": ("mlrun.cli.validate_cmd", "validate"),
+    "runs": ("mlrun.cli.runs_cmd", "runs"),
+}
+
+
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*_COMMANDS, *super().list_commands(ctx)})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in _COMMANDS:
+            module, attr = _COMMANDS[cmd_name]
+            command: click.Command = getattr(importlib.import_module(module), attr)
+            return command
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="mlrun")
+@click.option("--debug", is_flag=True, envvar="MLRUN_DEBUG",
+              help="Show tracebacks and debug detail.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Run MLproject projects reproducibly: MLflow-compatible, fast, supervised.
+
+    \b
+    Exit codes: 0 success; 1-125 the entry point's own code; 2 bad input;
+    125 mlrun could not prepare the run; 126/127 command not executable/found;
+    128+N stopped by signal N (130 Ctrl-C, 143 SIGTERM).
+    """
+    ctx.obj = {"debug": debug}
+    if debug:
+        os.environ["MLRUN_DEBUG"] = "1"
+
+
+class Terminated(BaseException):
+    """SIGTERM/SIGHUP outside of a supervised command: unwind so records get finished."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_terminated(signum: int, frame: Any) -> None:
+    raise Terminated(signum)
+
+
+def main(argv: list[str] | None = None) -> None:
+    sys.exit(run_cli(argv))
+
+
+def run_cli(argv: list[str] | None = None) -> int:
+    from mlrun.errors import MlrunError
+
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _raise_terminated)
+    debug = os.environ.get("MLRUN_DEBUG") == "1" or "--debug" in (argv or sys.argv[1:])
+    try:
+        result = cli.main(args=argv, prog_name="mlrun", standalone_mode=False)
+    except MlrunError as exc:
+        _print_error(exc.message, exc.hint)
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        return 2 if isinstance(exc, click.UsageError) else exc.exit_code
+    except (KeyboardInterrupt, click.Abort):
+        _print_error("interrupted")
+        return 128 + signal.SIGINT
+    except Terminated as exc:
+        _print_error(f"stopped by {signal.Signals(exc.signum).name}")
+        return 128 + exc.signum
+    except BrokenPipeError:
+        # `mlrun runs list | head`: the reader left; not an error worth a traceback.
+        sys.stderr.close()
+        return 0
+    except Exception as exc:  # a bug: say so, keep the traceback in a crash log
+        return _crash(exc, debug)
+    return int(result or 0)
+
+
+def _print_error(message: str, hint: str | None = None) -> None:
+    click.echo(f"mlrun: error: {message}", err=True)
+    if hint:
+        click.echo(f"  hint: {hint}", err=True)
+
+
+def _crash(exc: Exception, debug: bool) -> int:
+    import time
+    import traceback
+
+    from mlrun.util.paths import data_dir
+
+    text = "".join(traceback.format_exception(exc))
+    log = None
+    try:
+        folder = data_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        log = folder / f"crash-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+        log.write_text(f"mlrun {__version__}\nargv: {sys.argv}\n\n{text}")
+    except OSError:
+        pass
+    _print_error(f"internal error: {type(exc).__name__}: {exc}",
+                 f"this is a bug in mlrun; the traceback is in {log}" if log else None)
+    if debug:
+        click.echo(text, err=True)
+    return 1

@@ -1,0 +1,121 @@
+"""Terminal output: the reporter the CLI hands to lower layers, and small formatters."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
+
+import click
+
+from mlrun.reporting import Progress, Reporter
+
+
+class TerminalReporter(Reporter):
+    """mlrun's own lines go to stderr, prefixed, so stdout stays the command's."""
+
+    def __init__(self, quiet: bool = False, debug: bool = False) -> None:
+        self.quiet = quiet
+        self.debug_enabled = debug
+        self.tty = sys.stderr.isatty()
+
+    def info(self, message: str) -> None:
+        if not self.quiet:
+            click.echo(f"mlrun: {message}", err=True)
+
+    def warn(self, message: str) -> None:
+        click.echo(f"mlrun: warning: {message}", err=True)
+
+    def debug(self, message: str) -> None:
+        if self.debug_enabled:
+            click.echo(f"mlrun: debug: {message}", err=True)
+
+    @contextlib.contextmanager
+    def progress(self, label: str) -> Iterator[Progress]:
+        if self.quiet:
+            yield Progress()
+            return
+        live = _LiveLine(label, self.tty)
+        live.start()
+        try:
+            yield live
+        except BaseException:
+            live.stop(ok=False)
+            raise
+        live.stop(ok=True)
+
+
+class _LiveLine(Progress):
+    """One status line: `mlrun: building uv env 3f2a... (4.2s) resolving numpy`."""
+
+    def __init__(self, label: str, tty: bool) -> None:
+        self.label = label
+        self.tty = tty
+        self.text = ""
+        self.started = time.monotonic()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self.tty:
+            self._thread = threading.Thread(target=self._loop, daemon=True)
+            self._thread.start()
+        else:
+            click.echo(f"mlrun: {self.label}...", err=True)
+
+    def update(self, text: str) -> None:
+        self.text = text
+
+    def _line(self) -> str:
+        elapsed = time.monotonic() - self.started
+        extra = f" {self.text}" if self.text else ""
+        return f"mlrun: {self.label} ({elapsed:.1f}s){extra}"
+
+    def _loop(self) -> None:
+        while not self._stop.wait(0.2):
+            sys.stderr.write("\r\x1b[2K" + self._line()[:200])
+            sys.stderr.flush()
+
+    def stop(self, ok: bool) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            sys.stderr.write("\r\x1b[2K")
+        elapsed = time.monotonic() - self.started
+        click.echo(f"mlrun: {self.label} {'done' if ok else 'failed'} in {elapsed:.1f}s", err=True)
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [len(h) for h in headers]
+    for row in rows:
+        widths = [max(w, len(c)) for w, c in zip(widths, row, strict=False)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=False)).rstrip()]
+    for row in rows:
+        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)).rstrip())
+    return "\n".join(lines)
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def timestamp(epoch: float | None) -> str:
+    if epoch is None:
+        return "-"
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch))
+
+
+def dump_json(data: object) -> None:
+    import json
+
+    click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))

@@ -1,0 +1,50 @@
+"""`mlrun validate`: load an MLproject, report its entry points and every warning."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from mlrun.cli.output import dump_json
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("uri", default=".", required=False)
+@click.option("-v", "--version", default=None, help="Git branch, tag or commit (git projects).")
+@click.option("--json", "as_json", is_flag=True, help="Print the project summary as JSON.")
+@click.option("--strict", is_flag=True, help="Exit 2 when there are warnings.")
+def validate(uri: str, version: str | None, as_json: bool, strict: bool) -> int:
+    """Check the MLproject at URI; print its entry points, parameters and warnings.
+
+    Exit 0 when the project loads (warnings allowed unless --strict), 2 otherwise.
+    """
+    from mlrun import sources
+    from mlrun.spec.loader import load_project
+    from mlrun.spec.summary import project_summary
+
+    source = sources.resolve(uri, version=version, cwd=Path.cwd())
+    try:
+        project = load_project(source.project_dir)
+        summary = project_summary(project)
+    finally:
+        source.close()
+    if as_json:
+        dump_json(summary)
+    else:
+        _print_summary(summary, project.file)
+    return 2 if strict and summary["warnings"] else 0
+
+
+def _print_summary(summary: dict, file: Path | None) -> None:  # type: ignore[type-arg]
+    click.echo(f"{file or 'no MLproject file'}: OK")
+    click.echo(f"name: {summary['name'] or '(none)'}")
+    env = summary["env"]
+    click.echo(f"environment: {env['kind']}" + (f" ({env['file']})" if env.get("file") else ""))
+    for name, ep in summary["entry_points"].items():
+        click.echo(f"entry point {name}: {ep['command'].strip()}")
+        for pname, param in ep["parameters"].items():
+            default = "required" if param["default"] is None else f"default {param['default']!r}"
+            click.echo(f"  {pname}: {param['type']} ({default})")
+    for warning in summary["warnings"]:
+        click.echo(f"warning: {warning}", err=True)

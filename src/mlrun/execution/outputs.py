@@ -1,0 +1,93 @@
+"""Reading what a step left in $MLRUN_RUN_DIR (see mlrun/steplog.py for the format).
+
+Anything malformed becomes a warning naming the file and line; it never fails the run
+or loses the rest of what the step recorded."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlrun.tracking.model import Artifact, Metric
+
+
+@dataclass
+class StepOutputs:
+    params: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    metrics: list[Metric] = field(default_factory=list)
+    artifacts: list[Artifact] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def collect(run_dir: Path, hash_limit: int = 64 * 1024 * 1024) -> StepOutputs:
+    result = StepOutputs()
+    if not run_dir.is_dir():
+        return result
+    result.params = {k: str(v) for k, v in _read_object(run_dir / "params.json", result).items()}
+    result.tags = {k: str(v) for k, v in _read_object(run_dir / "tags.json", result).items()}
+    result.outputs = _read_object(run_dir / "outputs.json", result)
+    result.metrics = _read_metrics(run_dir / "metrics.jsonl", result)
+    result.artifacts = _list_artifacts(run_dir / "artifacts", hash_limit)
+    return result
+
+
+def _read_object(path: Path, result: StepOutputs) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as exc:
+        result.warnings.append(f"{path}: ignored, not valid JSON ({exc})")
+        return {}
+    if not isinstance(value, dict):
+        result.warnings.append(f"{path}: ignored, expected a JSON object")
+        return {}
+    return value
+
+
+def _read_metrics(path: Path, result: StepOutputs) -> list[Metric]:
+    if not path.exists():
+        return []
+    metrics = []
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                value = float(record["value"])  # "nan"/"inf" strings parse too
+                key = str(record["key"])
+                step = int(record.get("step", 0))
+                stamp = float(record.get("timestamp", 0.0))
+            except (ValueError, KeyError, TypeError) as exc:
+                result.warnings.append(f"{path}:{number}: metric ignored ({exc!r})")
+                continue
+            if math.isnan(stamp):
+                stamp = 0.0
+            metrics.append(Metric(key, value, step, stamp))
+    return metrics
+
+
+def _list_artifacts(root: Path, hash_limit: int) -> list[Artifact]:
+    if not root.is_dir():
+        return []
+    artifacts = []
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        size = path.stat().st_size
+        digest = _sha256(path) if size <= hash_limit else None
+        artifacts.append(Artifact(path.relative_to(root).as_posix(), size, digest))
+    return artifacts
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

@@ -1,0 +1,67 @@
+"""Acceptance: the 28 real MLproject files through the CLI, against what MLflow made of them."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import CORPUS
+from tests.helpers import mlrun
+
+EXPECTED: dict[str, Any] = (
+    json.loads((CORPUS / "mlflow-expected.json").read_text()) if CORPUS.is_dir() else {}
+)
+# mlrun supports docker_env's build variant (dockerfile:), which MLflow 3.17 rejects.
+EXTENSIONS = {"mlflow__mlflow__tests__resources__example_docker_project__MLproject_dockerfile"}
+
+
+@pytest.fixture
+def corpus_project(tmp_path: Path, request: pytest.FixtureRequest) -> Path:
+    if not CORPUS.is_dir():
+        pytest.skip(f"compatibility corpus not found at {CORPUS}")
+    target = tmp_path / request.param
+    shutil.copytree(CORPUS / request.param, target)
+    return target
+
+
+@pytest.mark.parametrize("corpus_project", sorted(EXPECTED), indirect=True)
+def test_validate_and_dry_run_match_mlflow(corpus_project: Path) -> None:
+    expected = EXPECTED[corpus_project.name]
+    proc = mlrun("validate", str(corpus_project), "--json")
+    assert "Traceback" not in proc.stderr
+    if "error" in expected and corpus_project.name not in EXTENSIONS:
+        assert proc.returncode == 2
+        message = proc.stderr.strip().splitlines()
+        assert message[0].startswith("mlrun: error: ")
+        assert len(message) <= 2  # the error and, optionally, a hint
+        return
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    if corpus_project.name in EXTENSIONS:
+        assert any("MLflow" in w for w in summary["warnings"])
+        return
+    assert summary["name"] == expected["name"]
+    assert summary["env"]["kind"] in (expected["env_type"], "local")
+    assert sorted(summary["entry_points"]) == sorted(expected["entry_points"])
+    for name, ep in expected["entry_points"].items():
+        got = summary["entry_points"][name]
+        assert got["command"] == ep["command_template"]
+        assert sorted(got["parameters"]) == sorted(ep["parameters"])
+        for pname, param in ep["parameters"].items():
+            assert got["parameters"][pname]["type"] == param["type"], (name, pname)
+            want = None if param["default"] is None else str(param["default"])
+            assert got["parameters"][pname]["default"] == want, (name, pname)
+        if "words" not in ep:
+            continue
+        dry = mlrun("run", str(corpus_project), "-e", name, "--dry-run", "--json",
+                    "--env-manager", "local")
+        if expected["env_type"] == "docker_env":
+            dry = mlrun("run", str(corpus_project), "-e", name, "--dry-run", "--json")
+        assert dry.returncode == 0, dry.stderr
+        plan = json.loads(dry.stdout)
+        words = plan["argv"] if "argv" in plan else __import__("shlex").split(plan["shell"])
+        assert words == ep["words"], name

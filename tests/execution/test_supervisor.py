@@ -1,0 +1,140 @@
+"""The supervisor with real processes: exit codes, logs, cancellation, grace, orphans."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from mlrun.execution.child import LocalChild
+from mlrun.execution.logs import LogSink
+from mlrun.execution.supervisor import Cancel, supervise
+
+
+def _py(code: str) -> list[str]:
+    return [sys.executable, "-c", code]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie is dead for our purposes (its parent has not reaped it yet).
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def _run(argv: list[str], tmp_path: Path, **kwargs: object):  # type: ignore[no-untyped-def]
+    child = LocalChild(argv, tmp_path, dict(os.environ, PYTHONUNBUFFERED="1"))
+    sink = LogSink(tmp_path / "logs", echo=False)
+    try:
+        return supervise(child, sink, forward_signals=False, **kwargs), child  # type: ignore[arg-type]
+    finally:
+        sink.close()
+
+
+def test_exit_code_and_logs_are_captured(tmp_path: Path) -> None:
+    # Pauses between writes: order across two pipes is only defined by arrival time.
+    code = ("import sys, time; print('out1'); time.sleep(0.3); print('err1', file=sys.stderr);"
+            " time.sleep(0.3); print('out2'); sys.exit(3)")
+    outcome, _ = _run(_py(code), tmp_path)
+    assert (outcome.status, outcome.exit_code, outcome.child_returncode) == ("FAILED", 3, 3)
+    assert (tmp_path / "logs/stdout.log").read_text() == "out1\nout2\n"
+    assert (tmp_path / "logs/stderr.log").read_text() == "err1\n"
+    combined = (tmp_path / "logs/output.log").read_text()
+    assert combined.index("out1") < combined.index("err1") < combined.index("out2")
+
+
+def test_success_is_finished(tmp_path: Path) -> None:
+    outcome, _ = _run(["true"], tmp_path)
+    assert (outcome.status, outcome.exit_code, outcome.reason) == ("FINISHED", 0, None)
+
+
+def test_binary_and_large_output_survive(tmp_path: Path) -> None:
+    code = "import sys; sys.stdout.buffer.write(bytes(range(256)) * 4096)"
+    outcome, _ = _run(_py(code), tmp_path)
+    assert outcome.exit_code == 0
+    assert (tmp_path / "logs/stdout.log").read_bytes() == bytes(range(256)) * 4096
+
+
+def test_crash_signal_is_failed_with_128_plus_n(tmp_path: Path) -> None:
+    outcome, _ = _run(_py("import os, signal; os.kill(os.getpid(), signal.SIGSEGV)"), tmp_path)
+    assert outcome.status == "FAILED"
+    assert outcome.exit_code == 128 + signal.SIGSEGV
+
+
+def test_cancel_stops_the_whole_group(tmp_path: Path) -> None:
+    pidfile = tmp_path / "grandchild.pid"
+    script = f"sleep 300 & echo $! > {pidfile}; wait"
+    cancel = Cancel()
+    timer = threading.Timer(0.5, cancel.request)
+    timer.start()
+    outcome, _ = _run(["bash", "-c", script], tmp_path, cancel=cancel, grace=5.0)
+    timer.cancel()
+    assert outcome.status == "KILLED"
+    assert outcome.exit_code == 128 + signal.SIGTERM
+    grandchild = int(pidfile.read_text())
+    assert not _alive(grandchild)
+
+
+def test_child_ignoring_sigterm_is_killed_after_grace(tmp_path: Path) -> None:
+    code = ("import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+            "print('ready', flush=True); time.sleep(300)")
+    cancel = Cancel()
+    threading.Timer(0.5, cancel.request).start()
+    started = time.monotonic()
+    outcome, child = _run(_py(code), tmp_path, cancel=cancel, grace=1.0)
+    assert time.monotonic() - started < 60  # generous; the point is that it returned at all
+    assert outcome.status == "KILLED"
+    assert outcome.exit_code == 143
+    assert outcome.child_returncode == -signal.SIGKILL
+    assert not _alive(child.pid)  # type: ignore[attr-defined]
+
+
+def test_background_leftover_is_removed_after_normal_exit(tmp_path: Path) -> None:
+    """A step that leaves a background job behind must not leave an orphan."""
+    pidfile = tmp_path / "bg.pid"
+    script = f"(sleep 300 >/dev/null 2>&1 &  echo $! > {pidfile}); echo done"
+    outcome, _ = _run(["bash", "-c", script], tmp_path)
+    assert outcome.status == "FINISHED"
+    deadline = time.monotonic() + 5
+    pid = int(pidfile.read_text())
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(pid)
+
+
+def test_grandchild_holding_pipes_does_not_hang_the_run(tmp_path: Path) -> None:
+    script = "sleep 300 & echo started"
+    outcome, _ = _run(["bash", "-c", script], tmp_path)
+    assert outcome.status == "FINISHED"
+    assert "started" in (tmp_path / "logs/stdout.log").read_text()
+
+
+def test_missing_command_is_127(tmp_path: Path) -> None:
+    from mlrun.errors import CommandNotFoundError
+
+    with pytest.raises(CommandNotFoundError) as info:
+        LocalChild(["definitely-not-a-command-xyz"], tmp_path, dict(os.environ))
+    assert info.value.exit_code == 127
+    assert "definitely-not-a-command-xyz" in str(info.value)
+
+
+def test_not_executable_is_126(tmp_path: Path) -> None:
+    from mlrun.errors import LaunchError
+
+    script = tmp_path / "s.sh"
+    script.write_text("echo hi\n")
+    script.chmod(0o644)
+    with pytest.raises(LaunchError) as info:
+        LocalChild([str(script)], tmp_path, dict(os.environ))
+    assert info.value.exit_code == 126
