@@ -91,6 +91,7 @@ def plan(request: RunRequest, reporter: Reporter) -> Plan:
     plan the environment. Raises MlrunError subclasses for every bad input."""
     from mlrun import sources
     from mlrun.envs import choose_manager, get_manager
+    from mlrun.errors import UsageError
     from mlrun.spec.entrypoints import get_entry_point
     from mlrun.spec.loader import load_project
     from mlrun.spec.params import resolve_parameters
@@ -106,7 +107,15 @@ def plan(request: RunRequest, reporter: Reporter) -> Plan:
         warnings = [str(w) for w in project.warnings]
         for warning in warnings:
             reporter.warn(warning)
-        entry_point = get_entry_point(project, request.entry_point)
+        try:
+            entry_point = get_entry_point(project, request.entry_point)
+        except UsageError as exc:
+            if project.file is not None:
+                raise
+            raise UsageError(f"{source.where()} has no MLproject file, and "
+                             f"{request.entry_point!r} is not a script in it",
+                             hint="run a directory or repository holding an MLproject, or a "
+                             ".py/.sh file in it with -e") from exc
         params = resolve_parameters(entry_point, request.parameters, cwd)
         command = render_command(entry_point, params)
         manager = get_manager(choose_manager(project.env, request.env_manager))

@@ -96,6 +96,8 @@ def show(run_id: str, as_json: bool, tracking_uri: str | None) -> int:
         click.echo(f"{key.ljust(width)}  {value}")
     for title, mapping in (("provenance", r.source), ("parameters", r.params),
                            ("tags", r.tags), ("outputs", r.outputs)):
+        if title == "provenance":  # unset fields (no tag, no subdir...) say nothing
+            mapping = {k: v for k, v in mapping.items() if v not in (None, "", {}, [])}
         if mapping:
             click.echo(f"{title}:")
             for key, value in mapping.items():

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from mlrun.cli.output import dump_json
+from mlrun.cli.output import TerminalReporter, dump_json
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -14,7 +14,8 @@ from mlrun.cli.output import dump_json
 @click.option("-v", "--version", default=None, help="Git branch, tag or commit (git projects).")
 @click.option("--json", "as_json", is_flag=True, help="Print the project summary as JSON.")
 @click.option("--strict", is_flag=True, help="Exit 2 when there are warnings.")
-def validate(uri: str, version: str | None, as_json: bool, strict: bool) -> int:
+@click.option("--offline", is_flag=True, help="git: use the mirror cache only.")
+def validate(uri: str, version: str | None, as_json: bool, strict: bool, offline: bool) -> int:
     """Check the MLproject at URI; print its entry points, parameters and warnings.
 
     Exit 0 when the project loads (warnings allowed unless --strict), 2 otherwise.
@@ -23,16 +24,18 @@ def validate(uri: str, version: str | None, as_json: bool, strict: bool) -> int:
     from mlrun.spec.loader import load_project
     from mlrun.spec.summary import project_summary
 
-    source = sources.resolve(uri, version=version, cwd=Path.cwd())
+    source = sources.resolve(uri, version=version, cwd=Path.cwd(), offline=offline,
+                             reporter=TerminalReporter(quiet=as_json))
     try:
         project = load_project(source.project_dir)
         summary = project_summary(project)
     finally:
         source.close()
     if as_json:
-        dump_json(summary)
+        dump_json({**summary, "source": source.provenance})
     else:
         _print_summary(summary, project.file)
+        click.echo(f"source: {_describe(source)}")
     return 2 if strict and summary["warnings"] else 0
 
 
@@ -48,3 +51,24 @@ def _print_summary(summary: dict, file: Path | None) -> None:  # type: ignore[ty
             click.echo(f"  {pname}: {param['type']} ({default})")
     for warning in summary["warnings"]:
         click.echo(f"warning: {warning}", err=True)
+
+
+def _describe(source: object) -> str:
+    """`URL at COMMIT (branch main, subdir x)`, or the directory and its content hash."""
+    from mlrun.sources import Source
+
+    assert isinstance(source, Source)
+    p = source.provenance
+    if p.get("vcs") != "git" or not p.get("commit"):
+        return f"{source.uri} ({p.get('content_hash') or 'not in git'})"
+    where = source.uri.split("#", 1)[0] if source.kind == "git" else p.get("path")
+    extra = []
+    if p.get("branch"):
+        extra.append(f"branch {p['branch']}")
+    elif p.get("tag"):
+        extra.append(f"tag {p['tag']}")
+    if p.get("subdir"):
+        extra.append(f"subdir {p['subdir']}")
+    if p.get("dirty"):
+        extra.append("uncommitted changes")
+    return f"{where} at {p['commit']}" + (f" ({', '.join(extra)})" if extra else "")

@@ -1,21 +1,28 @@
-"""Turning a project URI into a local directory plus provenance."""
+"""Turning a project URI into a local directory plus provenance.
+
+| URI | how it is run |
+|---|---|
+| `https://`, `http://`, `ssh://`, `git://`, `user@host:path` | mirror cache + clean checkout |
+| `file://` or a path to a git repository (bare, or a working tree via `file://`) | the same |
+| a path inside a git working tree | in place; commit, branch and uncommitted state recorded |
+| the same with `--version V` | V checked out from a mirror of it; the tree is not touched |
+| any other directory | in place; a content hash of its files recorded |
+
+`URI#sub/dir` runs the project in that subdirectory, for every kind."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
-from mlrun.errors import NotAvailableError
 from mlrun.reporting import Reporter
+from mlrun.sources.gituri import is_remote
 from mlrun.sources.model import Source
 
 __all__ = ["Source", "looks_remote", "resolve"]
 
-_REMOTE = re.compile(r"^(https?|ssh|git|git\+ssh|git\+https?)://|^[\w.-]+@[\w.-]+:")
-
 
 def looks_remote(uri: str) -> bool:
-    return bool(_REMOTE.match(uri))
+    return is_remote(uri)
 
 
 def resolve(
@@ -27,11 +34,21 @@ def resolve(
     require_clean: bool = False,
     reporter: Reporter | None = None,
 ) -> Source:
-    from mlrun.sources.local import resolve_local
+    from mlrun.sources.gituri import split_subdir
 
-    if looks_remote(uri):
-        raise NotAvailableError(f"git projects ({uri.split('://')[0]}) are not available yet",
-                                hint="clone the repository and run the local directory")
-    if version is not None:
-        raise NotAvailableError("--version is not available yet for local projects")
-    return resolve_local(uri, cwd or Path.cwd())
+    reporter = reporter or Reporter()
+    cwd = cwd or Path.cwd()
+    base, subdir = split_subdir(uri)
+    if is_remote(base):
+        from mlrun.sources.gitsource import resolve_remote
+        from mlrun.sources.gituri import parse_remote
+
+        source = resolve_remote(parse_remote(base), subdir, version=version, offline=offline,
+                                reporter=reporter)
+    else:
+        from mlrun.sources.local import resolve_local
+
+        source = resolve_local(base, subdir, cwd, version=version,
+                               require_clean=require_clean, reporter=reporter)
+    source.provenance["code_identity"] = source.code_identity
+    return source

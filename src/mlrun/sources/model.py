@@ -20,6 +20,13 @@ class Source:
     artifacts: dict[str, bytes] = field(default_factory=dict)
     release: Callable[[], None] | None = None  # give back a checkout/lock when done
 
+    def where(self) -> str:
+        """The project's location for messages: `URL at 1a2b3c4d5e6f` for git sources."""
+        commit = self.provenance.get("commit")
+        if self.kind == "git" and isinstance(commit, str):
+            return f"{self.uri} at {commit[:12]}"
+        return self.uri
+
     def close(self) -> None:
         if self.release is not None:
             release, self.release = self.release, None

@@ -6,8 +6,10 @@ the command, exit code and the tail of its output, with secrets redacted."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,14 +50,21 @@ def run(
     check: bool = True,
     timeout: float | None = None,
     input: str | None = None,
+    on_stderr: Callable[[str], None] | None = None,
 ) -> ProcResult:
     """Run `argv` to completion, capturing output as text.
 
     `extra_env` is merged over `env` (or os.environ): use it to pass secrets, which must
-    never appear in argv."""
+    never appear in argv. `on_stderr` gets each stderr line (split on CR too, so
+    `git fetch --progress` counters arrive live) while the command runs."""
     full_env = dict(os.environ if env is None else env)
     if extra_env:
         full_env.update(extra_env)
+    if on_stderr is not None:
+        result = _run_streaming(argv, cwd, full_env, on_stderr)
+        if check and not result.ok:
+            raise ProcError(result)
+        return result
     try:
         completed = subprocess.run(
             list(argv),
@@ -63,7 +72,10 @@ def run(
             env=full_env,
             capture_output=True,
             check=False,
-            text=True,
+            # Not the locale's codec: git prints file names and diffs in any bytes, and
+            # surrogateescape gives them back exactly (`.encode("utf-8", "surrogateescape")`).
+            encoding="utf-8",
+            errors="surrogateescape",
             timeout=timeout,
             input=input,
             stdin=None if input is not None else subprocess.DEVNULL,
@@ -81,3 +93,43 @@ def run(
     if check and not result.ok:
         raise ProcError(result)
     return result
+
+
+_LINE_END = re.compile(r"[\r\n]")
+
+
+def _run_streaming(argv: Sequence[str], cwd: str | Path | None, env: Mapping[str, str],
+                   on_stderr: Callable[[str], None]) -> ProcResult:
+    try:
+        proc = subprocess.Popen(list(argv), cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    except FileNotFoundError as exc:
+        return ProcResult(tuple(argv), 127, "", f"{argv[0]}: command not found ({exc})")
+    out_chunks: list[bytes] = []
+    assert proc.stdout is not None and proc.stderr is not None
+    stdout_pipe = proc.stdout
+    reader = threading.Thread(target=lambda: out_chunks.append(stdout_pipe.read()),
+                              daemon=True)
+    reader.start()
+    err = bytearray()
+    pending = ""
+    try:
+        while chunk := os.read(proc.stderr.fileno(), 8192):
+            err += chunk
+            pending += chunk.decode(errors="replace")  # progress text only
+            *lines, pending = _LINE_END.split(pending)
+            for line in lines:
+                if line.strip():
+                    on_stderr(line)
+        proc.wait()
+    except BaseException:  # Ctrl-C, SIGTERM unwinding: never leave the child behind
+        proc.kill()
+        proc.wait()
+        raise
+    finally:
+        reader.join()
+        proc.stdout.close()
+        proc.stderr.close()
+    stdout = b"".join(out_chunks).decode("utf-8", "surrogateescape")
+    return ProcResult(tuple(argv), proc.returncode, stdout,
+                      bytes(err).decode("utf-8", "surrogateescape"))

@@ -1,0 +1,124 @@
+"""Content hashes of a project's files, for runs of directories git does not describe
+(a plain directory; the untracked files of a dirty working tree).
+
+This is on every run's path, so a stat cache keyed by (size, mtime_ns, inode) remembers
+each file's digest: a repeat run stats the files and reads none that did not change.
+As in git's index, a file modified within the last two seconds is not cached (its mtime
+may not yet tell a later write apart). Files above LARGE_FILE contribute their size and
+mtime instead of their bytes: reading gigabytes of data on every first run would cost
+more than the rare same-size-same-mtime change it could catch."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+SKIP_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__", ".venv", "venv", ".tox", ".nox",
+                       ".mypy_cache", ".pytest_cache", ".ruff_cache", "node_modules",
+                       ".ipynb_checkpoints", "mlruns", ".eggs", ".cache"})
+SKIP_SUFFIXES = (".pyc", ".pyo")
+LARGE_FILE = 32 << 20
+_RACY_NS = 2_000_000_000
+_FORMAT = 1
+
+
+def tree_hash(root: Path) -> str:
+    """`sha256:<hex>` of every file under `root` (names, executable bits, contents)."""
+    return files_hash(root, walk(root))
+
+
+def walk(root: Path) -> Iterator[str]:
+    """Relative paths of the files that make up a project (noise directories skipped)."""
+    stack = [""]
+    while stack:
+        rel_dir = stack.pop()
+        try:
+            entries = list(os.scandir(root / rel_dir if rel_dir else root))
+        except OSError:
+            continue
+        for entry in entries:
+            rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+            if entry.is_dir(follow_symlinks=False):
+                if entry.name not in SKIP_DIRS and not entry.name.endswith(".egg-info"):
+                    stack.append(rel)
+            elif not entry.name.endswith(SKIP_SUFFIXES):
+                yield rel
+
+
+def files_hash(root: Path, rels: Iterable[str]) -> str:
+    cache = _StatCache(root)
+    digest = hashlib.sha256()
+    for rel in sorted(rels):
+        kind, value = cache.digest(rel)
+        digest.update(f"{rel}\0{kind}\0{value}\n".encode(errors="surrogateescape"))
+    cache.save()
+    return "sha256:" + digest.hexdigest()
+
+
+class _StatCache:
+    def __init__(self, root: Path) -> None:
+        from mlrun.util.paths import cache_dir
+
+        self.root = root
+        key = hashlib.sha256(os.fsencode(root.absolute())).hexdigest()[:24]
+        self.path = cache_dir() / "hashes" / f"{key}.json"
+        self.now_ns = time.time_ns()
+        self.old: dict[str, list[object]] = {}
+        self.new: dict[str, list[object]] = {}
+        try:
+            data = json.loads(self.path.read_text())
+            if data.get("format") == _FORMAT and data.get("root") == str(root):
+                self.old = data["files"]
+        except (OSError, ValueError, KeyError, AttributeError):
+            pass
+
+    def digest(self, rel: str) -> tuple[str, str]:
+        path = self.root / rel
+        try:
+            st = path.lstat()
+        except OSError:
+            return "missing", ""
+        if stat.S_ISLNK(st.st_mode):
+            return "link", os.readlink(path)
+        if not stat.S_ISREG(st.st_mode):
+            return "special", ""
+        kind = "exec" if st.st_mode & 0o111 else "file"
+        if st.st_size > LARGE_FILE:
+            return kind, f"large:{st.st_size}:{st.st_mtime_ns}"
+        signature = [st.st_size, st.st_mtime_ns, st.st_ino]
+        known = self.old.get(rel)
+        if known is not None and known[:3] == signature:
+            self.new[rel] = known
+            return kind, str(known[3])
+        try:
+            value = _sha256(path)
+        except OSError:
+            return "unreadable", ""
+        if self.now_ns - st.st_mtime_ns > _RACY_NS:
+            self.new[rel] = [*signature, value]
+        return kind, value
+
+    def save(self) -> None:
+        if self.new == self.old:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+            tmp.write_text(json.dumps({"format": _FORMAT, "root": str(self.root),
+                                       "files": self.new}))
+            os.replace(tmp, self.path)
+        except OSError:
+            pass  # a cache we cannot write only costs time
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()

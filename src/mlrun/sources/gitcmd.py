@@ -1,0 +1,133 @@
+"""Running git: one environment recipe, credentials passed only through the environment,
+and fetch failures turned into one clear sentence.
+
+A token from the URL reaches git as an `http.<scheme://host/>.extraHeader` set through
+GIT_CONFIG_COUNT/KEY/VALUE variables: it is never in argv (visible to every user in
+`ps`), never in a config file, and scoped to the host it came with, so a submodule or a
+redirect to another host never receives it. A login name without a password is handed
+to the user's credential helpers the same way (`credential.<url>.username`)."""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+from mlrun.errors import FetchError
+from mlrun.sources.gituri import GitRemote
+from mlrun.util.proc import ProcResult, run
+from mlrun.util.redact import register_secret
+
+# Variables that would point our git at another repository than the one we name.
+_REPO_VARS = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY",
+              "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_COMMON_DIR", "GIT_NAMESPACE",
+              "GIT_PREFIX", "GIT_QUARANTINE_PATH")
+
+
+def auth_env(remote: GitRemote | None, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """GIT_CONFIG_* entries carrying the remote's credentials, appended to any the user
+    already set (GIT_CONFIG_COUNT is a list, not ours alone)."""
+    env = dict(os.environ if base is None else base)
+    if remote is None or remote.host_prefix is None:
+        return {}
+    entries: list[tuple[str, str]] = []
+    if remote.password is not None:
+        register_secret(remote.password)
+        userpass = f"{remote.username or ''}:{remote.password}".encode()
+        token = base64.b64encode(userpass).decode()
+        register_secret(token)
+        entries.append((f"http.{remote.host_prefix}.extraHeader",
+                        f"Authorization: Basic {token}"))
+    elif remote.username:
+        register_secret(remote.username)  # may well be a token written as a user name
+        entries.append((f"credential.{remote.host_prefix}.username", remote.username))
+    if not entries:
+        return {}
+    try:
+        start = int(env.get("GIT_CONFIG_COUNT", "0"))
+    except ValueError:
+        start = 0
+    extra = {"GIT_CONFIG_COUNT": str(start + len(entries))}
+    for i, (key, value) in enumerate(entries, start):
+        extra[f"GIT_CONFIG_KEY_{i}"] = key
+        extra[f"GIT_CONFIG_VALUE_{i}"] = value
+    return extra
+
+
+def git_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _REPO_VARS}
+    # Fail instead of waiting for a password nobody will type (CI, a progress line on the
+    # terminal); credential helpers and ssh keys still work. C locale: we read git's words.
+    env["GIT_TERMINAL_PROMPT"] = "0"
+    env["LC_ALL"] = "C"
+    env.pop("LANGUAGE", None)
+    if extra:
+        env.update(extra)
+    return env
+
+
+def git(
+    args: Sequence[str],
+    *,
+    git_dir: Path | None = None,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    check: bool = True,
+    input: str | None = None,
+    on_stderr: Callable[[str], None] | None = None,
+) -> ProcResult:
+    """`git [--git-dir D] args...` through the one subprocess helper."""
+    argv = ["git"]
+    if git_dir is not None:
+        argv.append(f"--git-dir={git_dir}")
+    argv.extend(args)
+    return run(argv, cwd=cwd, env=git_env(env), check=check, input=input, on_stderr=on_stderr)
+
+
+# (words in git's stderr, the sentence, the hint). First match wins.
+_FAILURES = (
+    (("could not resolve host", "could not resolve hostname", "unable to look up",
+      "name or service not known", "temporary failure in name resolution"),
+     "cannot fetch {url}: unknown host {host}", "check the host name and your network"),
+    # before authentication: git daemon says "access denied or repository not exported"
+    (("repository not found", "does not appear to be a git repository", "' not found",
+      "returned error: 404", "not a git repository", "not exported", "no such repository",
+      "no such file or directory", "does not exist"),
+     "cannot fetch {url}: there is no repository at this URL", "check the URL"),
+    (("authentication failed", "could not read username", "could not read password",
+      "returned error: 401", "returned error: 403", "permission denied (publickey",
+      "access denied", "invalid username or password", "terminal prompts disabled"),
+     "cannot fetch {url}: authentication failed",
+     "give a token in the URL (https://user:TOKEN@host/...), configure a git credential "
+     "helper, or load your ssh key"),
+    (("connection refused", "failed to connect", "couldn't connect", "connection timed out",
+      "operation timed out", "network is unreachable", "no route to host",
+      "connection reset", "unable to connect"),
+     "cannot fetch {url}: could not connect to {host}", "check that the server is up"),
+)
+
+
+def fetch_error(result: ProcResult, remote: GitRemote, action: str = "fetch") -> FetchError:
+    """A failed git network command -> one sentence naming the URL (without credentials)."""
+    text = result.stderr.lower()
+    host = _host(remote.url)
+    for words, sentence, hint in _FAILURES:
+        if any(w in text for w in words):
+            message = sentence.format(url=remote.url, host=host).replace("fetch", action, 1)
+            return FetchError(message, hint=hint)
+    lines = [ln.strip() for ln in result.stderr.splitlines() if ln.strip()]
+    detail = lines[-1] if lines else f"git exited with {result.returncode}"
+    from mlrun.util.redact import redact
+
+    return FetchError(f"cannot {action} {remote.url}: {redact(detail)}",
+                      hint="run with --debug for git's full output")
+
+
+def _host(url: str) -> str:
+    if "://" in url:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(url)
+        return parts.hostname or "localhost"
+    return url.split("@", 1)[-1].split(":", 1)[0]

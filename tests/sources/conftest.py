@@ -1,0 +1,58 @@
+"""Git isolation and loopback git servers for the source tests.
+
+Every test gets its own global git config (no user settings leak in, nothing is written
+to the user's ~/.gitconfig), and servers it starts itself on free loopback ports."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import require_service
+from tests.sources.gitservers import (
+    GitDaemon,
+    GitHttpServer,
+    daemon_available,
+    http_backend_available,
+)
+
+
+@pytest.fixture(autouse=True)
+def git_isolation(tmp_path_factory: pytest.TempPathFactory,
+                  monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path_factory.mktemp("git-home")
+    config = home / "gitconfig"
+    config.write_text("[user]\n\tname = Test\n\temail = test@example.com\n"
+                      "[init]\n\tdefaultBranch = main\n")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(config))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.delenv("GIT_CONFIG_COUNT", raising=False)
+    for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_ASKPASS", "SSH_ASKPASS"):
+        monkeypatch.delenv(var, raising=False)
+    return config
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Path:
+    """The directory of bare repositories the servers publish."""
+    root = tmp_path / "served"
+    root.mkdir()
+    return root
+
+
+@pytest.fixture
+def daemon(served: Path) -> Iterator[GitDaemon]:
+    require_service(daemon_available(), "git daemon is not installed (Debian package git)")
+    server = GitDaemon(served).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def http_server(served: Path) -> Iterator[GitHttpServer]:
+    require_service(http_backend_available(), "git http-backend is not installed")
+    server = GitHttpServer(served).start()
+    yield server
+    server.stop()

@@ -1,0 +1,211 @@
+"""Real git servers on loopback for the tests: `git daemon` (git://) and `git http-backend`
+behind HTTP basic auth (http://), each serving the bare repositories under one root.
+
+The HTTP server records every request (and the protocol v2 command in it), and can be
+made slow, so tests can tell a fetch that transferred objects from one that did not, and
+can catch git while it is still running."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+
+def git_exec_path() -> Path:
+    out = subprocess.run(["git", "--exec-path"], capture_output=True, text=True, check=False)
+    return Path(out.stdout.strip())
+
+
+def daemon_available() -> bool:
+    return shutil.which("git") is not None and (git_exec_path() / "git-daemon").exists()
+
+
+def http_backend_available() -> bool:
+    return shutil.which("git") is not None and (git_exec_path() / "git-http-backend").exists()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"git daemon exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"git daemon did not listen on port {port}")
+
+
+class GitDaemon:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.port = 0
+
+    def start(self) -> GitDaemon:
+        for _attempt in range(5):
+            self.port = free_port()
+            self.proc = subprocess.Popen(
+                ["git", "daemon", "--reuseaddr", "--export-all", "--informative-errors",
+                 f"--base-path={self.root}", "--listen=127.0.0.1", f"--port={self.port}",
+                 str(self.root)],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                _wait_for_port(self.port, self.proc)
+                return self
+            except RuntimeError:
+                self.stop()
+        raise RuntimeError("could not start git daemon")
+
+    def url(self, name: str) -> str:
+        return f"git://127.0.0.1:{self.port}/{name}"
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    command: str | None  # protocol v2 command in a POST: "ls-refs", "fetch"
+    authorized: bool
+
+
+@dataclass
+class GitHttpServer:
+    root: Path
+    user: str = "alice"
+    password: str = "tok-9f8e7d6c5b4a-SECRET"
+    requests: list[Request] = field(default_factory=list)
+    delay: float = 0.0  # sleep before answering each upload-pack POST
+    throttle: float = 0.0  # sleep between 16 KiB chunks of every response body
+    fetch_started: threading.Event = field(default_factory=threading.Event)
+    port: int = 0
+
+    def start(self) -> GitHttpServer:
+        server = self
+
+        class Handler(_Handler):
+            owner = server
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        self.port = int(self._httpd.server_address[1])
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def url(self, name: str, credentials: bool = False) -> str:
+        auth = f"{self.user}:{self.password}@" if credentials else ""
+        return f"http://{auth}127.0.0.1:{self.port}/{name}"
+
+    def commands(self) -> list[str]:
+        return [r.command for r in self.requests if r.command]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    owner: GitHttpServer
+
+    def log_message(self, format: str, *args: object) -> None:  # keep test output clean
+        pass
+
+    def do_GET(self) -> None:
+        self._serve(b"")
+
+    def do_POST(self) -> None:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            body = b""
+            while True:
+                size = int(self.rfile.readline().strip(), 16)
+                if size == 0:
+                    self.rfile.readline()
+                    break
+                body += self.rfile.read(size)
+                self.rfile.readline()
+        else:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self._serve(body)
+
+    def _serve(self, body: bytes) -> None:
+        owner = self.owner
+        path, _, query = self.path.partition("?")
+        expected = "Basic " + base64.b64encode(
+            f"{owner.user}:{owner.password}".encode()).decode()
+        authorized = self.headers.get("Authorization") == expected
+        plain = gzip.decompress(body) if self.headers.get("Content-Encoding") == "gzip" \
+            else body
+        command = None
+        for name in (b"ls-refs", b"fetch"):
+            if b"command=" + name in plain:
+                command = name.decode()
+        owner.requests.append(Request(self.command, path, command, authorized))
+        if not authorized:
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="git"')
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if command == "fetch":
+            owner.fetch_started.set()
+        if self.command == "POST" and owner.delay:
+            time.sleep(owner.delay)
+        env = {
+            "PATH": os.environ["PATH"], "GIT_PROJECT_ROOT": str(owner.root),
+            "GIT_HTTP_EXPORT_ALL": "1", "PATH_INFO": path, "QUERY_STRING": query,
+            "REQUEST_METHOD": self.command, "REMOTE_USER": owner.user,
+            "REMOTE_ADDR": "127.0.0.1", "CONTENT_TYPE": self.headers.get("Content-Type", ""),
+            "CONTENT_LENGTH": str(len(body)), "GIT_CONFIG_NOSYSTEM": "1",
+            "HOME": str(owner.root),
+        }
+        if self.headers.get("Content-Encoding"):
+            env["HTTP_CONTENT_ENCODING"] = self.headers["Content-Encoding"]
+        if self.headers.get("Git-Protocol"):
+            env["GIT_PROTOCOL"] = self.headers["Git-Protocol"]
+        out = subprocess.run(["git", "http-backend"], input=body, env=env,
+                             capture_output=True, check=False).stdout
+        head, _, payload = out.partition(b"\r\n\r\n")
+        if not _:
+            head, _, payload = out.partition(b"\n\n")
+        status, headers = 200, []
+        for line in head.decode().splitlines():
+            name, _, value = line.partition(":")
+            if name.lower() == "status":
+                status = int(value.split()[0])
+            elif name:
+                headers.append((name, value.strip()))
+        try:
+            self.send_response(status)
+            for name, value in headers:
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            for start in range(0, len(payload), 16384):
+                self.wfile.write(payload[start:start + 16384])
+                self.wfile.flush()
+                if owner.throttle:
+                    time.sleep(owner.throttle)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client was killed mid-transfer: what some tests do on purpose
