@@ -88,6 +88,7 @@ class Request:
     path: str
     command: str | None  # protocol v2 command in a POST: "ls-refs", "fetch"
     authorized: bool
+    authorization: str | None  # the header as received
 
 
 @dataclass
@@ -161,7 +162,8 @@ class _Handler(BaseHTTPRequestHandler):
         for name in (b"ls-refs", b"fetch"):
             if b"command=" + name in plain:
                 command = name.decode()
-        owner.requests.append(Request(self.command, path, command, authorized))
+        owner.requests.append(Request(self.command, path, command, authorized,
+                                      self.headers.get("Authorization")))
         if not authorized:
             self.send_response(401)
             self.send_header("WWW-Authenticate", 'Basic realm="git"')

@@ -2,7 +2,8 @@
 and uncommitted state of a git working tree, or a content hash of a plain directory.
 
 Only read-only git commands run against the user's repository, with optional locks off
-(`git status` would otherwise refresh and rewrite the user's index). Dirtiness is judged
+(`git status` would otherwise refresh and rewrite the user's index), and plumbing where
+the porcelain writes anyway. Dirtiness is judged
 on the project directory (the pathspec `.`): changes elsewhere in a monorepo do not
 make this project's run dirty."""
 
@@ -78,8 +79,11 @@ def worktree_state(project_dir: Path, top: Path, *, require_clean: bool) -> Loca
     artifacts: dict[str, bytes] = {}
     digest = hashlib.sha256()
     if changed and commit is not None:
-        diff = git([*_READ_ONLY, "diff", "HEAD", "--binary", "--no-color", "--no-ext-diff",
-                    "--no-textconv", "--submodule=diff", "--", "."], cwd=project_dir).stdout
+        # diff-index, not `git diff`: the porcelain rewrites the index when it meets files
+        # whose stat changed, even with optional locks off.
+        diff = git([*_READ_ONLY, "diff-index", "--patch", "--binary", "--no-color",
+                    "--no-ext-diff", "--no-textconv", "--submodule=diff", "HEAD", "--", "."],
+                   cwd=project_dir).stdout
         data = diff.encode("utf-8", "surrogateescape")
         artifacts["uncommitted.diff"] = data
         digest.update(data)

@@ -1,0 +1,165 @@
+"""Local projects: a git working tree run in place (commit, branch, dirty state, diff),
+at another --version (checked out elsewhere, the user's repository untouched), and plain
+directories (a content hash)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from tests.helpers import mlrun
+from tests.sources.gitrepos import (
+    MLPROJECT,
+    SHOW,
+    commit,
+    git,
+    output_fields,
+    project_repo,
+    run_recorded,
+    write,
+)
+
+
+def _artifact(record: dict, name: str) -> str:  # type: ignore[type-arg]
+    return (Path(record["run_dir"]) / "artifacts" / "mlrun" / name).read_text()
+
+
+def test_clean_tree_records_commit_and_branch(tmp_path: Path) -> None:
+    work = tmp_path / "repo"
+    sha = project_repo(work, "v1")
+    git(work, "remote", "add", "origin", "https://bob:hunter2@git.example/org/repo.git")
+    out, record = run_recorded(str(work), "--require-clean")
+    source = record["source"]
+    assert output_fields(out)["cwd"] == str(work)  # run in place
+    assert source["commit"] == sha and source["branch"] == "main"
+    assert source["dirty"] is False and source["subdir"] == ""
+    assert source["repo"] == "https://git.example/org/repo.git"  # no credentials
+    assert source["path"] == str(work)
+    assert source["code_identity"] == f"git:{sha}"
+    assert not any(a["path"].startswith("mlrun/") for a in record["artifacts"])
+    git(work, "tag", "v1.0")
+    _, record = run_recorded(str(work))
+    assert record["source"]["tag"] == "v1.0"
+
+
+def test_dirty_tree_records_flag_diff_and_untracked_files(tmp_path: Path) -> None:
+    work = tmp_path / "repo"
+    sha = project_repo(work, "v1")
+    write(work, {"version.txt": "v1-edited", "notes/todo.txt": "untracked\n"})
+    out, record = run_recorded(str(work))
+    assert output_fields(out)["version"] == "v1-edited"
+    source = record["source"]
+    assert source["dirty"] is True and source["commit"] == sha
+    assert (source["changed_files"], source["untracked_files"]) == (1, 1)
+    diff = _artifact(record, "uncommitted.diff")
+    assert "-v1" in diff and "+v1-edited" in diff
+    assert _artifact(record, "untracked.txt") == "notes/todo.txt\n"
+    paths = {a["path"] for a in record["artifacts"]}
+    assert {"mlrun/uncommitted.diff", "mlrun/untracked.txt"} <= paths
+    identity = source["code_identity"]
+    assert identity.startswith(f"git:{sha}+dirty:")
+
+    text = mlrun("runs", "show", record["run_id"], check=True).stdout
+    assert "dirty: true" in text and f"commit: {sha}" in text
+
+    _, again = run_recorded(str(work))
+    assert again["source"]["code_identity"] == identity  # same changes, same identity
+    (work / "notes" / "todo.txt").write_text("untracked, edited\n")
+    _, edited = run_recorded(str(work))
+    assert edited["source"]["code_identity"] != identity  # untracked contents count
+
+    refused = mlrun("run", str(work), "--require-clean")
+    assert refused.returncode == 2
+    assert "uncommitted changes (1 changed, 1 untracked)" in refused.stderr
+    assert "--require-clean" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_changes_outside_the_project_directory_do_not_make_it_dirty(tmp_path: Path) -> None:
+    work = tmp_path / "monorepo"
+    sha = project_repo(work, "v1", subdir="projects/a")
+    write(work, {"README": "edited elsewhere\n", "other/new.txt": "x"})
+    out, record = run_recorded(str(work / "projects" / "a"), "--require-clean")
+    assert record["source"]["dirty"] is False
+    assert record["source"]["subdir"] == "projects/a"
+    assert record["source"]["code_identity"] == f"git:{sha}:projects/a"
+    _, via_fragment = run_recorded(f"{work}#projects/a")
+    assert via_fragment["source"]["subdir"] == "projects/a"
+
+
+def _snapshot(root: Path) -> dict[str, tuple[bytes | str, int, int]]:
+    """Every file and directory under root: content (or link target), mode, mtime."""
+    state: dict[str, tuple[bytes | str, int, int]] = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            path = Path(dirpath) / name
+            st = path.lstat()
+            if path.is_symlink():
+                content: bytes | str = os.readlink(path)
+            elif path.is_file():
+                content = path.read_bytes()
+            else:
+                content = "dir"
+            state[str(path.relative_to(root))] = (content, st.st_mode, st.st_mtime_ns)
+    return state
+
+
+def test_running_another_version_leaves_the_users_repository_untouched(tmp_path: Path) -> None:
+    work = tmp_path / "repo"
+    project_repo(work, "main-version", subdir="proj")
+    git(work, "checkout", "-q", "-b", "other")
+    other = commit(work, {"proj/version.txt": "other-version"})
+    git(work, "checkout", "-q", "main")
+    # The user is in the middle of something: staged, modified and untracked files.
+    write(work, {"proj/show.py": SHOW + "# staged\n"})
+    git(work, "add", "proj/show.py")
+    write(work, {"proj/version.txt": "work-in-progress", "scratch.txt": "mine"})
+    before = _snapshot(work)
+
+    out, record = run_recorded("proj", "--version", "other", cwd=work)
+    fields = output_fields(out)
+    assert fields["version"] == "other-version"
+    assert not fields["cwd"].startswith(str(work))  # checked out elsewhere
+    source = record["source"]
+    assert (source["commit"], source["branch"], source["subdir"]) == (other, "other", "proj")
+    assert source["dirty"] is False and source["path"] == str(work)
+    assert _snapshot(work) == before  # byte for byte, modes and mtimes included
+    assert git(work, "rev-parse", "--abbrev-ref", "HEAD") == "main"
+
+    tag_run = run_recorded(str(work / "proj"), "-v", other[:10])[1]
+    assert tag_run["source"]["commit"] == other
+    assert _snapshot(work) == before
+    bad = mlrun("run", str(work / "proj"), "-v", "no-such-thing")
+    assert bad.returncode == 2 and "'no-such-thing' is not a branch" in bad.stderr
+
+
+def test_describing_a_dirty_tree_does_not_rewrite_its_index(tmp_path: Path) -> None:
+    work = tmp_path / "repo"
+    project_repo(work, "v1")
+    write(work, {"version.txt": "dirty"})
+    show = work / "show.py"
+    os.utime(show, ns=(show.stat().st_atime_ns, show.stat().st_mtime_ns + 5_000_000_000))
+    before = _snapshot(work / ".git")  # a plain `git status` would refresh the index now
+    run_recorded(str(work))
+    assert _snapshot(work / ".git") == before
+
+
+def test_plain_directory_records_a_content_hash(tmp_path: Path) -> None:
+    project = tmp_path / "plain"
+    write(project, {"MLproject": MLPROJECT, "show.py": SHOW, "version.txt": "p1"})
+    _, record = run_recorded(str(project))
+    source = record["source"]
+    assert source["vcs"] is None and source["content_hash"].startswith("sha256:")
+    assert source["code_identity"] == source["content_hash"]
+    # Running it wrote __pycache__ nowhere that matters; noise directories are skipped.
+    (project / "__pycache__").mkdir(exist_ok=True)
+    (project / "__pycache__" / "x.pyc").write_bytes(b"noise")
+    _, same = run_recorded(str(project))
+    assert same["source"]["content_hash"] == source["content_hash"]
+    (project / "version.txt").write_text("p2")
+    _, changed = run_recorded(str(project))
+    assert changed["source"]["content_hash"] != source["content_hash"]
+
+    for args, words in ((["--require-clean"], "needs a git working tree"),
+                        (["--version", "main"], "--version needs a git repository")):
+        proc = mlrun("run", str(project), *args)
+        assert proc.returncode == 2 and words in proc.stderr
