@@ -14,8 +14,10 @@ from tests.conftest import require_service
 from tests.sources.gitservers import (
     GitDaemon,
     GitHttpServer,
+    SshServer,
     daemon_available,
     http_backend_available,
+    sshd_available,
 )
 
 
@@ -54,5 +56,14 @@ def daemon(served: Path) -> Iterator[GitDaemon]:
 def http_server(served: Path) -> Iterator[GitHttpServer]:
     require_service(http_backend_available(), "git http-backend is not installed")
     server = GitHttpServer(served).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sshd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SshServer]:
+    require_service(sshd_available(), "sshd is not installed (Debian package openssh-server)")
+    server = SshServer(tmp_path / "sshd").start()
+    monkeypatch.setenv("GIT_SSH_COMMAND", server.ssh_command)  # the user's own ssh setup
     yield server
     server.stop()

@@ -211,3 +211,57 @@ class _Handler(BaseHTTPRequestHandler):
                     time.sleep(owner.throttle)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client was killed mid-transfer: what some tests do on purpose
+
+
+def sshd_available() -> bool:
+    return Path("/usr/sbin/sshd").exists() and shutil.which("ssh") is not None \
+        and shutil.which("ssh-keygen") is not None
+
+
+class SshServer:
+    """OpenSSH's sshd on a loopback port, letting the current user in with a key made for
+    the test; `ssh_command` is what a user's GIT_SSH_COMMAND would be."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.dir = workdir
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.port = 0
+
+    def start(self) -> SshServer:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        for name in ("host_key", "client_key"):
+            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
+                            str(self.dir / name)], check=True)
+        (self.dir / "authorized_keys").write_bytes((self.dir / "client_key.pub").read_bytes())
+        (self.dir / "authorized_keys").chmod(0o600)
+        if os.geteuid() == 0:
+            Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privsep directory
+        for _attempt in range(5):
+            self.port = free_port()
+            config = self.dir / "sshd_config"
+            config.write_text(
+                f"Port {self.port}\nListenAddress 127.0.0.1\n"
+                f"HostKey {self.dir / 'host_key'}\nPidFile {self.dir / 'sshd.pid'}\n"
+                f"AuthorizedKeysFile {self.dir / 'authorized_keys'}\n"
+                "StrictModes no\nUsePAM no\nPasswordAuthentication no\n"
+                "KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n")
+            self.proc = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", str(config)],
+                                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL)
+            try:
+                _wait_for_port(self.port, self.proc)
+                return self
+            except RuntimeError:
+                self.stop()
+        raise RuntimeError("could not start sshd")
+
+    @property
+    def ssh_command(self) -> str:
+        return (f"ssh -F /dev/null -i {self.dir / 'client_key'} -o IdentitiesOnly=yes "
+                "-o BatchMode=yes -o StrictHostKeyChecking=no "
+                f"-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -p {self.port}")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)

@@ -78,7 +78,7 @@ def test_changes_outside_the_project_directory_do_not_make_it_dirty(tmp_path: Pa
     work = tmp_path / "monorepo"
     sha = project_repo(work, "v1", subdir="projects/a")
     write(work, {"README": "edited elsewhere\n", "other/new.txt": "x"})
-    out, record = run_recorded(str(work / "projects" / "a"), "--require-clean")
+    _out, record = run_recorded(str(work / "projects" / "a"), "--require-clean")
     assert record["source"]["dirty"] is False
     assert record["source"]["subdir"] == "projects/a"
     assert record["source"]["code_identity"] == f"git:{sha}:projects/a"

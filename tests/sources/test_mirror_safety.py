@@ -77,7 +77,7 @@ def _kill_during_fetch(server: GitHttpServer, url: str) -> str:
     assert server.fetch_started.wait(60), "the fetch never started"
     time.sleep(0.5)  # part of the pack is on its way
     os.killpg(proc.pid, signal.SIGKILL)
-    out, err = proc.communicate()
+    _out, err = proc.communicate()
     server.throttle = 0
     assert proc.returncode == -signal.SIGKILL
     return err
