@@ -26,8 +26,8 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     seen: list[str] = []
     real = contenthash._sha256
 
-    def counting(path: Path) -> str:
-        seen.append(path.name)
+    def counting(path: str | Path) -> str:
+        seen.append(os.path.basename(path))
         return real(path)
 
     monkeypatch.setattr(contenthash, "_sha256", counting)

@@ -29,16 +29,23 @@ _FORMAT = 1
 
 def tree_hash(root: Path) -> str:
     """`sha256:<hex>` of every file under `root` (names, executable bits, contents)."""
-    return files_hash(root, walk(root))
+    return _hash(root, walk(root))
 
 
-def walk(root: Path) -> Iterator[str]:
-    """Relative paths of the files that make up a project (noise directories skipped)."""
+def files_hash(root: Path, rels: Iterable[str]) -> str:
+    """The same over the given files (paths relative to `root`), e.g. untracked ones."""
+    top = os.fspath(root)
+    return _hash(root, ((rel, _lstat(os.path.join(top, rel))) for rel in rels))
+
+
+def walk(root: Path) -> Iterator[tuple[str, os.stat_result | None]]:
+    """(relative path, lstat) of the files that make up a project, noise skipped."""
     stack = [""]
+    top = os.fspath(root)
     while stack:
         rel_dir = stack.pop()
         try:
-            entries = list(os.scandir(root / rel_dir if rel_dir else root))
+            entries = list(os.scandir(os.path.join(top, rel_dir) if rel_dir else top))
         except OSError:
             continue
         for entry in entries:
@@ -47,17 +54,27 @@ def walk(root: Path) -> Iterator[str]:
                 if entry.name not in SKIP_DIRS and not entry.name.endswith(".egg-info"):
                     stack.append(rel)
             elif not entry.name.endswith(SKIP_SUFFIXES):
-                yield rel
+                try:
+                    yield rel, entry.stat(follow_symlinks=False)
+                except OSError:
+                    yield rel, None
 
 
-def files_hash(root: Path, rels: Iterable[str]) -> str:
+def _hash(root: Path, entries: Iterable[tuple[str, os.stat_result | None]]) -> str:
     cache = _StatCache(root)
     digest = hashlib.sha256()
-    for rel in sorted(rels):
-        kind, value = cache.digest(rel)
+    for rel, st in sorted(entries, key=lambda e: e[0]):
+        kind, value = cache.digest(rel, st)
         digest.update(f"{rel}\0{kind}\0{value}\n".encode(errors="surrogateescape"))
     cache.save()
     return "sha256:" + digest.hexdigest()
+
+
+def _lstat(path: str) -> os.stat_result | None:
+    try:
+        return os.lstat(path)
+    except OSError:
+        return None
 
 
 class _StatCache:
@@ -65,6 +82,7 @@ class _StatCache:
         from mlrun.util.paths import cache_dir
 
         self.root = root
+        self.top = os.fspath(root)
         key = hashlib.sha256(os.fsencode(root.absolute())).hexdigest()[:24]
         self.path = cache_dir() / "hashes" / f"{key}.json"
         self.now_ns = time.time_ns()
@@ -77,14 +95,11 @@ class _StatCache:
         except (OSError, ValueError, KeyError, AttributeError):
             pass
 
-    def digest(self, rel: str) -> tuple[str, str]:
-        path = self.root / rel
-        try:
-            st = path.lstat()
-        except OSError:
+    def digest(self, rel: str, st: os.stat_result | None) -> tuple[str, str]:
+        if st is None:
             return "missing", ""
         if stat.S_ISLNK(st.st_mode):
-            return "link", os.readlink(path)
+            return "link", os.readlink(os.path.join(self.top, rel))
         if not stat.S_ISREG(st.st_mode):
             return "special", ""
         kind = "exec" if st.st_mode & 0o111 else "file"
@@ -96,7 +111,7 @@ class _StatCache:
             self.new[rel] = known
             return kind, str(known[3])
         try:
-            value = _sha256(path)
+            value = _sha256(os.path.join(self.top, rel))
         except OSError:
             return "unreadable", ""
         if self.now_ns - st.st_mtime_ns > _RACY_NS:
@@ -116,9 +131,9 @@ class _StatCache:
             pass  # a cache we cannot write only costs time
 
 
-def _sha256(path: Path) -> str:
+def _sha256(path: str | Path) -> str:
     h = hashlib.sha256()
-    with path.open("rb") as handle:
+    with open(path, "rb") as handle:
         while block := handle.read(1 << 20):
             h.update(block)
     return h.hexdigest()
