@@ -15,13 +15,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from mlrun.reporting import Reporter
-from mlrun.sources.gituri import is_remote
 from mlrun.sources.model import Source
 
 __all__ = ["Source", "looks_remote", "resolve"]
 
 
 def looks_remote(uri: str) -> bool:
+    # Plain paths (the common, hot case) decide without importing the URL parser.
+    if "://" not in uri and "@" not in uri:
+        return False
+    from mlrun.sources.gituri import is_remote
+
     return is_remote(uri)
 
 
@@ -34,12 +38,14 @@ def resolve(
     require_clean: bool = False,
     reporter: Reporter | None = None,
 ) -> Source:
-    from mlrun.sources.gituri import split_subdir
-
     reporter = reporter or Reporter()
     cwd = cwd or Path.cwd()
-    base, subdir = split_subdir(uri)
-    if is_remote(base):
+    base, subdir = uri, ""
+    if "#" in uri:
+        from mlrun.sources.gituri import split_subdir
+
+        base, subdir = split_subdir(uri)
+    if looks_remote(base):
         from mlrun.sources.gitsource import resolve_remote
         from mlrun.sources.gituri import parse_remote
 

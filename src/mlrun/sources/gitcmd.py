@@ -9,15 +9,17 @@ to the user's credential helpers the same way (`credential.<url>.username`)."""
 
 from __future__ import annotations
 
-import base64
 import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mlrun.errors import FetchError
-from mlrun.sources.gituri import GitRemote
 from mlrun.util.proc import ProcResult, run
 from mlrun.util.redact import register_secret
+
+if TYPE_CHECKING:
+    from mlrun.sources.gituri import GitRemote
 
 # Variables that would point our git at another repository than the one we name.
 _REPO_VARS = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY",
@@ -33,6 +35,8 @@ def auth_env(remote: GitRemote | None, base: Mapping[str, str] | None = None) ->
         return {}
     entries: list[tuple[str, str]] = []
     if remote.password is not None:
+        import base64
+
         register_secret(remote.password)
         userpass = f"{remote.username or ''}:{remote.password}".encode()
         token = base64.b64encode(userpass).decode()

@@ -6,7 +6,6 @@ credentials themselves, which travel to git only through its environment (gitcmd
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +50,8 @@ class GitRemote:
     @property
     def cache_name(self) -> str:
         """A directory name for the mirror: readable, and unique by a hash of the key."""
+        import hashlib
+
         digest = hashlib.sha256(self.key.encode()).hexdigest()[:16]
         readable = re.sub(r"[^A-Za-z0-9._-]+", "_", self.key.split("://", 1)[-1]).strip("_.")
         return f"{readable[-48:].lstrip('_.') or 'repo'}-{digest}"

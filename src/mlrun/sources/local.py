@@ -6,7 +6,6 @@ from pathlib import Path
 
 from mlrun.errors import UsageError
 from mlrun.reporting import Reporter
-from mlrun.sources.gituri import file_url_path
 from mlrun.sources.model import Source
 
 
@@ -15,7 +14,12 @@ def resolve_local(uri: str, subdir: str, cwd: Path, *, version: str | None = Non
     from mlrun.sources.provenance import find_worktree, is_bare_repo
 
     is_file_url = uri.lower().startswith("file://")
-    path = (cwd / Path(file_url_path(uri)).expanduser()).resolve()
+    raw = uri
+    if is_file_url:
+        from mlrun.sources.gituri import file_url_path
+
+        raw = file_url_path(uri)
+    path = (cwd / Path(raw).expanduser()).resolve()
     if not path.exists():
         raise UsageError(f"project directory {uri!r} does not exist",
                          hint="give a path to a directory holding an MLproject, or a git URL")

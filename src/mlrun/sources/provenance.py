@@ -9,7 +9,6 @@ make this project's run dirty."""
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,6 +75,8 @@ def worktree_state(project_dir: Path, top: Path, *, require_clean: bool) -> Loca
     if not dirty:
         assert commit is not None
         return LocalState(provenance, git_identity(commit, subdir))
+    import hashlib
+
     artifacts: dict[str, bytes] = {}
     digest = hashlib.sha256()
     if changed and commit is not None:
