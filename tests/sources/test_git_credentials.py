@@ -148,3 +148,18 @@ def test_token_goes_to_its_own_host_only(http_server: GitHttpServer, served: Pat
         assert not any(s and token.decode() in s for s in sent)  # ... without our token
     finally:
         other.stop()
+
+
+def test_crash_log_of_a_run_with_a_token_does_not_keep_it(
+        mlrun_home: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from mlrun.cli.main import _crash
+
+    url = "https://ci:glpat-TOKEN-4242@git.example/org/repo.git"
+    monkeypatch.setattr(sys, "argv", ["mlrun", "run", url])
+    assert _crash(RuntimeError(f"bug while fetching {url}"), debug=True) == 1
+    (log,) = mlrun_home.glob("crash-*.log")
+    assert "glpat-TOKEN-4242" not in log.read_text()
+    assert "git.example/org/repo.git" in log.read_text()
+    captured = capsys.readouterr()
+    assert "glpat-TOKEN-4242" not in captured.err + captured.out

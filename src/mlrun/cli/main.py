@@ -113,17 +113,18 @@ def _crash(exc: Exception, debug: bool) -> int:
     import traceback
 
     from mlrun.util.paths import data_dir
+    from mlrun.util.redact import redact  # a token in a URL must reach no log or terminal
 
-    text = "".join(traceback.format_exception(exc))
+    text = redact("".join(traceback.format_exception(exc)))
     log = None
     try:
         folder = data_dir()
         folder.mkdir(parents=True, exist_ok=True)
         log = folder / f"crash-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
-        log.write_text(f"mlrun {__version__}\nargv: {sys.argv}\n\n{text}")
+        log.write_text(f"mlrun {__version__}\nargv: {redact(str(sys.argv))}\n\n{text}")
     except OSError:
         pass
-    _print_error(f"internal error: {type(exc).__name__}: {exc}",
+    _print_error(redact(f"internal error: {type(exc).__name__}: {exc}"),
                  f"this is a bug in mlrun; the traceback is in {log}" if log else None)
     if debug:
         click.echo(text, err=True)
