@@ -200,3 +200,23 @@ def test_checkouts_are_leased_and_never_reused_dirty(served: Path, tmp_path: Pat
     after_crash = lease(mirror, sha, offline=False, reporter=reporter)
     assert not after_crash.reused and (after_crash.path / "show.py").exists()
     after_crash.release()
+
+
+def test_a_lease_released_by_another_thread_is_free_again(served: Path, tmp_path: Path) -> None:
+    import threading
+
+    work = tmp_path / "app"
+    sha = project_repo(work, "v1")
+    publish(work, served, "app.git")
+    reporter = RecordingReporter()
+    mirror = Mirror.for_remote(parse_remote((served / "app.git").as_uri()))
+    with mirror.locked(reporter):
+        mirror.sync(offline=False, version=None, reporter=reporter)
+    held = lease(mirror, sha, offline=False, reporter=reporter)
+    # mlrun.run(synchronous=False): resolved here, released by the thread that ran it.
+    releaser = threading.Thread(target=held.release)
+    releaser.start()
+    releaser.join()
+    again = lease(mirror, sha, offline=False, reporter=reporter)
+    assert again.path == held.path and again.reused
+    again.release()

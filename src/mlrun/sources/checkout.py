@@ -21,6 +21,7 @@ from mlrun.reporting import Reporter
 from mlrun.sources.gitcmd import git
 from mlrun.sources.gituri import GitRemote, file_url_path, local_remote, parse_remote
 from mlrun.sources.mirror import Mirror
+from mlrun.util.redact import redact
 
 _MAX_SLOTS = 32
 _NO_HOOKS = ["-c", "core.hooksPath=/dev/null", "-c", "advice.detachedHead=false"]
@@ -41,7 +42,9 @@ def lease(mirror: Mirror, commit: str, *, offline: bool, reporter: Reporter) -> 
     base = mirror.root / "checkouts" / commit
     base.mkdir(parents=True, exist_ok=True)
     for n in range(_MAX_SLOTS):
-        lock = FileLock(str(base / f"{n}.lock"))
+        # Not thread-local: the Python API resolves in the caller's thread and releases
+        # when the run ends, in the thread that ran it.
+        lock = FileLock(str(base / f"{n}.lock"), thread_local=False)
         try:
             lock.acquire(timeout=0)
         except Timeout:
@@ -98,8 +101,10 @@ def materialize(mirror: Mirror, commit: str, path: Path, *, offline: bool,
     result = git([*_NO_HOOKS, "checkout", "--quiet", "--detach", commit], cwd=path,
                  env=mirror.env, check=False)
     if not result.ok:
+        reporter.debug(result.describe())
+        detail = (result.stderr.strip().splitlines() or ["git checkout failed"])[-1]
         raise PrepareError(f"cannot check out {commit[:12]} of {mirror.remote.url}: "
-                           f"{result.stderr.strip().splitlines()[-1:]}")
+                           f"{redact(detail)}", hint="run with --debug for git's output")
     return _submodules(mirror, path, offline=offline, reporter=reporter)
 
 
@@ -137,9 +142,9 @@ def _submodules(parent: Mirror, path: Path, *, offline: bool,
                 raise FetchError(f"submodule {sub_path}: commit {sha[:12]} is not in "
                                  f"{sub_remote.url}", hint="the superproject points at a "
                                  "commit its submodule's repository does not have") from exc
-        target = path / sub_path
-        target.rmdir()  # git left an empty directory for the gitlink
-        nested = materialize(sub_mirror, sha, target, offline=offline, reporter=reporter)
+        # (git left an empty directory there, which `git init` takes as it is)
+        nested = materialize(sub_mirror, sha, path / sub_path, offline=offline,
+                             reporter=reporter)
         found[sub_path] = sha
         found.update({f"{sub_path}/{p}": c for p, c in nested.items()})
     return found

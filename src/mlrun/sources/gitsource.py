@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from mlrun.errors import UsageError
+from mlrun.errors import FetchError, UsageError
 from mlrun.reporting import Reporter
 from mlrun.sources.checkout import lease
 from mlrun.sources.gitcmd import git
@@ -37,8 +37,10 @@ def resolve_worktree_version(top: Path, subdir: str, version: str,
     mirror = Mirror.for_remote(local_remote(top))
     with mirror.locked(reporter):
         mirror.sync(offline=False, version=target.commit, reporter=reporter)
-        if not mirror.has_commit(target.commit):
-            mirror.fetch_commit(target.commit, reporter)
+        if not mirror.has_commit(target.commit) \
+                and not mirror.fetch_commit(target.commit, reporter):
+            raise FetchError(f"cannot copy commit {target.commit[:12]} out of the "
+                             f"repository at {top}", hint="check it with `git fsck`")
     provenance: dict[str, Any] = {"vcs": "git", "repo": remote_url(top) or str(top),
                                   "path": str(top)}
     return _checkout_source(mirror, target, subdir, version, False, reporter, provenance,

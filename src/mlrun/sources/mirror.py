@@ -23,7 +23,6 @@ from mlrun.sources.gituri import GitRemote
 from mlrun.util.redact import redact
 
 FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
-_HEX = re.compile(r"^[0-9a-fA-F]{4,40}$")
 _FETCHING = "mlrun-fetching"  # marker: a fetch into this mirror has not finished
 # Branches and tags as they are on the remote (pruned), plus the remote's HEAD commit.
 _REFSPECS = ("+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*",
@@ -85,8 +84,8 @@ class Mirror:
                                  "--offline forbids fetching it",
                                  hint="run once without --offline")
             self._create(reporter)
-        elif not offline and not (version and FULL_SHA.match(version)
-                                  and self.has_commit(version)):
+        elif not offline and not (version and FULL_SHA.match(version.lower())
+                                  and self.has_commit(version.lower())):
             self._fetch(reporter, list(_REFSPECS), prune=True)
 
     def has_commit(self, sha: str) -> bool:
@@ -116,6 +115,7 @@ class Mirror:
                    check=False)
         if not head.ok:
             shutil.rmtree(tmp, ignore_errors=True)
+            reporter.debug(head.describe())
             raise fetch_error(head, self.remote, "clone")
         if not re.search(r"^[0-9a-f]{40}\tHEAD$", head.stdout, re.MULTILINE):
             shutil.rmtree(tmp, ignore_errors=True)
@@ -147,6 +147,7 @@ class Mirror:
             # git (marker left behind) needs the repair.
             marker.unlink()
             if not result.ok:
+                reporter.debug(result.describe())
                 raise fetch_error(result, self.remote, verb.removesuffix("ing"))
         if "->" in result.stderr:  # some ref moved (an unchanged remote prints nothing)
             self._follow_default_branch(git_dir)
@@ -208,10 +209,11 @@ class Mirror:
                          f"{self.remote.url}", hint=self._known_versions())
 
     def _lookup(self, version: str) -> Target | None:
-        queries = [f"refs/heads/{version}^{{commit}}", f"refs/tags/{version}^{{commit}}",
-                   f"{version}^{{commit}}"]
-        answers = self._batch(queries)
-        branch, tag, other = answers
+        # git checkout's order: a branch, then a tag, then anything else git resolves
+        # (a commit id, possibly abbreviated; a full ref name).
+        branch, tag, other = self._batch([f"refs/heads/{version}^{{commit}}",
+                                          f"refs/tags/{version}^{{commit}}",
+                                          f"{version}^{{commit}}"])
         if branch:
             return Target(branch, f"refs/heads/{version}", branch=version)
         if tag:
@@ -219,14 +221,13 @@ class Mirror:
         if other == "ambiguous":
             raise UsageError(f"the abbreviated commit {version!r} is ambiguous in "
                              f"{self.remote.url}", hint="give more of its characters")
-        if other:
-            ref = version if version.startswith("refs/") else None
-            return Target(other, ref,
-                          branch=version.removeprefix("refs/heads/") if ref and
-                          version.startswith("refs/heads/") else None,
-                          tag=version.removeprefix("refs/tags/") if ref and
-                          version.startswith("refs/tags/") else None)
-        return None
+        if other is None:
+            return None
+        if version.startswith("refs/heads/"):
+            return Target(other, version, branch=version.removeprefix("refs/heads/"))
+        if version.startswith("refs/tags/"):
+            return Target(other, version, tag=version.removeprefix("refs/tags/"))
+        return Target(other)
 
     def _default_target(self) -> Target:
         head = (self.git_dir / "HEAD").read_text().strip().removeprefix("ref: ")
@@ -274,10 +275,6 @@ def check_version(version: str) -> None:
             or any(c.isspace() or ord(c) < 32 or c == "\x7f" for c in version)):
         raise UsageError(f"{version!r} is not a valid --version",
                          hint="give a branch, a tag, or a (possibly abbreviated) commit id")
-
-
-def looks_like_commit(version: str) -> bool:
-    return bool(_HEX.match(version))
 
 
 def _stale_files(git_dir: Path) -> Iterator[Path]:
