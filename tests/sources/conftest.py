@@ -5,6 +5,7 @@ to the user's ~/.gitconfig), and servers it starts itself on free loopback ports
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -65,5 +66,16 @@ def sshd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SshServer]
     require_service(sshd_available(), "sshd is not installed (Debian package openssh-server)")
     server = SshServer(tmp_path / "sshd").start()
     monkeypatch.setenv("GIT_SSH_COMMAND", server.ssh_command)  # the user's own ssh setup
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def https_server(served: Path, tmp_path: Path,
+                 monkeypatch: pytest.MonkeyPatch) -> Iterator[GitHttpServer]:
+    require_service(http_backend_available() and shutil.which("openssl") is not None,
+                    "git http-backend or openssl is not installed")
+    server = GitHttpServer(served, tls_dir=tmp_path / "tls").start()
+    monkeypatch.setenv("GIT_SSL_CAINFO", str(server.ca_file))  # as a user would trust it
     yield server
     server.stop()

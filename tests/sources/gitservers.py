@@ -101,6 +101,7 @@ class GitHttpServer:
     throttle: float = 0.0  # sleep between 16 KiB chunks of every response body
     fetch_started: threading.Event = field(default_factory=threading.Event)
     port: int = 0
+    tls_dir: Path | None = None  # serve https with a self-signed certificate made here
 
     def start(self) -> GitHttpServer:
         server = self
@@ -110,6 +111,19 @@ class GitHttpServer:
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
+        if self.tls_dir is not None:
+            import ssl
+
+            self.tls_dir.mkdir(parents=True, exist_ok=True)
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                            "-days", "2", "-subj", "/CN=127.0.0.1",
+                            "-addext", "subjectAltName=IP:127.0.0.1",
+                            "-keyout", str(self.tls_dir / "key.pem"),
+                            "-out", str(self.tls_dir / "cert.pem")],
+                           check=True, capture_output=True)
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(self.tls_dir / "cert.pem", self.tls_dir / "key.pem")
+            self._httpd.socket = context.wrap_socket(self._httpd.socket, server_side=True)
         self.port = int(self._httpd.server_address[1])
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
         self._thread.start()
@@ -119,9 +133,15 @@ class GitHttpServer:
         self._httpd.shutdown()
         self._httpd.server_close()
 
+    @property
+    def ca_file(self) -> Path | None:
+        """The certificate a client must trust (GIT_SSL_CAINFO) when serving https."""
+        return None if self.tls_dir is None else self.tls_dir / "cert.pem"
+
     def url(self, name: str, credentials: bool = False) -> str:
         auth = f"{self.user}:{self.password}@" if credentials else ""
-        return f"http://{auth}127.0.0.1:{self.port}/{name}"
+        scheme = "http" if self.tls_dir is None else "https"
+        return f"{scheme}://{auth}127.0.0.1:{self.port}/{name}"
 
     def commands(self) -> list[str]:
         return [r.command for r in self.requests if r.command]

@@ -281,3 +281,14 @@ def test_file_url_and_bare_path_are_remotes(served: Path, origin: Origin) -> Non
     out, record = run_recorded(os.fspath(served / "app.git"))
     assert output_fields(out)["version"] == "v2"
     assert record["source"]["commit"] == origin.second
+
+
+def test_https_with_a_token(https_server: GitHttpServer, origin: Origin) -> None:
+    url = https_server.url("app.git", credentials=True)
+    out, record = run_recorded(url, "-v", "v1.0")
+    assert output_fields(out)["version"] == "v1"
+    assert record["source"]["repo"] == https_server.url("app.git")
+    assert record["source"]["repo"].startswith("https://127.0.0.1:")
+    assert all(r.authorized for r in https_server.requests)
+    run_recorded(url, "-v", "v1.0")
+    assert https_server.commands().count("fetch") == 1

@@ -64,8 +64,8 @@ def _in_place(project_dir: Path, top: Path | None, require_clean: bool,
     if state.provenance.get("dirty"):
         changed = state.provenance.get("changed_files", 0)
         untracked = state.provenance.get("untracked_files", 0)
-        reporter.info(f"running uncommitted code: {changed} changed, {untracked} untracked "
-                      "file(s) (the diff is kept with the run)")
+        reporter.info(f"{project_dir} has uncommitted changes ({changed} changed, "
+                      f"{untracked} untracked file(s))")
     return Source(project_dir=project_dir, uri=str(project_dir), kind="local",
                   provenance=state.provenance, code_identity=state.code_identity,
                   artifacts=state.artifacts)
