@@ -4,6 +4,7 @@ directories (a content hash)."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -163,3 +164,25 @@ def test_plain_directory_records_a_content_hash(tmp_path: Path) -> None:
                         (["--version", "main"], "--version needs a git repository")):
         proc = mlrun("run", str(project), *args)
         assert proc.returncode == 2 and words in proc.stderr
+
+
+def test_without_git_installed(tmp_path: Path) -> None:
+    import sys
+
+    bindir = tmp_path / "bin"  # a PATH with python and no git
+    bindir.mkdir()
+    (bindir / "python").write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    (bindir / "python").chmod(0o755)
+    env = dict(os.environ, PATH=str(bindir))
+    work = tmp_path / "repo"
+    project_repo(work, "v1")
+    ran = mlrun("run", str(work), "--json", env=env)
+    assert ran.returncode == 0, ran.stderr  # still runs, identified by its files
+    run_id = json.loads(ran.stdout[ran.stdout.index("{"):])["run_id"]
+    source = json.loads(mlrun("runs", "show", run_id, "--json", env=env).stdout)["source"]
+    assert source["content_hash"].startswith("sha256:") and source["vcs"] is None
+    bare = tmp_path / "bare.git"
+    git(tmp_path, "clone", "-q", "--bare", str(work), str(bare))
+    remote = mlrun("run", bare.as_uri(), env=env)
+    assert remote.returncode == 125
+    assert "git is not installed" in remote.stderr and "Traceback" not in remote.stderr

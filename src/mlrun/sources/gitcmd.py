@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlrun.errors import FetchError
+from mlrun.errors import FetchError, PrepareError
 from mlrun.util.proc import ProcResult, run
 from mlrun.util.redact import register_secret
 
@@ -81,12 +81,40 @@ def git(
     input: str | None = None,
     on_stderr: Callable[[str], None] | None = None,
 ) -> ProcResult:
-    """`git [--git-dir D] args...` through the one subprocess helper."""
+    """`git [--git-dir D] args...` through the one subprocess helper. A failure with
+    `check` is a PrepareError naming the git command and its last words."""
     argv = ["git"]
     if git_dir is not None:
         argv.append(f"--git-dir={git_dir}")
     argv.extend(args)
-    return run(argv, cwd=cwd, env=git_env(env), check=check, input=input, on_stderr=on_stderr)
+    result = run(argv, cwd=cwd, env=git_env(env), check=False, input=input,
+                 on_stderr=on_stderr)
+    if result.returncode == 127 and "command not found" in result.stderr:
+        raise GitMissingError("git is not installed (mlrun needs it for git projects)",
+                              hint="install git, e.g. `apt-get install git`")
+    if check and not result.ok:
+        from mlrun.util.redact import redact
+
+        last = (result.stderr.strip().splitlines() or [f"exit code {result.returncode}"])[-1]
+        raise PrepareError(f"`git {_subcommand(args)}` failed: {redact(last)}",
+                           hint="check the repository, and the free space of the cache")
+    return result
+
+
+def _subcommand(args: Sequence[str]) -> str:
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg == "-c":
+            skip = True
+        elif not arg.startswith("-"):
+            return arg
+    return "git"
+
+
+class GitMissingError(PrepareError):
+    """git itself is not on PATH."""
 
 
 # (words in git's stderr, the sentence, the hint). First match wins.

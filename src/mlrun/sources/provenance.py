@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from mlrun.errors import UsageError
-from mlrun.sources.gitcmd import git
+from mlrun.sources.gitcmd import GitMissingError, git
 from mlrun.util.redact import strip_credentials
 
 _READ_ONLY = ["--no-optional-locks"]
@@ -50,8 +50,11 @@ def git_identity(commit: str, subdir: str, dirty_digest: str | None = None) -> s
 def worktree_state(project_dir: Path, top: Path, *, require_clean: bool) -> LocalState | None:
     """Provenance of `project_dir` inside the working tree `top`; None when git cannot
     describe it (git missing, or not really a repository)."""
-    status = git([*_READ_ONLY, "status", "--porcelain=v2", "--branch",
-                  "--untracked-files=all", "-z", "--", "."], cwd=project_dir, check=False)
+    try:
+        status = git([*_READ_ONLY, "status", "--porcelain=v2", "--branch",
+                      "--untracked-files=all", "-z", "--", "."], cwd=project_dir, check=False)
+    except GitMissingError:
+        return None
     if not status.ok:
         return None
     commit, branch, changed, untracked = _parse_status(status.stdout)
