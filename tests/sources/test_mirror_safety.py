@@ -220,3 +220,26 @@ def test_a_lease_released_by_another_thread_is_free_again(served: Path, tmp_path
     again = lease(mirror, sha, offline=False, reporter=reporter)
     assert again.path == held.path and again.reused
     again.release()
+
+
+def test_checkouts_unused_for_a_week_are_pruned(served: Path, tmp_path: Path) -> None:
+    work = tmp_path / "app"
+    old_sha = project_repo(work, "v1")
+    new_sha = commit(work, {"version.txt": "v2"})
+    busy_sha = commit(work, {"version.txt": "v3"})
+    publish(work, served, "app.git")
+    reporter = RecordingReporter()
+    mirror = Mirror.for_remote(parse_remote((served / "app.git").as_uri()))
+    with mirror.locked(reporter):
+        mirror.sync(offline=False, version=None, reporter=reporter)
+    old = lease(mirror, old_sha, offline=False, reporter=reporter)
+    old.release()
+    busy = lease(mirror, busy_sha, offline=False, reporter=reporter)  # still running
+    week_ago = time.time() - 8 * 24 * 3600
+    for leased in (old, busy):
+        os.utime(leased.path.parent / f"{leased.path.name}.json", (week_ago, week_ago))
+    fresh = lease(mirror, new_sha, offline=False, reporter=reporter)
+    assert not old.path.exists()  # unused for a week: gone
+    assert busy.path.exists() and (busy.path / "show.py").exists()  # in use: kept
+    fresh.release()
+    busy.release()

@@ -6,12 +6,15 @@ reused only when its marker (written last) names the commit and `git status` sho
 exactly as checked out: no modified, untracked or ignored file left by an earlier run.
 Anything else is rebuilt. A checkout is a small repository whose objects are borrowed
 from the mirror (alternates), detached at the commit, so `git` works inside it as in a
-clone; submodules are checked out the same way from their own mirrors, recursively."""
+clone; submodules are checked out the same way from their own mirrors, recursively.
+Checkouts unused for a week are removed when a new one is made."""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +27,7 @@ from mlrun.sources.mirror import Mirror
 from mlrun.util.redact import redact
 
 _MAX_SLOTS = 32
+PRUNE_AFTER = 7 * 24 * 3600.0  # seconds a checkout is kept after its last use
 _NO_HOOKS = ["-c", "core.hooksPath=/dev/null", "-c", "advice.detachedHead=false"]
 
 
@@ -53,7 +57,9 @@ def lease(mirror: Mirror, commit: str, *, offline: bool, reporter: Reporter) -> 
             path, marker = base / str(n), base / f"{n}.json"
             submodules = _reusable(path, marker, commit)
             reused = submodules is not None
-            if submodules is None:
+            if submodules is not None:
+                os.utime(marker)  # recently used: not pruned
+            else:
                 marker.unlink(missing_ok=True)
                 shutil.rmtree(path, ignore_errors=True)
                 with reporter.progress(f"checking out {commit[:12]}"):
@@ -61,12 +67,37 @@ def lease(mirror: Mirror, commit: str, *, offline: bool, reporter: Reporter) -> 
                                              reporter=reporter)
                 # Written last: a slot without it (mlrun killed mid-checkout) is rebuilt.
                 marker.write_text(json.dumps({"commit": commit, "submodules": submodules}))
+                prune(base.parent, keep=commit)
         except BaseException:
             lock.release()
             raise
         return Checkout(path, lock.release, submodules, reused)
     raise PrepareError(f"{_MAX_SLOTS} runs of commit {commit[:12]} are already using "
                        "checkouts of it", hint="wait for some of them to finish")
+
+
+def prune(checkouts: Path, *, keep: str, max_age: float = PRUNE_AFTER) -> None:
+    """Remove checkouts not used for `max_age` seconds (and not leased now). Runs when a
+    new checkout is made, so the cache does not grow by one tree per commit forever."""
+    from filelock import FileLock, Timeout
+
+    cutoff = time.time() - max_age
+    for marker in checkouts.glob("*/*.json"):
+        try:
+            if marker.parent.name == keep or marker.stat().st_mtime > cutoff:
+                continue
+        except OSError:  # pruned meanwhile by another run
+            continue
+        lock = FileLock(str(marker.with_suffix(".lock")), thread_local=False)
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            continue
+        try:
+            marker.unlink(missing_ok=True)
+            shutil.rmtree(marker.with_suffix(""), ignore_errors=True)
+        finally:
+            lock.release()
 
 
 def _reusable(path: Path, marker: Path, commit: str) -> dict[str, str] | None:
