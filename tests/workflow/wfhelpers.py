@@ -15,7 +15,9 @@ from tests.helpers import mlrun, write_project
 STEP_PY = """\
 import argparse, json, os, sys
 p = argparse.ArgumentParser()
-p.add_argument("--name"); p.add_argument("--value", default=""); p.add_argument("--input", default="")
+p.add_argument("--name")
+p.add_argument("--value", default="")
+p.add_argument("--input", default="")
 a = p.parse_args()
 if a.name in os.environ.get("WF_FAIL", "").split(","):
     print(f"{a.name}: failing on purpose", file=sys.stderr)

@@ -105,8 +105,6 @@ def run_workflow(opened: Any, request: Any, options: Any, *, dry_run: bool, as_j
             else:
                 _print_dry_run(wf.workflow.name, rows)
             return 0
-        reporter.info(f"running workflow {wf.workflow.name!r} of {opened.source.uri} "
-                      f"({len(wf.needed)} steps, {options.jobs} at a time)")
         try:
             result = wf.execute()
         finally:

@@ -252,6 +252,9 @@ class WorkflowRun:
 
         self._resolve_cache_only()  # bad selections fail here, before any record exists
         self.run_id = self._create_record()
+        self.reporter.info(
+            f"running workflow {self.workflow.name!r} of {self.opened.source.uri} "
+            f"({len(self.needed)} steps, {self.options.jobs} at a time; run {self.run_id})")
         self.reporter.event("workflow.start", workflow=self.workflow.name, run_id=self.run_id,
                             steps=[s.snapshot() for s in self.states.values()])
         try:
