@@ -90,3 +90,22 @@ def test_example_pipeline_runs_then_is_fully_cached(tmp_path: Path) -> None:
     assert [s["run_id"] for s in second["steps"]] == [s["run_id"] for s in first["steps"]]
     # The project directory was not written to by any step (else the cache could not hit).
     assert not (project / "local-run").exists()
+
+
+def test_readme_workflow_command_runs_and_its_second_run_is_cached() -> None:
+    import os
+    import re
+    import subprocess
+    import sys
+
+    readme = (REPO / "README.md").read_text()
+    block = re.search(r"<!-- quickstart-workflow -->\n```sh\n(.*?)\n```", readme, re.S)
+    assert block is not None
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    proc = subprocess.run(["bash", "-euo", "pipefail", "-c", block.group(1)], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr
+    second = proc.stderr[proc.stderr.rindex("running workflow"):]
+    table = [line for line in second.splitlines() if line.startswith(("download", "prepare",
+                                                                      "train[", "evaluate"))]
+    assert len(table) == 6 and all(line.split()[1] == "cached" for line in table), second
