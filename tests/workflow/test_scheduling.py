@@ -195,3 +195,44 @@ def test_concurrent_workflow_runs_never_execute_a_key_twice(tmp_path: Path) -> N
     assert "another workflow computed it meanwhile" in r2["steps"][0]["reason"]
     assert r1["steps"][0]["run_id"] == r2["steps"][0]["run_id"]
     assert (marks / "executions").read_text() == "run\n"
+
+
+DEAF_PY = """\
+import os, signal, sys, time
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+open(os.path.join(sys.argv[1], sys.argv[2]), "w").close()  # deaf from now on
+time.sleep(120)
+"""
+
+
+def test_a_second_signal_kills_steps_at_once(tmp_path: Path) -> None:
+    """The steps ignore SIGINT and the grace period is long: only the second Ctrl-C,
+    passed on as "kill now", ends them (well before the grace period would)."""
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    project = write_project(tmp_path / "p", f"""\
+        entry_points:
+          deaf:
+            parameters: {{name: string}}
+            command: "python deaf.py {marks} {{name}}"
+        workflows:
+          w:
+            steps:
+              one: {{entry_point: deaf, parameters: {{name: one}}}}
+              two: {{entry_point: deaf, parameters: {{name: two}}}}
+        """, {"deaf.py": DEAF_PY})
+    proc = subprocess.Popen([sys.executable, "-m", "mlrun", "run", str(project), "-e", "w",
+                             "-j", "2", "--json", "-q", "--grace-period", "600"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while not ((marks / "one").exists() and (marks / "two").exists()) and \
+            time.time() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    with pytest.raises(subprocess.TimeoutExpired):
+        proc.wait(timeout=1)  # the steps ignore the first one, and mlrun waits for them
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    result = json.loads(out)
+    assert statuses(result) == {"one": "killed", "two": "killed"}

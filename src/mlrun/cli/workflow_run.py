@@ -3,15 +3,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import sys
 import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import click
 
 from mlrun.cli.output import TerminalReporter, dump_json, table
+from mlrun.reporting import Progress
 from mlrun.workflow.view import ANNOUNCED, Board, live_lines, summary_rows, transition_line
 
 
@@ -45,6 +49,23 @@ class WorkflowReporter(TerminalReporter):
     def debug(self, message: str) -> None:
         if self.debug_enabled:
             self._above(f"mlrun: debug: {message}")
+
+    @contextlib.contextmanager
+    def progress(self, label: str) -> Iterator[Progress]:
+        """Long tasks (an env build) as two lines above the board, not a live status
+        line that would fight with it."""
+        if not self.live:
+            with super().progress(label) as progress:
+                yield progress
+            return
+        started = time.monotonic()
+        self._above(f"mlrun: {label}...")
+        try:
+            yield Progress()
+        except BaseException:
+            self._above(f"mlrun: {label} failed after {time.monotonic() - started:.1f}s")
+            raise
+        self._above(f"mlrun: {label} done in {time.monotonic() - started:.1f}s")
 
     def event(self, kind: str, **fields: object) -> None:
         changed = self.board.apply(kind, dict(fields))

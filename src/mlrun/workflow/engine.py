@@ -94,6 +94,8 @@ class WorkflowRun:
         self.run_id: str | None = None
         self._log: Any = None
         self._lock = threading.Lock()
+        self._env_lock = threading.Lock()
+        self._envs_ready: set[tuple[str, str | None]] = set()
 
     # -- selection -------------------------------------------------------------------
 
@@ -358,6 +360,7 @@ class WorkflowRun:
         if cancel.is_set():
             self._finish(node.name, st.KILLED, 128 + cancel.signum, "interrupted")
             return False
+        self._ensure_env(the_plan)
         result = runner.execute(the_plan, self.store, self.reporter, forward_signals=False,
                                 cancel=cancel, on_record=_recorded)
         if result.status == RUN_FINISHED:
@@ -367,6 +370,22 @@ class WorkflowRun:
         status = st.KILLED if result.status == RUN_KILLED else st.FAILED
         self._finish(node.name, status, result.exit_code, result.reason)
         return False
+
+    def _ensure_env(self, the_plan: Plan) -> None:
+        """Build the environment once, before the first step that runs, instead of in
+        every parallel step at once; later steps then find it in the env cache (and do
+        not rebuild it again for --rebuild-env)."""
+        env_plan = the_plan.env_plan
+        ident = (env_plan.manager, env_plan.key)
+        with self._env_lock:
+            if ident not in self._envs_ready and not (env_plan.cached
+                                                       and not env_plan.options.rebuild):
+                from mlrun.envs import get_manager
+
+                get_manager(env_plan.manager).prepare(env_plan, self.reporter).release()
+            self._envs_ready.add(ident)
+        the_plan.env_plan = replace(env_plan, cached=True,
+                                    options=replace(env_plan.options, rebuild=False))
 
     def _blocked(self, name: str, why: str) -> None:
         self._update(name, status=st.NOT_RUN, reason=why)

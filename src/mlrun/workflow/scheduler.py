@@ -72,17 +72,20 @@ class Scheduler:
 
     def _loop(self) -> int | None:
         stopped_by: int | None = None
+        requests = 0  # stop requests passed on so far (signals + external cancels)
         pending = [n for n in self.needs if n not in self.ok]
         next_tick = time.monotonic() + self.tick_every
         while True:
-            if stopped_by is None:
-                if self._signals:
-                    stopped_by = self._signals[0]
-                elif self.cancel is not None and self.cancel.is_set():
-                    stopped_by = self.cancel.signum
-                if stopped_by is not None:
+            outside = self.cancel.count if self.cancel is not None else 0
+            if len(self._signals) + outside > requests:
+                if stopped_by is None:
+                    first = self._signals[0] if self._signals else None
+                    stopped_by = first or (self.cancel.signum if self.cancel else 15)
+                # The first request stops steps gracefully; another one kills them now.
+                for _ in range(len(self._signals) + outside - requests):
                     for node_cancel in self._running.values():
                         node_cancel.request(stopped_by)
+                requests = len(self._signals) + outside
             stopping = stopped_by is not None or (self.failed and not self.keep_going)
             if not stopping:
                 for name in list(pending):
