@@ -194,3 +194,16 @@ def test_view_lines() -> None:
     assert rows[1] == ["b", "failed", "2.5s", "ffffffffffff",
                        "exit 3: the command exited with 3"]
     assert len(rows) == 3
+
+
+def test_live_board_draws_and_erases_itself(capsys: pytest.CaptureFixture[str]) -> None:
+    from mlrun.cli.workflow_run import WorkflowReporter
+
+    reporter = WorkflowReporter(live=True)
+    states = [StepState("a", "a", "ep", status=st.RUNNING, started=time.time())]
+    reporter.event("workflow.start", workflow="w", run_id="r", steps=states)
+    reporter.warn("a warning")  # printed above the board, which is redrawn below it
+    reporter.event("workflow.end", workflow="w", run_id="r", steps=states)
+    err = capsys.readouterr().err
+    assert "mlrun: warning: a warning\nworkflow w: 0/1 done, 1 running" in err
+    assert "running" in err and err.rstrip().endswith("\x1b[J")  # erased at the end

@@ -320,7 +320,7 @@ class WorkflowRun:
 
         def _waiting() -> None:
             self._update(node.name, status=st.LOCKED,
-                         reason="another workflow is running this step; waiting for it")
+                         reason="waiting for another run of the same step (same key)")
 
         with self.cache.locked(decision.key, cancelled=cancel.is_set, on_wait=_waiting) as got:
             if not got:
@@ -331,8 +331,8 @@ class WorkflowRun:
                 hit = self.cache.lookup(decision.key)
                 if hit is not None:
                     return self._cached(node, hit, decision.key,
-                                        f"run {hit.run_id[:12]} of another workflow "
-                                        "computed it meanwhile")
+                                        f"computed meanwhile by run {hit.run_id[:12]} "
+                                        "(same key)")
             return self._run(node, decision, cancel)
 
     def _cached(self, node: Node, hit: Run, key: str | None, reason: str) -> bool:
