@@ -5,9 +5,7 @@ run). Nothing here prints; progress goes through the Reporter."""
 
 from __future__ import annotations
 
-import getpass
 import os
-import socket
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -195,7 +193,7 @@ def execute(
 def _create_record(the_plan: Plan, store: RunStore) -> tuple[str, Path, Launch]:
     from mlrun.execution.logs import log_paths
     from mlrun.tracking import runs_root
-    from mlrun.tracking.liveness import process_start_token
+    from mlrun.tracking.liveness import process_start_token, this_host
     from mlrun.tracking.model import NewRun
 
     request = the_plan.request
@@ -224,7 +222,7 @@ def _create_record(the_plan: Plan, store: RunStore) -> tuple[str, Path, Launch]:
         env={"kind": the_plan.env_plan.manager, "key": the_plan.env_plan.key},
         run_dir=str(run_dir),
         log_paths=log_paths(run_root / "logs"),
-        host=socket.gethostname(),
+        host=this_host(),
         user=_user(),
         pid=os.getpid(),
         pid_start=process_start_token(os.getpid()),
@@ -308,7 +306,13 @@ def _save_source_artifacts(source: Source, run_dir: Path) -> None:
 
 
 def _user() -> str:
+    # getpass.getuser() semantics without importing getpass (start-up time).
+    for name in ("LOGNAME", "USER", "LNAME", "USERNAME"):
+        if os.environ.get(name):
+            return os.environ[name]
+    import pwd
+
     try:
-        return getpass.getuser()
-    except Exception:  # no passwd entry (containers): fall back to the uid
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:  # no passwd entry (containers): the uid will do
         return str(os.getuid())

@@ -14,23 +14,11 @@ import pytest
 from mlrun.execution.child import LocalChild
 from mlrun.execution.logs import LogSink
 from mlrun.execution.supervisor import Cancel, supervise
+from tests.helpers import pid_alive as _alive
 
 
 def _py(code: str) -> list[str]:
     return [sys.executable, "-c", code]
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie is dead for our purposes (its parent has not reaped it yet).
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().split(")")[-1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 def _run(argv: list[str], tmp_path: Path, **kwargs: object):  # type: ignore[no-untyped-def]

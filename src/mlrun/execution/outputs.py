@@ -5,7 +5,6 @@ or loses the rest of what the step recorded."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from dataclasses import dataclass, field
@@ -86,6 +85,8 @@ def _list_artifacts(root: Path, hash_limit: int) -> list[Artifact]:
 
 
 def _sha256(path: Path) -> str:
+    import hashlib
+
     h = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):

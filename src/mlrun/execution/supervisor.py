@@ -133,7 +133,9 @@ def _watch(
                 if kill_at is not None and now >= kill_at:
                     child.kill()
                     kill_at = None
-                returncode = child.poll()
+                # With both pipes at EOF, block on the exit itself rather than sleeping
+                # in select(): the exit status usually follows EOF by microseconds.
+                returncode = child.wait(0.05) if not open_fds else child.poll()
                 if returncode is not None:
                     exited_at = now
             elif not open_fds or now - exited_at > _DRAIN_AFTER_EXIT:  # type: ignore[operator]

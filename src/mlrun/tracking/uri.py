@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from urllib.parse import urlsplit
-from urllib.request import url2pathname
+from urllib.parse import unquote, urlsplit
 
 from mlrun.errors import NotAvailableError, UsageError
 
@@ -63,7 +62,8 @@ def _file_path(text: str) -> Path:
     parts = urlsplit(text)
     if parts.netloc not in ("", "localhost") or not parts.path:
         raise UsageError(f"the tracking URI {text!r} does not name a local file.", hint=_HINT)
-    return Path(url2pathname(parts.path))
+    # POSIX paths only: url2pathname would import urllib.request (80 ms) for the same.
+    return Path(unquote(parts.path))
 
 
 def _not_available(kind: str) -> NotAvailableError:

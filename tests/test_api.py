@@ -1,0 +1,87 @@
+"""The Python API, shaped like mlflow.projects.run."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import mlrun
+from mlrun.errors import ExecutionError, NotAvailableError
+from mlrun.tracking import open_store
+from tests.helpers import write_project
+
+
+def _project(tmp_path: Path) -> Path:
+    return write_project(tmp_path / "p", """\
+        entry_points:
+          main:
+            parameters: {code: {type: int, default: 0}}
+            command: "python -c 'import sys; print(\\"hello\\"); sys.exit({code})'"
+          slow:
+            command: "python -c 'import time; time.sleep(120)'"
+        """)
+
+
+def test_synchronous_run_records_and_returns(tmp_path: Path) -> None:
+    submitted = mlrun.run(str(_project(tmp_path)), echo=False)
+    assert submitted.wait() is True
+    assert submitted.get_status() == "FINISHED"
+    run = open_store().get_run(submitted.run_id)
+    assert run.status == "FINISHED" and run.exit_code == 0
+
+
+def test_synchronous_failure_raises_like_mlflow(tmp_path: Path) -> None:
+    with pytest.raises(ExecutionError) as info:
+        mlrun.run(str(_project(tmp_path)), parameters={"code": 4}, echo=False)
+    assert info.value.exit_code == 4
+    assert open_store().get_run(info.value.run_id).status == "FAILED"
+
+
+def test_asynchronous_run_can_be_cancelled(tmp_path: Path) -> None:
+    submitted = mlrun.run(str(_project(tmp_path)), "slow", synchronous=False, echo=False)
+    assert submitted.run_id
+    assert submitted.get_status() == "RUNNING"
+    assert open_store().get_run(submitted.run_id).status == "RUNNING"
+    time.sleep(0.3)
+    submitted.cancel()
+    assert submitted.wait() is False
+    assert submitted.get_status() == "KILLED"
+    assert open_store().get_run(submitted.run_id).status == "KILLED"
+
+
+def test_unsupported_mlflow_arguments_fail_clearly(tmp_path: Path) -> None:
+    with pytest.raises(NotAvailableError, match="backend"):
+        mlrun.run(str(_project(tmp_path)), backend="databricks")
+    with pytest.raises(NotAvailableError, match="experiment_id"):
+        mlrun.run(str(_project(tmp_path)), experiment_id="3")
+
+
+def test_nested_run_inside_a_step_is_recorded_as_child(tmp_path: Path) -> None:
+    """MLflow-style chaining: a step calling mlrun.run() gets child runs."""
+    src = Path(mlrun.__file__).resolve().parent.parent
+    project = write_project(tmp_path / "chain", """\
+        entry_points:
+          main:
+            command: "python driver.py"
+          leaf:
+            parameters: {n: int}
+            command: "python -c 'print({n})'"
+        """, {"driver.py": """\
+        import mlrun
+        for n in (1, 2):
+            mlrun.run(".", "leaf", parameters={"n": n})
+        """})
+    env = dict(os.environ, PYTHONPATH=str(src))
+    proc = subprocess.run([sys.executable, "-m", "mlrun", "run", str(project), "--json"],
+                          capture_output=True, text=True, env=env, check=False)
+    assert proc.returncode == 0, proc.stderr
+    parent = json.loads(proc.stdout[proc.stdout.index("{\n"):])["run_id"]
+    children = open_store().search_runs(parent_run_id=parent)
+    assert sorted(c.params["n"] for c in children) == ["1", "2"]
+    assert all(c.entry_point == "leaf" and c.status == "FINISHED" for c in children)
