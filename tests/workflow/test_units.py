@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from mlrun.execution.supervisor import Cancel
-from mlrun.sources.identity import content_hash
 from mlrun.workflow import refs
 from mlrun.workflow import state as st
 from mlrun.workflow.cache import KeyInputs, StepCache, what_changed
+from mlrun.workflow.digest import content_hash
 from mlrun.workflow.refs import Ref, RefError, Upstream
 from mlrun.workflow.scheduler import Scheduler
 from mlrun.workflow.state import StepState

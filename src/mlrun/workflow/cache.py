@@ -121,7 +121,7 @@ def env_identity(env_key: str | None, manager: str) -> str:
 def deps_digests(paths: list[str], project_dir: Path) -> dict[str, str]:
     """{path as declared: digest}; a missing dep is an error worth stopping for."""
     from mlrun.errors import UsageError
-    from mlrun.sources.identity import content_hash, file_digest
+    from mlrun.workflow.digest import content_hash, file_digest
 
     digests = {}
     for declared in paths:

@@ -497,7 +497,7 @@ def _code_identity(opened: Opened) -> str:
     # FALLBACK for sources that do not set code_identity (until every source kind does):
     # hash the project directory's content.
     from mlrun.errors import PrepareError
-    from mlrun.sources.identity import content_hash
+    from mlrun.workflow.digest import content_hash
 
     try:
         return "content:" + content_hash(source.project_dir)
@@ -517,15 +517,12 @@ def _json(data: Any) -> str:
 
 
 def _host() -> str:
-    import socket
+    from mlrun.tracking.liveness import this_host
 
-    return socket.gethostname()
+    return this_host()  # as runner records it: the reaper compares the two
 
 
 def _user() -> str:
-    import getpass
+    from mlrun.runner import _user as runner_user
 
-    try:
-        return getpass.getuser()
-    except Exception:  # no passwd entry (containers)
-        return str(os.getuid())
+    return runner_user()

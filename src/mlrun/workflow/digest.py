@@ -1,10 +1,11 @@
-"""A stable identity for the code of a project directory that is not a git checkout.
+"""Content digests of files and directories: a step's `deps`, and the fallback code
+identity of a source that does not provide one (Source.code_identity is None).
 
-Used by workflow step caches: two runs with the same identity ran the same code. The hash
-covers every file's relative path, mode (executable or not) and content, and the target
-of every symlink (not followed). Directories that are tool state rather than project code
-(VCS metadata, byte-code caches, virtualenvs) are skipped, so running a step that imports
-a module, or a venv created inside the project, does not change the identity.
+A directory's digest covers every file's relative path, mode (executable or not) and
+content, and the target of every symlink (not followed). Directories that are tool state
+rather than project code (VCS metadata, byte-code caches, virtualenvs) are skipped, so
+running a step that imports a module, or a venv created inside the project, does not
+change it.
 """
 
 from __future__ import annotations
