@@ -117,6 +117,26 @@ def plan(request: RunRequest, reporter: Reporter) -> Plan:
     return Plan(request, source, project, entry_point, params, command, env_plan, warnings)
 
 
+def plan_env(request: RunRequest, reporter: Reporter) -> tuple[Source, EnvPlan]:
+    """Only the environment part of plan(): for `mlrun env build` (no entry point or
+    parameters needed). The caller closes the source."""
+    from mlrun import sources
+    from mlrun.envs import choose_manager, get_manager
+    from mlrun.spec.loader import load_project
+
+    source = sources.resolve(
+        request.uri, version=request.version, cwd=request.cwd or Path.cwd(),
+        offline=request.offline, require_clean=request.require_clean, reporter=reporter,
+    )
+    try:
+        project = load_project(source.project_dir)
+        manager = get_manager(choose_manager(project.env, request.env_manager))
+        return source, manager.plan(project, request.env_options)
+    except BaseException:
+        source.close()
+        raise
+
+
 def execute(
     the_plan: Plan,
     store: RunStore,

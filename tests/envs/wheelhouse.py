@@ -78,9 +78,13 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
         open(flag + ".started", "w").close()
         time.sleep(120)
     here = os.path.dirname(os.path.abspath(__file__))
-    entries = {"mlt_local/__init__.py": open(os.path.join(here, "mlt_local", "__init__.py"), "rb").read(),
-               "mlt_local-0.1.dist-info/METADATA": b"Metadata-Version: 2.1\\nName: mlt-local\\nVersion: 0.1\\n",
-               "mlt_local-0.1.dist-info/WHEEL": b"Wheel-Version: 1.0\\nGenerator: x\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n"}
+    with open(os.path.join(here, "mlt_local", "__init__.py"), "rb") as fh:
+        code = fh.read()
+    info = "mlt_local-0.1.dist-info/"
+    entries = {"mlt_local/__init__.py": code,
+               info + "METADATA": b"Metadata-Version: 2.1\\nName: mlt-local\\nVersion: 0.1\\n",
+               info + "WHEEL": b"Wheel-Version: 1.0\\nGenerator: x\\nRoot-Is-Purelib: true\\n"
+                               b"Tag: py3-none-any\\n"}
     entries["mlt_local-0.1.dist-info/RECORD"] = _record(entries).encode()
     name = "mlt_local-0.1-py3-none-any.whl"
     with zipfile.ZipFile(os.path.join(wheel_directory, name), "w") as archive:

@@ -18,6 +18,7 @@ _COMMANDS = {
     "run": ("mlrun.cli.run_cmd", "run"),
     "validate": ("mlrun.cli.validate_cmd", "validate"),
     "runs": ("mlrun.cli.runs_cmd", "runs"),
+    "env": ("mlrun.cli.env_cmd", "env"),
 }
 
 

@@ -29,7 +29,7 @@ class BuildLog:
         # mid-build, its orphaned children keep the build lock until they exit, so the
         # next run cannot clear the directory while they still write into it.
         self.keep_fds = tuple(keep_fds)
-        self._fh = open(path, "ab")  # noqa: SIM115 - closed by close()
+        self._fh = open(path, "ab")  # closed by close()
 
     def note(self, text: str) -> None:
         stamp = time.strftime("%H:%M:%S")

@@ -164,7 +164,7 @@ class EnvCache:
         directory = self.directory(key)
         if directory.exists():
             reporter.debug(f"removing the incomplete or stale {label} at {directory}")
-            self._remove_dir(directory)
+            self.remove_dir(directory)
         directory.mkdir(parents=True)
         started = time.time()
         assert lock.fd is not None
@@ -208,7 +208,7 @@ class EnvCache:
         except OSError:
             pass  # bookkeeping only; never fail a run for it
 
-    def _remove_dir(self, directory: Path) -> None:
+    def remove_dir(self, directory: Path) -> None:
         """Rename first so a half-deleted env is never mistaken for one, then delete."""
         trash = self.root / ".trash" / f"{directory.name}-{os.getpid()}-{time.time_ns()}"
         trash.parent.mkdir(parents=True, exist_ok=True)

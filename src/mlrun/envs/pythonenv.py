@@ -66,7 +66,7 @@ class PythonEnvManager(CachedManager):
     def build(self, inputs: Inputs, ctx: BuildContext, options: EnvOptions) -> dict[str, Any]:
         from mlrun.envs.installed import python_packages
 
-        spec, interpreter, build, deps, project_dir = inputs.payload
+        _spec, interpreter, build, deps, project_dir = inputs.payload
         self.create(ctx, interpreter)
         for name, reqs in (("build dependencies", build), ("dependencies", deps)):
             if not reqs.lines:
