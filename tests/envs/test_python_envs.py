@@ -134,9 +134,8 @@ def test_bad_python_env_yaml_is_exit_2(tmp_path: Path) -> None:
 
 def test_conda_yaml_under_uv_uses_its_python_and_pip_section(tmp_path: Path) -> None:
     project = tmp_path / "p"
-    from tests.helpers import write_project
-
     from tests.envs.projects import SHOW
+    from tests.helpers import write_project
 
     write_project(project, """\
         conda_env: conda.yaml

@@ -3,6 +3,7 @@ key hashes), referenced files, and interpreter discovery."""
 
 from __future__ import annotations
 
+import os
 import sys
 import textwrap
 from pathlib import Path
@@ -92,7 +93,7 @@ def test_requirement_files_and_local_paths_are_covered(tmp_path: Path) -> None:
 
 
 def test_missing_requirement_file_names_it(tmp_path: Path) -> None:
-    with pytest.raises(SpecError, match="nope.txt.*does not exist"):
+    with pytest.raises(SpecError, match=r"nope\.txt.*does not exist"):
         resolve(["-r nope.txt"], tmp_path, "python_env.yaml")
 
 
@@ -147,7 +148,7 @@ def _other_minor() -> str | None:
             pyenv = Path.home() / ".pyenv" / "versions"
             if any(pyenv.glob(f"{minor}.*")) or any(
                     Path(p, f"python{minor}").exists()
-                    for p in __import__("os").environ["PATH"].split(":")):
+                    for p in os.environ["PATH"].split(":")):
                 return minor
     return None
 

@@ -1,7 +1,8 @@
 """`conda`: conda_env projects (conda.yaml: channels, dependencies, a `pip:` section).
 
-Built with the executable named by MLRUN_CONDA_EXE, else the first of micromamba, mamba or
-conda on PATH, else py-rattler (the `mlrun[conda]` extra: no conda install needed). The
+Built with the executable named by MLRUN_CONDA_EXE (`rattler` there means py-rattler), else
+the first of micromamba, mamba or conda on PATH, else py-rattler (the `mlrun[conda]` extra:
+no conda install needed). The
 `pip:` section is installed with uv into the env's Python, like a python_env.
 
 A python_env project run with `--env-manager conda` gets a conda env with its Python
@@ -30,6 +31,13 @@ EXECUTABLES = ("micromamba", "mamba", "conda")
 def find_builder() -> tuple[str, str | None]:
     """(builder name, executable path); the path is None for py-rattler."""
     chosen = os.environ.get("MLRUN_CONDA_EXE")
+    if chosen == "rattler":
+        from mlrun.envs import conda_rattler
+
+        if not conda_rattler.available():
+            raise EnvBuildError("MLRUN_CONDA_EXE=rattler, but py-rattler is not installed",
+                                hint="pip install 'mlrun[conda]'")
+        return "rattler", None
     if chosen:
         path = shutil.which(chosen)
         if path is None:
