@@ -112,6 +112,7 @@ def test_failed_build_is_exit_125_with_the_log_tail(tmp_path: Path) -> None:
     assert Path(log).is_file() and "mlt-missing" in Path(log).read_text()
     runs = json.loads(mlrun("runs", "list", "--json", check=True).stdout)
     assert [(r["status"], r["exit_code"]) for r in runs] == [("FAILED", 125)]
+    assert log in runs[0]["status_reason"]  # the log is attached to the failed run
 
 
 def test_missing_python_version_is_exit_125_naming_it(tmp_path: Path) -> None:

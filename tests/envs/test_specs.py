@@ -184,3 +184,27 @@ def test_patch_mismatch_falls_back_to_same_minor_with_a_note() -> None:
     found, note = interpreters.find(f"{major}.{minor}.999")
     assert found is not None and found.minor == f"{major}.{minor}"
     assert note is not None and "not installed" in note
+
+
+def test_pyenv_and_uv_managed_interpreters_are_found(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    minor = _other_minor()
+    real = next(iter(sorted((Path.home() / ".pyenv" / "versions").glob(f"{minor}.*"))), None)
+    if minor is None or real is None:
+        pytest.skip("no second pyenv Python version on this machine")
+    version = real.name
+    # only a uv-managed install (a symlink to that real interpreter) has this version
+    managed = tmp_path / "uv-python" / f"cpython-{version}-linux-x86_64-gnu" / "bin"
+    managed.mkdir(parents=True)
+    (managed / "python3").symlink_to(real / "bin" / f"python{minor}")
+    monkeypatch.setenv("PATH", "/usr/local/nothing")
+    monkeypatch.setenv("PYENV_ROOT", str(tmp_path / "no-pyenv"))
+    monkeypatch.setenv("UV_PYTHON_INSTALL_DIR", str(tmp_path / "uv-python"))
+    found, note = interpreters.find(version)
+    assert found is not None and note is None
+    assert found.path == str(managed / "python3") and found.version == version
+    # and the same version from pyenv's own layout
+    monkeypatch.setenv("UV_PYTHON_INSTALL_DIR", str(tmp_path / "none"))
+    monkeypatch.setenv("PYENV_ROOT", str(real.parent.parent))
+    found, _ = interpreters.find(minor)
+    assert found is not None and found.path.startswith(str(real.parent))

@@ -49,8 +49,7 @@ class BuildLog:
             )
         except OSError as exc:
             self.note(f"could not start {argv[0]}: {exc}")
-            raise EnvBuildError(f"{what}: could not start {argv[0]!r} ({exc.strerror})",
-                                hint=f"full build log: {self.path}") from None
+            raise self.failure(f"{what}: could not start {argv[0]!r} ({exc.strerror})") from None
         chunks: list[bytes] = []
         assert proc.stdout is not None
         try:
@@ -81,10 +80,11 @@ class BuildLog:
         return b"".join(chunks).decode(errors="replace")
 
     def failure(self, message: str) -> EnvBuildError:
-        """An EnvBuildError carrying the tail of the log and its path."""
-        tail = "\n".join("  | " + line for line in self.tail())
-        return EnvBuildError(f"{message}\n{tail}" if tail else message,
-                             hint=f"full build log: {self.path}")
+        """An EnvBuildError carrying the tail of the log and its path (in the message, so
+        the run record's status reason has them too)."""
+        tail = "".join("\n  | " + line for line in self.tail())
+        return EnvBuildError(f"{message}{tail}\n  full build log: {self.path}",
+                             hint="fix the cause shown above; the next run rebuilds the env")
 
     def tail(self, lines: int = TAIL_LINES) -> list[str]:
         self._fh.flush()

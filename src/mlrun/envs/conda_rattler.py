@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mlrun.envs.buildlog import BuildLog
-from mlrun.errors import EnvBuildError
 
 
 def available() -> bool:
@@ -54,5 +53,4 @@ def install(channels: Sequence[str], specs: Sequence[str], prefix: Path, log: Bu
     for url in urls:
         log.note(f"installed {url}")
     if not (prefix / "conda-meta").is_dir():
-        raise EnvBuildError("py-rattler finished but made no conda env",
-                            hint=f"full build log: {log.path}")
+        raise log.failure("py-rattler finished but made no conda env")

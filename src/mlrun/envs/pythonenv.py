@@ -68,12 +68,13 @@ class PythonEnvManager(CachedManager):
 
         _spec, interpreter, build, deps, project_dir = inputs.payload
         self.create(ctx, interpreter)
-        for name, reqs in (("build dependencies", build), ("dependencies", deps)):
-            if not reqs.lines:
-                continue
-            file = ctx.directory / f"{name.replace(' ', '-')}.txt"
-            file.write_text("\n".join(reqs.lines) + "\n")
-            self.install(ctx, file, name, options, project_dir)
+        files = []
+        for name, reqs in (("build-dependencies", build), ("dependencies", deps)):
+            if reqs.lines:
+                files.append(ctx.directory / f"{name}.txt")
+                files[-1].write_text("\n".join(reqs.lines) + "\n")
+        if files:
+            self.install(ctx, files, options, project_dir)
         packages = python_packages(ctx.prefix)
         ctx.log.note("installed: " + " ".join(packages))
         return {"builder": self.builder, "packages": packages, "unpinned": deps.unpinned,
@@ -84,8 +85,9 @@ class PythonEnvManager(CachedManager):
     def create(self, ctx: BuildContext, interpreter: Interpreter) -> None: ...
 
     @abc.abstractmethod
-    def install(self, ctx: BuildContext, requirements: Path, what: str, options: EnvOptions,
-                cwd: Path) -> None: ...
+    def install(self, ctx: BuildContext, requirements: list[Path], options: EnvOptions,
+                cwd: Path) -> None:
+        """Install the build dependencies' file (if any), then the dependencies'."""
 
     @abc.abstractmethod
     def tools(self, ctx: BuildContext) -> dict[str, str]: ...

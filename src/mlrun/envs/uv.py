@@ -41,15 +41,24 @@ class UvManager(PythonEnvManager):
         ctx.log.run([uv_binary(), "venv", "--no-project", "--python", interpreter.path,
                      str(ctx.prefix)], what="creating the venv", cwd=ctx.directory)
 
-    def install(self, ctx: BuildContext, requirements: Path, what: str, options: EnvOptions,
+    def install(self, ctx: BuildContext, requirements: list[Path], options: EnvOptions,
                 cwd: Path) -> None:
+        # One resolution for build dependencies and dependencies together: uv isolates
+        # sdist builds itself, so nothing needs the build dependencies installed first.
+        files = [arg for path in requirements for arg in ("-r", str(path))]
         ctx.log.run([uv_binary(), "pip", "install", "--python", str(ctx.prefix / "bin" / "python"),
-                     *index_args("uv", options), "-r", str(requirements)],
-                    what=f"installing {what}", cwd=cwd)
+                     *index_args("uv", options), *files],
+                    what="installing dependencies", cwd=cwd)
 
     def tools(self, ctx: BuildContext) -> dict[str, str]:
+        if not os.environ.get("MLRUN_UV"):
+            import importlib.metadata
+
+            try:
+                return {"uv": importlib.metadata.version("uv")}
+            except importlib.metadata.PackageNotFoundError:
+                pass
         out = ctx.log.run([uv_binary(), "--version"], what="uv version")
         return {"uv": out.strip().split()[1] if out.strip() else "unknown"}
-
 
 MANAGER = UvManager()

@@ -24,11 +24,14 @@ class VirtualenvManager(PythonEnvManager):
                      "--python", interpreter.path, str(ctx.prefix)],
                     what="creating the virtualenv", cwd=ctx.directory)
 
-    def install(self, ctx: BuildContext, requirements: Path, what: str, options: EnvOptions,
+    def install(self, ctx: BuildContext, requirements: list[Path], options: EnvOptions,
                 cwd: Path) -> None:
-        ctx.log.run([str(ctx.prefix / "bin" / "python"), "-m", "pip", "install",
-                     "--disable-pip-version-check", "--no-input", *index_args("pip", options),
-                     "-r", str(requirements)], what=f"installing {what}", cwd=cwd)
+        for path in requirements:  # as MLflow: build dependencies first, then the rest
+            what = "build dependencies" if path.stem.startswith("build") else "dependencies"
+            ctx.log.run([str(ctx.prefix / "bin" / "python"), "-m", "pip", "install",
+                         "--disable-pip-version-check", "--no-input",
+                         *index_args("pip", options), "-r", str(path)],
+                        what=f"installing {what}", cwd=cwd)
 
     def tools(self, ctx: BuildContext) -> dict[str, str]:
         import importlib.metadata
