@@ -113,14 +113,14 @@ def main() -> None:
         mlflow_note = "mlflow not installed: that baseline is unavailable (--mlflow PATH)"
     # warm the shared tool caches once (as a user's are), outside the measurements
     timed(mlrun, fresh(env, root, "warmup-uv", True), "True")
-    timed(mlrun + ["--env-manager", "virtualenv"], fresh(env, root, "warmup-venv", True), "True")
+    timed([*mlrun, "--env-manager", "virtualenv"], fresh(env, root, "warmup-venv", True), "True")
     for rep in range(args.reps):
         for shared, suffix in ((True, ""), (False, "_fresh_caches")):
             tag = f"{rep}{suffix}"
             results["uv_cold" + suffix].append(
                 timed(mlrun, fresh(env, root, f"uv{tag}", shared), "True"))
             results["virtualenv_cold" + suffix].append(timed(
-                mlrun + ["--env-manager", "virtualenv"], fresh(env, root, f"venv{tag}", shared),
+                [*mlrun, "--env-manager", "virtualenv"], fresh(env, root, f"venv{tag}", shared),
                 "True"))
             if args.mlflow:
                 results["mlflow_cold" + suffix].append(timed(
@@ -130,7 +130,7 @@ def main() -> None:
     timed(mlrun, warm, "True")  # build once
     for _ in range(max(15, args.reps * 3)):  # interleaved, so drift hits both alike
         results["uv_warm"].append(timed(mlrun, warm, "True"))
-        results["local"].append(timed(mlrun + ["--env-manager", "local"], warm, "False"))
+        results["local"].append(timed([*mlrun, "--env-manager", "local"], warm, "False"))
     med = {k: statistics.median(v) for k, v in results.items() if v}
     print(f"python {PYTHON}, {args.reps} cold repetitions; medians in seconds")
     for name, value in med.items():

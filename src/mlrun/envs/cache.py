@@ -19,17 +19,18 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mlrun.envs.buildlog import BuildLog
 from mlrun.envs.locks import FileLock
 from mlrun.errors import EnvBuildError
 from mlrun.reporting import Reporter
+
+if TYPE_CHECKING:
+    from mlrun.envs.buildlog import BuildLog
 
 FORMAT = 1
 MARKER = "mlrun-env.json"
@@ -161,6 +162,8 @@ class EnvCache:
 
     def _build_locked(self, key: str, build: Callable[[BuildContext], dict[str, Any]],
                       reporter: Reporter, label: str, lock: FileLock) -> dict[str, Any]:
+        from mlrun.envs.buildlog import BuildLog  # only when building (start-up time)
+
         directory = self.directory(key)
         if directory.exists():
             reporter.debug(f"removing the incomplete or stale {label} at {directory}")
@@ -210,6 +213,8 @@ class EnvCache:
 
     def remove_dir(self, directory: Path) -> None:
         """Rename first so a half-deleted env is never mistaken for one, then delete."""
+        import shutil
+
         trash = self.root / ".trash" / f"{directory.name}-{os.getpid()}-{time.time_ns()}"
         trash.parent.mkdir(parents=True, exist_ok=True)
         os.replace(directory, trash)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import abc
 import os
-import platform
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -117,7 +116,7 @@ def python_spec(project: Project) -> PythonEnvSpec:
 
 
 def platform_tag() -> str:
-    return f"{sys.platform}-{platform.machine()}"
+    return f"{sys.platform}-{os.uname().machine}"
 
 
 def index_args(tool: str, options: EnvOptions) -> list[str]:
