@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.envs.projects import PYTHON, dry_env, python_project, run_json
+from tests.envs.projects import PYTHON, SHOW, dry_env, python_project, run_json
 from tests.envs.wheelhouse import local_package
-from tests.helpers import mlrun
+from tests.helpers import mlrun, write_project
 
 ENV = f"""\
 python: "{PYTHON}"
@@ -135,9 +135,6 @@ def test_bad_python_env_yaml_is_exit_2(tmp_path: Path) -> None:
 
 def test_conda_yaml_under_uv_uses_its_python_and_pip_section(tmp_path: Path) -> None:
     project = tmp_path / "p"
-    from tests.envs.projects import SHOW
-    from tests.helpers import write_project
-
     write_project(project, """\
         conda_env: conda.yaml
         entry_points:

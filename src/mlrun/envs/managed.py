@@ -72,9 +72,12 @@ class CachedManager(abc.ABC):
         assert plan.key is not None
         label = f"{inputs.label} {plan.key[:12]}"
 
-        def _build(ctx: BuildContext) -> dict[str, Any]:
+        if not plan.cached:  # before the live progress line, not across it
             for warning in inputs.build_warnings:
                 reporter.warn(warning)
+
+        def _build(ctx: BuildContext) -> dict[str, Any]:
+            for warning in inputs.build_warnings:
                 ctx.log.note(f"warning: {warning}")
             return {"kind": self.name, "spec_file": str(inputs.details.get("file", "")),
                     "inputs": inputs.key_parts, **self.build(inputs, ctx, plan.options)}
