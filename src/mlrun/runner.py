@@ -67,7 +67,8 @@ class Plan:
             "cwd": str(self.source.project_dir),
             "env_manager": self.env_plan.manager,
             "env": {"kind": self.env_plan.manager, "key": self.env_plan.key,
-                    "cached": self.env_plan.cached, "description": self.env_plan.description},
+                    "cached": self.env_plan.cached, "description": self.env_plan.description,
+                    **{k: v for k, v in self.env_plan.details.items() if k != "inputs"}},
             "source": self.source.provenance,
             "warnings": self.warnings,
         }

@@ -4,6 +4,7 @@ virtualenv + pip, run through the CLI as a user would."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -49,7 +50,10 @@ def test_env_is_built_offline_and_the_entry_point_imports_it(tmp_path: Path,
 def test_reformatted_yaml_keeps_the_key_a_changed_dependency_does_not(tmp_path: Path) -> None:
     project = python_project(tmp_path / "p", ENV)
     first = dry_env(project)
-    assert first["cached"] is False
+    assert first["cached"] is False and first["builder"] == "uv"
+    assert first["python"].startswith(PYTHON + ".") and first["unpinned"] == []
+    envs = Path(os.environ["MLRUN_HOME"]) / "cache" / "envs"
+    assert not (envs / first["key"]).exists()  # a dry run builds nothing
     _, shown = run_json(project)
     assert shown["env"]["key"] == first["key"]
     (project / "python_env.yaml").write_text(

@@ -21,7 +21,7 @@ from mlrun.envs.base import EnvOptions
 from mlrun.envs.cache import BuildContext
 from mlrun.envs.conda_spec import CondaSpec
 from mlrun.envs.managed import CachedManager, Inputs, path_with
-from mlrun.envs.pythonenv import index_args, platform_tag
+from mlrun.envs.pythonenv import index_args, platform_tag, relative_files
 from mlrun.errors import EnvBuildError, UsageError
 from mlrun.spec.model import Project
 
@@ -81,7 +81,7 @@ class CondaManager(CachedManager):
         inputs.details["builder"] = builder
         inputs.key_parts = {"kind": "conda", "builder": builder, "platform": platform_tag(),
                             "spec": {**spec.canonical(), "channels": channels},
-                            "files": pip.inputs}
+                            "files": relative_files(pip.inputs, project.directory)}
         return inputs
 
     def build(self, inputs: Inputs, ctx: BuildContext, options: EnvOptions) -> dict[str, Any]:

@@ -44,8 +44,7 @@ class PythonEnvManager(CachedManager):
             return inputs
         inputs.payload = (spec, found, build, deps, project.directory)
         inputs.details["python"] = found.version
-        files = {_relative(path, project.directory): digest
-                 for path, digest in {**build.inputs, **deps.inputs}.items()}
+        files = relative_files({**build.inputs, **deps.inputs}, project.directory)
         inputs.key_parts = {
             "kind": "python", "builder": self.builder, "platform": platform_tag(),
             "python": [found.implementation, found.version],
@@ -131,9 +130,13 @@ def index_args(tool: str, options: EnvOptions) -> list[str]:
     return args
 
 
-def _relative(path: str, base: Path) -> str:
-    try:
-        return str(Path(path).relative_to(base))
-    except ValueError:
-        return path
-
+def relative_files(inputs: Mapping[str, str], base: Path) -> dict[str, str]:
+    """Referenced paths inside the project keyed relative to it: a moved checkout keeps
+    its envs."""
+    found = {}
+    for path, digest in inputs.items():
+        try:
+            found[str(Path(path).relative_to(base))] = digest
+        except ValueError:
+            found[path] = digest
+    return found
