@@ -134,7 +134,7 @@ def main() -> None:
     med = {k: statistics.median(v) for k, v in results.items() if v}
     print(f"python {PYTHON}, {args.reps} cold repetitions; medians in seconds")
     for name, value in med.items():
-        print(f"  {name:<16} {value:8.3f}  (n={len(results[name])})")
+        print(f"  {name:<30} {value:8.3f}  (n={len(results[name])})")
     for suffix, what in (("", "tool caches as a user has them"),
                          ("_fresh_caches", "every cache empty")):
         uv = med["uv_cold" + suffix]
