@@ -65,7 +65,8 @@ class Plan:
             "cwd": str(self.source.project_dir),
             "env_manager": self.env_plan.manager,
             "env": {"kind": self.env_plan.manager, "key": self.env_plan.key,
-                    "cached": self.env_plan.cached, "description": self.env_plan.description},
+                    "cached": self.env_plan.cached, "description": self.env_plan.description,
+                    **{k: v for k, v in self.env_plan.details.items() if k != "inputs"}},
             "source": self.source.provenance,
             "warnings": self.warnings,
         }
@@ -140,6 +141,26 @@ def plan_entry_point(opened: Opened, request: RunRequest, reporter: Reporter) ->
     env_plan = manager.plan(project, request.env_options)
     return Plan(request, opened.source, project, entry_point, params, command, env_plan,
                 list(opened.warnings))
+
+
+def plan_env(request: RunRequest, reporter: Reporter) -> tuple[Source, EnvPlan]:
+    """Only the environment part of plan(): for `mlrun env build` (no entry point or
+    parameters needed). The caller closes the source."""
+    from mlrun import sources
+    from mlrun.envs import choose_manager, get_manager
+    from mlrun.spec.loader import load_project
+
+    source = sources.resolve(
+        request.uri, version=request.version, cwd=request.cwd or Path.cwd(),
+        offline=request.offline, require_clean=request.require_clean, reporter=reporter,
+    )
+    try:
+        project = load_project(source.project_dir)
+        manager = get_manager(choose_manager(project.env, request.env_manager))
+        return source, manager.plan(project, request.env_options)
+    except BaseException:
+        source.close()
+        raise
 
 
 def execute(

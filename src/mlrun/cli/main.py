@@ -19,6 +19,7 @@ _COMMANDS = {
     "validate": ("mlrun.cli.validate_cmd", "validate"),
     "runs": ("mlrun.cli.runs_cmd", "runs"),
     "dag": ("mlrun.cli.dag_cmd", "dag"),
+    "env": ("mlrun.cli.env_cmd", "env"),
 }
 
 
