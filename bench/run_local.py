@@ -48,7 +48,7 @@ def main() -> int:
         (project / "MLproject").write_text(MLPROJECT)
         (project / "hello.py").write_text("import sys\nprint('hello', sys.argv[1:])\n")
         env = dict(os.environ, MLRUN_HOME=str(root / "home"),
-                   MLFLOW_TRACKING_URI=(root / "mlruns").as_uri())
+                   MLFLOW_TRACKING_URI=f"sqlite:///{root / 'mlflow.db'}")
         # Measure what users get: byte-compiled modules (pip compiles them at install).
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         # `python` in the project's command resolves through PATH: make it this interpreter.

@@ -70,11 +70,16 @@ def run(
     reporter: Reporter | None = None,
     cwd: str | Path | None = None,
     tags: Mapping[str, str] | None = None,
+    workflow_options: Mapping[str, Any] | None = None,
 ) -> SubmittedRun:
     """Run an entry point of a project; returns a SubmittedRun.
 
     With `synchronous=True` (default) it waits and raises ExecutionError if the command
-    fails, as MLflow does. Called from inside a step, the new run becomes its child."""
+    fails, as MLflow does. Called from inside a step, the new run becomes its child.
+
+    `entry_point` may name a workflow of the project: the SubmittedRun is then the
+    workflow's run, and `workflow_options` takes the CLI's workflow options by name
+    (jobs, keep_going, force, force_steps, no_cache, from_steps, only)."""
     from mlrun import runner
     from mlrun.envs.base import EnvOptions
     from mlrun.execution.supervisor import Cancel
@@ -100,7 +105,18 @@ def run(
         tags=dict(tags or {}),
     )
     reporter = reporter or Reporter()
-    the_plan = runner.plan(request, reporter)
+    opened = runner.open_project(request, reporter)
+    if "workflows" in opened.project.extra:
+        from mlrun.workflow.submit import submit_workflow, wants
+
+        if wants(opened, entry_point):
+            return submit_workflow(opened, request, reporter, synchronous=synchronous,
+                                   options=workflow_options)
+    try:
+        the_plan = runner.plan_entry_point(opened, request, reporter)
+    except BaseException:
+        opened.source.close()
+        raise
     store = open_store(tracking_uri)
     recorded = threading.Event()
     holder: dict[str, str] = {}

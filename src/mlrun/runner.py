@@ -65,7 +65,8 @@ class Plan:
             "cwd": str(self.source.project_dir),
             "env_manager": self.env_plan.manager,
             "env": {"kind": self.env_plan.manager, "key": self.env_plan.key,
-                    "cached": self.env_plan.cached, "description": self.env_plan.description},
+                    "cached": self.env_plan.cached, "description": self.env_plan.description,
+                    **{k: v for k, v in self.env_plan.details.items() if k != "inputs"}},
             "source": self.source.provenance,
             "warnings": self.warnings,
         }
@@ -87,41 +88,88 @@ class RunResult:
 def plan(request: RunRequest, reporter: Reporter) -> Plan:
     """Resolve the source, load the project, check parameters, render the command, and
     plan the environment. Raises MlrunError subclasses for every bad input."""
+    opened = open_project(request, reporter)
+    try:
+        return plan_entry_point(opened, request, reporter)
+    except BaseException:
+        opened.source.close()
+        raise
+
+
+@dataclass
+class Opened:
+    """A fetched source and its loaded project (a workflow plans all its steps on one)."""
+
+    source: Source
+    project: Project
+    warnings: list[str]
+
+
+def open_project(request: RunRequest, reporter: Reporter) -> Opened:
+    """Resolve the source and load its MLproject; the caller closes `source`."""
     from mlrun import sources
+    from mlrun.spec.loader import load_project
+
+    source = sources.resolve(
+        request.uri, version=request.version, cwd=request.cwd or Path.cwd(),
+        offline=request.offline, require_clean=request.require_clean, reporter=reporter,
+    )
+    try:
+        project = load_project(source.project_dir)
+    except BaseException:
+        source.close()
+        raise
+    warnings = [str(w) for w in project.warnings]
+    for warning in warnings:
+        reporter.warn(warning)
+    return Opened(source, project, warnings)
+
+
+def plan_entry_point(opened: Opened, request: RunRequest, reporter: Reporter) -> Plan:
+    """Plan one entry point of an opened project (does not close the source)."""
     from mlrun.envs import choose_manager, get_manager
     from mlrun.errors import UsageError
     from mlrun.spec.entrypoints import get_entry_point
-    from mlrun.spec.loader import load_project
     from mlrun.spec.params import resolve_parameters
     from mlrun.spec.render import render_command
 
     cwd = request.cwd or Path.cwd()
+    project = opened.project
+    try:
+        entry_point = get_entry_point(project, request.entry_point)
+    except UsageError as exc:
+        if project.file is not None:
+            raise
+        raise UsageError(f"{opened.source.where()} has no MLproject file, and "
+                         f"{request.entry_point!r} is not a script in it",
+                         hint="run a directory or repository holding an MLproject, or a "
+                         ".py/.sh file in it with -e") from exc
+    params = resolve_parameters(entry_point, request.parameters, cwd)
+    command = render_command(entry_point, params)
+    manager = get_manager(choose_manager(project.env, request.env_manager))
+    env_plan = manager.plan(project, request.env_options)
+    return Plan(request, opened.source, project, entry_point, params, command, env_plan,
+                list(opened.warnings))
+
+
+def plan_env(request: RunRequest, reporter: Reporter) -> tuple[Source, EnvPlan]:
+    """Only the environment part of plan(): for `mlrun env build` (no entry point or
+    parameters needed). The caller closes the source."""
+    from mlrun import sources
+    from mlrun.envs import choose_manager, get_manager
+    from mlrun.spec.loader import load_project
+
     source = sources.resolve(
-        request.uri, version=request.version, cwd=cwd, offline=request.offline,
-        require_clean=request.require_clean, reporter=reporter,
+        request.uri, version=request.version, cwd=request.cwd or Path.cwd(),
+        offline=request.offline, require_clean=request.require_clean, reporter=reporter,
     )
     try:
         project = load_project(source.project_dir)
-        warnings = [str(w) for w in project.warnings]
-        for warning in warnings:
-            reporter.warn(warning)
-        try:
-            entry_point = get_entry_point(project, request.entry_point)
-        except UsageError as exc:
-            if project.file is not None:
-                raise
-            raise UsageError(f"{source.where()} has no MLproject file, and "
-                             f"{request.entry_point!r} is not a script in it",
-                             hint="run a directory or repository holding an MLproject, or a "
-                             ".py/.sh file in it with -e") from exc
-        params = resolve_parameters(entry_point, request.parameters, cwd)
-        command = render_command(entry_point, params)
         manager = get_manager(choose_manager(project.env, request.env_manager))
-        env_plan = manager.plan(project, request.env_options)
+        return source, manager.plan(project, request.env_options)
     except BaseException:
         source.close()
         raise
-    return Plan(request, source, project, entry_point, params, command, env_plan, warnings)
 
 
 def execute(

@@ -60,14 +60,20 @@ def test_crash_signal_is_failed_with_128_plus_n(tmp_path: Path) -> None:
     assert outcome.exit_code == 128 + signal.SIGSEGV
 
 
+def _cancel_when_exists(path: Path, cancel: Cancel) -> None:
+    """Cancel only once the command is known to have started what it should."""
+    deadline = time.monotonic() + 60
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    cancel.request()
+
+
 def test_cancel_stops_the_whole_group(tmp_path: Path) -> None:
     pidfile = tmp_path / "grandchild.pid"
-    script = f"sleep 300 & echo $! > {pidfile}; wait"
+    script = f"sleep 300 & echo $! > {pidfile}.tmp; mv {pidfile}.tmp {pidfile}; wait"
     cancel = Cancel()
-    timer = threading.Timer(0.5, cancel.request)
-    timer.start()
+    threading.Thread(target=_cancel_when_exists, args=(pidfile, cancel), daemon=True).start()
     outcome, _ = _run(["bash", "-c", script], tmp_path, cancel=cancel, grace=5.0)
-    timer.cancel()
     assert outcome.status == "KILLED"
     assert outcome.exit_code == 128 + signal.SIGTERM
     grandchild = int(pidfile.read_text())
@@ -76,9 +82,10 @@ def test_cancel_stops_the_whole_group(tmp_path: Path) -> None:
 
 def test_child_ignoring_sigterm_is_killed_after_grace(tmp_path: Path) -> None:
     code = ("import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
-            "print('ready', flush=True); time.sleep(300)")
+            f"open({str(tmp_path / 'ready')!r}, 'w').close(); time.sleep(300)")
     cancel = Cancel()
-    threading.Timer(0.5, cancel.request).start()
+    threading.Thread(target=_cancel_when_exists, args=(tmp_path / "ready", cancel),
+                     daemon=True).start()
     started = time.monotonic()
     outcome, child = _run(_py(code), tmp_path, cancel=cancel, grace=1.0)
     assert time.monotonic() - started < 60  # generous; the point is that it returned at all

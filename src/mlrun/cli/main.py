@@ -18,6 +18,8 @@ _COMMANDS = {
     "run": ("mlrun.cli.run_cmd", "run"),
     "validate": ("mlrun.cli.validate_cmd", "validate"),
     "runs": ("mlrun.cli.runs_cmd", "runs"),
+    "dag": ("mlrun.cli.dag_cmd", "dag"),
+    "env": ("mlrun.cli.env_cmd", "env"),
 }
 
 

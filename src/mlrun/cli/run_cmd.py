@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
 from mlrun.cli.output import TerminalReporter, dump_json
+from mlrun.cli.workflow_options import check_unused, options_from, workflow_options
 
 _NOT_YET = {
     "backend_config": "--backend-config",
@@ -52,14 +54,15 @@ _NOT_YET = {
 @click.option("--json", "as_json", is_flag=True,
               help="Machine-readable output (the plan with --dry-run, else a final summary).")
 @click.option("-q", "--quiet", is_flag=True, help="Only the command's own output and errors.")
+@workflow_options
 @click.pass_context
-def run(ctx: click.Context, uri: str, entry_point: str, version: str | None,
+def run(ctx: click.Context, /, uri: str, entry_point: str, version: str | None,
         params: tuple[str, ...], docker_args: tuple[str, ...], env_manager: str | None,
         experiment_name: str | None, experiment_id: str | None, run_name: str | None,
         backend: str, backend_config: str | None, storage_dir: str | None,
         build_image: bool, tracking_uri: str | None, offline: bool, require_clean: bool,
         rebuild_env: bool, keep_container: bool, grace_period: float, dry_run: bool,
-        as_json: bool, quiet: bool) -> int:
+        as_json: bool, quiet: bool, **workflow: Any) -> int:
     """Run an entry point of the project at URI (a directory; default: the current one).
 
     The exit code is the entry point's own (128+N if a signal stopped it).
@@ -89,7 +92,22 @@ def run(ctx: click.Context, uri: str, entry_point: str, version: str | None,
         offline=offline, require_clean=require_clean, grace_period=grace_period,
         cwd=Path.cwd(),
     )
-    the_plan = runner.plan(request, reporter)
+    opened = runner.open_project(request, reporter)
+    if "workflows" in opened.project.extra and _is_workflow(opened, entry_point):
+        from dataclasses import replace
+
+        from mlrun.cli.workflow_run import run_workflow
+
+        return run_workflow(opened, replace(request, echo=workflow["stream_output"]),
+                            options_from(workflow), dry_run=dry_run,
+                            as_json=as_json, quiet=quiet, debug=reporter.debug_enabled,
+                            tracking_uri=tracking_uri)
+    try:
+        check_unused(workflow, entry_point)
+        the_plan = runner.plan_entry_point(opened, request, reporter)
+    except BaseException:
+        opened.source.close()
+        raise
     if dry_run:
         the_plan.source.close()
         if as_json:
@@ -110,6 +128,16 @@ def run(ctx: click.Context, uri: str, entry_point: str, version: str | None,
         dump_json({"run_id": result.run_id, "status": result.status,
                    "exit_code": result.exit_code, "tracking_uri": store.uri})
     return result.exit_code
+
+
+def _is_workflow(opened: Any, name: str) -> bool:
+    from mlrun.workflow.model import wants_workflow
+
+    try:
+        return wants_workflow(opened.project, name)
+    except BaseException:
+        opened.source.close()
+        raise
 
 
 def _print_plan(the_plan: object) -> None:

@@ -29,6 +29,10 @@ def validate(uri: str, version: str | None, as_json: bool, strict: bool, offline
     try:
         project = load_project(source.project_dir)
         summary = project_summary(project)
+        if "workflows" in project.extra:
+            from mlrun.workflow.summary import workflows_summary
+
+            summary["workflows"] = workflows_summary(project)
     finally:
         source.close()
     if as_json:
@@ -49,6 +53,8 @@ def _print_summary(summary: dict, file: Path | None) -> None:  # type: ignore[ty
         for pname, param in ep["parameters"].items():
             default = "required" if param["default"] is None else f"default {param['default']!r}"
             click.echo(f"  {pname}: {param['type']} ({default})")
+    for name, wf in summary.get("workflows", {}).items():
+        click.echo(f"workflow {name}: {len(wf['order'])} steps ({', '.join(wf['steps'])})")
     for warning in summary["warnings"]:
         click.echo(f"warning: {warning}", err=True)
 

@@ -47,9 +47,12 @@ class Cancel:
     def __init__(self) -> None:
         self._event = threading.Event()
         self.signum: int = signal.SIGTERM
+        self.count = 0  # a second request kills at once, like a second signal
 
     def request(self, signum: int = signal.SIGTERM) -> None:
-        self.signum = signum
+        if not self._event.is_set():
+            self.signum = signum
+        self.count += 1
         self._event.set()
 
     def is_set(self) -> bool:
@@ -105,12 +108,15 @@ def _watch(
     exited_at: float | None = None
     next_tick = time.monotonic() + tick_every
     returncode: int | None = None
+    cancels_seen = 0
     try:
         while True:
             now = time.monotonic()
-            # Signals are only counted in the handler and acted on here.
-            if cancel is not None and cancel.is_set() and not received:
-                received.append(cancel.signum)
+            # Signals are only counted in the handler and acted on here; a cancel request
+            # counts as one more signal.
+            if cancel is not None and cancel.count > cancels_seen:
+                received.extend([cancel.signum] * (cancel.count - cancels_seen))
+                cancels_seen = cancel.count
             while forwarded < len(received):
                 signum = received[forwarded]
                 forwarded += 1

@@ -1,0 +1,90 @@
+"""python_env.yaml: reading, validating and normalising it (MLflow's `_PythonEnv` format).
+
+    python: "3.10.13"              # optional; default: the Python running mlrun
+    build_dependencies: [pip]      # installed first
+    dependencies: [-r requirements.txt, numpy==1.26.4, ./local_pkg]
+
+The normalised form (`canonical()`) is what the env key hashes, so comments, quoting,
+flow vs block style and key order never change the key."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlrun.envs.requirements import normalise
+from mlrun.errors import SpecError
+
+KEYS = ("python", "build_dependencies", "dependencies")
+
+
+@dataclass(frozen=True)
+class PythonEnvSpec:
+    file: Path | None  # None: no spec (a bare env, as MLflow makes for a project without one)
+    python: str | None
+    build_dependencies: tuple[str, ...]
+    dependencies: tuple[str, ...]
+    warnings: tuple[str, ...] = ()
+
+    def canonical(self) -> dict[str, Any]:
+        return {
+            "build_dependencies": [normalise(d) for d in self.build_dependencies],
+            "dependencies": [normalise(d) for d in self.dependencies],
+        }
+
+
+def load_python_env(path: Path) -> PythonEnvSpec:
+    from mlrun.spec.context import LoadContext
+    from mlrun.spec.yamlio import load_yaml
+
+    try:
+        text = path.read_bytes()
+    except OSError as exc:
+        raise SpecError(f"cannot read the file: {exc.strerror}", file=str(path)) from None
+    doc = load_yaml(text, str(path))
+    ctx = LoadContext(str(path), doc)
+    data = doc.data if doc.data is not None else {}
+    if not isinstance(data, dict):
+        raise ctx.error("python_env.yaml must be a mapping with `python`, "
+                        "`build_dependencies` and `dependencies`")
+    ctx.unknown_keys(data, KEYS, "python_env.yaml")
+    python = data.get("python")
+    if python is not None:
+        if not isinstance(python, str):
+            raise ctx.error(
+                f"`python` must be a quoted version string, not {python!r}", "python",
+                hint='write python: "3.10" (unquoted, YAML reads 3.10 as the number 3.1)',
+            )
+        from mlrun.envs.interpreters import check_request
+
+        python = python.strip()
+        problem = check_request(python)
+        if problem:
+            raise ctx.error(f"`python: {python}` {problem}", "python")
+    spec = PythonEnvSpec(
+        file=path,
+        python=python or None,
+        build_dependencies=_strings(ctx, data, "build_dependencies"),
+        dependencies=_strings(ctx, data, "dependencies"),
+        warnings=tuple(str(w) for w in (*doc.warnings, *ctx.warnings)),
+    )
+    return spec
+
+
+def _strings(ctx: Any, data: dict[Any, Any], key: str) -> tuple[str, ...]:
+    value = data.get(key)
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise ctx.error(f"`{key}` must be a list of requirement strings", key,
+                        hint=f"write {key}: [numpy==1.26.4, -r requirements.txt]")
+    items = []
+    for index, item in enumerate(value):
+        if isinstance(item, (int, float)) and not isinstance(item, bool):
+            item = str(item)
+        if not isinstance(item, str):
+            raise ctx.error(f"`{key}` item {index + 1} must be a string, not {item!r}",
+                            key, index)
+        items.append(item)
+    return tuple(items)

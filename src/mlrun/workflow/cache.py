@@ -1,0 +1,183 @@
+"""Step cache keys, lookups in the run store, and the per-key lock.
+
+A step's key hashes everything that decides what it computes:
+
+    command    the entry point's command template
+    parameters the resolved parameters, as the strings passed to the program
+    code       the project's code identity (git commit + diff hash, or a content hash)
+    env        the environment's key (see env_identity)
+    deps       the content of each declared dep
+    upstream   the keys of the steps it needs
+
+A FINISHED run tagged with the same `mlrun.cache_key` is reused. The inputs themselves are
+kept in the `mlrun.cache_inputs` tag, so that a miss can say what changed since the last
+run of the same step."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlrun.tracking.base import RunStore
+from mlrun.tracking.model import FINISHED, Run
+
+TAG_KEY = "mlrun.cache_key"
+TAG_INPUTS = "mlrun.cache_inputs"
+TAG_WORKFLOW = "mlrun.workflow"
+TAG_STEP = "mlrun.step"
+TAG_PROJECT = "mlrun.project"
+KEY_VERSION = "1"  # bump when the key's recipe changes: old entries then simply miss
+
+
+@dataclass(frozen=True)
+class KeyInputs:
+    command: str
+    parameters: Mapping[str, str]
+    code: str
+    env: str
+    deps: Mapping[str, str] = field(default_factory=dict)
+    upstream: Mapping[str, str] = field(default_factory=dict)
+
+    def key(self) -> str:
+        data = {"v": KEY_VERSION, **self.to_json()}
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_tag(cls, text: str | None) -> KeyInputs | None:
+        if not text:
+            return None
+        try:
+            data = json.loads(text)
+            return cls(str(data["command"]), dict(data["parameters"]), str(data["code"]),
+                       str(data["env"]), dict(data.get("deps", {})),
+                       dict(data.get("upstream", {})))
+        except (ValueError, KeyError, TypeError):
+            return None  # written by another version: no diff, just "inputs changed"
+
+
+def what_changed(old: KeyInputs, new: KeyInputs, limit: int = 4) -> list[str]:
+    """Human words for each input that differs, most specific first."""
+    changes = []
+    for name in sorted(set(old.parameters) | set(new.parameters)):
+        before, after = old.parameters.get(name), new.parameters.get(name)
+        if before != after:
+            changes.append(f"parameter {name}: {_short(before)} -> {_short(after)}")
+    if old.command != new.command:
+        changes.append("the entry point's command changed")
+    if old.code != new.code:
+        changes.append(f"code changed ({_ident(old.code)} -> {_ident(new.code)})")
+    if old.env != new.env:
+        changes.append(f"environment changed ({_ident(old.env)} -> {_ident(new.env)})")
+    for dep in sorted(set(old.deps) | set(new.deps)):
+        if dep not in old.deps:
+            changes.append(f"new dep {dep}")
+        elif dep not in new.deps:
+            changes.append(f"dep {dep} no longer declared")
+        elif old.deps[dep] != new.deps[dep]:
+            changes.append(f"dep {dep} changed")
+    for up in sorted(set(old.upstream) | set(new.upstream)):
+        if old.upstream.get(up) != new.upstream.get(up):
+            changes.append(f"upstream {up} changed")
+    if len(changes) > limit:
+        changes = [*changes[:limit], f"and {len(changes) - limit} more"]
+    return changes
+
+
+def _short(value: str | None) -> str:
+    if value is None:
+        return "(none)"
+    return repr(value) if len(value) <= 40 else repr(value[:37] + "...")
+
+
+def _ident(value: str) -> str:
+    kind, sep, rest = value.partition(":")
+    return f"{kind}:{rest[:12]}" if sep and len(rest) > 12 else value[:60]
+
+
+def env_identity(env_key: str | None, manager: str) -> str:
+    """The env part of a step key.
+
+    Managed envs (uv, virtualenv, conda, docker) have a content key. The `local` env is
+    whatever the user's shell has; we take the `python` it puts first on PATH (by path,
+    not by content): switching to another venv or interpreter is a different
+    environment, but `pip install` into the same one is not seen (use --force, or
+    declare a python_env to have package changes tracked)."""
+    if env_key:
+        return f"{manager}:{env_key}"
+    return f"{manager}:{shutil.which('python') or shutil.which('python3') or '-'}"
+
+
+def deps_digests(paths: list[str], project_dir: Path) -> dict[str, str]:
+    """{path as declared: digest}; a missing dep is an error worth stopping for."""
+    from mlrun.errors import UsageError
+    from mlrun.workflow.digest import content_hash, file_digest
+
+    digests = {}
+    for declared in paths:
+        full = Path(declared).expanduser()
+        full = full if full.is_absolute() else project_dir / full
+        if full.is_dir():
+            digests[declared] = "d" + content_hash(full)
+        elif full.exists():
+            digests[declared] = file_digest(str(full))
+        else:
+            raise UsageError(f"dep {declared!r} does not exist ({full})",
+                             hint="deps are files or directories, relative to the project")
+    return digests
+
+
+class StepCache:
+    """Lookups by key in the run store, and a file lock per key (cache/workflow-locks/)."""
+
+    def __init__(self, store: RunStore, lock_dir: Path) -> None:
+        self.store = store
+        self.lock_dir = lock_dir
+
+    def lookup(self, key: str) -> Run | None:
+        """The newest FINISHED run with this key whose files are still there."""
+        for run in self.store.search_runs(tags={TAG_KEY: key}, status=FINISHED, limit=5):
+            if os.path.isdir(run.run_dir):
+                return run
+        return None
+
+    def previous(self, project: str, workflow: str, step: str) -> Run | None:
+        """The most recent run of the same step of the same workflow and project."""
+        found = self.store.search_runs(
+            tags={TAG_PROJECT: project, TAG_WORKFLOW: workflow, TAG_STEP: step}, limit=1)
+        return found[0] if found else None
+
+    @contextmanager
+    def locked(self, key: str, cancelled: Any = None, on_wait: Any = None) -> Iterator[bool]:
+        """Hold the key's lock; yields False (without the lock) if `cancelled()` turned
+        true while waiting. The OS drops the lock if this process dies."""
+        from filelock import FileLock, Timeout
+
+        self.lock_dir.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(self.lock_dir / f"{key}.lock"), thread_local=False)
+        waited = False
+        while True:
+            try:
+                lock.acquire(timeout=0.1)
+                break
+            except Timeout:
+                if cancelled is not None and cancelled():
+                    yield False
+                    return
+                if not waited and on_wait is not None:
+                    on_wait()
+                waited = True
+        try:
+            yield True
+        finally:
+            lock.release()

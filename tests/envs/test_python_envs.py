@@ -1,0 +1,156 @@
+"""Real python_env builds, offline from the test wheelhouse, with uv and with
+virtualenv + pip, run through the CLI as a user would."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.envs.projects import PYTHON, SHOW, dry_env, python_project, run_json
+from tests.envs.wheelhouse import local_package
+from tests.helpers import mlrun, write_project
+
+ENV = f"""\
+python: "{PYTHON}"
+build_dependencies: [pip]
+dependencies:
+  - mlt-alpha==1.0
+  - mlt-beta==1.0
+"""
+
+
+@pytest.mark.parametrize("manager", ["uv", "virtualenv"])
+def test_env_is_built_offline_and_the_entry_point_imports_it(tmp_path: Path,
+                                                             manager: str) -> None:
+    project = python_project(tmp_path / "p", ENV)
+    seen, shown = run_json(project, "--env-manager", manager)
+    env = shown["env"]
+    assert shown["status"] == "FINISHED" and shown["env_kind"] == manager
+    assert seen["packages"] == {"mlt_alpha": "1.0", "mlt_beta": "1.0"}
+    prefix = env["path"]
+    assert Path(prefix).is_dir() and env["key"] in prefix
+    assert seen["prefix"] == prefix and seen["VIRTUAL_ENV"] == prefix
+    assert seen["PATH0"] == str(Path(prefix) / "bin")
+    assert seen["executable"].startswith(prefix)
+    assert env["built"] is True
+    assert {"mlt-alpha==1.0", "mlt-beta==1.0"} <= set(env["packages"])
+    assert any(p.startswith("pip==") for p in env["packages"])
+    assert env["python"]["version"].startswith(PYTHON + ".")
+    assert (set(env["tools"]) >= {"uv"}) if manager == "uv" else (
+        set(env["tools"]) >= {"virtualenv", "pip"})
+    assert "installing dependencies" in Path(env["build_log"]).read_text()
+    seen2, shown2 = run_json(project, "--env-manager", manager)
+    assert shown2["env"]["key"] == env["key"] and shown2["env"]["built"] is False
+    assert seen2 == seen
+
+
+def test_reformatted_yaml_keeps_the_key_a_changed_dependency_does_not(tmp_path: Path) -> None:
+    project = python_project(tmp_path / "p", ENV)
+    first = dry_env(project)
+    assert first["cached"] is False and first["builder"] == "uv"
+    assert first["python"].startswith(PYTHON + ".") and first["unpinned"] == []
+    envs = Path(os.environ["MLRUN_HOME"]) / "cache" / "envs"
+    assert not (envs / first["key"]).exists()  # a dry run builds nothing
+    _, shown = run_json(project)
+    assert shown["env"]["key"] == first["key"]
+    (project / "python_env.yaml").write_text(
+        "# reformatted: flow style, other quotes, other key order, comments\n"
+        f"dependencies: ['mlt-alpha == 1.0', \"mlt-beta==1.0\"]  # pinned\n"
+        f"build_dependencies: [ pip ]\npython: '{PYTHON}'\n")
+    same = dry_env(project)
+    assert same["key"] == first["key"] and same["cached"] is True
+    _, shown = run_json(project)
+    assert shown["env"]["built"] is False
+    (project / "python_env.yaml").write_text(ENV.replace("mlt-beta==1.0", "mlt-beta==2.0"))
+    changed = dry_env(project)
+    assert changed["key"] != first["key"] and changed["cached"] is False
+    seen, shown = run_json(project)
+    assert seen["packages"]["mlt_beta"] == "2.0" and shown["env"]["built"] is True
+
+
+def test_requirements_file_and_local_package(tmp_path: Path) -> None:
+    project = python_project(tmp_path / "p", f"""\
+        python: "{PYTHON}"
+        dependencies: ["-r requirements.txt", ./localpkg]
+        """, {"requirements.txt": "mlt-gamma==1.0\n"})
+    local_package(project / "localpkg", "local-one")
+    seen, shown = run_json(project)
+    assert seen["packages"] == {"mlt_gamma": "1.0", "mlt_local": "local-one"}
+    key = shown["env"]["key"]
+    (project / "requirements.txt").write_text("mlt-gamma==1.0\nmlt-beta==1.0\n")
+    seen, shown = run_json(project)
+    assert shown["env"]["key"] != key and seen["packages"]["mlt_beta"] == "1.0"
+    key = shown["env"]["key"]
+    local_package(project / "localpkg", "local-two")  # the local package's code changed
+    seen, shown = run_json(project)
+    assert shown["env"]["key"] != key and seen["packages"]["mlt_local"] == "local-two"
+
+
+def test_unpinned_requirement_warns_and_rebuild_resolves_again(tmp_path: Path) -> None:
+    project = python_project(tmp_path / "p", f"""\
+        python: "{PYTHON}"
+        dependencies: [mlt-beta]
+        """)
+    proc = mlrun("run", str(project), "--offline")
+    assert proc.returncode == 0, proc.stderr
+    assert "not pinned" in proc.stderr and "mlt-beta" in proc.stderr
+    assert "--rebuild-env" in proc.stderr
+    seen, shown = run_json(project, "--rebuild-env")
+    assert shown["env"]["built"] is True and shown["env"]["unpinned"] == ["mlt-beta"]
+    assert seen["packages"]["mlt_beta"] == "2.0"
+
+
+def test_failed_build_is_exit_125_with_the_log_tail(tmp_path: Path) -> None:
+    project = python_project(tmp_path / "p", f"""\
+        python: "{PYTHON}"
+        dependencies: [mlt-missing==9.9]
+        """)
+    proc = mlrun("run", str(project), "--offline")
+    assert proc.returncode == 125, proc.stderr
+    assert "mlt-missing" in proc.stderr and "Traceback" not in proc.stderr
+    assert "installing dependencies" in proc.stderr
+    log = proc.stderr.split("full build log: ")[1].split()[0]
+    assert Path(log).is_file() and "mlt-missing" in Path(log).read_text()
+    runs = json.loads(mlrun("runs", "list", "--json", check=True).stdout)
+    assert [(r["status"], r["exit_code"]) for r in runs] == [("FAILED", 125)]
+    assert log in runs[0]["status_reason"]  # the log is attached to the failed run
+
+
+def test_missing_python_version_is_exit_125_naming_it(tmp_path: Path) -> None:
+    project = python_project(tmp_path / "p", 'python: "3.99"\ndependencies: []\n')
+    assert "3.99" in dry_env(project)["description"]
+    proc = mlrun("run", str(project))
+    assert proc.returncode == 125
+    assert "Python 3.99" in proc.stderr and "uv python install 3.99" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    runs = json.loads(mlrun("runs", "list", "--json", check=True).stdout)
+    assert [r["status"] for r in runs] == ["FAILED"]
+
+
+def test_bad_python_env_yaml_is_exit_2(tmp_path: Path) -> None:
+    project = python_project(tmp_path / "p", "python: 3.10\n")
+    proc = mlrun("run", str(project))
+    assert proc.returncode == 2
+    assert "python_env.yaml:1" in proc.stderr and "quoted" in proc.stderr
+
+
+def test_conda_yaml_under_uv_uses_its_python_and_pip_section(tmp_path: Path) -> None:
+    project = tmp_path / "p"
+    write_project(project, """\
+        conda_env: conda.yaml
+        entry_points:
+          main:
+            command: "python show.py"
+        """, {"show.py": SHOW, "conda.yaml": f"""\
+        channels: [conda-forge]
+        dependencies:
+          - python={PYTHON}
+          - pip
+          - pip: [mlt-alpha==1.0, mlt-beta==1.0]
+        """})
+    seen, shown = run_json(project, "--env-manager", "uv")
+    assert shown["env_kind"] == "uv"
+    assert seen["packages"] == {"mlt_alpha": "1.0", "mlt_beta": "1.0"}
