@@ -30,7 +30,6 @@ _REPO_VARS = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTOR
 def auth_env(remote: GitRemote | None, base: Mapping[str, str] | None = None) -> dict[str, str]:
     """GIT_CONFIG_* entries carrying the remote's credentials, appended to any the user
     already set (GIT_CONFIG_COUNT is a list, not ours alone)."""
-    env = dict(os.environ if base is None else base)
     if remote is None or remote.host_prefix is None:
         return {}
     entries: list[tuple[str, str]] = []
@@ -49,7 +48,7 @@ def auth_env(remote: GitRemote | None, base: Mapping[str, str] | None = None) ->
     if not entries:
         return {}
     try:
-        start = int(env.get("GIT_CONFIG_COUNT", "0"))
+        start = int((os.environ if base is None else base).get("GIT_CONFIG_COUNT", "0"))
     except ValueError:
         start = 0
     extra = {"GIT_CONFIG_COUNT": str(start + len(entries))}
