@@ -13,7 +13,6 @@ from mlrun.execution.supervisor import Cancel
 from mlrun.workflow import refs
 from mlrun.workflow import state as st
 from mlrun.workflow.cache import KeyInputs, StepCache, what_changed
-from mlrun.workflow.digest import content_hash
 from mlrun.workflow.refs import Ref, RefError, Upstream
 from mlrun.workflow.scheduler import Scheduler
 from mlrun.workflow.state import StepState
@@ -65,26 +64,6 @@ def test_key_inputs_key_and_what_changed() -> None:
         "environment changed (uv:k1 -> uv:k2)", "dep data.csv changed", "upstream prep changed"]
     assert what_changed(base, changed, limit=2)[-1] == "and 3 more"
     assert KeyInputs.from_tag("not json") is None
-
-
-def test_content_hash(tmp_path: Path) -> None:
-    (tmp_path / "a.py").write_text("x = 1\n")
-    (tmp_path / "sub").mkdir()
-    (tmp_path / "sub" / "b.txt").write_text("b")
-    first = content_hash(tmp_path)
-    (tmp_path / "__pycache__").mkdir()
-    (tmp_path / "__pycache__" / "a.cpython-311.pyc").write_bytes(b"junk")
-    (tmp_path / ".git").mkdir()
-    (tmp_path / ".git" / "HEAD").write_text("ref")
-    assert content_hash(tmp_path) == first
-    (tmp_path / "sub" / "b.txt").write_text("B")
-    assert content_hash(tmp_path) != first
-    (tmp_path / "sub" / "b.txt").write_text("b")
-    (tmp_path / "a.py").chmod(0o755)
-    assert content_hash(tmp_path) != first  # the executable bit is part of the code
-    (tmp_path / "a.py").chmod(0o644)
-    (tmp_path / "sub" / "b.txt").rename(tmp_path / "sub" / "c.txt")
-    assert content_hash(tmp_path) != first
 
 
 def test_key_lock_is_exclusive_across_threads(tmp_path: Path) -> None:

@@ -121,16 +121,16 @@ def env_identity(env_key: str | None, manager: str) -> str:
 def deps_digests(paths: list[str], project_dir: Path) -> dict[str, str]:
     """{path as declared: digest}; a missing dep is an error worth stopping for."""
     from mlrun.errors import UsageError
-    from mlrun.workflow.digest import content_hash, file_digest
+    from mlrun.sources.contenthash import files_hash, tree_hash
 
     digests = {}
     for declared in paths:
         full = Path(declared).expanduser()
         full = full if full.is_absolute() else project_dir / full
         if full.is_dir():
-            digests[declared] = "d" + content_hash(full)
+            digests[declared] = "d" + tree_hash(full)
         elif full.exists():
-            digests[declared] = file_digest(str(full))
+            digests[declared] = files_hash(full.parent, [full.name])
         else:
             raise UsageError(f"dep {declared!r} does not exist ({full})",
                              hint="deps are files or directories, relative to the project")

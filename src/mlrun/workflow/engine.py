@@ -492,18 +492,9 @@ def _resolve_params(workflow: Workflow, user: Mapping[str, str], cwd: Path) -> d
 
 def _code_identity(opened: Opened) -> str:
     source = opened.source
-    if source.code_identity is not None:
-        return source.code_identity
-    # FALLBACK for sources that do not set code_identity (until every source kind does):
-    # hash the project directory's content.
-    from mlrun.errors import PrepareError
-    from mlrun.workflow.digest import content_hash
-
-    try:
-        return "content:" + content_hash(source.project_dir)
-    except OSError as exc:
-        raise PrepareError(f"cannot read the project to compute its code identity: {exc}",
-                           hint="step caching hashes every file of a non-git project") from None
+    if source.code_identity is None:  # every source kind sets it (sources/); a new one must
+        raise AssertionError(f"source {source.uri} has no code identity")
+    return source.code_identity
 
 
 def _when(epoch: float) -> str:
