@@ -67,7 +67,9 @@ class Plan:
             "cwd": str(self.source.project_dir),
             "env_manager": self.env_plan.manager,
             "env": {"kind": self.env_plan.manager, "key": self.env_plan.key,
-                    "cached": self.env_plan.cached, "description": self.env_plan.description},
+                    "cached": self.env_plan.cached, "description": self.env_plan.description,
+                    **({"details": dict(self.env_plan.details)} if self.env_plan.details
+                       else {})},
             "source": self.source.provenance,
             "warnings": self.warnings,
         }
@@ -217,8 +219,19 @@ def _create_record(the_plan: Plan, store: RunStore) -> tuple[str, Path, Launch]:
         },
         run_dir=run_dir,
         run_id=run_id,
+        host_paths=_host_paths(the_plan),
     )
     return run_id, run_root, launch
+
+
+def _host_paths(the_plan: Plan) -> tuple[Path, ...]:
+    params = the_plan.entry_point.parameters
+    values = the_plan.params.values
+    return tuple(
+        Path(values[name]) for name, p in params.items()
+        if p.type in ("path", "uri") and name in values and os.path.isabs(values[name])
+        and os.path.exists(values[name])
+    )
 
 
 def _prepare_env(the_plan: Plan, store: RunStore, run_id: str,

@@ -13,6 +13,7 @@ from mlrun.spec.model import EnvSpec
 # manager name -> module; modules are imported only when used (start-up time).
 MANAGERS: dict[str, str] = {
     "local": "mlrun.envs.local",
+    "docker": "mlrun.envs.docker",
 }
 # MLflow's --env-manager values plus our own; not all are implemented yet.
 KNOWN = ("local", "uv", "virtualenv", "conda", "docker")
