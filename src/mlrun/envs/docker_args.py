@@ -22,7 +22,8 @@ Value = str | None
 class DockerArgs:
     kwargs: Mapping[str, Any] = field(default_factory=dict)  # for containers.create()
     binds: tuple[str, ...] = ()  # -A volume=HOST:CONTAINER[:MODE]
-    env: Mapping[str, str | None] = field(default_factory=dict)  # value None: from the host
+    # value None: copy from the host. Values are secret: kept out of repr().
+    env: Mapping[str, str | None] = field(default_factory=dict, repr=False)
     shown: Mapping[str, Value] = field(default_factory=dict)  # for the record: no env values
 
 
