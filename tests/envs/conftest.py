@@ -17,10 +17,11 @@ RUN_LABEL = "org.mlrun.run-id"
 
 
 @pytest.fixture(scope="session")
-def docker_client() -> Any:
+def docker_client() -> Iterator[Any]:
     client, why = engine()
     require_service(client is not None, why)
-    return client
+    yield client
+    client.close()
 
 
 @pytest.fixture(scope="session")

@@ -225,3 +225,26 @@ def test_signal_stops_and_removes_the_container(tmp_path: Path, busybox_image: s
     shown = show(split_output(out)[1]["run_id"])
     assert (shown["status"], shown["exit_code"]) == ("KILLED", code)
     assert name == f"mlrun-{shown['run_id']}"
+
+
+def test_python_api_cancel_removes_the_container(tmp_path: Path, busybox_image: str,
+                                                 docker_client: Any) -> None:
+    import mlrun
+
+    signals = tmp_path / "signals"
+    signals.mkdir()
+    project = _docker_project(tmp_path / "p", busybox_image, """\
+  main:
+    command: "sh -c 'echo $GREETING > /signals/started; sleep 300'"
+""", extra=f'  volumes: ["{signals}:/signals"]\n')
+    before = mlrun_containers(docker_client)
+    submitted = mlrun.run(str(project), synchronous=False, echo=False,
+                          docker_args={"env": "GREETING=hello"})
+    _wait_for(signals / "started")
+    assert (signals / "started").read_text() == "hello\n"
+    (name,) = mlrun_containers(docker_client) - before
+    assert name == f"mlrun-{submitted.run_id}"
+    submitted.cancel()
+    assert submitted.get_status() == "KILLED"
+    assert submitted.exit_code == 143
+    assert name not in mlrun_containers(docker_client)

@@ -88,6 +88,9 @@ class DockerEnv(PreparedEnv):
         self.user = user
         self.reporter = reporter
 
+    def release(self) -> None:
+        self.client.close()  # its pooled connections (Python API callers live on)
+
     def spawn(self, launch: Launch) -> Child:
         from mlrun.envs.docker_run import DockerChild
 

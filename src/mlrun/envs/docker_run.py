@@ -9,10 +9,11 @@ container (its init process passes them on), and `cleanup()` removes it."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from mlrun.envs.docker_engine import engine_errors, short_reason
@@ -146,8 +147,8 @@ class DockerChild(Child):
             self._reporter.warn(f"could not remove {self.label}: {short_reason(exc)}")
 
 
-def _pump(stream: Iterable[tuple[bytes | None, bytes | None]], out_w: int, err_w: int) -> None:
-    """Copy (stdout, stderr) frames into the pipes until the stream ends."""
+def _pump(stream: Any, out_w: int, err_w: int) -> None:
+    """Copy the attach stream's (stdout, stderr) frames into the pipes until it ends."""
     try:
         for out, err in stream:
             if out:
@@ -159,6 +160,11 @@ def _pump(stream: Iterable[tuple[bytes | None, bytes | None]], out_w: int, err_w
     finally:
         os.close(out_w)
         os.close(err_w)
+        # CancellableStream.close() shuts the socket down, but the HTTP response still
+        # holds the socket's file object (and so its descriptor): close that too.
+        for resource in (stream, getattr(stream, "_response", stream)):
+            with contextlib.suppress(Exception):
+                resource.close()
 
 
 def _write_all(fd: int, data: bytes) -> None:
