@@ -130,3 +130,22 @@ def test_rebuild_env_forces_a_build(tmp_path: Path, busybox_image: str,
         """)
     assert BUILDING in _run(project, "--build-image")[0].stderr
     assert BUILDING in _run(project, "--build-image", "--rebuild-env")[0].stderr
+
+
+def test_dockerfile_outside_its_context(tmp_path: Path, busybox_image: str,
+                                        project_name: str) -> None:
+    project = write_project(tmp_path / "p", f"""\
+        name: {project_name}
+        docker_env:
+          dockerfile: docker/Dockerfile
+          context: app
+        entry_points:
+          main:
+            command: "find /opt/app"
+        """, {"docker/Dockerfile": f"FROM {busybox_image}\nCOPY . /opt/app/\n",
+              "app/a.txt": "a\n", "app/.dockerignore": "secret.txt\n",
+              "app/secret.txt": "s\n"})
+    proc, _, shown = run_json(project)
+    # Neither the Dockerfile (sent under another name) nor .dockerignore is copied.
+    assert sorted(split_output(proc.stdout)[0].split()) == ["/opt/app", "/opt/app/a.txt"]
+    assert shown["env"]["context"] == "app"

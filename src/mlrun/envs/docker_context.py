@@ -69,10 +69,13 @@ def write_tar(
 ) -> None:
     """Write `context` (under `prefix/` when given) plus `extra` (name, bytes) files as an
     uncompressed tar. Owners are zeroed: the image must not depend on who built it."""
+    replaced = {name for name, _ in extra}  # an extra file wins over the context's own
     with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
         if prefix:
             tar.addfile(_dir_info(prefix))
         for rel in context.paths:
+            if not prefix and rel in replaced:
+                continue
             full = context.root / rel
             try:
                 info = tar.gettarinfo(str(full), arcname=f"{prefix}/{rel}" if prefix else rel)
