@@ -44,8 +44,7 @@ class DockerManager:
         )
 
     def prepare(self, plan: EnvPlan, reporter: Reporter) -> PreparedEnv:
-        from mlrun.envs.docker_engine import connect, engine_address, ensure_image
-        from mlrun.envs.docker_image import code_image, env_image
+        from mlrun.envs.docker_engine import connect
 
         settings = resolve(plan.project, plan.options)
         for value in settings.env.values():
@@ -54,6 +53,17 @@ class DockerManager:
             reporter.warn(f"docker_env.environment names {name}, which is not set here; "
                           "the container runs without it")
         client = connect()
+        try:
+            return self._prepare(plan, settings, client, reporter)
+        except BaseException:
+            client.close()
+            raise
+
+    def _prepare(self, plan: EnvPlan, settings: Settings, client: DockerClient,
+                 reporter: Reporter) -> DockerEnv:
+        from mlrun.envs.docker_engine import engine_address, ensure_image
+        from mlrun.envs.docker_image import code_image, env_image
+
         project_name = plan.project.name or plan.project.directory.name
         record: dict[str, Any] = {**settings.describe(),
                                   "engine": strip_credentials(engine_address())}
