@@ -272,8 +272,19 @@ def _create_record(the_plan: Plan, store: RunStore) -> tuple[str, Path, Launch]:
         },
         run_dir=run_dir,
         run_id=run_id,
+        host_paths=_host_paths(the_plan),
     )
     return run_id, run_root, launch
+
+
+def _host_paths(the_plan: Plan) -> tuple[Path, ...]:
+    params = the_plan.entry_point.parameters
+    values = the_plan.params.values
+    return tuple(
+        Path(values[name]) for name, p in params.items()
+        if p.type in ("path", "uri") and name in values and os.path.isabs(values[name])
+        and os.path.exists(values[name])
+    )
 
 
 def _prepare_env(the_plan: Plan, store: RunStore, run_id: str,

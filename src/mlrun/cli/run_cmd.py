@@ -150,6 +150,10 @@ def _print_plan(the_plan: object) -> None:
     for name, value in data["parameters"].items():
         click.echo(f"  -P {name}={value}")
     click.echo(f"environment:  {data['env']['description']}")
+    for key, value in data["env"].items():
+        if key not in ("kind", "key", "cached", "description") and value not in (
+                None, [], {}, False):
+            click.echo(f"  {key}: {value}")
     click.echo(f"working dir:  {data['cwd']}")
     if "argv" in data:
         click.echo("argv:         " + " ".join(repr(a) for a in data["argv"]))

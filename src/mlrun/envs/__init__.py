@@ -16,6 +16,7 @@ MANAGERS: dict[str, str] = {
     "uv": "mlrun.envs.uv",
     "virtualenv": "mlrun.envs.virtualenv",
     "conda": "mlrun.envs.conda",
+    "docker": "mlrun.envs.docker",
 }
 # MLflow's --env-manager values plus our own; not all are implemented yet.
 KNOWN = ("local", "uv", "virtualenv", "conda", "docker")

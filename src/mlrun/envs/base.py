@@ -55,6 +55,8 @@ class Launch:
     run_env: Mapping[str, str]  # MLRUN_RUN_ID, MLRUN_RUN_DIR, MLRUN_TRACKING_URI, ...
     run_dir: Path
     run_id: str
+    # Existing local files/dirs named by path/uri parameters (a container mounts them).
+    host_paths: tuple[Path, ...] = ()
 
     def argv(self) -> list[str]:
         if self.command.argv is not None:

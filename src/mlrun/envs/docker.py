@@ -1,0 +1,169 @@
+"""`docker`: run the entry point in a container of the project's docker_env image.
+
+plan()    resolves the settings (no engine needed: --dry-run works anywhere).
+prepare() connects to the engine, gets the image (present, pulled, or built from the
+          project's Dockerfile), and with --build-image bakes the code into an image;
+          built images are tagged by content digest and reused.
+spawn()   creates the container `mlrun-RUN_ID`: code at /mlflow/projects/code (mounted
+          read-only, or from the image), the run dir mounted at its own path, path
+          parameters mounted read-only at their own paths, environment values in the
+          API request only.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlrun.envs.base import EnvOptions, EnvPlan, Launch, PreparedEnv
+from mlrun.envs.docker_settings import CODE_DIR, Settings, resolve
+from mlrun.execution.child import Child
+from mlrun.reporting import Reporter
+from mlrun.spec.model import Project
+from mlrun.util.redact import register_secret, strip_credentials
+
+if TYPE_CHECKING:
+    from docker import DockerClient
+    from docker.models.images import Image
+
+# Shell-mode commands run under bash when the image has it (MLflow users write bash),
+# else under the image's sh. The command is passed as an argument, never re-quoted.
+_SHELL_WRAPPER = 'if command -v bash >/dev/null 2>&1; then exec bash -c "$1"; fi; exec sh -c "$1"'
+
+
+class DockerManager:
+    name = "docker"
+
+    def plan(self, project: Project, options: EnvOptions) -> EnvPlan:
+        settings = resolve(project, options)
+        return EnvPlan(
+            self.name, project, options, key=settings.key(),
+            cached=not (settings.builds or settings.build_image),
+            description=settings.summary(), details=settings.describe(),
+        )
+
+    def prepare(self, plan: EnvPlan, reporter: Reporter) -> PreparedEnv:
+        from mlrun.envs.docker_engine import connect
+
+        settings = resolve(plan.project, plan.options)
+        for value in settings.env.values():
+            register_secret(value)  # masked in every message mlrun writes from now on
+        for name in settings.missing_env:
+            reporter.warn(f"docker_env.environment names {name}, which is not set here; "
+                          "the container runs without it")
+        client = connect()
+        try:
+            return self._prepare(plan, settings, client, reporter)
+        except BaseException:
+            client.close()
+            raise
+
+    def _prepare(self, plan: EnvPlan, settings: Settings, client: DockerClient,
+                 reporter: Reporter) -> DockerEnv:
+        from mlrun.envs.docker_engine import engine_address, ensure_image
+        from mlrun.envs.docker_image import code_image, env_image
+
+        project_name = plan.project.name or plan.project.directory.name
+        record: dict[str, Any] = {**settings.describe(),
+                                  "engine": strip_credentials(engine_address())}
+        if settings.builds:
+            built = env_image(client, settings, project_name, reporter)
+            image, record["env_image"] = built.image, built.tag
+            record["env_image_built"] = built.built
+        else:
+            assert settings.image is not None
+            image = ensure_image(client, settings.image, offline=settings.offline,
+                                 reporter=reporter)
+        if settings.build_image:
+            record["base_image_id"] = image.id
+            code = code_image(client, image, settings, project_name, reporter)
+            image, record["code_image"] = code.image, code.tag
+            record["code_image_built"] = code.built
+        record["image_id"] = image.id
+        record["repo_digests"] = list(image.attrs.get("RepoDigests") or [])
+        user = _user(settings)
+        if user is not None:
+            record["user"] = user
+        return DockerEnv(plan, settings, client, image, user, record, reporter)
+
+
+class DockerEnv(PreparedEnv):
+    def __init__(self, plan: EnvPlan, settings: Settings, client: DockerClient, image: Image,
+                 user: str | None, record: dict[str, Any], reporter: Reporter) -> None:
+        super().__init__(plan, record=record)
+        self.settings = settings
+        self.client = client
+        self.image = image
+        self.user = user
+        self.reporter = reporter
+
+    def release(self) -> None:
+        self.client.close()  # its pooled connections (Python API callers live on)
+
+    def spawn(self, launch: Launch) -> Child:
+        from mlrun.envs.docker_run import DockerChild
+
+        return DockerChild(self.client, self.create_kwargs(launch),
+                           keep=self.settings.keep_container, reporter=self.reporter)
+
+    def create_kwargs(self, launch: Launch) -> dict[str, Any]:
+        """What the engine is asked to create (environment values included: they travel
+        in this API request and nowhere else)."""
+        from docker.types import Mount
+
+        settings = self.settings
+        mounts = [Mount(str(launch.run_dir), str(launch.run_dir), type="bind")]
+        if not settings.build_image:
+            mounts.append(Mount(CODE_DIR, str(launch.cwd), type="bind", read_only=True))
+        for path in _extra_paths(launch):
+            mounts.append(Mount(str(path), str(path), type="bind", read_only=True))
+        if launch.command.argv is not None:
+            command = list(launch.command.argv)
+        else:
+            command = ["sh", "-c", _SHELL_WRAPPER, "mlrun-shell", str(launch.command.shell)]
+        kwargs: dict[str, Any] = {
+            "image": self.image.id,
+            "command": command,
+            "name": f"mlrun-{launch.run_id}",
+            "working_dir": CODE_DIR,
+            "environment": {"PYTHONUNBUFFERED": "1", **settings.env, **launch.run_env},
+            "mounts": mounts,
+            "volumes": list(settings.binds),
+            # An init as PID 1 passes SIGTERM on to the command (PID 1 itself would
+            # ignore it) and reaps zombies, as `docker run --init` does.
+            "init": True,
+            "stdin_open": False,
+            "tty": False,
+        }
+        if self.user is not None:
+            kwargs["user"] = self.user
+        kwargs.update(settings.args.kwargs)
+        kwargs["labels"] = {**dict(settings.args.kwargs.get("labels", {})),
+                            "org.mlrun.run-id": launch.run_id,
+                            "org.mlrun.supervisor-pid": str(os.getpid())}
+        return kwargs
+
+
+def _user(settings: Settings) -> str | None:
+    """Run as the caller's uid:gid, so files written to the mounted run directory belong
+    to them (a root container would leave root-owned files). Root callers keep the
+    image's own user, as MLflow does; `-A user=...` overrides both."""
+    if "user" in settings.args.kwargs:
+        return str(settings.args.kwargs["user"])
+    if not hasattr(os, "getuid") or os.getuid() == 0:
+        return None
+    return f"{os.getuid()}:{os.getgid()}"
+
+
+def _extra_paths(launch: Launch) -> list[Path]:
+    """Host paths named by path/uri parameters, minus those already inside a mount."""
+    paths: list[Path] = []
+    for path in sorted(set(launch.host_paths)):
+        if path.is_relative_to(launch.run_dir) or any(path.is_relative_to(p) for p in paths):
+            continue
+        paths.append(path)
+    return paths
+
+
+MANAGER = DockerManager()

@@ -1,0 +1,149 @@
+""".dockerignore rules, as the docker CLI applies them to a build context.
+
+Reading: one pattern per line, `#` comments and blank lines skipped, a leading `!` makes
+an exception, surrounding slashes and `.`/`..` segments are cleaned away. Matching: Go's
+filepath.Match (`*` and `?` never cross a `/`, `[...]` classes) plus `**` for any number
+of directories; a pattern also excludes everything under a directory it matches; the
+last pattern that matches a path decides. Case-sensitive, as on Linux.
+
+On top of the project's own rules, `NEVER_SENT` is applied last and cannot be overridden
+by an exception: version-control data and files that usually hold credentials never
+leave the machine in a build context (see README, "Docker environments")."""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+NEVER_SENT: tuple[str, ...] = (
+    "**/.git", "**/.hg", "**/.svn",
+    "**/.env", "**/.envrc",
+    "**/.ssh", "**/id_rsa", "**/id_dsa", "**/id_ecdsa", "**/id_ed25519",
+    "**/*.pem", "**/*.key", "**/*.p12", "**/*.pfx",
+    "**/.netrc", "**/.pypirc", "**/.npmrc", "**/.docker/config.json",
+)
+
+
+@dataclass(frozen=True)
+class Pattern:
+    text: str  # cleaned, without the leading "!"
+    exception: bool
+    regex: re.Pattern[str]
+
+    def matches(self, rel: str) -> bool:
+        """The path itself or one of its parent directories matches."""
+        if self.regex.match(rel):
+            return True
+        parts = rel.split("/")
+        return any(self.regex.match("/".join(parts[:i])) for i in range(1, len(parts)))
+
+
+def read_patterns(text: str) -> list[str]:
+    """The patterns of a .dockerignore file, in order."""
+    patterns = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            patterns.append(line)
+    return patterns
+
+
+def compile_pattern(raw: str) -> Pattern | None:
+    exception = raw.startswith("!")
+    text = raw[1:].strip() if exception else raw
+    text = posixpath.normpath("/" + text).lstrip("/")  # drops ./, .., leading and trailing /
+    if not text or text == ".":
+        return None  # "." is ignored for historical reasons (docker's reference)
+    return Pattern(text, exception, re.compile(_translate(text)))
+
+
+def _translate(pattern: str) -> str:
+    out = ["^"]
+    i, n = 0, len(pattern)
+    while i < n:
+        ch = pattern[i]
+        if ch == "*":
+            if i + 1 < n and pattern[i + 1] == "*":
+                i += 1
+                if i + 1 < n and pattern[i + 1] == "/":
+                    i += 1
+                    out.append("(?:.*/)?")  # "**/": zero or more whole directories
+                else:
+                    out.append(".*")
+            else:
+                out.append("[^/]*")
+        elif ch == "?":
+            out.append("[^/]")
+        elif ch == "\\" and i + 1 < n:
+            i += 1
+            out.append(re.escape(pattern[i]))
+        elif ch == "[":
+            end = pattern.find("]", i + 2)
+            if end == -1:
+                out.append(re.escape(ch))
+            else:
+                body = pattern[i + 1:end]
+                if body.startswith(("^", "!")):
+                    body = "^" + body[1:]
+                out.append("[" + body.replace("\\", "\\\\") + "]")
+                i = end
+        else:
+            out.append(re.escape(ch))
+        i += 1
+    out.append("$")
+    return "".join(out)
+
+
+class Matcher:
+    """Decides which paths of a context are excluded."""
+
+    def __init__(self, patterns: Iterable[str], never: Iterable[str] = NEVER_SENT) -> None:
+        self.patterns = [p for p in map(compile_pattern, patterns) if p is not None]
+        self.never = [p for p in map(compile_pattern, never) if p is not None]
+        self.has_exceptions = any(p.exception for p in self.patterns)
+
+    def excluded(self, rel: str) -> bool:
+        if any(p.matches(rel) for p in self.never):
+            return True
+        decided = False
+        for pattern in self.patterns:
+            if pattern.matches(rel):
+                decided = not pattern.exception
+        return decided
+
+    def never_sent(self, rel: str) -> bool:
+        return any(p.matches(rel) for p in self.never)
+
+
+def load_matcher(context: Path) -> Matcher:
+    ignore = context / ".dockerignore"
+    text = ignore.read_text(errors="replace") if ignore.is_file() else ""
+    return Matcher(read_patterns(text))
+
+
+def walk(context: Path, matcher: Matcher) -> Iterator[str]:
+    """Relative paths (files, symlinks, directories) of `context` that are not excluded,
+    in a stable order. Excluded directories are not entered unless an exception pattern
+    might re-include something inside them; never-sent directories are never entered."""
+
+    def _walk(directory: str) -> Iterator[str]:
+        try:
+            entries = sorted(os.scandir(os.path.join(context, directory)), key=lambda e: e.name)
+        except OSError:
+            return
+        for entry in entries:
+            rel = f"{directory}/{entry.name}" if directory else entry.name
+            is_dir = entry.is_dir(follow_symlinks=False)
+            if matcher.excluded(rel):
+                if is_dir and matcher.has_exceptions and not matcher.never_sent(rel):
+                    yield from _walk(rel)
+                continue
+            yield rel
+            if is_dir:
+                yield from _walk(rel)
+
+    return _walk("")

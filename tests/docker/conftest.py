@@ -1,0 +1,69 @@
+"""Fixtures for docker tests: a real engine (skip without one, fail under
+MLRUN_REQUIRE_SERVICES=1), locally made base images, unique project names whose images
+are removed afterwards, and a check that no test leaves a container behind."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.conftest import require_service
+from tests.docker_support import BUSYBOX, PYTHON, engine, ensure_busybox, ensure_python
+
+RUN_LABEL = "org.mlrun.run-id"
+
+
+@pytest.fixture(scope="session")
+def docker_client() -> Iterator[Any]:
+    client, why = engine()
+    require_service(client is not None, why)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def busybox_image(docker_client: Any) -> str:
+    problem = ensure_busybox(docker_client)
+    require_service(not problem, problem)
+    return BUSYBOX
+
+
+@pytest.fixture(scope="session")
+def python_image(docker_client: Any) -> str:
+    problem = ensure_python(docker_client)
+    require_service(not problem, problem)
+    return PYTHON
+
+
+def mlrun_containers(client: Any) -> set[str]:
+    return {c.name for c in client.containers.list(all=True, filters={"label": RUN_LABEL})}
+
+
+@pytest.fixture
+def no_leftover_containers(docker_client: Any) -> Iterator[None]:
+    before = mlrun_containers(docker_client)
+    yield
+    left = mlrun_containers(docker_client) - before
+    for name in left:
+        docker_client.containers.get(name).remove(force=True)
+    assert not left, f"containers left behind: {sorted(left)}"
+
+
+@pytest.fixture
+def project_name(docker_client: Any) -> Iterator[str]:
+    """A name no earlier test run used (so nothing is reused by accident); the images
+    built for it are removed afterwards."""
+    name = f"t-{uuid.uuid4().hex[:12]}"
+    yield name
+    import docker.errors
+
+    built = docker_client.images.list(filters={"label": f"org.mlrun.project={name}"})
+    # Code images first: they are children of the env images.
+    for image in sorted(built, key=lambda i: i.labels.get("org.mlrun.kind") != "code"):
+        try:
+            docker_client.images.remove(image.id, force=True)
+        except docker.errors.NotFound:
+            pass

@@ -1,0 +1,29 @@
+"""Running `mlrun run --json` and reading back what it recorded."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from tests.helpers import mlrun
+
+
+def split_output(stdout: str) -> tuple[str, dict[str, Any]]:
+    """(the command's own stdout, mlrun's final JSON summary)."""
+    start = 0 if stdout.startswith("{") else stdout.rindex("\n{") + 1
+    return stdout[:start], json.loads(stdout[start:])
+
+
+def show(run_id: str) -> dict[str, Any]:
+    return json.loads(mlrun("runs", "show", run_id, "--json", check=True).stdout)
+
+
+def run_json(project: Path, *args: str, env: dict[str, str] | None = None,
+             code: int = 0) -> tuple[subprocess.CompletedProcess[str], str, dict[str, Any]]:
+    """Run, check the exit code; (process, command output, run record)."""
+    proc = mlrun("run", str(project), *args, "--json", env=env)
+    assert proc.returncode == code, proc.stderr
+    output, result = split_output(proc.stdout)
+    return proc, output, show(result["run_id"])
