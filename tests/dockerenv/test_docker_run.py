@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from tests.docker.conftest import mlrun_containers
-from tests.docker.runs import show, split_output
+from tests.dockerenv.conftest import mlrun_containers
+from tests.dockerenv.runs import show, split_output
 from tests.helpers import REPO, mlrun, spawn_mlrun, write_project
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("no_leftover_containers")]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.docker.runs import show, split_output
+from tests.dockerenv.runs import show, split_output
 from tests.helpers import spawn_mlrun, write_project
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("no_leftover_containers")]

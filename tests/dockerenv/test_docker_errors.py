@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.docker.runs import show, split_output
+from tests.dockerenv.runs import show, split_output
 from tests.helpers import mlrun, write_project
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.docker.runs import run_json, split_output
+from tests.dockerenv.runs import run_json, split_output
 from tests.helpers import write_project
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("no_leftover_containers")]
