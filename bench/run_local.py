@@ -15,6 +15,7 @@ import argparse
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -47,6 +48,10 @@ def main() -> int:
         project.mkdir()
         (project / "MLproject").write_text(MLPROJECT)
         (project / "hello.py").write_text("import sys\nprint('hello', sys.argv[1:])\n")
+        # A project as users have it: not edited in the last two seconds (files that
+        # fresh are never served from mlrun's parse cache, see spec/parsecache.py).
+        for path in project.iterdir():
+            os.utime(path, (time.time() - 3600, time.time() - 3600))
         env = dict(os.environ, MLRUN_HOME=str(root / "home"),
                    MLFLOW_TRACKING_URI=f"sqlite:///{root / 'mlflow.db'}")
         # Measure what users get: byte-compiled modules (pip compiles them at install).

@@ -8,52 +8,53 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from mlrun import __version__
 from mlrun.envs.base import EnvOptions, EnvPlan, Launch, PreparedEnv
 from mlrun.execution.supervisor import DEFAULT_GRACE, Cancel
 from mlrun.reporting import Reporter
 from mlrun.sources.model import Source
-from mlrun.spec.model import Command, EntryPoint, Project, ResolvedParameters
+from mlrun.spec.model import EMPTY, Command, EntryPoint, Project, ResolvedParameters
 from mlrun.tracking.base import RunStore
 
 
-@dataclass(frozen=True)
-class RunRequest:
+class RunRequest(NamedTuple):
     uri: str = "."
     entry_point: str = "main"
-    parameters: Mapping[str, str] = field(default_factory=dict)
+    parameters: Mapping[str, str] = EMPTY
     version: str | None = None
     env_manager: str | None = None
     experiment_name: str | None = None
     run_name: str | None = None
     tracking_uri: str | None = None
-    env_options: EnvOptions = field(default_factory=EnvOptions)
+    env_options: EnvOptions = EnvOptions()
     offline: bool = False
     require_clean: bool = False
     grace_period: float = DEFAULT_GRACE
     cwd: Path | None = None  # the caller's working directory (path parameters)
     parent_run_id: str | None = None
-    tags: Mapping[str, str] = field(default_factory=dict)
+    tags: Mapping[str, str] = EMPTY
     echo: bool = True  # stream the command's output to our stdout/stderr
     run_id: str | None = None
 
 
-@dataclass
 class Plan:
-    """Everything decided before anything runs (what --dry-run shows)."""
+    """Everything decided before anything runs (what --dry-run shows). A plain class,
+    not a dataclass: defined on every run's start-up path (see spec/model.py)."""
 
-    request: RunRequest
-    source: Source
-    project: Project
-    entry_point: EntryPoint
-    params: ResolvedParameters
-    command: Command
-    env_plan: EnvPlan
-    warnings: list[str] = field(default_factory=list)
+    def __init__(self, request: RunRequest, source: Source, project: Project,
+                 entry_point: EntryPoint, params: ResolvedParameters, command: Command,
+                 env_plan: EnvPlan, warnings: list[str] | None = None) -> None:
+        self.request = request
+        self.source = source
+        self.project = project
+        self.entry_point = entry_point
+        self.params = params
+        self.command = command
+        self.env_plan = env_plan
+        self.warnings: list[str] = warnings if warnings is not None else []
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -77,8 +78,7 @@ class Plan:
         return data
 
 
-@dataclass(frozen=True)
-class RunResult:
+class RunResult(NamedTuple):
     run_id: str
     status: str
     exit_code: int
@@ -96,8 +96,7 @@ def plan(request: RunRequest, reporter: Reporter) -> Plan:
         raise
 
 
-@dataclass
-class Opened:
+class Opened(NamedTuple):
     """A fetched source and its loaded project (a workflow plans all its steps on one)."""
 
     source: Source

@@ -94,11 +94,9 @@ def run(ctx: click.Context, /, uri: str, entry_point: str, version: str | None,
     )
     opened = runner.open_project(request, reporter)
     if "workflows" in opened.project.extra and _is_workflow(opened, entry_point):
-        from dataclasses import replace
-
         from mlrun.cli.workflow_run import run_workflow
 
-        return run_workflow(opened, replace(request, echo=workflow["stream_output"]),
+        return run_workflow(opened, request._replace(echo=workflow["stream_output"]),
                             options_from(workflow), dry_run=dry_run,
                             as_json=as_json, quiet=quiet, debug=reporter.debug_enabled,
                             tracking_uri=tracking_uri)

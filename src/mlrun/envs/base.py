@@ -15,39 +15,35 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from mlrun.execution.child import Child, LocalChild
 from mlrun.reporting import Reporter
-from mlrun.spec.model import Command, Project
+from mlrun.spec.model import EMPTY, Command, Project
 
 
-@dataclass(frozen=True)
-class EnvOptions:
+class EnvOptions(NamedTuple):
     """User choices that affect environments."""
 
     rebuild: bool = False  # --rebuild-env
     build_image: bool = False  # docker: bake the code into an image
-    docker_args: Mapping[str, str | None] = field(default_factory=dict)
+    docker_args: Mapping[str, str | None] = EMPTY
     keep_container: bool = False
     offline: bool = False
 
 
-@dataclass(frozen=True)
-class EnvPlan:
+class EnvPlan(NamedTuple):
     manager: str
     project: Project
     options: EnvOptions
     key: str | None = None  # content key in the env cache; None for "local"
     cached: bool = True  # False when prepare() would build
     description: str = ""  # one line for --dry-run ("uv env 3f2a... (cached)")
-    details: Mapping[str, Any] = field(default_factory=dict)
+    details: Mapping[str, Any] = EMPTY
 
 
-@dataclass(frozen=True)
-class Launch:
+class Launch(NamedTuple):
     """Everything about the command to start, independent of the environment."""
 
     command: Command

@@ -49,13 +49,9 @@ class CondaSpec:
 
 def load_conda_env(path: Path) -> CondaSpec:
     from mlrun.spec.context import LoadContext
-    from mlrun.spec.yamlio import load_yaml
+    from mlrun.spec.yamlio import load_yaml_file
 
-    try:
-        text = path.read_bytes()
-    except OSError as exc:
-        raise SpecError(f"cannot read the file: {exc.strerror}", file=str(path)) from None
-    doc = load_yaml(text, str(path))
+    doc = load_yaml_file(path)
     ctx = LoadContext(str(path), doc)
     data = doc.data if doc.data is not None else {}
     if not isinstance(data, dict):

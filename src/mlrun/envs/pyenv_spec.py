@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from mlrun.envs.requirements import normalise
-from mlrun.errors import SpecError
 
 KEYS = ("python", "build_dependencies", "dependencies")
 
@@ -36,13 +35,9 @@ class PythonEnvSpec:
 
 def load_python_env(path: Path) -> PythonEnvSpec:
     from mlrun.spec.context import LoadContext
-    from mlrun.spec.yamlio import load_yaml
+    from mlrun.spec.yamlio import load_yaml_file
 
-    try:
-        text = path.read_bytes()
-    except OSError as exc:
-        raise SpecError(f"cannot read the file: {exc.strerror}", file=str(path)) from None
-    doc = load_yaml(text, str(path))
+    doc = load_yaml_file(path)
     ctx = LoadContext(str(path), doc)
     data = doc.data if doc.data is not None else {}
     if not isinstance(data, dict):

@@ -7,21 +7,22 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mlrun.tracking.model import Artifact, Metric
 
 
-@dataclass
 class StepOutputs:
-    params: dict[str, str] = field(default_factory=dict)
-    tags: dict[str, str] = field(default_factory=dict)
-    outputs: dict[str, Any] = field(default_factory=dict)
-    metrics: list[Metric] = field(default_factory=list)
-    artifacts: list[Artifact] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    """What a step recorded (a plain class: defined on every run's start-up path)."""
+
+    def __init__(self) -> None:
+        self.params: dict[str, str] = {}
+        self.tags: dict[str, str] = {}
+        self.outputs: dict[str, Any] = {}
+        self.metrics: list[Metric] = []
+        self.artifacts: list[Artifact] = []
+        self.warnings: list[str] = []
 
 
 def collect(run_dir: Path, hash_limit: int = 64 * 1024 * 1024) -> StepOutputs:

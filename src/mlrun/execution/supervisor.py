@@ -16,8 +16,8 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from types import FrameType
+from typing import NamedTuple
 
 from mlrun.execution.child import Child
 from mlrun.execution.logs import LogSink
@@ -32,8 +32,7 @@ _READ_SIZE = 65536
 FINISHED, FAILED, KILLED = "FINISHED", "FAILED", "KILLED"
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     status: str  # FINISHED | FAILED | KILLED
     exit_code: int  # what mlrun exits with: the child's code, or 128+N
     child_returncode: int | None  # as reported by the child (negative: signal)

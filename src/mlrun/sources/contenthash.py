@@ -10,13 +10,14 @@ more than the rare same-size-same-mtime change it could catch."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import stat
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+
+from mlrun.util.sha import sha256
 
 SKIP_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__", ".venv", "venv", ".tox", ".nox",
                        ".mypy_cache", ".pytest_cache", ".ruff_cache", "node_modules",
@@ -62,7 +63,7 @@ def walk(root: Path) -> Iterator[tuple[str, os.stat_result | None]]:
 
 def _hash(root: Path, entries: Iterable[tuple[str, os.stat_result | None]]) -> str:
     cache = _StatCache(root)
-    digest = hashlib.sha256()
+    digest = sha256()
     for rel, st in sorted(entries, key=lambda e: e[0]):
         kind, value = cache.digest(rel, st)
         digest.update(f"{rel}\0{kind}\0{value}\n".encode(errors="surrogateescape"))
@@ -83,7 +84,7 @@ class _StatCache:
 
         self.root = root
         self.top = os.fspath(root)
-        key = hashlib.sha256(os.fsencode(root.absolute())).hexdigest()[:24]
+        key = sha256(os.fsencode(root.absolute())).hexdigest()[:24]
         self.path = cache_dir() / "hashes" / f"{key}.json"
         self.now_ns = time.time_ns()
         self.old: dict[str, list[object]] = {}
@@ -132,6 +133,8 @@ class _StatCache:
 
 
 def _sha256(path: str | Path) -> str:
+    import hashlib  # file contents: OpenSSL is faster per byte (see util/sha.py)
+
     h = hashlib.sha256()
     with open(path, "rb") as handle:
         while block := handle.read(1 << 20):

@@ -3,22 +3,41 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 
-@dataclass
 class Source:
-    project_dir: Path  # absolute; the directory holding the MLproject (after #subdir)
-    uri: str  # as the user gave it, credentials removed
-    kind: str  # "local" | "git"
-    provenance: dict[str, Any] = field(default_factory=dict)  # commit, branch, dirty, ...
-    # A stable identity of the code, for step caches: commit + diff hash, or content hash.
-    code_identity: str | None = None
-    # Files to keep with the run, e.g. {"git/uncommitted.diff": b"..."}.
-    artifacts: dict[str, bytes] = field(default_factory=dict)
-    release: Callable[[], None] | None = None  # give back a checkout/lock when done
+    """A plain class, not a dataclass: it is built on every run's start-up path, where a
+    dataclass costs a millisecond to define (see spec/model.py)."""
+
+    def __init__(
+        self,
+        project_dir: Path,  # absolute; the directory holding the MLproject (after #subdir)
+        uri: str,  # as the user gave it, credentials removed
+        kind: str,  # "local" | "git"
+        provenance: dict[str, Any] | None = None,  # commit, branch, dirty, ...
+        # A stable identity of the code, for step caches: commit + diff hash, or content hash.
+        code_identity: str | None = None,
+        # Files to keep with the run, e.g. {"git/uncommitted.diff": b"..."}.
+        artifacts: dict[str, bytes] | None = None,
+        release: Callable[[], None] | None = None,  # give back a checkout/lock when done
+    ) -> None:
+        self.project_dir = project_dir
+        self.uri = uri
+        self.kind = kind
+        self.provenance: dict[str, Any] = provenance if provenance is not None else {}
+        self.code_identity = code_identity
+        self.artifacts: dict[str, bytes] = dict(artifacts) if artifacts else {}
+        self.release = release
+
+    def __repr__(self) -> str:
+        return f"Source({self.kind} {self.uri!r} at {self.project_dir})"
+
+    def without_release(self) -> Source:
+        """The same source for a holder that must not give the checkout back."""
+        return Source(self.project_dir, self.uri, self.kind, self.provenance,
+                      self.code_identity, self.artifacts)
 
     def where(self) -> str:
         """The project's location for messages: `URL at 1a2b3c4d5e6f` for git sources."""

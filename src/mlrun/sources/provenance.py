@@ -9,22 +9,22 @@ make this project's run dirty."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mlrun.errors import UsageError
-from mlrun.sources.gitcmd import GitMissingError, git
 from mlrun.util.redact import strip_credentials
+
+if TYPE_CHECKING:
+    from mlrun.util.proc import ProcResult
 
 _READ_ONLY = ["--no-optional-locks"]
 
 
-@dataclass
-class LocalState:
+class LocalState(NamedTuple):
     provenance: dict[str, Any]
     code_identity: str
-    artifacts: dict[str, bytes] = field(default_factory=dict)
+    artifacts: dict[str, bytes] = {}  # noqa: RUF012 - never mutated: Source copies it
 
 
 def find_worktree(path: Path) -> Path | None:
@@ -40,6 +40,14 @@ def is_bare_repo(path: Path) -> bool:
             and (path / "refs").is_dir() and not (path / ".git").exists())
 
 
+def git(args: list[str], **kwargs: Any) -> ProcResult:
+    """sources.gitcmd.git, imported when a working tree is met: a plain directory's run
+    never loads the git machinery."""
+    from mlrun.sources.gitcmd import git as run_git
+
+    return run_git(args, **kwargs)
+
+
 def git_identity(commit: str, subdir: str, dirty_digest: str | None = None) -> str:
     """The step caches' name for this code: the commit, the subdirectory, and a digest
     of the uncommitted changes when there are some."""
@@ -50,6 +58,8 @@ def git_identity(commit: str, subdir: str, dirty_digest: str | None = None) -> s
 def worktree_state(project_dir: Path, top: Path, *, require_clean: bool) -> LocalState | None:
     """Provenance of `project_dir` inside the working tree `top`; None when git cannot
     describe it (git missing, or not really a repository)."""
+    from mlrun.sources.gitcmd import GitMissingError
+
     try:
         status = git([*_READ_ONLY, "status", "--porcelain=v2", "--branch",
                       "--untracked-files=all", "-z", "--", "."], cwd=project_dir, check=False)

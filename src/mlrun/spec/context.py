@@ -5,18 +5,20 @@ and key path the same way."""
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable
-from dataclasses import dataclass, field
 
 from mlrun.errors import SpecError
 from mlrun.spec.model import SpecWarning
 from mlrun.spec.yamlio import YamlDoc
 
 
-@dataclass
 class LoadContext:
-    file: str
-    doc: YamlDoc
-    warnings: list[SpecWarning] = field(default_factory=list)
+    """Where loading is: the file, its parsed document, the warnings so far."""
+
+    def __init__(self, file: str, doc: YamlDoc, warnings: list[SpecWarning] | None = None
+                 ) -> None:
+        self.file = file
+        self.doc = doc
+        self.warnings: list[SpecWarning] = warnings if warnings is not None else []
 
     def line(self, *path: Hashable) -> int | None:
         return self.doc.line(*path)

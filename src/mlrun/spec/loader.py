@@ -17,7 +17,7 @@ from mlrun.spec.context import LoadContext, did_you_mean
 from mlrun.spec.environment import ENV_KEYS, detect_env, parse_env
 from mlrun.spec.model import EntryPoint, Parameter, Project
 from mlrun.spec.params import NAME_RE, TYPE_ALIASES, canonical_type
-from mlrun.spec.yamlio import load_yaml
+from mlrun.spec.yamlio import load_yaml_file
 
 MLPROJECT = "mlproject"  # matched case-insensitively, as MLflow does
 TOP_LEVEL_KEYS = ("name", "entry_points", *ENV_KEYS)
@@ -59,11 +59,7 @@ def load_project(directory: Path) -> Project:
             directory=directory, file=None, name=None, env=detect_env(directory), entry_points={}
         )
     file = str(path)
-    try:
-        source = path.read_bytes()
-    except OSError as exc:
-        raise SpecError(f"cannot read the file: {exc.strerror or exc}", file=file) from None
-    doc = load_yaml(source, file)
+    doc = load_yaml_file(path)
     ctx = LoadContext(file=file, doc=doc, warnings=list(doc.warnings))
     data = {} if doc.data is None else doc.data  # an empty file is an empty project
     if not isinstance(data, dict):

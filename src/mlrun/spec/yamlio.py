@@ -9,18 +9,16 @@ every mapping key under its key path, e.g. ("entry_points", "main", "command") -
 
 from __future__ import annotations
 
+import os
 from collections.abc import Hashable
-from dataclasses import dataclass, field
-from typing import Any
-
-import yaml
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from mlrun.errors import SpecError
 from mlrun.spec.model import SpecWarning
 
-# libyaml's parser is several times faster than the pure-Python one; the constructor (and
-# therefore every value) is the same SafeConstructor in both.
-_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+if TYPE_CHECKING:
+    import yaml
 
 # Keys that are YAML machinery rather than data (`<<: *base`); flatten_mapping handles them.
 _MERGE_TAGS = frozenset({"tag:yaml.org,2002:merge", "tag:yaml.org,2002:value"})
@@ -28,11 +26,14 @@ _MERGE_TAGS = frozenset({"tag:yaml.org,2002:merge", "tag:yaml.org,2002:value"})
 KeyPath = tuple[Hashable, ...]
 
 
-@dataclass
 class YamlDoc:
-    data: Any
-    lines: dict[KeyPath, int] = field(default_factory=dict)  # key path -> 1-based line
-    warnings: list[SpecWarning] = field(default_factory=list)
+    """A parsed document with the line of every key (a plain class: see spec/model.py)."""
+
+    def __init__(self, data: Any, lines: dict[KeyPath, int] | None = None,
+                 warnings: list[SpecWarning] | None = None) -> None:
+        self.data = data
+        self.lines: dict[KeyPath, int] = lines if lines is not None else {}  # key path -> line
+        self.warnings: list[SpecWarning] = warnings if warnings is not None else []
 
     def line(self, *path: Hashable) -> int | None:
         """Line of the key at `path`, else of its nearest recorded ancestor."""
@@ -44,9 +45,39 @@ class YamlDoc:
         return None
 
 
+def load_yaml_file(path: Path) -> YamlDoc:
+    """`load_yaml` of a file, through the parse cache (spec/parsecache.py): a file that
+    did not change since it was last parsed is not parsed again, and PyYAML (25 ms of
+    start-up) is not even imported. SpecError when the file cannot be read."""
+    from mlrun.spec import parsecache
+
+    file = str(path)
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise SpecError(f"cannot read the file: {exc.strerror or exc}", file=file) from None
+    cached = parsecache.get(path, st)
+    if cached is not None:
+        data, lines, warnings = cached
+        return YamlDoc(data, lines, [SpecWarning(*w) for w in warnings])
+    try:
+        source = path.read_bytes()
+    except OSError as exc:
+        raise SpecError(f"cannot read the file: {exc.strerror or exc}", file=file) from None
+    doc = load_yaml(source, file)
+    parsecache.put(path, st, (doc.data, doc.lines,
+                              [(w.message, w.file, w.line, w.key) for w in doc.warnings]))
+    return doc
+
+
 def load_yaml(source: bytes | str, file: str | None = None) -> YamlDoc:
     """Parse one YAML document as safe_load would; SpecError (with line) if it cannot."""
-    loader = _Loader(source)
+    import yaml
+
+    # libyaml's parser is several times faster than the pure-Python one; the constructor
+    # (and therefore every value) is the same SafeConstructor in both.
+    loader_class: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    loader = loader_class(source)
     doc = YamlDoc(data=None)
     try:
         node = loader.get_single_node()
@@ -91,6 +122,8 @@ def _walk(
 ) -> None:
     # `active` holds the nodes on the current descent: an alias may point back at an
     # ancestor (`&a [*a]`), which would otherwise recurse forever.
+    import yaml
+
     if id(node) in active:
         return
     active.add(id(node))

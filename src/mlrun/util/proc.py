@@ -10,14 +10,13 @@ import re
 import subprocess
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from mlrun.util.redact import redact
 
 
-@dataclass(frozen=True)
-class ProcResult:
+class ProcResult(NamedTuple):
     argv: tuple[str, ...]
     returncode: int
     stdout: str

@@ -9,7 +9,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -86,7 +86,7 @@ class WorkflowRun:
         self._select()
         # One source for every step: plan each on a copy whose close() does nothing,
         # so runner.execute cannot give the checkout back after the first step.
-        self.step_opened = Opened(replace(opened.source, release=None), opened.project, [])
+        self.step_opened = Opened(opened.source.without_release(), opened.project, [])
         self.project_id = opened.source.uri
         self.code = _code_identity(opened)
         self.results: dict[str, Upstream] = {}
@@ -136,8 +136,8 @@ class WorkflowRun:
         lookup = self._lookup(node)
         values = {k: refs.render(t, lookup) for k, t in step.parameters.items()}
         project_dir = self.opened.source.project_dir
-        request = replace(
-            self.request, entry_point=step.entry_point, parameters=values, cwd=project_dir,
+        request = self.request._replace(
+            entry_point=step.entry_point, parameters=values, cwd=project_dir,
             run_name=node.name, run_id=None, parent_run_id=self.run_id, tags={},
         )
         the_plan = _plan_entry_point(self.step_opened, request, self.reporter)
@@ -350,7 +350,7 @@ class WorkflowRun:
                 wcache.TAG_PROJECT: self.project_id, wcache.TAG_INPUTS: _json(inputs.to_json())}
         if self._can_cache(node):
             tags[wcache.TAG_KEY] = decision.key
-        the_plan.request = replace(the_plan.request, parent_run_id=self.run_id, tags=tags)
+        the_plan.request = the_plan.request._replace(parent_run_id=self.run_id, tags=tags)
         self._update(node.name, status=st.RUNNING, reason=decision.reason, started=time.time(),
                      parameters=the_plan.params.all(), key=decision.key)
 
@@ -384,8 +384,8 @@ class WorkflowRun:
 
                 get_manager(env_plan.manager).prepare(env_plan, self.reporter).release()
             self._envs_ready.add(ident)
-        the_plan.env_plan = replace(env_plan, cached=True,
-                                    options=replace(env_plan.options, rebuild=False))
+        the_plan.env_plan = env_plan._replace(cached=True,
+                                              options=env_plan.options._replace(rebuild=False))
 
     def _blocked(self, name: str, why: str) -> None:
         self._update(name, status=st.NOT_RUN, reason=why)

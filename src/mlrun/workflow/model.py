@@ -28,7 +28,7 @@ from typing import Any
 from mlrun.errors import SpecError, UsageError
 from mlrun.spec.context import did_you_mean
 from mlrun.spec.model import Parameter, Project
-from mlrun.spec.yamlio import YamlDoc, load_yaml
+from mlrun.spec.yamlio import YamlDoc, load_yaml_file
 from mlrun.workflow import refs
 from mlrun.workflow.refs import Ref, RefError, Template
 
@@ -102,7 +102,7 @@ def load_workflows(project: Project) -> list[Workflow]:
 
 def _section(project: Project) -> tuple[YamlDoc, dict[Any, Any]]:
     assert project.file is not None, "workflows are only declared in an MLproject file"
-    doc = load_yaml(project.file.read_bytes(), str(project.file))
+    doc = load_yaml_file(project.file)
     section = doc.data.get(KEY) if isinstance(doc.data, dict) else None
     if not isinstance(section, dict):
         raise SpecError("workflows must be a mapping of workflow names to {parameters, steps}",
