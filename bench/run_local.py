@@ -2,7 +2,8 @@
 
 Compares, in one run, the median wall time of
   (a) the entry point's command run directly,
-  (b) `mlrun run` of the project with the local env (embedded store, logs, supervision),
+  (b) `mlrun run DIR` of the project with the local env (embedded store, logs,
+      supervision), as a user types it,
   (c) `mlflow run --env-manager local` of the same project, when mlflow is installed.
 Targets (issue 2): b - a <= 120 ms; c / b >= 15.
 
@@ -60,7 +61,7 @@ def main() -> int:
         env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
         cases = {
             "direct": ["python", "hello.py", "0.5"],
-            "mlrun run": [*mlrun_exe(), "run", str(project), "-q"],
+            "mlrun run": [*mlrun_exe(), "run", str(project)],
         }
         mlflow = mlflow_exe()
         if mlflow:
