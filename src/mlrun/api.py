@@ -4,7 +4,7 @@ the import: `mlrun.run(uri, entry_point, parameters=..., synchronous=...)`."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,47 @@ class SubmittedRun:
 
     def __repr__(self) -> str:
         return f"SubmittedRun(run_id={self.run_id!r}, status={self._status!r})"
+
+    def _drive(self, work: Callable[[bool], Any], *, synchronous: bool,
+               run_id: Callable[[], str | None], what: str = "run",
+               cleanup: Callable[[], None] | None = None) -> SubmittedRun:
+        """Run `work(in_main_thread)` (it returns something with `status` and `exit_code`)
+        here or in a thread, the way MLflow's run() does: synchronous runs raise
+        ExecutionError unless FINISHED; asynchronous ones return once the run is recorded.
+        `run_id()` says the run's id once its record exists."""
+
+        def target(in_main_thread: bool) -> None:
+            try:
+                result = work(in_main_thread)
+                self._status = result.status
+                self.exit_code = result.exit_code
+            except BaseException as exc:
+                self._error = exc
+                self._status = "FAILED"
+            finally:
+                if cleanup is not None:
+                    cleanup()
+                self._done.set()
+
+        if synchronous:
+            target(threading.current_thread() is threading.main_thread())
+            self.run_id = run_id() or ""
+            if self._error is not None:
+                raise self._error
+            if self._status != FINISHED:
+                code = self.exit_code if self.exit_code is not None else 1
+                raise ExecutionError(f"{what} {self.run_id} {self._status} with exit code "
+                                     f"{code}", self.run_id, self._status, code)
+            return self
+        self._thread = threading.Thread(target=target, args=(False,), name=f"mlrun-{what}",
+                                        daemon=True)
+        self._thread.start()
+        while run_id() is None and not self._done.wait(0.005):
+            pass
+        self.run_id = run_id() or ""
+        if self._error is not None and not self.run_id:
+            raise self._error
+        return self
 
 
 def run(
@@ -118,49 +159,17 @@ def run(
         opened.source.close()
         raise
     store = open_store(tracking_uri)
-    recorded = threading.Event()
-    holder: dict[str, str] = {}
-
-    def _on_record(new_id: str) -> None:
-        holder["run_id"] = new_id
-        recorded.set()
-
+    recorded: list[str] = []
     submitted = SubmittedRun("", store.uri)
-    cancel = Cancel()
-    submitted._cancel = cancel
+    submitted._cancel = cancel = Cancel()
 
-    def _work(forward: bool) -> None:
-        try:
-            result = runner.execute(the_plan, store, reporter, forward_signals=forward,
-                                    cancel=cancel, on_record=_on_record)
-            submitted._status = result.status
-            submitted.exit_code = result.exit_code
-        except BaseException as exc:
-            submitted._error = exc
-            submitted._status = "FAILED"
-        finally:
-            recorded.set()
-            submitted._done.set()
+    def _work(in_main_thread: bool) -> Any:
+        # Signal handlers can only be installed from the main thread.
+        return runner.execute(the_plan, store, reporter, forward_signals=in_main_thread,
+                              cancel=cancel, on_record=recorded.append)
 
-    if synchronous:
-        _work(forward=threading.current_thread() is threading.main_thread())
-        submitted.run_id = holder.get("run_id", "")
-        if submitted._error is not None:
-            raise submitted._error
-        if submitted._status != FINISHED:
-            raise ExecutionError(
-                f"run {submitted.run_id} {submitted._status} with exit code "
-                f"{submitted.exit_code}", submitted.run_id, submitted._status,
-                submitted.exit_code if submitted.exit_code is not None else 1)
-        return submitted
-    thread = threading.Thread(target=_work, args=(False,), name="mlrun-run", daemon=True)
-    submitted._thread = thread
-    thread.start()
-    recorded.wait()
-    submitted.run_id = holder.get("run_id", "")
-    if submitted._error is not None and not submitted.run_id:
-        raise submitted._error
-    return submitted
+    return submitted._drive(_work, synchronous=synchronous,
+                            run_id=lambda: recorded[0] if recorded else None)
 
 
 def load_project(uri: str = ".") -> Any:
