@@ -1,4 +1,4 @@
-from mlrun.cli.main import main
+from mlrun.cli.entry import main
 
 if __name__ == "__main__":
     main()

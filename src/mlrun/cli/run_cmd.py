@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from mlrun.cli.entry import startup_done
 from mlrun.cli.output import TerminalReporter, dump_json
 from mlrun.cli.workflow_options import check_unused, options_from, workflow_options
 
@@ -119,6 +120,7 @@ def run(ctx: click.Context, /, uri: str, entry_point: str, version: str | None,
     store = open_store(tracking_uri)
     reporter.info(f"running {the_plan.entry_point.name!r} of {the_plan.source.uri} "
                   f"in {the_plan.env_plan.description}: {the_plan.command.display()}")
+    startup_done()
     result = runner.execute(the_plan, store, reporter)
     reporter.info(f"run {result.run_id} {result.status}"
                   + (f" ({result.reason})" if result.reason else ""))

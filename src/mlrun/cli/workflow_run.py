@@ -110,6 +110,7 @@ class WorkflowReporter(TerminalReporter):
 
 def run_workflow(opened: Any, request: Any, options: Any, *, dry_run: bool, as_json: bool,
                  quiet: bool, debug: bool, tracking_uri: str | None) -> int:
+    from mlrun.cli.entry import startup_done
     from mlrun.tracking import open_store
     from mlrun.workflow.engine import WorkflowRun
 
@@ -126,6 +127,7 @@ def run_workflow(opened: Any, request: Any, options: Any, *, dry_run: bool, as_j
             else:
                 _print_dry_run(wf.workflow.name, rows)
             return 0
+        startup_done()
         try:
             result = wf.execute()
         finally:
