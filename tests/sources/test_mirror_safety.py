@@ -164,14 +164,20 @@ def test_broken_mirror_is_cloned_again(daemon: GitDaemon, served: Path, tmp_path
     _fsck(git_dir)
 
 
-def test_checkouts_are_leased_and_never_reused_dirty(served: Path, tmp_path: Path) -> None:
-    work = tmp_path / "app"
-    sha = project_repo(work, "v1")
+def _published_and_synced(work: Path, served: Path) -> tuple[Mirror, RecordingReporter]:
+    """Publish the repository at `work` as app.git and bring its mirror up to date."""
     publish(work, served, "app.git")
     reporter = RecordingReporter()
     mirror = Mirror.for_remote(parse_remote((served / "app.git").as_uri()))
     with mirror.locked(reporter):
         mirror.sync(offline=False, version=None, reporter=reporter)
+    return mirror, reporter
+
+
+def test_checkouts_are_leased_and_never_reused_dirty(served: Path, tmp_path: Path) -> None:
+    work = tmp_path / "app"
+    sha = project_repo(work, "v1")
+    mirror, reporter = _published_and_synced(work, served)
 
     first = lease(mirror, sha, offline=False, reporter=reporter)
     second = lease(mirror, sha, offline=False, reporter=reporter)
@@ -207,11 +213,7 @@ def test_a_lease_released_by_another_thread_is_free_again(served: Path, tmp_path
 
     work = tmp_path / "app"
     sha = project_repo(work, "v1")
-    publish(work, served, "app.git")
-    reporter = RecordingReporter()
-    mirror = Mirror.for_remote(parse_remote((served / "app.git").as_uri()))
-    with mirror.locked(reporter):
-        mirror.sync(offline=False, version=None, reporter=reporter)
+    mirror, reporter = _published_and_synced(work, served)
     held = lease(mirror, sha, offline=False, reporter=reporter)
     # mlrun.run(synchronous=False): resolved here, released by the thread that ran it.
     releaser = threading.Thread(target=held.release)
@@ -227,11 +229,7 @@ def test_checkouts_unused_for_a_week_are_pruned(served: Path, tmp_path: Path) ->
     old_sha = project_repo(work, "v1")
     new_sha = commit(work, {"version.txt": "v2"})
     busy_sha = commit(work, {"version.txt": "v3"})
-    publish(work, served, "app.git")
-    reporter = RecordingReporter()
-    mirror = Mirror.for_remote(parse_remote((served / "app.git").as_uri()))
-    with mirror.locked(reporter):
-        mirror.sync(offline=False, version=None, reporter=reporter)
+    mirror, reporter = _published_and_synced(work, served)
     old = lease(mirror, old_sha, offline=False, reporter=reporter)
     old.release()
     busy = lease(mirror, busy_sha, offline=False, reporter=reporter)  # still running
