@@ -22,29 +22,46 @@ def mlrun_exe() -> list[str]:
 
 def mlflow_exe() -> str | None:
     """mlflow from $MLFLOW_BIN, PATH, or a venv at ../mlflow-venv (bench baseline only)."""
-    candidates = [os.environ.get("MLFLOW_BIN"), shutil.which("mlflow"),
-                  str(REPO.parent / "mlflow-venv" / "bin" / "mlflow")]
+    candidates = [
+        os.environ.get("MLFLOW_BIN"),
+        shutil.which("mlflow"),
+        str(REPO.parent / "mlflow-venv" / "bin" / "mlflow"),
+    ]
     for candidate in candidates:
         if candidate and Path(candidate).exists():
             return candidate
     return None
 
 
-def time_once(argv: Sequence[str], *, cwd: Path | None = None,
-              env: Mapping[str, str] | None = None) -> float:
+def time_once(
+    argv: Sequence[str], *, cwd: Path | None = None, env: Mapping[str, str] | None = None
+) -> float:
     started = time.perf_counter()
-    proc = subprocess.run(list(argv), cwd=cwd, env=dict(env) if env else None,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
+    proc = subprocess.run(
+        list(argv),
+        cwd=cwd,
+        env=dict(env) if env else None,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        check=False,
+    )
     elapsed = time.perf_counter() - started
     if proc.returncode != 0:
-        raise SystemExit(f"benchmark command failed ({proc.returncode}): {argv}\n"
-                         f"{proc.stderr.decode(errors='replace')[-2000:]}")
+        raise SystemExit(
+            f"benchmark command failed ({proc.returncode}): {argv}\n"
+            f"{proc.stderr.decode(errors='replace')[-2000:]}"
+        )
     return elapsed
 
 
-def interleaved(cases: Mapping[str, Sequence[str]], repeat: int, *, warmup: int = 1,
-                cwd: Path | None = None, env: Mapping[str, str] | None = None,
-                ) -> dict[str, list[float]]:
+def interleaved(
+    cases: Mapping[str, Sequence[str]],
+    repeat: int,
+    *,
+    warmup: int = 1,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> dict[str, list[float]]:
     """Time each case `repeat` times, interleaving cases so drift hits all equally."""
     for _ in range(warmup):
         for argv in cases.values():
@@ -64,8 +81,10 @@ def report(samples: Mapping[str, Sequence[float]]) -> None:
     width = max(len(n) for n in samples)
     print(f"{'case'.ljust(width)}  median ms   min ms   max ms   n")
     for name, values in samples.items():
-        print(f"{name.ljust(width)}  {median_ms(values):9.1f}  {min(values) * 1000:7.1f}  "
-              f"{max(values) * 1000:7.1f}  {len(values)}")
+        print(
+            f"{name.ljust(width)}  {median_ms(values):9.1f}  {min(values) * 1000:7.1f}  "
+            f"{max(values) * 1000:7.1f}  {len(values)}"
+        )
 
 
 def verdict(label: str, ok: bool, detail: str) -> bool:

@@ -36,25 +36,28 @@ sys.path.insert(0, str(REPO))
 from tests.envs.wheelhouse import build_wheelhouse  # noqa: E402
 
 PYTHON = ".".join(str(v) for v in sys.version_info[:3])
-CHECK = ("import importlib.util as u; "
-         "print(all(u.find_spec(m) for m in ('mlt_alpha', 'mlt_beta')))")
+CHECK = "import importlib.util as u; print(all(u.find_spec(m) for m in ('mlt_alpha', 'mlt_beta')))"
 
 
 def make_project(root: Path) -> Path:
     project = root / "project"
     project.mkdir()
-    (project / "MLproject").write_text(textwrap.dedent("""\
+    (project / "MLproject").write_text(
+        textwrap.dedent("""\
         name: bench
         python_env: python_env.yaml
         entry_points:
           main:
             command: "python check.py"
-        """))
-    (project / "python_env.yaml").write_text(textwrap.dedent(f"""\
+        """)
+    )
+    (project / "python_env.yaml").write_text(
+        textwrap.dedent(f"""\
         python: "{PYTHON}"
         build_dependencies: [pip]
         dependencies: [mlt-alpha==1.0, mlt-beta==1.0]
-        """))
+        """)
+    )
     (project / "check.py").write_text(CHECK + "\n")
     return project
 
@@ -70,14 +73,19 @@ def timed(argv: list[str], env: dict[str, str], expect: str) -> float:
 
 def base_env(root: Path, wheelhouse: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_", "MLFLOW_"))}
-    env.update({
-        "UV_NO_CONFIG": "1", "PIP_CONFIG_FILE": os.devnull, "PIP_NO_INDEX": "1",
-        "PIP_FIND_LINKS": str(wheelhouse), "MLRUN_FIND_LINKS": str(wheelhouse),
-        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
-        # `python` is this interpreter for the local runs (not a pyenv shim, which would
-        # make the local baseline slower than it need be)
-        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]),
-    })
+    env.update(
+        {
+            "UV_NO_CONFIG": "1",
+            "PIP_CONFIG_FILE": os.devnull,
+            "PIP_NO_INDEX": "1",
+            "PIP_FIND_LINKS": str(wheelhouse),
+            "MLRUN_FIND_LINKS": str(wheelhouse),
+            "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+            # `python` is this interpreter for the local runs (not a pyenv shim, which would
+            # make the local baseline slower than it need be)
+            "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]),
+        }
+    )
     return env
 
 
@@ -86,11 +94,16 @@ def fresh(env: dict[str, str], root: Path, rep: str, tool_caches: bool) -> dict[
     virtualenv caches too unless `tool_caches` (then they are shared by all repetitions)."""
     d = root / rep
     caches = root / "shared" if tool_caches else d
-    return {**env, "MLRUN_HOME": str(d / "home"), "UV_CACHE_DIR": str(caches / "uv"),
-            "PIP_CACHE_DIR": str(caches / "pip"),
-            "VIRTUALENV_OVERRIDE_APP_DATA": str(caches / "virtualenv-app-data"),
-            "MLFLOW_ENV_ROOT": str(d / "mlflow-envs"),
-            "MLFLOW_TRACKING_URI": (d / "mlruns").as_uri(), "MLFLOW_ALLOW_FILE_STORE": "true"}
+    return {
+        **env,
+        "MLRUN_HOME": str(d / "home"),
+        "UV_CACHE_DIR": str(caches / "uv"),
+        "PIP_CACHE_DIR": str(caches / "pip"),
+        "VIRTUALENV_OVERRIDE_APP_DATA": str(caches / "virtualenv-app-data"),
+        "MLFLOW_ENV_ROOT": str(d / "mlflow-envs"),
+        "MLFLOW_TRACKING_URI": (d / "mlruns").as_uri(),
+        "MLFLOW_ALLOW_FILE_STORE": "true",
+    }
 
 
 def main() -> None:
@@ -103,9 +116,19 @@ def main() -> None:
     project = make_project(root)
     env = base_env(root, wheelhouse)
     mlrun = [sys.executable, "-m", "mlrun", "run", str(project), "--offline", "-q"]
-    results: dict[str, list[float]] = {k: [] for k in (
-        "uv_cold", "virtualenv_cold", "mlflow_cold", "uv_cold_fresh_caches",
-        "virtualenv_cold_fresh_caches", "mlflow_cold_fresh_caches", "uv_warm", "local")}
+    results: dict[str, list[float]] = {
+        k: []
+        for k in (
+            "uv_cold",
+            "virtualenv_cold",
+            "mlflow_cold",
+            "uv_cold_fresh_caches",
+            "virtualenv_cold_fresh_caches",
+            "mlflow_cold_fresh_caches",
+            "uv_warm",
+            "local",
+        )
+    }
     mlflow_note = None
     if args.mlflow:  # mlflow calls `virtualenv` and `pyenv` from PATH
         env["PATH"] = os.pathsep.join([str(Path(args.mlflow).parent), env["PATH"]])
@@ -118,14 +141,23 @@ def main() -> None:
         for shared, suffix in ((True, ""), (False, "_fresh_caches")):
             tag = f"{rep}{suffix}"
             results["uv_cold" + suffix].append(
-                timed(mlrun, fresh(env, root, f"uv{tag}", shared), "True"))
-            results["virtualenv_cold" + suffix].append(timed(
-                [*mlrun, "--env-manager", "virtualenv"], fresh(env, root, f"venv{tag}", shared),
-                "True"))
+                timed(mlrun, fresh(env, root, f"uv{tag}", shared), "True")
+            )
+            results["virtualenv_cold" + suffix].append(
+                timed(
+                    [*mlrun, "--env-manager", "virtualenv"],
+                    fresh(env, root, f"venv{tag}", shared),
+                    "True",
+                )
+            )
             if args.mlflow:
-                results["mlflow_cold" + suffix].append(timed(
-                    [args.mlflow, "run", str(project), "--env-manager", "virtualenv"],
-                    fresh(env, root, f"mlflow{tag}", shared), "True"))
+                results["mlflow_cold" + suffix].append(
+                    timed(
+                        [args.mlflow, "run", str(project), "--env-manager", "virtualenv"],
+                        fresh(env, root, f"mlflow{tag}", shared),
+                        "True",
+                    )
+                )
     warm = fresh(env, root, "warm", True)
     timed(mlrun, warm, "True")  # build once
     for _ in range(max(15, args.reps * 3)):  # interleaved, so drift hits both alike
@@ -135,23 +167,30 @@ def main() -> None:
     print(f"python {PYTHON}, {args.reps} cold repetitions; medians in seconds")
     for name, value in med.items():
         print(f"  {name:<30} {value:8.3f}  (n={len(results[name])})")
-    for suffix, what in (("", "tool caches as a user has them"),
-                         ("_fresh_caches", "every cache empty")):
+    for suffix, what in (
+        ("", "tool caches as a user has them"),
+        ("_fresh_caches", "every cache empty"),
+    ):
         uv = med["uv_cold" + suffix]
         print(f"cold, {what}:")
-        print(f"  virtualenv+pip / uv:  {med['virtualenv_cold' + suffix] / uv:5.1f}x"
-              "  (target >= 5x)")
+        print(
+            f"  virtualenv+pip / uv:  {med['virtualenv_cold' + suffix] / uv:5.1f}x  (target >= 5x)"
+        )
         if "mlflow_cold" + suffix in med:
-            print(f"  mlflow / mlrun uv:    {med['mlflow_cold' + suffix] / uv:5.1f}x"
-                  "  (target >= 8x)")
+            print(
+                f"  mlflow / mlrun uv:    {med['mlflow_cold' + suffix] / uv:5.1f}x  (target >= 8x)"
+            )
         else:
             print(f"  {mlflow_note}")
-    print(f"warm uv run - local run: {(med['uv_warm'] - med['local']) * 1000:+.0f} ms"
-          "  (target <= +150 ms)")
+    print(
+        f"warm uv run - local run: {(med['uv_warm'] - med['local']) * 1000:+.0f} ms"
+        "  (target <= +150 ms)"
+    )
     out = REPO / "bench" / "results"
     out.mkdir(exist_ok=True)
-    (out / f"env_build-{int(time.time())}.json").write_text(json.dumps(
-        {"python": PYTHON, "samples": results, "medians": med}, indent=1))
+    (out / f"env_build-{int(time.time())}.json").write_text(
+        json.dumps({"python": PYTHON, "samples": results, "medians": med}, indent=1)
+    )
     shutil.rmtree(root, ignore_errors=True)
 
 

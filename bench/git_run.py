@@ -32,8 +32,12 @@ def main() -> int:
         root = Path(tmp)
         config = root / "gitconfig"
         config.write_text("[user]\n\tname = Bench\n\temail = bench@example.com\n")
-        env = dict(os.environ, GIT_CONFIG_GLOBAL=str(config), GIT_CONFIG_NOSYSTEM="1",
-                   MLRUN_HOME=str(root / "home"))
+        env = dict(
+            os.environ,
+            GIT_CONFIG_GLOBAL=str(config),
+            GIT_CONFIG_NOSYSTEM="1",
+            MLRUN_HOME=str(root / "home"),
+        )
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
         os.environ.update(GIT_CONFIG_GLOBAL=str(config), GIT_CONFIG_NOSYSTEM="1")
@@ -58,17 +62,25 @@ def main() -> int:
         finally:
             http.stop()
             daemon.stop()
-        print("first run (the clone): " + ", ".join(
-            f"{name} {seconds * 1000:.0f} ms" for name, seconds in first.items()))
+        print(
+            "first run (the clone): "
+            + ", ".join(f"{name} {seconds * 1000:.0f} ms" for name, seconds in first.items())
+        )
         report(samples)
         base = median_ms(samples["local working tree"])
         ok = True
         for name in ("http:// + token", "git://"):
             extra = median_ms(samples[name]) - base
-            ok &= verdict(f"second run of a {name} URL vs local", extra <= 300,
-                         f"{extra:+.1f} ms (target +300 ms)")
-        ok &= verdict("no pack fetched after the clone", fetches == 1,
-                      f"{fetches} fetch request(s) with objects over {args.repeat + 1} runs")
+            ok &= verdict(
+                f"second run of a {name} URL vs local",
+                extra <= 300,
+                f"{extra:+.1f} ms (target +300 ms)",
+            )
+        ok &= verdict(
+            "no pack fetched after the clone",
+            fetches == 1,
+            f"{fetches} fetch request(s) with objects over {args.repeat + 1} runs",
+        )
         return 0 if ok else 1
 
 

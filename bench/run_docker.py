@@ -34,8 +34,7 @@ BUDGET = 1.5
 
 def _timed(argv: list[str], env: dict[str, str]) -> float:
     start = time.perf_counter()
-    subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
+    subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.perf_counter() - start
 
 
@@ -54,11 +53,11 @@ def main() -> int:
         home = Path(tmp) / "home"
         project = Path(tmp) / "project"
         local = Path(tmp) / "local"
-        for folder, env_section in ((project, f"docker_env:\n  image: {BUSYBOX}\n"),
-                                    (local, "")):
+        for folder, env_section in ((project, f"docker_env:\n  image: {BUSYBOX}\n"), (local, "")):
             folder.mkdir()
             (folder / "MLproject").write_text(
-                env_section + "entry_points:\n  main:\n    command: \"true\"\n")
+                env_section + 'entry_points:\n  main:\n    command: "true"\n'
+            )
         env = dict(os.environ, MLRUN_HOME=str(home))
         mlrun = [sys.executable, "-m", "mlrun", "run", "-q"]
         commands = {
@@ -76,8 +75,10 @@ def main() -> int:
     bare = medians["docker run --rm (bare)"]
     print(f"{runs} runs each, alternating; medians (min .. max):")
     for name, values in times.items():
-        print(f"  {name:<26} {medians[name]:6.3f}s  ({min(values):.3f} .. {max(values):.3f})"
-              f"  x{medians[name] / bare:.2f}")
+        print(
+            f"  {name:<26} {medians[name]:6.3f}s  ({min(values):.3f} .. {max(values):.3f})"
+            f"  x{medians[name] / bare:.2f}"
+        )
     added = medians["mlrun run (docker_env)"] - bare
     verdict = "within" if added <= BUDGET else "OVER"
     print(f"mlrun adds {added:+.3f}s to a bare docker run ({verdict} the {BUDGET}s budget)")

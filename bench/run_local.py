@@ -53,8 +53,11 @@ def main() -> int:
         # fresh are never served from mlrun's parse cache, see spec/parsecache.py).
         for path in project.iterdir():
             os.utime(path, (time.time() - 3600, time.time() - 3600))
-        env = dict(os.environ, MLRUN_HOME=str(root / "home"),
-                   MLFLOW_TRACKING_URI=f"sqlite:///{root / 'mlflow.db'}")
+        env = dict(
+            os.environ,
+            MLRUN_HOME=str(root / "home"),
+            MLFLOW_TRACKING_URI=f"sqlite:///{root / 'mlflow.db'}",
+        )
         # Measure what users get: byte-compiled modules (pip compiles them at install).
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         # `python` in the project's command resolves through PATH: make it this interpreter.
@@ -70,11 +73,13 @@ def main() -> int:
         else:
             print("mlflow not installed: baseline (c) unavailable")
             repeat = args.repeat
-        samples = interleaved({k: v for k, v in cases.items() if k != "mlflow run"},
-                              args.repeat, cwd=project, env=env)
+        samples = interleaved(
+            {k: v for k, v in cases.items() if k != "mlflow run"}, args.repeat, cwd=project, env=env
+        )
         if mlflow:
-            samples.update(interleaved({"mlflow run": cases["mlflow run"]}, repeat,
-                                       cwd=project, env=env))
+            samples.update(
+                interleaved({"mlflow run": cases["mlflow run"]}, repeat, cwd=project, env=env)
+            )
         report(samples)
         overhead = median_ms(samples["mlrun run"]) - median_ms(samples["direct"])
         ok = verdict("mlrun overhead over direct", overhead <= 120, f"{overhead:.1f} ms")

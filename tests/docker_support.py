@@ -18,8 +18,14 @@ from typing import Any
 BUSYBOX = "mlrun-test/busybox:1"
 PYTHON = "mlrun-test/python:bookworm"
 _PATH_ENV = "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-_TRIM = ("usr/share/doc", "usr/share/man", "usr/share/locale", "usr/share/info",
-         "var/cache/apt", "var/lib/apt/lists")
+_TRIM = (
+    "usr/share/doc",
+    "usr/share/man",
+    "usr/share/locale",
+    "usr/share/info",
+    "var/cache/apt",
+    "var/lib/apt/lists",
+)
 
 
 def engine() -> tuple[Any, str]:
@@ -52,8 +58,7 @@ def _import(client: Any, root: Path, name: str) -> None:
                 tar.add(root / entry, arcname=entry)
         fh.seek(0)
         repo, tag = name.rsplit(":", 1)
-        client.api.import_image_from_data(fh.read(), repository=repo, tag=tag,
-                                          changes=[_PATH_ENV])
+        client.api.import_image_from_data(fh.read(), repository=repo, tag=tag, changes=[_PATH_ENV])
 
 
 def ensure_busybox(client: Any) -> str:
@@ -71,8 +76,9 @@ def ensure_busybox(client: Any) -> str:
         (root / "etc/passwd").write_text("root:x:0:0:root:/root:/bin/sh\n")
         (root / "etc/group").write_text("root:x:0:\n")
         shutil.copy2(busybox, root / "bin/busybox")
-        applets = subprocess.run([busybox, "--list"], capture_output=True, text=True,
-                                 check=True).stdout.split()
+        applets = subprocess.run(
+            [busybox, "--list"], capture_output=True, text=True, check=True
+        ).stdout.split()
         for applet in applets:
             if applet != "busybox":
                 os.symlink("busybox", root / "bin" / applet)
@@ -98,8 +104,16 @@ def ensure_python(client: Any) -> str:
     with tempfile.TemporaryDirectory(prefix="mlrun-debootstrap-") as tmp:
         root = Path(tmp) / "root"
         proc = subprocess.run(
-            ["debootstrap", "--variant=minbase", "--include=python3,python-is-python3",
-             "bookworm", str(root)], capture_output=True, text=True, check=False,
+            [
+                "debootstrap",
+                "--variant=minbase",
+                "--include=python3,python-is-python3",
+                "bookworm",
+                str(root),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if proc.returncode != 0:
             return "debootstrap failed: " + (proc.stdout + proc.stderr).strip()[-500:]

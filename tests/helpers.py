@@ -21,12 +21,22 @@ def write_project(root: Path, mlproject: str, files: dict[str, str] | None = Non
     return root
 
 
-def mlrun(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
-          timeout: float = 120, check: bool = False) -> subprocess.CompletedProcess[str]:
+def mlrun(
+    *args: str,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+    check: bool = False,
+) -> subprocess.CompletedProcess[str]:
     """Run the CLI as a user would, in a separate process."""
     proc = subprocess.run(
-        [sys.executable, "-m", "mlrun", *args], cwd=cwd, env=env or dict(os.environ),
-        capture_output=True, text=True, timeout=timeout, check=False,
+        [sys.executable, "-m", "mlrun", *args],
+        cwd=cwd,
+        env=env or dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
     if check and proc.returncode != 0:
         raise AssertionError(f"mlrun {args} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
@@ -35,8 +45,11 @@ def mlrun(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None
 
 def spawn_mlrun(*args: str, cwd: Path | None = None) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "mlrun", *args], cwd=cwd, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "mlrun", *args],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 

@@ -18,14 +18,17 @@ from tests.helpers import write_project
 
 
 def _project(tmp_path: Path) -> Path:
-    return write_project(tmp_path / "p", """\
+    return write_project(
+        tmp_path / "p",
+        """\
         entry_points:
           main:
             parameters: {code: {type: int, default: 0}}
             command: "python -c 'import sys; print(\\"hello\\"); sys.exit({code})'"
           slow:
             command: "python -c 'import time; time.sleep(120)'"
-        """)
+        """,
+    )
 
 
 def test_synchronous_run_records_and_returns(tmp_path: Path) -> None:
@@ -65,23 +68,34 @@ def test_unsupported_mlflow_arguments_fail_clearly(tmp_path: Path) -> None:
 def test_nested_run_inside_a_step_is_recorded_as_child(tmp_path: Path) -> None:
     """MLflow-style chaining: a step calling mlrun.run() gets child runs."""
     src = Path(mlrun.__file__).resolve().parent.parent
-    project = write_project(tmp_path / "chain", """\
+    project = write_project(
+        tmp_path / "chain",
+        """\
         entry_points:
           main:
             command: "python driver.py"
           leaf:
             parameters: {n: int}
             command: "python -c 'print({n})'"
-        """, {"driver.py": """\
+        """,
+        {
+            "driver.py": """\
         import mlrun
         for n in (1, 2):
             mlrun.run(".", "leaf", parameters={"n": n})
-        """})
+        """
+        },
+    )
     env = dict(os.environ, PYTHONPATH=str(src))
-    proc = subprocess.run([sys.executable, "-m", "mlrun", "run", str(project), "--json"],
-                          capture_output=True, text=True, env=env, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "mlrun", "run", str(project), "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
-    parent = json.loads(proc.stdout[proc.stdout.index("{\n"):])["run_id"]
+    parent = json.loads(proc.stdout[proc.stdout.index("{\n") :])["run_id"]
     children = open_store().search_runs(parent_run_id=parent)
     assert sorted(c.params["n"] for c in children) == ["1", "2"]
     assert all(c.entry_point == "leaf" and c.status == "FINISHED" for c in children)

@@ -78,8 +78,9 @@ def main():
     rnd.shuffle(order)
     cut = int(len(order) * 0.75)
     train, test = order[:cut], order[cut:]
-    w, b = fit([xs[i] for i in train], [ys[i] for i in train], args.alpha, args.l1_ratio,
-               args.iterations)
+    w, b = fit(
+        [xs[i] for i in train], [ys[i] for i in train], args.alpha, args.l1_ratio, args.iterations
+    )
     test_rmse = rmse([xs[i] for i in test], [ys[i] for i in test], w, b)
     print(f"Elasticnet model (alpha={args.alpha:f}, l1_ratio={args.l1_ratio:f}):")
     print(f"  test RMSE: {test_rmse:.4f}")

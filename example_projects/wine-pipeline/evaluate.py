@@ -19,5 +19,10 @@ shutil.copyfile(best["model"], artifact_path("best-model.json"))
 with open(artifact_path("report.json"), "w") as fh:
     json.dump({"best": best, "candidates": candidates}, fh, indent=1)
 log_metric("best_rmse", best["rmse"])
-write_outputs({"best_alpha": best["alpha"], "best_rmse": best["rmse"],
-               "model": artifact_path("best-model.json")})
+write_outputs(
+    {
+        "best_alpha": best["alpha"],
+        "best_rmse": best["rmse"],
+        "model": artifact_path("best-model.json"),
+    }
+)

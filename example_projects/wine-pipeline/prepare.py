@@ -22,8 +22,10 @@ train, test = rows[:cut], rows[cut:]
 
 features = len(header) - 1
 means = [sum(r[j] for r in train) / len(train) for j in range(features)]
-stds = [math.sqrt(sum((r[j] - means[j]) ** 2 for r in train) / len(train)) or 1.0
-        for j in range(features)]
+stds = [
+    math.sqrt(sum((r[j] - means[j]) ** 2 for r in train) / len(train)) or 1.0
+    for j in range(features)
+]
 
 
 def scaled(table):

@@ -53,5 +53,4 @@ model = artifact_path("model.json")
 with open(model, "w") as fh:
     json.dump({"weights": w, "intercept": b}, fh)
 log_metric("test_rmse", test_rmse)
-write_outputs({"rmse": test_rmse, "alpha": args.alpha, "l1_ratio": args.l1_ratio,
-               "model": model})
+write_outputs({"rmse": test_rmse, "alpha": args.alpha, "l1_ratio": args.l1_ratio, "model": model})

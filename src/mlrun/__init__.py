@@ -12,12 +12,35 @@ from typing import Any
 __version__ = "0.1.0"
 
 _API = {"run", "SubmittedRun", "load_project"}
-_STEP_HELPERS = {"log_metric", "log_metrics", "log_param", "log_params", "set_tag",
-                 "set_tags", "log_output", "log_outputs", "log_artifact", "run_dir"}
+_STEP_HELPERS = {
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "set_tag",
+    "set_tags",
+    "log_output",
+    "log_outputs",
+    "log_artifact",
+    "run_dir",
+}
 
-__all__ = ["SubmittedRun", "__version__", "load_project", "log_artifact", "log_metric",
-           "log_metrics", "log_output", "log_outputs", "log_param", "log_params", "run",
-           "run_dir", "set_tag", "set_tags"]
+__all__ = [
+    "SubmittedRun",
+    "__version__",
+    "load_project",
+    "log_artifact",
+    "log_metric",
+    "log_metrics",
+    "log_output",
+    "log_outputs",
+    "log_param",
+    "log_params",
+    "run",
+    "run_dir",
+    "set_tag",
+    "set_tags",
+]
 
 
 def __getattr__(name: str) -> Any:

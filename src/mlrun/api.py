@@ -46,9 +46,15 @@ class SubmittedRun:
     def __repr__(self) -> str:
         return f"SubmittedRun(run_id={self.run_id!r}, status={self._status!r})"
 
-    def _drive(self, work: Callable[[bool], Any], *, synchronous: bool,
-               run_id: Callable[[], str | None], what: str = "run",
-               cleanup: Callable[[], None] | None = None) -> SubmittedRun:
+    def _drive(
+        self,
+        work: Callable[[bool], Any],
+        *,
+        synchronous: bool,
+        run_id: Callable[[], str | None],
+        what: str = "run",
+        cleanup: Callable[[], None] | None = None,
+    ) -> SubmittedRun:
         """Run `work(in_main_thread)` (it returns something with `status` and `exit_code`)
         here or in a thread, the way MLflow's run() does: synchronous runs raise
         ExecutionError unless FINISHED; asynchronous ones return once the run is recorded.
@@ -74,11 +80,16 @@ class SubmittedRun:
                 raise self._error
             if self._status != FINISHED:
                 code = self.exit_code if self.exit_code is not None else 1
-                raise ExecutionError(f"{what} {self.run_id} {self._status} with exit code "
-                                     f"{code}", self.run_id, self._status, code)
+                raise ExecutionError(
+                    f"{what} {self.run_id} {self._status} with exit code {code}",
+                    self.run_id,
+                    self._status,
+                    code,
+                )
             return self
-        self._thread = threading.Thread(target=target, args=(False,), name=f"mlrun-{what}",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=target, args=(False,), name=f"mlrun-{what}", daemon=True
+        )
         self._thread.start()
         while run_id() is None and not self._done.wait(0.005):
             pass
@@ -126,22 +137,34 @@ def run(
     from mlrun.execution.supervisor import Cancel
     from mlrun.tracking import open_store
 
-    for name, value in (("experiment_id", experiment_id), ("backend_config", backend_config),
-                        ("storage_dir", storage_dir), ("docker_auth", docker_auth),
-                        ("run_id", run_id)):
+    for name, value in (
+        ("experiment_id", experiment_id),
+        ("backend_config", backend_config),
+        ("storage_dir", storage_dir),
+        ("docker_auth", docker_auth),
+        ("run_id", run_id),
+    ):
         if value is not None:
             raise NotAvailableError(f"mlrun.run({name}=...) is not available yet")
     if backend != "local":
         raise NotAvailableError(f"backend {backend!r} is not available yet")
     request = runner.RunRequest(
-        uri=uri, entry_point=entry_point, version=version,
+        uri=uri,
+        entry_point=entry_point,
+        version=version,
         parameters={str(k): _param_str(v) for k, v in (parameters or {}).items()},
-        env_manager=env_manager, experiment_name=experiment_name, run_name=run_name,
-        tracking_uri=tracking_uri, cwd=Path(cwd) if cwd else None, echo=echo,
+        env_manager=env_manager,
+        experiment_name=experiment_name,
+        run_name=run_name,
+        tracking_uri=tracking_uri,
+        cwd=Path(cwd) if cwd else None,
+        echo=echo,
         env_options=EnvOptions(
             build_image=build_image,
-            docker_args={str(k): (None if v is None or v is True else str(v))
-                         for k, v in (docker_args or {}).items()},
+            docker_args={
+                str(k): (None if v is None or v is True else str(v))
+                for k, v in (docker_args or {}).items()
+            },
         ),
         tags=dict(tags or {}),
     )
@@ -151,8 +174,9 @@ def run(
         from mlrun.workflow.submit import submit_workflow, wants
 
         if wants(opened, entry_point):
-            return submit_workflow(opened, request, reporter, synchronous=synchronous,
-                                   options=workflow_options)
+            return submit_workflow(
+                opened, request, reporter, synchronous=synchronous, options=workflow_options
+            )
     try:
         the_plan = runner.plan_entry_point(opened, request, reporter)
     except BaseException:
@@ -165,11 +189,18 @@ def run(
 
     def _work(in_main_thread: bool) -> Any:
         # Signal handlers can only be installed from the main thread.
-        return runner.execute(the_plan, store, reporter, forward_signals=in_main_thread,
-                              cancel=cancel, on_record=recorded.append)
+        return runner.execute(
+            the_plan,
+            store,
+            reporter,
+            forward_signals=in_main_thread,
+            cancel=cancel,
+            on_record=recorded.append,
+        )
 
-    return submitted._drive(_work, synchronous=synchronous,
-                            run_id=lambda: recorded[0] if recorded else None)
+    return submitted._drive(
+        _work, synchronous=synchronous, run_id=lambda: recorded[0] if recorded else None
+    )
 
 
 def load_project(uri: str = ".") -> Any:

@@ -44,9 +44,17 @@ class Plan:
     """Everything decided before anything runs (what --dry-run shows). A plain class,
     not a dataclass: defined on every run's start-up path (see spec/model.py)."""
 
-    def __init__(self, request: RunRequest, source: Source, project: Project,
-                 entry_point: EntryPoint, params: ResolvedParameters, command: Command,
-                 env_plan: EnvPlan, warnings: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        request: RunRequest,
+        source: Source,
+        project: Project,
+        entry_point: EntryPoint,
+        params: ResolvedParameters,
+        command: Command,
+        env_plan: EnvPlan,
+        warnings: list[str] | None = None,
+    ) -> None:
         self.request = request
         self.source = source
         self.project = project
@@ -65,9 +73,13 @@ class Plan:
             "command_mode": self.command.mode,
             "cwd": str(self.source.project_dir),
             "env_manager": self.env_plan.manager,
-            "env": {"kind": self.env_plan.manager, "key": self.env_plan.key,
-                    "cached": self.env_plan.cached, "description": self.env_plan.description,
-                    **{k: v for k, v in self.env_plan.details.items() if k != "inputs"}},
+            "env": {
+                "kind": self.env_plan.manager,
+                "key": self.env_plan.key,
+                "cached": self.env_plan.cached,
+                "description": self.env_plan.description,
+                **{k: v for k, v in self.env_plan.details.items() if k != "inputs"},
+            },
             "source": self.source.provenance,
             "warnings": self.warnings,
         }
@@ -110,8 +122,12 @@ def open_project(request: RunRequest, reporter: Reporter) -> Opened:
     from mlrun.spec.loader import load_project
 
     source = sources.resolve(
-        request.uri, version=request.version, cwd=request.cwd or Path.cwd(),
-        offline=request.offline, require_clean=request.require_clean, reporter=reporter,
+        request.uri,
+        version=request.version,
+        cwd=request.cwd or Path.cwd(),
+        offline=request.offline,
+        require_clean=request.require_clean,
+        reporter=reporter,
     )
     try:
         project = load_project(source.project_dir)
@@ -139,16 +155,26 @@ def plan_entry_point(opened: Opened, request: RunRequest, reporter: Reporter) ->
     except UsageError as exc:
         if project.file is not None:
             raise
-        raise UsageError(f"{opened.source.where()} has no MLproject file, and "
-                         f"{request.entry_point!r} is not a script in it",
-                         hint="run a directory or repository holding an MLproject, or a "
-                         ".py/.sh file in it with -e") from exc
+        raise UsageError(
+            f"{opened.source.where()} has no MLproject file, and "
+            f"{request.entry_point!r} is not a script in it",
+            hint="run a directory or repository holding an MLproject, or a "
+            ".py/.sh file in it with -e",
+        ) from exc
     params = resolve_parameters(entry_point, request.parameters, cwd)
     command = render_command(entry_point, params)
     manager = get_manager(choose_manager(project.env, request.env_manager))
     env_plan = manager.plan(project, request.env_options)
-    return Plan(request, opened.source, project, entry_point, params, command, env_plan,
-                list(opened.warnings))
+    return Plan(
+        request,
+        opened.source,
+        project,
+        entry_point,
+        params,
+        command,
+        env_plan,
+        list(opened.warnings),
+    )
 
 
 def plan_env(request: RunRequest, reporter: Reporter) -> tuple[Source, EnvPlan]:
@@ -159,8 +185,12 @@ def plan_env(request: RunRequest, reporter: Reporter) -> tuple[Source, EnvPlan]:
     from mlrun.spec.loader import load_project
 
     source = sources.resolve(
-        request.uri, version=request.version, cwd=request.cwd or Path.cwd(),
-        offline=request.offline, require_clean=request.require_clean, reporter=reporter,
+        request.uri,
+        version=request.version,
+        cwd=request.cwd or Path.cwd(),
+        offline=request.offline,
+        require_clean=request.require_clean,
+        reporter=reporter,
     )
     try:
         project = load_project(source.project_dir)
@@ -197,16 +227,21 @@ def execute(
         env: PreparedEnv | None = None
         try:
             env = _prepare_env(the_plan, store, run_id, reporter)
-            outcome = _supervise(the_plan, env, launch, sink, store, reporter,
-                                 forward_signals, cancel, on_start)
+            outcome = _supervise(
+                the_plan, env, launch, sink, store, reporter, forward_signals, cancel, on_start
+            )
         except MlrunError as exc:
             sink.note(str(exc))
             store.finish_run(run_id, FAILED, exc.exit_code, str(exc))
             raise
         except BaseException as exc:
             interrupted = isinstance(exc, KeyboardInterrupt)
-            store.finish_run(run_id, KILLED if interrupted else FAILED, None,
-                             "interrupted" if interrupted else f"mlrun failed: {exc!r}")
+            store.finish_run(
+                run_id,
+                KILLED if interrupted else FAILED,
+                None,
+                "interrupted" if interrupted else f"mlrun failed: {exc!r}",
+            )
             raise
         finally:
             sink.close()
@@ -231,34 +266,36 @@ def _create_record(the_plan: Plan, store: RunStore) -> tuple[str, Path, Launch]:
     run_dir = run_root / "outputs"
     run_dir.mkdir(parents=True, exist_ok=True)
     command: list[str] | str = (
-        list(the_plan.command.argv) if the_plan.command.argv is not None
+        list(the_plan.command.argv)
+        if the_plan.command.argv is not None
         else the_plan.command.shell or ""
     )
-    experiment = (request.experiment_name or os.environ.get("MLRUN_EXPERIMENT_NAME")
-                  or "Default")
-    store.create_run(NewRun(
-        run_id=run_id,
-        experiment=experiment,
-        run_name=request.run_name,
-        source_uri=the_plan.source.uri,
-        source_type=the_plan.source.kind,
-        source=dict(the_plan.source.provenance),
-        entry_point=the_plan.entry_point.name,
-        params=the_plan.params.all(),
-        command=command,
-        command_mode=the_plan.command.mode,
-        env_kind=the_plan.env_plan.manager,
-        env={"kind": the_plan.env_plan.manager, "key": the_plan.env_plan.key},
-        run_dir=str(run_dir),
-        log_paths=log_paths(run_root / "logs"),
-        host=this_host(),
-        user=_user(),
-        pid=os.getpid(),
-        pid_start=process_start_token(os.getpid()),
-        mlrun_version=__version__,
-        parent_run_id=request.parent_run_id or os.environ.get("MLRUN_RUN_ID") or None,
-        tags=dict(request.tags),
-    ))
+    experiment = request.experiment_name or os.environ.get("MLRUN_EXPERIMENT_NAME") or "Default"
+    store.create_run(
+        NewRun(
+            run_id=run_id,
+            experiment=experiment,
+            run_name=request.run_name,
+            source_uri=the_plan.source.uri,
+            source_type=the_plan.source.kind,
+            source=dict(the_plan.source.provenance),
+            entry_point=the_plan.entry_point.name,
+            params=the_plan.params.all(),
+            command=command,
+            command_mode=the_plan.command.mode,
+            env_kind=the_plan.env_plan.manager,
+            env={"kind": the_plan.env_plan.manager, "key": the_plan.env_plan.key},
+            run_dir=str(run_dir),
+            log_paths=log_paths(run_root / "logs"),
+            host=this_host(),
+            user=_user(),
+            pid=os.getpid(),
+            pid_start=process_start_token(os.getpid()),
+            mlrun_version=__version__,
+            parent_run_id=request.parent_run_id or os.environ.get("MLRUN_RUN_ID") or None,
+            tags=dict(request.tags),
+        )
+    )
     _save_source_artifacts(the_plan.source, run_dir)
     launch = Launch(
         command=the_plan.command,
@@ -280,14 +317,16 @@ def _host_paths(the_plan: Plan) -> tuple[Path, ...]:
     params = the_plan.entry_point.parameters
     values = the_plan.params.values
     return tuple(
-        Path(values[name]) for name, p in params.items()
-        if p.type in ("path", "uri") and name in values and os.path.isabs(values[name])
+        Path(values[name])
+        for name, p in params.items()
+        if p.type in ("path", "uri")
+        and name in values
+        and os.path.isabs(values[name])
         and os.path.exists(values[name])
     )
 
 
-def _prepare_env(the_plan: Plan, store: RunStore, run_id: str,
-                 reporter: Reporter) -> PreparedEnv:
+def _prepare_env(the_plan: Plan, store: RunStore, run_id: str, reporter: Reporter) -> PreparedEnv:
     from mlrun.envs import get_manager
 
     env = get_manager(the_plan.env_plan.manager).prepare(the_plan.env_plan, reporter)
@@ -297,8 +336,15 @@ def _prepare_env(the_plan: Plan, store: RunStore, run_id: str,
 
 
 def _supervise(
-    the_plan: Plan, env: PreparedEnv, launch: Launch, sink: Any, store: RunStore,
-    reporter: Reporter, forward_signals: bool, cancel: Cancel | None, on_start: Any,
+    the_plan: Plan,
+    env: PreparedEnv,
+    launch: Launch,
+    sink: Any,
+    store: RunStore,
+    reporter: Reporter,
+    forward_signals: bool,
+    cancel: Cancel | None,
+    on_start: Any,
 ) -> Any:
     from mlrun.execution.supervisor import supervise
 
@@ -306,6 +352,7 @@ def _supervise(
     if on_start is not None:
         on_start(launch.run_id, child)
     reporter.debug(f"run {launch.run_id} started ({child.label})")
+
     def _heartbeat() -> None:
         from mlrun.errors import StoreError
 
@@ -315,8 +362,12 @@ def _supervise(
             reporter.debug(f"heartbeat not recorded: {exc}")
 
     return supervise(
-        child, sink, grace=the_plan.request.grace_period, forward_signals=forward_signals,
-        cancel=cancel, tick=_heartbeat,
+        child,
+        sink,
+        grace=the_plan.request.grace_period,
+        forward_signals=forward_signals,
+        cancel=cancel,
+        tick=_heartbeat,
     )
 
 

@@ -33,8 +33,11 @@ def run_dir() -> str | None:
         global _warned
         if not _warned:
             _warned = True
-            print("mlrun: MLRUN_RUN_DIR is not set (not running under mlrun); "
-                  "metrics, params, tags and outputs are not recorded", file=sys.stderr)
+            print(
+                "mlrun: MLRUN_RUN_DIR is not set (not running under mlrun); "
+                "metrics, params, tags and outputs are not recorded",
+                file=sys.stderr,
+            )
         return None
     os.makedirs(path, exist_ok=True)
     return path
@@ -46,8 +49,12 @@ def log_metric(key: str, value: float, step: int = 0, timestamp: float | None = 
         value_out: Any = str(value)  # JSON has no NaN/inf; mlrun parses these strings back
     else:
         value_out = value
-    record = {"key": str(key), "value": value_out, "step": int(step),
-              "timestamp": time.time() if timestamp is None else float(timestamp)}
+    record = {
+        "key": str(key),
+        "value": value_out,
+        "step": int(step),
+        "timestamp": time.time() if timestamp is None else float(timestamp),
+    }
     _append_line("metrics.jsonl", json.dumps(record))
 
 

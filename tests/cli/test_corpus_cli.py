@@ -57,8 +57,9 @@ def test_validate_and_dry_run_match_mlflow(corpus_project: Path) -> None:
             assert got["parameters"][pname]["default"] == want, (name, pname)
         if "words" not in ep:
             continue
-        dry = mlrun("run", str(corpus_project), "-e", name, "--dry-run", "--json",
-                    "--env-manager", "local")
+        dry = mlrun(
+            "run", str(corpus_project), "-e", name, "--dry-run", "--json", "--env-manager", "local"
+        )
         if expected["env_type"] == "docker_env":
             dry = mlrun("run", str(corpus_project), "-e", name, "--dry-run", "--json")
         assert dry.returncode == 0, dry.stderr

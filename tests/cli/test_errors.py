@@ -21,13 +21,16 @@ def _assert_clean_error(proc, code: int, *needles: str) -> None:  # type: ignore
 
 
 def test_invalid_mlproject_names_file_line_and_key(tmp_path: Path) -> None:
-    project = write_project(tmp_path / "p", """\
+    project = write_project(
+        tmp_path / "p",
+        """\
         name: broken
         entry_points:
           main:
             parameters:
               alpha: float
-        """)
+        """,
+    )
     proc = mlrun("run", str(project))
     _assert_clean_error(proc, 2, "MLproject:3", "command")
     debug = mlrun("--debug", "run", str(project))
@@ -40,10 +43,13 @@ def test_yaml_syntax_error_has_a_line(tmp_path: Path) -> None:
 
 
 def test_unknown_entry_point_lists_the_ones_there(tmp_path: Path) -> None:
-    project = write_project(tmp_path / "p", """\
+    project = write_project(
+        tmp_path / "p",
+        """\
         entry_points:
           train: {command: "true"}
-        """)
+        """,
+    )
     _assert_clean_error(mlrun("run", str(project), "-e", "nope"), 2, "nope", "train")
 
 
@@ -51,8 +57,15 @@ def test_missing_project_dir(tmp_path: Path) -> None:
     _assert_clean_error(mlrun("run", str(tmp_path / "absent")), 2, "absent")
 
 
-@pytest.mark.parametrize("args", [["-b", "kubernetes"], ["--backend-config", "x.json"],
-                                  ["--experiment-id", "1"], ["--storage-dir", "/tmp"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["-b", "kubernetes"],
+        ["--backend-config", "x.json"],
+        ["--experiment-id", "1"],
+        ["--storage-dir", "/tmp"],
+    ],
+)
 def test_mlflow_options_not_implemented_yet_fail_clearly(tmp_path: Path, args: list[str]) -> None:
     project = write_project(tmp_path / "p", 'entry_points:\n  main: {command: "true"}\n')
     _assert_clean_error(mlrun("run", str(project), *args), 2, "not available yet")
@@ -67,10 +80,13 @@ def test_bad_param_syntax_and_repeats(tmp_path: Path) -> None:
 
 
 def test_missing_program_is_127_and_recorded(tmp_path: Path) -> None:
-    project = write_project(tmp_path / "p", """\
+    project = write_project(
+        tmp_path / "p",
+        """\
         entry_points:
           main: {command: "no-such-program-xyz --flag"}
-        """)
+        """,
+    )
     _assert_clean_error(mlrun("run", "-q", str(project)), 127, "no-such-program-xyz")
     runs = json.loads(mlrun("runs", "list", "--json").stdout)
     assert [(r["status"], r["exit_code"]) for r in runs] == [("FAILED", 127)]
@@ -87,16 +103,20 @@ def test_other_tracking_uri_is_used(tmp_path: Path) -> None:
     assert db.is_file()
     assert len(json.loads(mlrun("runs", "list", "--json", "--tracking-uri", str(db)).stdout)) == 1
     assert json.loads(mlrun("runs", "list", "--json").stdout) == []
-    _assert_clean_error(mlrun("runs", "list", "--tracking-uri", "postgresql://u:pw@h/db"), 2,
-                        "not available yet")
+    _assert_clean_error(
+        mlrun("runs", "list", "--tracking-uri", "postgresql://u:pw@h/db"), 2, "not available yet"
+    )
 
 
 def test_logs_follow_streams_until_the_run_ends(tmp_path: Path) -> None:
-    project = write_project(tmp_path / "p", """\
+    project = write_project(
+        tmp_path / "p",
+        """\
         entry_points:
           main:
             command: "python -u -c 'import time\\nfor i in range(4): print(i); time.sleep(0.3)'"
-        """)
+        """,
+    )
     proc = spawn_mlrun("run", str(project), "--json")
     run_id = None
     deadline = time.monotonic() + 30

@@ -15,7 +15,9 @@ PRINT_ARGS = "import json, sys; print(json.dumps(sys.argv[1:]))"
 
 
 def _args_project(tmp_path: Path, command: str) -> Path:
-    return write_project(tmp_path / "proj", f"""\
+    return write_project(
+        tmp_path / "proj",
+        f"""\
         name: args
         entry_points:
           main:
@@ -23,14 +25,16 @@ def _args_project(tmp_path: Path, command: str) -> Path:
               a: string
               b: {{type: string, default: x}}
             command: "{command}"
-        """, {"show.py": PRINT_ARGS})
+        """,
+        {"show.py": PRINT_ARGS},
+    )
 
 
 def test_example_project_runs_and_is_recorded(tmp_path: Path) -> None:
     proc = mlrun("run", str(REPO / "example_projects/elasticnet"), "-P", "alpha=0.3", "--json")
     assert proc.returncode == 0, proc.stderr
     assert "test RMSE" in proc.stdout
-    result = json.loads(proc.stdout[proc.stdout.index("{"):])
+    result = json.loads(proc.stdout[proc.stdout.index("{") :])
     assert result["status"] == "FINISHED"
     shown = json.loads(mlrun("runs", "show", result["run_id"], "--json", check=True).stdout)
     assert shown["params"]["alpha"] == "0.3"
@@ -53,11 +57,14 @@ def test_example_project_runs_and_is_recorded(tmp_path: Path) -> None:
 
 
 def test_exit_code_is_passed_through_and_run_failed(tmp_path: Path) -> None:
-    project = write_project(tmp_path / "p", """\
+    project = write_project(
+        tmp_path / "p",
+        """\
         entry_points:
           main:
             command: "python -c 'import sys; sys.exit(3)'"
-        """)
+        """,
+    )
     proc = mlrun("run", str(project), "--json")
     assert proc.returncode == 3
     result = json.loads(proc.stdout)
@@ -65,8 +72,22 @@ def test_exit_code_is_passed_through_and_run_failed(tmp_path: Path) -> None:
     assert (shown["status"], shown["exit_code"]) == ("FAILED", 3)
 
 
-HOSTILE = ["two words", "it's", 'say "hi"', "$(touch {marker})", "a;b", "`id`", "line1\nline2",
-           "-rf", "ünïcödé ✓", "", "{brace}", "$HOME", "*", "\\back"]
+HOSTILE = [
+    "two words",
+    "it's",
+    'say "hi"',
+    "$(touch {marker})",
+    "a;b",
+    "`id`",
+    "line1\nline2",
+    "-rf",
+    "ünïcödé ✓",
+    "",
+    "{brace}",
+    "$HOME",
+    "*",
+    "\\back",
+]
 
 
 @pytest.mark.parametrize("mode", ["argv", "shell"])
@@ -91,12 +112,15 @@ def test_undeclared_params_are_appended(tmp_path: Path) -> None:
 
 
 def test_bad_param_value_is_exit_2_with_one_clear_line(tmp_path: Path) -> None:
-    project = write_project(tmp_path / "p", """\
+    project = write_project(
+        tmp_path / "p",
+        """\
         entry_points:
           main:
             parameters: {alpha: float}
             command: "python -c pass {alpha}"
-        """)
+        """,
+    )
     proc = mlrun("run", str(project), "-P", "alpha=abc")
     assert proc.returncode == 2
     assert "alpha" in proc.stderr and "abc" in proc.stderr and "float" in proc.stderr
@@ -131,14 +155,20 @@ def test_dry_run_json_shape_runs_nothing(tmp_path: Path) -> None:
 
 
 def test_run_environment_variables(tmp_path: Path) -> None:
-    code = ("import os, json; print(json.dumps({k: os.environ.get(k) for k in "
-            "['MLRUN_RUN_ID', 'MLRUN_RUN_DIR', 'MLRUN_TRACKING_URI']}) ); "
-            "print(os.getcwd())")
-    project = write_project(tmp_path / "p", """\
+    code = (
+        "import os, json; print(json.dumps({k: os.environ.get(k) for k in "
+        "['MLRUN_RUN_ID', 'MLRUN_RUN_DIR', 'MLRUN_TRACKING_URI']}) ); "
+        "print(os.getcwd())"
+    )
+    project = write_project(
+        tmp_path / "p",
+        """\
         entry_points:
           main:
             command: "python env.py"
-        """, {"env.py": code})
+        """,
+        {"env.py": code},
+    )
     proc = mlrun("run", str(project), "--json")
     lines = proc.stdout.splitlines()
     seen = json.loads(lines[0])
@@ -157,15 +187,19 @@ def _wait_for(path: Path, timeout: float = 30) -> None:
 
 
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
-def test_signal_kills_the_whole_group_and_run_is_killed(tmp_path: Path, signum: int,
-                                                        code: int) -> None:
+def test_signal_kills_the_whole_group_and_run_is_killed(
+    tmp_path: Path, signum: int, code: int
+) -> None:
     pids = tmp_path / "pids"
-    project = write_project(tmp_path / "p", f"""\
+    project = write_project(
+        tmp_path / "p",
+        f"""\
         entry_points:
           main:
             command: "bash -c 'sleep 300 & echo $! > {pids}.tmp; echo $$ >> {pids}.tmp; \\
                       mv {pids}.tmp {pids}; wait'"
-        """)
+        """,
+    )
     proc = spawn_mlrun("run", str(project), "--grace-period", "5", "--json")
     _wait_for(pids)
     child_pids = [int(p) for p in pids.read_text().split()]
@@ -174,7 +208,7 @@ def test_signal_kills_the_whole_group_and_run_is_killed(tmp_path: Path, signum: 
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == code, err
     assert not any(pid_alive(p) for p in child_pids)
-    run_id = json.loads(out[out.index("{"):])["run_id"]
+    run_id = json.loads(out[out.index("{") :])["run_id"]
     shown = json.loads(mlrun("runs", "show", run_id, "--json").stdout)
     assert shown["status"] == "KILLED"
     assert shown["exit_code"] == code
@@ -182,11 +216,14 @@ def test_signal_kills_the_whole_group_and_run_is_killed(tmp_path: Path, signum: 
 
 def test_sigkilled_mlrun_shows_as_killed_not_running(tmp_path: Path) -> None:
     started = tmp_path / "started"
-    project = write_project(tmp_path / "p", f"""\
+    project = write_project(
+        tmp_path / "p",
+        f"""\
         entry_points:
           main:
             command: "bash -c 'touch {started}; sleep 30'"
-        """)
+        """,
+    )
     proc = spawn_mlrun("run", str(project))
     _wait_for(started)
     proc.kill()
@@ -202,13 +239,20 @@ def test_cli_start_does_not_import_heavy_modules(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    code = ("import sys\n"
-            "from mlrun.cli.main import run_cli\n"
-            "rc = run_cli(sys.argv[1:])\n"
-            "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "
-            "('docker', 'git', 'virtualenv', 'uv', 'requests'))\n"
-            "print('HEAVY', heavy, rc, file=sys.stderr)\n")
+    code = (
+        "import sys\n"
+        "from mlrun.cli.main import run_cli\n"
+        "rc = run_cli(sys.argv[1:])\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('docker', 'git', 'virtualenv', 'uv', 'requests'))\n"
+        "print('HEAVY', heavy, rc, file=sys.stderr)\n"
+    )
     for args in (["--help"], ["run", str(REPO / "example_projects/elasticnet"), "-q"]):
-        proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True,
-                              text=True, cwd=tmp_path, check=False)
+        proc = subprocess.run(
+            [sys.executable, "-c", code, *args],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            check=False,
+        )
         assert "HEAVY [] 0" in proc.stderr, proc.stderr

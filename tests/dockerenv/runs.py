@@ -20,8 +20,9 @@ def show(run_id: str) -> dict[str, Any]:
     return json.loads(mlrun("runs", "show", run_id, "--json", check=True).stdout)
 
 
-def run_json(project: Path, *args: str, env: dict[str, str] | None = None,
-             code: int = 0) -> tuple[subprocess.CompletedProcess[str], str, dict[str, Any]]:
+def run_json(
+    project: Path, *args: str, env: dict[str, str] | None = None, code: int = 0
+) -> tuple[subprocess.CompletedProcess[str], str, dict[str, Any]]:
     """Run, check the exit code; (process, command output, run record)."""
     proc = mlrun("run", str(project), *args, "--json", env=env)
     assert proc.returncode == code, proc.stderr

@@ -15,7 +15,9 @@ from tests.helpers import mlrun, write_project
 
 
 def _project(root: Path, image: str = "mlrun-test/busybox:1", extra: str = "") -> Path:
-    return write_project(root, f"""\
+    return write_project(
+        root,
+        f"""\
         docker_env:
           image: {image}
         {extra}
@@ -23,7 +25,8 @@ def _project(root: Path, image: str = "mlrun-test/busybox:1", extra: str = "") -
           main:
             parameters: {{n: {{type: int, default: 1}}}}
             command: "echo {{n}}"
-        """)
+        """,
+    )
 
 
 def _no_engine(tmp_path: Path) -> dict[str, str]:
@@ -33,15 +36,17 @@ def _no_engine(tmp_path: Path) -> dict[str, str]:
 def _error_lines(stderr: str) -> list[str]:
     """stderr from the error on (progress lines before it are not part of it)."""
     lines = stderr.splitlines()
-    return lines[next(i for i, line in enumerate(lines) if line.startswith("mlrun: error:")):]
+    return lines[next(i for i, line in enumerate(lines) if line.startswith("mlrun: error:")) :]
 
 
 def test_no_engine_is_exit_125_in_one_sentence_and_recorded(tmp_path: Path) -> None:
     proc = mlrun("run", str(_project(tmp_path / "p")), env=_no_engine(tmp_path))
     assert proc.returncode == 125
     lines = _error_lines(proc.stderr)
-    assert lines[0] == (f"mlrun: error: no docker engine is reachable at "
-                        f"unix://{tmp_path}/no-engine.sock (no engine socket there)")
+    assert lines[0] == (
+        f"mlrun: error: no docker engine is reachable at "
+        f"unix://{tmp_path}/no-engine.sock (no engine socket there)"
+    )
     assert lines[1].startswith("  hint: start the docker engine")
     assert len(lines) == 2 and "Traceback" not in proc.stderr
     runs = json.loads(mlrun("runs", "list", "--json", check=True).stdout)
@@ -49,8 +54,15 @@ def test_no_engine_is_exit_125_in_one_sentence_and_recorded(tmp_path: Path) -> N
 
 
 def test_dry_run_needs_no_engine(tmp_path: Path) -> None:
-    proc = mlrun("run", str(_project(tmp_path / "p")), "-P", "n=5", "--dry-run", "--json",
-                 env=_no_engine(tmp_path))
+    proc = mlrun(
+        "run",
+        str(_project(tmp_path / "p")),
+        "-P",
+        "n=5",
+        "--dry-run",
+        "--json",
+        env=_no_engine(tmp_path),
+    )
     assert proc.returncode == 0, proc.stderr
     plan = json.loads(proc.stdout)
     assert plan["argv"] == ["echo", "5"]
@@ -62,37 +74,47 @@ def test_dry_run_needs_no_engine(tmp_path: Path) -> None:
     assert "code mounted read-only at /mlflow/projects/code" in text.stdout
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["-A", "bogus=1"], "-A bogus is not a docker run option mlrun knows"),
-    (["-A", "rm"], "-A rm: mlrun sets this itself"),
-    (["-A", "shm-size=lots"], "-A shm-size=lots: expects a size such as 512m or 2g"),
-    (["-A", "gpus"], "-A gpus: this option needs a value"),
-    (["-A", "privileged=maybe"], "-A privileged=maybe: expects no value, or true/false"),
-])
-def test_bad_docker_args_are_exit_2_before_anything_runs(tmp_path: Path, args: list[str],
-                                                         message: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-A", "bogus=1"], "-A bogus is not a docker run option mlrun knows"),
+        (["-A", "rm"], "-A rm: mlrun sets this itself"),
+        (["-A", "shm-size=lots"], "-A shm-size=lots: expects a size such as 512m or 2g"),
+        (["-A", "gpus"], "-A gpus: this option needs a value"),
+        (["-A", "privileged=maybe"], "-A privileged=maybe: expects no value, or true/false"),
+    ],
+)
+def test_bad_docker_args_are_exit_2_before_anything_runs(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
     proc = mlrun("run", str(_project(tmp_path / "p")), *args, env=_no_engine(tmp_path))
     assert proc.returncode == 2
     assert proc.stderr.splitlines()[0] == f"mlrun: error: {message}"
     assert mlrun("runs", "list", "--json").stdout.strip() == "[]"
 
 
-@pytest.mark.parametrize(("volumes", "message"), [
-    ('["${MLRUN_TEST_UNSET}:/data"]', "docker_env.volumes[0] uses $MLRUN_TEST_UNSET, which "
-                                      "is not set in this environment"),
-    ('["/data"]', "docker_env.volumes[0] is '/data', which is not HOST:CONTAINER[:ro|rw]"),
-    ('["/a:/b:rx"]', "docker_env.volumes[0] has the unknown mount option 'rx' in '/a:/b:rx'"),
-    ('["/a:relative"]', "docker_env.volumes[0]: the container path 'relative' in "
-                        "'/a:relative' is not absolute"),
-])
+@pytest.mark.parametrize(
+    ("volumes", "message"),
+    [
+        (
+            '["${MLRUN_TEST_UNSET}:/data"]',
+            "docker_env.volumes[0] uses $MLRUN_TEST_UNSET, which is not set in this environment",
+        ),
+        ('["/data"]', "docker_env.volumes[0] is '/data', which is not HOST:CONTAINER[:ro|rw]"),
+        ('["/a:/b:rx"]', "docker_env.volumes[0] has the unknown mount option 'rx' in '/a:/b:rx'"),
+        (
+            '["/a:relative"]',
+            "docker_env.volumes[0]: the container path 'relative' in '/a:relative' is not absolute",
+        ),
+    ],
+)
 def test_bad_volumes_are_exit_2(tmp_path: Path, volumes: str, message: str) -> None:
     project = _project(tmp_path / "p", extra=f"  volumes: {volumes}")
     env = _no_engine(tmp_path)
     env.pop("MLRUN_TEST_UNSET", None)
     proc = mlrun("run", str(project), env=env)
     assert proc.returncode == 2
-    assert proc.stderr.splitlines()[0] == \
-        f"mlrun: error: {project / 'MLproject'}: {message}"
+    assert proc.stderr.splitlines()[0] == f"mlrun: error: {project / 'MLproject'}: {message}"
 
 
 @pytest.mark.docker
@@ -104,8 +126,9 @@ def test_image_not_present_and_not_pullable(tmp_path: Path, docker_client: objec
     proc = mlrun("run", str(_project(tmp_path / "p", image=image)))
     assert proc.returncode == 125
     lines = _error_lines(proc.stderr)
-    assert lines[0].startswith(f"mlrun: error: docker image {image!r} is not present locally "
-                               "and could not be pulled (")
+    assert lines[0].startswith(
+        f"mlrun: error: docker image {image!r} is not present locally and could not be pulled ("
+    )
     assert lines[-1].startswith("  hint: build, load or import it first")
     assert "Traceback" not in proc.stderr
     offline = mlrun("run", str(_project(tmp_path / "p", image=image)), "--offline")
@@ -115,21 +138,27 @@ def test_image_not_present_and_not_pullable(tmp_path: Path, docker_client: objec
 
 @pytest.mark.docker
 @pytest.mark.usefixtures("no_leftover_containers")
-def test_build_failure_shows_the_last_lines(tmp_path: Path, busybox_image: str,
-                                            project_name: str) -> None:
-    project = write_project(tmp_path / "p", f"""\
+def test_build_failure_shows_the_last_lines(
+    tmp_path: Path, busybox_image: str, project_name: str
+) -> None:
+    project = write_project(
+        tmp_path / "p",
+        f"""\
         name: {project_name}
         docker_env: {{dockerfile: Dockerfile}}
         entry_points:
           main: {{command: "true"}}
-        """, {"Dockerfile": f"FROM {busybox_image}\n"
-                            "RUN echo output-before-the-failure && exit 7\n"})
+        """,
+        {"Dockerfile": f"FROM {busybox_image}\nRUN echo output-before-the-failure && exit 7\n"},
+    )
     proc = mlrun("run", str(project), "--json")
     assert proc.returncode == 125, proc.stderr
     lines = _error_lines(proc.stderr)
-    assert lines[0] == ("mlrun: error: building the docker image from Dockerfile failed: "
-                            "The command '/bin/sh -c echo output-before-the-failure && exit 7' "
-                            "returned a non-zero code: 7")
+    assert lines[0] == (
+        "mlrun: error: building the docker image from Dockerfile failed: "
+        "The command '/bin/sh -c echo output-before-the-failure && exit 7' "
+        "returned a non-zero code: 7"
+    )
     assert "  | output-before-the-failure" in lines[1:]
     assert lines[-1].startswith("  hint: the full build output is in ")
     log = Path(lines[-1].split(" is in ", 1)[1])
@@ -141,11 +170,14 @@ def test_build_failure_shows_the_last_lines(tmp_path: Path, busybox_image: str,
 @pytest.mark.docker
 @pytest.mark.usefixtures("no_leftover_containers")
 def test_command_not_found_in_the_image(tmp_path: Path, busybox_image: str) -> None:
-    project = write_project(tmp_path / "p", f"""\
+    project = write_project(
+        tmp_path / "p",
+        f"""\
         docker_env: {{image: {busybox_image}}}
         entry_points:
           main: {{command: "no-such-program --flag"}}
-        """)
+        """,
+    )
     proc = mlrun("run", str(project), "--json")
     assert proc.returncode == 127
     assert "no-such-program" in proc.stderr

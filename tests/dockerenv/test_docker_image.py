@@ -20,17 +20,21 @@ def _run(project: Path, *args: str) -> tuple[Any, dict[str, Any]]:
     return proc, shown
 
 
-def test_dockerfile_variant_is_built_once_and_reused(tmp_path: Path, busybox_image: str,
-                                                     project_name: str,
-                                                     docker_client: Any) -> None:
-    project = write_project(tmp_path / "p", f"""\
+def test_dockerfile_variant_is_built_once_and_reused(
+    tmp_path: Path, busybox_image: str, project_name: str, docker_client: Any
+) -> None:
+    project = write_project(
+        tmp_path / "p",
+        f"""\
         name: {project_name}
         docker_env:
           dockerfile: docker/Dockerfile
         entry_points:
           main:
             command: "cat /built.txt"
-        """, {"docker/Dockerfile": f"FROM {busybox_image}\nRUN echo built > /built.txt\n"})
+        """,
+        {"docker/Dockerfile": f"FROM {busybox_image}\nRUN echo built > /built.txt\n"},
+    )
     first, shown = _run(project)
     assert first.stdout.startswith("built\n")
     assert BUILDING in first.stderr
@@ -49,8 +53,11 @@ def test_dockerfile_variant_is_built_once_and_reused(tmp_path: Path, busybox_ima
 
 
 def test_dockerfile_with_copy_rebuilds_when_its_context_changes(
-        tmp_path: Path, busybox_image: str, project_name: str) -> None:
-    project = write_project(tmp_path / "p", f"""\
+    tmp_path: Path, busybox_image: str, project_name: str
+) -> None:
+    project = write_project(
+        tmp_path / "p",
+        f"""\
         name: {project_name}
         docker_env:
           image: {project_name}-env
@@ -58,8 +65,13 @@ def test_dockerfile_with_copy_rebuilds_when_its_context_changes(
         entry_points:
           main:
             command: "cat /opt/conf.txt"
-        """, {"Dockerfile": f"FROM {busybox_image}\nCOPY conf.txt /opt/conf.txt\n",
-              "conf.txt": "v1\n", ".dockerignore": "scratch/\n"})
+        """,
+        {
+            "Dockerfile": f"FROM {busybox_image}\nCOPY conf.txt /opt/conf.txt\n",
+            "conf.txt": "v1\n",
+            ".dockerignore": "scratch/\n",
+        },
+    )
     first, shown = _run(project)
     assert first.stdout.startswith("v1\n") and BUILDING in first.stderr
     assert shown["env"]["env_image"].startswith(f"{project_name}-env:")
@@ -73,31 +85,45 @@ def test_dockerfile_with_copy_rebuilds_when_its_context_changes(
 
 
 def test_build_image_copies_code_reuses_and_honours_dockerignore(
-        tmp_path: Path, busybox_image: str, project_name: str, docker_client: Any) -> None:
-    project = write_project(tmp_path / "p", f"""\
+    tmp_path: Path, busybox_image: str, project_name: str, docker_client: Any
+) -> None:
+    project = write_project(
+        tmp_path / "p",
+        f"""\
         name: {project_name}
         docker_env:
           image: {busybox_image}
         entry_points:
           main:
             command: "sh -c 'find . | sort; grep -c /mlflow/projects/code /proc/mounts || true'"
-        """, {
-        "train.py": "print('hi')\n",
-        "data/keep.csv": "1\n",
-        "data/big.bin": "x" * 1000,
-        "notes.log": "log\n",
-        "important.log": "kept by an exception\n",
-        ".dockerignore": "# comment\n*.log\n!important.log\ndata/*.bin\n!.env\n!.git\n",
-        ".env": "SECRET=1\n",
-        ".git/HEAD": "ref: refs/heads/main\n",
-        "keys/id_rsa": "-----BEGIN KEY-----\n",
-        "tls/server.pem": "pem\n",
-    })
+        """,
+        {
+            "train.py": "print('hi')\n",
+            "data/keep.csv": "1\n",
+            "data/big.bin": "x" * 1000,
+            "notes.log": "log\n",
+            "important.log": "kept by an exception\n",
+            ".dockerignore": "# comment\n*.log\n!important.log\ndata/*.bin\n!.env\n!.git\n",
+            ".env": "SECRET=1\n",
+            ".git/HEAD": "ref: refs/heads/main\n",
+            "keys/id_rsa": "-----BEGIN KEY-----\n",
+            "tls/server.pem": "pem\n",
+        },
+    )
     first, shown = _run(project, "--build-image")
     assert BUILDING in first.stderr
     listing = split_output(first.stdout)[0].splitlines()
-    assert listing[:-1] == [".", "./.dockerignore", "./MLproject", "./data", "./data/keep.csv",
-                            "./important.log", "./keys", "./tls", "./train.py"]
+    assert listing[:-1] == [
+        ".",
+        "./.dockerignore",
+        "./MLproject",
+        "./data",
+        "./data/keep.csv",
+        "./important.log",
+        "./keys",
+        "./tls",
+        "./train.py",
+    ]
     assert listing[-1] == "0"  # the code is in the image, not mounted
     env = shown["env"]
     assert env["code"] == "image" and env["code_image_built"] is True
@@ -120,21 +146,26 @@ def test_build_image_copies_code_reuses_and_honours_dockerignore(
     assert shown["env"]["image_id"] != env["image_id"]
 
 
-def test_rebuild_env_forces_a_build(tmp_path: Path, busybox_image: str,
-                                    project_name: str) -> None:
-    project = write_project(tmp_path / "p", f"""\
+def test_rebuild_env_forces_a_build(tmp_path: Path, busybox_image: str, project_name: str) -> None:
+    project = write_project(
+        tmp_path / "p",
+        f"""\
         name: {project_name}
         docker_env: {{image: {busybox_image}}}
         entry_points:
           main: {{command: "true"}}
-        """)
+        """,
+    )
     assert BUILDING in _run(project, "--build-image")[0].stderr
     assert BUILDING in _run(project, "--build-image", "--rebuild-env")[0].stderr
 
 
-def test_dockerfile_outside_its_context(tmp_path: Path, busybox_image: str,
-                                        project_name: str) -> None:
-    project = write_project(tmp_path / "p", f"""\
+def test_dockerfile_outside_its_context(
+    tmp_path: Path, busybox_image: str, project_name: str
+) -> None:
+    project = write_project(
+        tmp_path / "p",
+        f"""\
         name: {project_name}
         docker_env:
           dockerfile: docker/Dockerfile
@@ -142,9 +173,14 @@ def test_dockerfile_outside_its_context(tmp_path: Path, busybox_image: str,
         entry_points:
           main:
             command: "find /opt/app"
-        """, {"docker/Dockerfile": f"FROM {busybox_image}\nCOPY . /opt/app/\n",
-              "app/a.txt": "a\n", "app/.dockerignore": "secret.txt\n",
-              "app/secret.txt": "s\n"})
+        """,
+        {
+            "docker/Dockerfile": f"FROM {busybox_image}\nCOPY . /opt/app/\n",
+            "app/a.txt": "a\n",
+            "app/.dockerignore": "secret.txt\n",
+            "app/secret.txt": "s\n",
+        },
+    )
     proc, _, shown = run_json(project)
     # Neither the Dockerfile (sent under another name) nor .dockerignore is copied.
     assert sorted(split_output(proc.stdout)[0].split()) == ["/opt/app", "/opt/app/a.txt"]

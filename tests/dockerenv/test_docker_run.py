@@ -19,29 +19,50 @@ from tests.helpers import REPO, mlrun, spawn_mlrun, write_project
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("no_leftover_containers")]
 
-HOSTILE = ["two words", "it's", 'say "hi"', "$(touch /tmp/pwned)", "a;b", "`id`",
-           "line1\nline2", "-rf", "ünïcödé ✓", "", "{brace}", "$HOME", "*", "\\back"]
+HOSTILE = [
+    "two words",
+    "it's",
+    'say "hi"',
+    "$(touch /tmp/pwned)",
+    "a;b",
+    "`id`",
+    "line1\nline2",
+    "-rf",
+    "ünïcödé ✓",
+    "",
+    "{brace}",
+    "$HOME",
+    "*",
+    "\\back",
+]
 
 
-def _docker_project(root: Path, image: str, entry_points: str, extra: str = "",
-                    files: dict[str, str] | None = None) -> Path:
-    return write_project(root, f"docker_env:\n  image: {image}\n{extra}entry_points:\n"
-                         + entry_points, files)
+def _docker_project(
+    root: Path, image: str, entry_points: str, extra: str = "", files: dict[str, str] | None = None
+) -> Path:
+    return write_project(
+        root, f"docker_env:\n  image: {image}\n{extra}entry_points:\n" + entry_points, files
+    )
 
 
 @pytest.mark.parametrize("mode", ["argv", "shell"])
-def test_parameters_arrive_verbatim_in_the_container(tmp_path: Path, busybox_image: str,
-                                                     mode: str) -> None:
+def test_parameters_arrive_verbatim_in_the_container(
+    tmp_path: Path, busybox_image: str, mode: str
+) -> None:
     names = [f"p{i}" for i in range(len(HOSTILE))]
     params = "".join(f"      {n}: string\n" for n in names)
     template = "printf [%s] " + " ".join(f"{{{n}}}" for n in names)
     if mode == "shell":
         template += " | cat"  # busybox has no bash: the wrapper falls back to sh
-    project = _docker_project(tmp_path / "p", busybox_image, f"""\
+    project = _docker_project(
+        tmp_path / "p",
+        busybox_image,
+        f"""\
   main:
     parameters:
 {params}    command: {json.dumps(template)}
-""")
+""",
+    )
     args = [a for n, v in zip(names, HOSTILE, strict=True) for a in ("-P", f"{n}={v}")]
     proc = mlrun("run", str(project), *args, "-q")
     assert proc.returncode == 0, proc.stderr
@@ -49,12 +70,17 @@ def test_parameters_arrive_verbatim_in_the_container(tmp_path: Path, busybox_ima
 
 
 @pytest.mark.parametrize(("code", "status"), [(0, "FINISHED"), (3, "FAILED")])
-def test_exit_code_is_passed_through(tmp_path: Path, busybox_image: str, code: int,
-                                     status: str) -> None:
-    project = _docker_project(tmp_path / "p", busybox_image, f"""\
+def test_exit_code_is_passed_through(
+    tmp_path: Path, busybox_image: str, code: int, status: str
+) -> None:
+    project = _docker_project(
+        tmp_path / "p",
+        busybox_image,
+        f"""\
   main:
     command: "sh -c 'echo out; echo err >&2; exit {code}'"
-""")
+""",
+    )
     proc = mlrun("run", str(project), "--json")
     assert proc.returncode == code, proc.stderr
     assert proc.stdout.startswith("out\n")
@@ -76,16 +102,25 @@ def test_outputs_protocol_and_mounted_code(tmp_path: Path, busybox_image: str) -
         mkdir -p "$MLRUN_RUN_DIR/artifacts" && echo model > "$MLRUN_RUN_DIR/artifacts/m.txt"
         echo "id=$MLRUN_RUN_ID"
         """
-    project = _docker_project(tmp_path / "p", busybox_image, """\
+    project = _docker_project(
+        tmp_path / "p",
+        busybox_image,
+        """\
   main:
     command: "sh step.sh"
-""", files={"step.sh": script, "hello.txt": "hello from the host\n"})
+""",
+        files={"step.sh": script, "hello.txt": "hello from the host\n"},
+    )
     proc = mlrun("run", str(project), "--json")
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     run_id = split_output(proc.stdout)[1]["run_id"]
-    assert lines[:4] == ["/mlflow/projects/code", "hello from the host", "code-read-only",
-                         f"id={run_id}"]
+    assert lines[:4] == [
+        "/mlflow/projects/code",
+        "hello from the host",
+        "code-read-only",
+        f"id={run_id}",
+    ]
     assert not (project / "probe").exists()
     shown = show(run_id)
     assert [(m["key"], m["value"], m["step"]) for m in shown["metrics"]] == [("loss", 0.5, 1)]
@@ -93,8 +128,9 @@ def test_outputs_protocol_and_mounted_code(tmp_path: Path, busybox_image: str) -
     assert [a["path"] for a in shown["artifacts"]] == ["m.txt"]
 
 
-def test_python_project_with_path_parameters(tmp_path: Path, python_image: str,
-                                             docker_client: Any) -> None:
+def test_python_project_with_path_parameters(
+    tmp_path: Path, python_image: str, docker_client: Any
+) -> None:
     project = tmp_path / "elasticnet"
     shutil.copytree(REPO / "example_projects/elasticnet", project)
     text = (project / "MLproject").read_text()
@@ -117,35 +153,46 @@ def test_python_project_with_path_parameters(tmp_path: Path, python_image: str,
     assert env["workdir"] == "/mlflow/projects/code"
 
 
-def test_volumes_expand_variables_and_honour_modes(tmp_path: Path,
-                                                   busybox_image: str) -> None:
+def test_volumes_expand_variables_and_honour_modes(tmp_path: Path, busybox_image: str) -> None:
     data_in, data_out = tmp_path / "in", tmp_path / "out"
     data_in.mkdir()
     data_out.mkdir()
     (data_in / "x.txt").write_text("input data\n")
-    project = _docker_project(tmp_path / "p", busybox_image, """\
+    project = _docker_project(
+        tmp_path / "p",
+        busybox_image,
+        """\
   main:
     command: "sh -c 'cat /in/x.txt; echo result > /out/y.txt; \\
               touch /in/z 2>/dev/null && echo in-writable || echo in-read-only; cat /rel/r.txt'"
-""", extra='  volumes: ["${DATA_IN}:/in:ro", "$DATA_OUT:/out:rw", "./rel:/rel:ro"]\n',
-        files={"rel/r.txt": "relative to the project\n"})
+""",
+        extra='  volumes: ["${DATA_IN}:/in:ro", "$DATA_OUT:/out:rw", "./rel:/rel:ro"]\n',
+        files={"rel/r.txt": "relative to the project\n"},
+    )
     env = dict(os.environ, DATA_IN=str(data_in), DATA_OUT=str(data_out))
     proc = mlrun("run", str(project), "--json", env=env)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.splitlines()[:3] == ["input data", "in-read-only",
-                                            "relative to the project"]
+    assert proc.stdout.splitlines()[:3] == ["input data", "in-read-only", "relative to the project"]
     assert (data_out / "y.txt").read_text() == "result\n"
     assert not (data_in / "z").exists()
     shown = show(split_output(proc.stdout)[1]["run_id"])
-    assert shown["env"]["volumes"] == [f"{data_in}:/in:ro", f"{data_out}:/out:rw",
-                                       f"{project / 'rel'}:/rel:ro"]
+    assert shown["env"]["volumes"] == [
+        f"{data_in}:/in:ro",
+        f"{data_out}:/out:rw",
+        f"{project / 'rel'}:/rel:ro",
+    ]
 
 
 def test_environment_forms(tmp_path: Path, busybox_image: str) -> None:
-    project = _docker_project(tmp_path / "p", busybox_image, """\
+    project = _docker_project(
+        tmp_path / "p",
+        busybox_image,
+        """\
   main:
     command: "sh -c 'echo \\"$FROM_HOST|$PAIR|${{NOT_ON_HOST-unset}}|$EXTRA|$NUMBER\\"'"
-""", extra='  environment: [FROM_HOST, [PAIR, "pair value"], NOT_ON_HOST, [NUMBER, 7]]\n')
+""",
+        extra='  environment: [FROM_HOST, [PAIR, "pair value"], NOT_ON_HOST, [NUMBER, 7]]\n',
+    )
     env = dict(os.environ, FROM_HOST="host value")
     env.pop("NOT_ON_HOST", None)
     proc = mlrun("run", str(project), "-A", "env=EXTRA=from -A", "--json", env=env)
@@ -153,21 +200,38 @@ def test_environment_forms(tmp_path: Path, busybox_image: str) -> None:
     assert proc.stdout.splitlines()[0] == "host value|pair value|unset|from -A|7"
     assert "NOT_ON_HOST, which is not set here" in proc.stderr
     shown = show(split_output(proc.stdout)[1]["run_id"])
-    assert shown["env"]["environment"] == ["FROM_HOST", "PAIR", "NOT_ON_HOST", "NUMBER",
-                                           "EXTRA"]
+    assert shown["env"]["environment"] == ["FROM_HOST", "PAIR", "NOT_ON_HOST", "NUMBER", "EXTRA"]
     assert shown["env"]["docker_args"] == {"env": "EXTRA"}  # the name, never the value
 
 
-def test_docker_args_reach_the_engine_and_keep_container(tmp_path: Path, busybox_image: str,
-                                                         docker_client: Any) -> None:
-    project = _docker_project(tmp_path / "p", busybox_image, """\
+def test_docker_args_reach_the_engine_and_keep_container(
+    tmp_path: Path, busybox_image: str, docker_client: Any
+) -> None:
+    project = _docker_project(
+        tmp_path / "p",
+        busybox_image,
+        """\
   main:
     command: "sh -c 'ls /sys/class/net; df -k /dev/shm | tail -n 1; id -u; \\
               touch /probe 2>/dev/null && echo root-writable || echo root-read-only'"
-""")
-    proc = mlrun("run", str(project), "-A", "network=none", "-A", "shm-size=64m",
-                 "-A", "user=4321:4321", "-A", "read-only", "-A", "label=team=ml",
-                 "--keep-container", "--json")
+""",
+    )
+    proc = mlrun(
+        "run",
+        str(project),
+        "-A",
+        "network=none",
+        "-A",
+        "shm-size=64m",
+        "-A",
+        "user=4321:4321",
+        "-A",
+        "read-only",
+        "-A",
+        "label=team=ml",
+        "--keep-container",
+        "--json",
+    )
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout.splitlines()
     run_id = split_output(proc.stdout)[1]["run_id"]
@@ -180,15 +244,18 @@ def test_docker_args_reach_the_engine_and_keep_container(tmp_path: Path, busybox
         assert container.labels["team"] == "ml"
         assert container.labels["org.mlrun.run-id"] == run_id
         host = container.attrs["HostConfig"]
-        assert (host["NetworkMode"], host["ReadonlyRootfs"], host["Init"]) == \
-            ("none", True, True)
+        assert (host["NetworkMode"], host["ReadonlyRootfs"], host["Init"]) == ("none", True, True)
     finally:
         container.remove(force=True)
     assert f"kept container mlrun-{run_id}" in proc.stderr
     shown = show(run_id)
-    assert shown["env"]["docker_args"] == {"network": "none", "shm-size": "64m",
-                                           "user": "4321:4321", "read-only": None,
-                                           "label": "team=ml"}
+    assert shown["env"]["docker_args"] == {
+        "network": "none",
+        "shm-size": "64m",
+        "user": "4321:4321",
+        "read-only": None,
+        "label": "team=ml",
+    }
 
 
 def _wait_for(path: Path, timeout: float = 60) -> None:
@@ -198,21 +265,29 @@ def _wait_for(path: Path, timeout: float = 60) -> None:
         time.sleep(0.05)
 
 
-@pytest.mark.parametrize(("signum", "ignores", "code"), [
-    (signal.SIGTERM, False, 143),
-    (signal.SIGTERM, True, 143),  # the command ignores SIGTERM: SIGKILL after the grace
-    (signal.SIGINT, False, 130),
-])
-def test_signal_stops_and_removes_the_container(tmp_path: Path, busybox_image: str,
-                                                docker_client: Any, signum: int,
-                                                ignores: bool, code: int) -> None:
+@pytest.mark.parametrize(
+    ("signum", "ignores", "code"),
+    [
+        (signal.SIGTERM, False, 143),
+        (signal.SIGTERM, True, 143),  # the command ignores SIGTERM: SIGKILL after the grace
+        (signal.SIGINT, False, 130),
+    ],
+)
+def test_signal_stops_and_removes_the_container(
+    tmp_path: Path, busybox_image: str, docker_client: Any, signum: int, ignores: bool, code: int
+) -> None:
     signals = tmp_path / "signals"
     signals.mkdir()
-    trap = "trap \\\"\\\" TERM INT; " if ignores else ""
-    project = _docker_project(tmp_path / "p", busybox_image, f"""\
+    trap = 'trap \\"\\" TERM INT; ' if ignores else ""
+    project = _docker_project(
+        tmp_path / "p",
+        busybox_image,
+        f"""\
   main:
     command: "sh -c '{trap}touch /signals/started; sleep 300 & wait'"
-""", extra=f'  volumes: ["{signals}:/signals"]\n')
+""",
+        extra=f'  volumes: ["{signals}:/signals"]\n',
+    )
     before = mlrun_containers(docker_client)
     proc = spawn_mlrun("run", str(project), "--grace-period", "3", "--json")
     _wait_for(signals / "started")
@@ -227,19 +302,26 @@ def test_signal_stops_and_removes_the_container(tmp_path: Path, busybox_image: s
     assert name == f"mlrun-{shown['run_id']}"
 
 
-def test_python_api_cancel_removes_the_container(tmp_path: Path, busybox_image: str,
-                                                 docker_client: Any) -> None:
+def test_python_api_cancel_removes_the_container(
+    tmp_path: Path, busybox_image: str, docker_client: Any
+) -> None:
     import mlrun
 
     signals = tmp_path / "signals"
     signals.mkdir()
-    project = _docker_project(tmp_path / "p", busybox_image, """\
+    project = _docker_project(
+        tmp_path / "p",
+        busybox_image,
+        """\
   main:
     command: "sh -c 'echo $GREETING > /signals/started; sleep 300'"
-""", extra=f'  volumes: ["{signals}:/signals"]\n')
+""",
+        extra=f'  volumes: ["{signals}:/signals"]\n',
+    )
     before = mlrun_containers(docker_client)
-    submitted = mlrun.run(str(project), synchronous=False, echo=False,
-                          docker_args={"env": "GREETING=hello"})
+    submitted = mlrun.run(
+        str(project), synchronous=False, echo=False, docker_args={"env": "GREETING=hello"}
+    )
     _wait_for(signals / "started")
     assert (signals / "started").read_text() == "hello\n"
     (name,) = mlrun_containers(docker_client) - before

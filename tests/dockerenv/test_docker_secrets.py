@@ -33,8 +33,9 @@ def _files_under(root: Path) -> list[Path]:
     return [p for p in root.rglob("*") if p.is_file()]
 
 
-def test_secret_values_reach_only_the_container(tmp_path: Path, busybox_image: str,
-                                                mlrun_home: Path) -> None:
+def test_secret_values_reach_only_the_container(
+    tmp_path: Path, busybox_image: str, mlrun_home: Path
+) -> None:
     from_file = "pair-" + secrets.token_hex(16)
     from_host = "host-" + secrets.token_hex(16)
     from_args = "args-" + secrets.token_hex(16)
@@ -48,7 +49,9 @@ def test_secret_values_reach_only_the_container(tmp_path: Path, busybox_image: s
         while [ ! -e /signals/stop ]; do sleep 0.1; done
         echo done
         """
-    project = write_project(tmp_path / "p", f"""\
+    project = write_project(
+        tmp_path / "p",
+        f"""\
         docker_env:
           image: {busybox_image}
           volumes: ["{signals}:/signals"]
@@ -56,11 +59,14 @@ def test_secret_values_reach_only_the_container(tmp_path: Path, busybox_image: s
         entry_points:
           main:
             command: "sh step.sh"
-        """, {"step.sh": script})
+        """,
+        {"step.sh": script},
+    )
     os.environ["HOST_TOKEN"] = from_host  # inherited by the mlrun process only
     try:
-        proc = spawn_mlrun("--debug", "run", str(project), "-A", f"env=ARGS_TOKEN={from_args}",
-                           "--json")
+        proc = spawn_mlrun(
+            "--debug", "run", str(project), "-A", f"env=ARGS_TOKEN={from_args}", "--json"
+        )
     finally:
         del os.environ["HOST_TOKEN"]
     everything = [from_file.encode(), from_host.encode()]

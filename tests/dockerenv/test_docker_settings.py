@@ -14,27 +14,37 @@ from tests.helpers import write_project
 
 
 def _settings(tmp_path: Path, docker_env: str, **options: object):  # type: ignore[no-untyped-def]
-    project = write_project(tmp_path / "p", f"docker_env:\n{docker_env}\n"
-                            "entry_points:\n  main: {command: 'true'}\n",
-                            {"Dockerfile": "FROM scratch\n"})
+    project = write_project(
+        tmp_path / "p",
+        f"docker_env:\n{docker_env}\nentry_points:\n  main: {{command: 'true'}}\n",
+        {"Dockerfile": "FROM scratch\n"},
+    )
     return resolve(load_project(project), EnvOptions(**options))  # type: ignore[arg-type]
 
 
 def test_volume_forms(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATA", "/srv/data")
-    settings = _settings(tmp_path, '  image: x\n  volumes: ["${DATA}/in:/in:ro", '
-                         '"cache:/cache", "~/models:/models:ro,z", "./sub/../out:/out"]')
-    assert settings.binds == ("/srv/data/in:/in:ro", "cache:/cache:rw",
-                              f"{os.path.expanduser('~')}/models:/models:ro,z",
-                              f"{tmp_path / 'p' / 'out'}:/out:rw")
+    settings = _settings(
+        tmp_path,
+        '  image: x\n  volumes: ["${DATA}/in:/in:ro", '
+        '"cache:/cache", "~/models:/models:ro,z", "./sub/../out:/out"]',
+    )
+    assert settings.binds == (
+        "/srv/data/in:/in:ro",
+        "cache:/cache:rw",
+        f"{os.path.expanduser('~')}/models:/models:ro,z",
+        f"{tmp_path / 'p' / 'out'}:/out:rw",
+    )
 
 
 def test_environment_values_stay_out_of_everything_shown(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("FROM_HOST", "host-secret-value")
     monkeypatch.delenv("ABSENT", raising=False)
-    settings = _settings(tmp_path, '  image: x\n  environment: [FROM_HOST, ABSENT, '
-                         '["PAIR", "pair-secret-value"]]')
+    settings = _settings(
+        tmp_path, '  image: x\n  environment: [FROM_HOST, ABSENT, ["PAIR", "pair-secret-value"]]'
+    )
     assert dict(settings.env) == {"FROM_HOST": "host-secret-value", "PAIR": "pair-secret-value"}
     assert settings.missing_env == ("ABSENT",)
     shown = repr(settings.describe()) + settings.key() + settings.summary() + repr(settings)
@@ -45,9 +55,11 @@ def test_environment_values_stay_out_of_everything_shown(
 def test_build_variant_and_build_image_summary(tmp_path: Path) -> None:
     built = _settings(tmp_path, "  dockerfile: Dockerfile", build_image=True)
     assert built.builds and built.context == tmp_path / "p"
-    assert built.summary() == ("docker image built from Dockerfile, with the code copied in "
-                               "(--build-image)")
+    assert built.summary() == (
+        "docker image built from Dockerfile, with the code copied in (--build-image)"
+    )
     plain = _settings(tmp_path, "  image: python:3.11")
-    assert plain.summary() == ("docker image python:3.11, code mounted read-only at "
-                               "/mlflow/projects/code")
+    assert plain.summary() == (
+        "docker image python:3.11, code mounted read-only at /mlflow/projects/code"
+    )
     assert plain.key() != built.key()

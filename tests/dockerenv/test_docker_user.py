@@ -13,8 +13,16 @@ from mlrun.envs.docker_settings import Settings
 def _settings(**args: str | None) -> Settings:
     from pathlib import Path
 
-    return Settings(project_dir=Path("/p"), image="x", dockerfile=None, context=None,
-                    build_image=False, binds=(), env={}, args=parse(args))
+    return Settings(
+        project_dir=Path("/p"),
+        image="x",
+        dockerfile=None,
+        context=None,
+        build_image=False,
+        binds=(),
+        env={},
+        args=parse(args),
+    )
 
 
 def test_non_root_callers_run_as_themselves(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -23,12 +23,28 @@ def build_channel(root: Path, version: str = "1.0", platform: str = "linux-64") 
     noarch = root / "noarch"
     noarch.mkdir(parents=True, exist_ok=True)
     (root / platform).mkdir(exist_ok=True)
-    index = {"name": "hello-mlrun", "version": version, "build": "0", "build_number": 0,
-             "depends": [], "noarch": "generic", "subdir": "noarch", "license": "MIT",
-             "timestamp": 1700000000000}
-    paths = {"paths_version": 1, "paths": [{
-        "_path": "bin/hello-mlrun", "path_type": "hardlink",
-        "sha256": hashlib.sha256(SCRIPT).hexdigest(), "size_in_bytes": len(SCRIPT)}]}
+    index = {
+        "name": "hello-mlrun",
+        "version": version,
+        "build": "0",
+        "build_number": 0,
+        "depends": [],
+        "noarch": "generic",
+        "subdir": "noarch",
+        "license": "MIT",
+        "timestamp": 1700000000000,
+    }
+    paths = {
+        "paths_version": 1,
+        "paths": [
+            {
+                "_path": "bin/hello-mlrun",
+                "path_type": "hardlink",
+                "sha256": hashlib.sha256(SCRIPT).hexdigest(),
+                "size_in_bytes": len(SCRIPT),
+            }
+        ],
+    }
     filename = f"hello-mlrun-{version}-0.tar.bz2"
     with tarfile.open(noarch / filename, "w:bz2") as archive:
         _add(archive, "info/index.json", json.dumps(index).encode())
@@ -36,10 +52,21 @@ def build_channel(root: Path, version: str = "1.0", platform: str = "linux-64") 
         _add(archive, "info/files", b"bin/hello-mlrun\n")
         _add(archive, "bin/hello-mlrun", SCRIPT, 0o755)
     data = (noarch / filename).read_bytes()
-    record = {**index, "md5": hashlib.md5(data).hexdigest(),
-              "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+    record = {
+        **index,
+        "md5": hashlib.md5(data).hexdigest(),
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "size": len(data),
+    }
     for subdir, packages in (("noarch", {filename: record}), (platform, {})):
-        (root / subdir / "repodata.json").write_text(json.dumps({
-            "info": {"subdir": subdir}, "packages": packages, "packages.conda": {},
-            "repodata_version": 1}))
+        (root / subdir / "repodata.json").write_text(
+            json.dumps(
+                {
+                    "info": {"subdir": subdir},
+                    "packages": packages,
+                    "packages.conda": {},
+                    "repodata_version": 1,
+                }
+            )
+        )
     return root

@@ -29,15 +29,20 @@ print(json.dumps({"packages": found, "prefix": sys.prefix, "executable": sys.exe
 """
 
 
-def python_project(root: Path, env_yaml: str, files: dict[str, str] | None = None,
-                   command: str = "python show.py") -> Path:
-    return write_project(root, f"""\
+def python_project(
+    root: Path, env_yaml: str, files: dict[str, str] | None = None, command: str = "python show.py"
+) -> Path:
+    return write_project(
+        root,
+        f"""\
         name: envtest
         python_env: python_env.yaml
         entry_points:
           main:
             command: "{command}"
-        """, {"python_env.yaml": textwrap.dedent(env_yaml), "show.py": SHOW, **(files or {})})
+        """,
+        {"python_env.yaml": textwrap.dedent(env_yaml), "show.py": SHOW, **(files or {})},
+    )
 
 
 def run_json(project: Path, *args: str, check: bool = True) -> tuple[dict[str, Any], Any]:

@@ -26,18 +26,24 @@ dependencies:
 def _rattler() -> None:
     import importlib.util
 
-    require_service(importlib.util.find_spec("rattler") is not None,
-                    "py-rattler is not installed (pip install 'mlrun[conda]')")
+    require_service(
+        importlib.util.find_spec("rattler") is not None,
+        "py-rattler is not installed (pip install 'mlrun[conda]')",
+    )
 
 
 def _project(root: Path, conda_yaml: str = CONDA_YAML) -> Path:
-    project = write_project(root, """\
+    project = write_project(
+        root,
+        """\
         conda_env: conda.yaml
         entry_points:
           main:
             parameters: {who: {type: string, default: world}}
             command: "hello-mlrun {who}"
-        """, {"conda.yaml": conda_yaml})
+        """,
+        {"conda.yaml": conda_yaml},
+    )
     build_channel(project / "channel")
     return project
 
@@ -51,8 +57,9 @@ def _run(project: Path, *args: str) -> tuple[str, dict[str, object]]:
     return out.strip(), shown
 
 
-def test_conda_env_with_rattler_builds_runs_and_caches(tmp_path: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_conda_env_with_rattler_builds_runs_and_caches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _rattler()
     monkeypatch.setenv("MLRUN_CONDA_EXE", "rattler")
     project = _project(tmp_path / "p")
@@ -68,7 +75,8 @@ def test_conda_env_with_rattler_builds_runs_and_caches(tmp_path: Path,
     assert again["env"]["built"] is False and out.startswith("hello-mlrun again")  # type: ignore[index]
     key = env["key"]
     (project / "conda.yaml").write_text(
-        "# reformatted\ndependencies: ['hello-mlrun']\nchannels: ['./channel']\nname: other\n")
+        "# reformatted\ndependencies: ['hello-mlrun']\nchannels: ['./channel']\nname: other\n"
+    )
     dry = json.loads(mlrun("run", str(project), "--dry-run", "--json", check=True).stdout)
     assert dry["env"]["key"] == key and dry["env"]["cached"] is True
     (project / "conda.yaml").write_text(CONDA_YAML.replace("- hello-mlrun", "- hello-mlrun=1.0"))
@@ -76,25 +84,33 @@ def test_conda_env_with_rattler_builds_runs_and_caches(tmp_path: Path,
     assert changed["env"]["key"] != key and changed["env"]["built"] is True  # type: ignore[index]
 
 
-def test_concurrent_conda_runs_build_once_and_prune(tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_concurrent_conda_runs_build_once_and_prune(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _rattler()
     monkeypatch.setenv("MLRUN_CONDA_EXE", "rattler")
     project = _project(tmp_path / "p")
-    procs = [subprocess.Popen([sys.executable, "-m", "mlrun", "run", str(project), "--json",
-                               "-q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(4)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "mlrun", "run", str(project), "--json", "-q"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
     outputs = [p.communicate(timeout=240) for p in procs]
     assert [p.returncode for p in procs] == [0] * 4, outputs
     records = []
     for out, _ in outputs:
-        run_id = json.loads(out[out.index("{"):])["run_id"]
+        run_id = json.loads(out[out.index("{") :])["run_id"]
         records.append(json.loads(mlrun("runs", "show", run_id, "--json", check=True).stdout))
     assert len({r["env"]["key"] for r in records}) == 1
     assert sorted(r["env"]["built"] for r in records) == [False, False, False, True]
     listed = json.loads(mlrun("env", "list", "--json", check=True).stdout)
     assert [(e["kind"], e["state"], e["projects"]) for e in listed] == [
-        ("conda", "ready", [str(project)])]
+        ("conda", "ready", [str(project)])
+    ]
     assert "removed" in mlrun("env", "prune", "--all", check=True).stdout
     assert json.loads(mlrun("env", "list", "--json", check=True).stdout) == []
 
@@ -109,8 +125,9 @@ def test_unsolvable_conda_env_is_exit_125(tmp_path: Path, monkeypatch: pytest.Mo
     assert "Traceback" not in proc.stderr
 
 
-def test_pip_section_without_python_is_a_clear_error(tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pip_section_without_python_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _rattler()
     monkeypatch.setenv("MLRUN_CONDA_EXE", "rattler")
     project = _project(tmp_path / "p", CONDA_YAML + "  - pip: [mlt-alpha==1.0]\n")
@@ -119,16 +136,14 @@ def test_pip_section_without_python_is_a_clear_error(tmp_path: Path,
     assert "python is not among its dependencies" in proc.stderr
 
 
-def test_missing_conda_executable_is_named(tmp_path: Path,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_conda_executable_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MLRUN_CONDA_EXE", str(tmp_path / "no-such-conda"))
     proc = mlrun("run", str(_project(tmp_path / "p")))
     assert proc.returncode == 125 and "MLRUN_CONDA_EXE" in proc.stderr
 
 
 def test_conda_executable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    exe = next((shutil.which(n) for n in ("micromamba", "mamba", "conda") if shutil.which(n)),
-               None)
+    exe = next((shutil.which(n) for n in ("micromamba", "mamba", "conda") if shutil.which(n)), None)
     if exe is None:
         pytest.skip("no conda, mamba or micromamba executable on this machine")
     monkeypatch.setenv("MLRUN_CONDA_EXE", exe)

@@ -52,21 +52,33 @@ def test_env_list(tmp_path: Path) -> None:
         assert entry["last_used"] >= entry["created"] and not entry["in_use"]
         assert entry["python"].startswith(PYTHON) and entry["packages"] == 2
     text = mlrun("env", "list", check=True).stdout
-    assert text.splitlines()[0].split() == ["KEY", "KIND", "SIZE", "LAST", "USED", "STATE",
-                                            "PROJECTS"]
+    assert text.splitlines()[0].split() == [
+        "KEY",
+        "KIND",
+        "SIZE",
+        "LAST",
+        "USED",
+        "STATE",
+        "PROJECTS",
+    ]
     assert str(two) in text
 
 
 def test_prune_removes_unused_envs_and_leaves_one_in_use(tmp_path: Path) -> None:
     started, release = tmp_path / "started", tmp_path / "release"
-    wait = (f"python -c \\\"import pathlib, time; pathlib.Path('{started}').touch(); "
-            f"[time.sleep(0.05) for _ in iter(lambda: pathlib.Path('{release}').exists(), "
-            "True)]\\\"")
+    wait = (
+        f"python -c \\\"import pathlib, time; pathlib.Path('{started}').touch(); "
+        f"[time.sleep(0.05) for _ in iter(lambda: pathlib.Path('{release}').exists(), "
+        'True)]\\"'
+    )
     busy = python_project(tmp_path / "busy", ENV, command=wait)
     idle = python_project(tmp_path / "idle", ENV.replace("mlt-beta==1.0", "mlt-beta==2.0"))
     run_json(idle)
-    running = subprocess.Popen([sys.executable, "-m", "mlrun", "run", str(busy), "--offline",
-                                "-q"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    running = subprocess.Popen(
+        [sys.executable, "-m", "mlrun", "run", str(busy), "--offline", "-q"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.monotonic() + 120
         while not started.exists():
@@ -97,8 +109,9 @@ def test_prune_by_age_and_incomplete_envs(tmp_path: Path) -> None:
     later = time.time() + 31 * 86400
     dry = prune(older_than=30 * 86400, everything=False, dry_run=True, now=later)
     assert [r["action"] for r in dry] == ["would remove"] and Path(info.path).exists()
-    assert [r["action"] for r in prune(older_than=30 * 86400, everything=False,
-                                       now=later)] == ["removed"]
+    assert [r["action"] for r in prune(older_than=30 * 86400, everything=False, now=later)] == [
+        "removed"
+    ]
     # a directory without its marker (a build that died) goes at the next prune
     half = Path(info.path).parent / ("0" * 24)
     (half / "env").mkdir(parents=True)

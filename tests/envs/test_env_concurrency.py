@@ -33,11 +33,15 @@ def _project(tmp_path: Path) -> Path:
 
 
 def _spawn(project: Path, out: Path, *, new_session: bool = False) -> subprocess.Popen[bytes]:
-    with open(out.with_suffix(".out"), "wb") as stdout, \
-            open(out.with_suffix(".err"), "wb") as stderr:
+    with (
+        open(out.with_suffix(".out"), "wb") as stdout,
+        open(out.with_suffix(".err"), "wb") as stderr,
+    ):
         return subprocess.Popen(
             [sys.executable, "-m", "mlrun", "run", str(project), "--offline", "--json"],
-            stdout=stdout, stderr=stderr, start_new_session=new_session,
+            stdout=stdout,
+            stderr=stderr,
+            start_new_session=new_session,
         )
 
 
@@ -61,15 +65,18 @@ def test_eight_concurrent_runs_build_once(tmp_path: Path, monkeypatch: pytest.Mo
         # for it, which they say on stderr.
         _wait(lambda: Path(f"{flag}.started").exists(), "the build to start")
         errs = [logs / f"run{i}.err" for i in range(8)]
-        _wait(lambda: sum("waiting for another mlrun" in e.read_text() for e in errs) == 7,
-              "seven runs to wait for the build")
+        _wait(
+            lambda: sum("waiting for another mlrun" in e.read_text() for e in errs) == 7,
+            "seven runs to wait for the build",
+        )
     finally:
         flag.unlink()
         codes = [p.wait(240) for p in procs]
     assert codes == [0] * 8, [e.read_text() for e in errs]
     results = [_last_json((logs / f"run{i}.out").read_text()) for i in range(8)]
-    records = [json.loads(mlrun("runs", "show", r["run_id"], "--json", check=True).stdout)
-               for r in results]
+    records = [
+        json.loads(mlrun("runs", "show", r["run_id"], "--json", check=True).stdout) for r in results
+    ]
     assert len({r["env"]["key"] for r in records}) == 1
     assert sorted(r["env"]["built"] for r in records) == [False] * 7 + [True]
     assert sum("mlrun: building uv env" in e.read_text() for e in errs) == 1
@@ -84,8 +91,9 @@ def _last_json(text: str) -> dict[str, object]:
 
 
 @pytest.mark.parametrize("kill", ["process-group", "mlrun-only"])
-def test_build_killed_halfway_is_rebuilt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                         kill: str) -> None:
+def test_build_killed_halfway_is_rebuilt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kill: str
+) -> None:
     project = _project(tmp_path)
     flag = tmp_path / "hold-build"
     flag.touch()

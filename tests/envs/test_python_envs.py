@@ -23,8 +23,7 @@ dependencies:
 
 
 @pytest.mark.parametrize("manager", ["uv", "virtualenv"])
-def test_env_is_built_offline_and_the_entry_point_imports_it(tmp_path: Path,
-                                                             manager: str) -> None:
+def test_env_is_built_offline_and_the_entry_point_imports_it(tmp_path: Path, manager: str) -> None:
     project = python_project(tmp_path / "p", ENV)
     seen, shown = run_json(project, "--env-manager", manager)
     env = shown["env"]
@@ -39,8 +38,11 @@ def test_env_is_built_offline_and_the_entry_point_imports_it(tmp_path: Path,
     assert {"mlt-alpha==1.0", "mlt-beta==1.0"} <= set(env["packages"])
     assert any(p.startswith("pip==") for p in env["packages"])
     assert env["python"]["version"].startswith(PYTHON + ".")
-    assert (set(env["tools"]) >= {"uv"}) if manager == "uv" else (
-        set(env["tools"]) >= {"virtualenv", "pip"})
+    assert (
+        (set(env["tools"]) >= {"uv"})
+        if manager == "uv"
+        else (set(env["tools"]) >= {"virtualenv", "pip"})
+    )
     assert "installing dependencies" in Path(env["build_log"]).read_text()
     seen2, shown2 = run_json(project, "--env-manager", manager)
     assert shown2["env"]["key"] == env["key"] and shown2["env"]["built"] is False
@@ -59,7 +61,8 @@ def test_reformatted_yaml_keeps_the_key_a_changed_dependency_does_not(tmp_path: 
     (project / "python_env.yaml").write_text(
         "# reformatted: flow style, other quotes, other key order, comments\n"
         f"dependencies: ['mlt-alpha == 1.0', \"mlt-beta==1.0\"]  # pinned\n"
-        f"build_dependencies: [ pip ]\npython: '{PYTHON}'\n")
+        f"build_dependencies: [ pip ]\npython: '{PYTHON}'\n"
+    )
     same = dry_env(project)
     assert same["key"] == first["key"] and same["cached"] is True
     _, shown = run_json(project)
@@ -72,10 +75,14 @@ def test_reformatted_yaml_keeps_the_key_a_changed_dependency_does_not(tmp_path: 
 
 
 def test_requirements_file_and_local_package(tmp_path: Path) -> None:
-    project = python_project(tmp_path / "p", f"""\
+    project = python_project(
+        tmp_path / "p",
+        f"""\
         python: "{PYTHON}"
         dependencies: ["-r requirements.txt", ./localpkg]
-        """, {"requirements.txt": "mlt-gamma==1.0\n"})
+        """,
+        {"requirements.txt": "mlt-gamma==1.0\n"},
+    )
     local_package(project / "localpkg", "local-one")
     seen, shown = run_json(project)
     assert seen["packages"] == {"mlt_gamma": "1.0", "mlt_local": "local-one"}
@@ -90,10 +97,13 @@ def test_requirements_file_and_local_package(tmp_path: Path) -> None:
 
 
 def test_unpinned_requirement_warns_and_rebuild_resolves_again(tmp_path: Path) -> None:
-    project = python_project(tmp_path / "p", f"""\
+    project = python_project(
+        tmp_path / "p",
+        f"""\
         python: "{PYTHON}"
         dependencies: [mlt-beta]
-        """)
+        """,
+    )
     proc = mlrun("run", str(project), "--offline")
     assert proc.returncode == 0, proc.stderr
     assert "not pinned" in proc.stderr and "mlt-beta" in proc.stderr
@@ -104,10 +114,13 @@ def test_unpinned_requirement_warns_and_rebuild_resolves_again(tmp_path: Path) -
 
 
 def test_failed_build_is_exit_125_with_the_log_tail(tmp_path: Path) -> None:
-    project = python_project(tmp_path / "p", f"""\
+    project = python_project(
+        tmp_path / "p",
+        f"""\
         python: "{PYTHON}"
         dependencies: [mlt-missing==9.9]
-        """)
+        """,
+    )
     proc = mlrun("run", str(project), "--offline")
     assert proc.returncode == 125, proc.stderr
     assert "mlt-missing" in proc.stderr and "Traceback" not in proc.stderr
@@ -139,18 +152,25 @@ def test_bad_python_env_yaml_is_exit_2(tmp_path: Path) -> None:
 
 def test_conda_yaml_under_uv_uses_its_python_and_pip_section(tmp_path: Path) -> None:
     project = tmp_path / "p"
-    write_project(project, """\
+    write_project(
+        project,
+        """\
         conda_env: conda.yaml
         entry_points:
           main:
             command: "python show.py"
-        """, {"show.py": SHOW, "conda.yaml": f"""\
+        """,
+        {
+            "show.py": SHOW,
+            "conda.yaml": f"""\
         channels: [conda-forge]
         dependencies:
           - python={PYTHON}
           - pip
           - pip: [mlt-alpha==1.0, mlt-beta==1.0]
-        """})
+        """,
+        },
+    )
     seen, shown = run_json(project, "--env-manager", "uv")
     assert shown["env_kind"] == "uv"
     assert seen["packages"] == {"mlt_alpha": "1.0", "mlt_beta": "1.0"}

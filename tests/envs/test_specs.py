@@ -24,37 +24,56 @@ def _write(path: Path, text: str) -> Path:
 
 
 def test_reformatted_python_env_has_the_same_canonical_form(tmp_path: Path) -> None:
-    block = load_python_env(_write(tmp_path / "a.yaml", """\
+    block = load_python_env(
+        _write(
+            tmp_path / "a.yaml",
+            """\
         python: "3.11"
         build_dependencies:
           - pip
         dependencies:
           - numpy >= 1.0   # a comment
           - pandas==2.0
-        """))
-    flow = load_python_env(_write(tmp_path / "b.yaml", """\
+        """,
+        )
+    )
+    flow = load_python_env(
+        _write(
+            tmp_path / "b.yaml",
+            """\
         dependencies: ['numpy>=1.0', "pandas == 2.0"]
         build_dependencies: [pip]
         python: '3.11'
-        """))
+        """,
+        )
+    )
     assert block.canonical() == flow.canonical()
-    changed = load_python_env(_write(tmp_path / "c.yaml", """\
+    changed = load_python_env(
+        _write(
+            tmp_path / "c.yaml",
+            """\
         python: "3.11"
         build_dependencies: [pip]
         dependencies: [numpy>=1.0, pandas==2.1]
-        """))
+        """,
+        )
+    )
     assert changed.canonical() != block.canonical()
 
 
-@pytest.mark.parametrize(("text", "words", "line"), [
-    ("python: 3.10\n", ["python", "quoted", "3.1"], 1),
-    ("python: '3.x'\n", ["3.x", "version"], 1),
-    ("python: '3.11'\ndependencies: numpy\n", ["dependencies", "list"], 2),
-    ("dependencies:\n  - numpy\n  - {a: 1}\n", ["item 2", "string"], 3),
-    ("- just a list\n", ["mapping"], None),
-])
-def test_bad_python_env_is_one_clear_error(tmp_path: Path, text: str, words: list[str],
-                                           line: int | None) -> None:
+@pytest.mark.parametrize(
+    ("text", "words", "line"),
+    [
+        ("python: 3.10\n", ["python", "quoted", "3.1"], 1),
+        ("python: '3.x'\n", ["3.x", "version"], 1),
+        ("python: '3.11'\ndependencies: numpy\n", ["dependencies", "list"], 2),
+        ("dependencies:\n  - numpy\n  - {a: 1}\n", ["item 2", "string"], 3),
+        ("- just a list\n", ["mapping"], None),
+    ],
+)
+def test_bad_python_env_is_one_clear_error(
+    tmp_path: Path, text: str, words: list[str], line: int | None
+) -> None:
     path = _write(tmp_path / "python_env.yaml", text)
     with pytest.raises(SpecError) as caught:
         load_python_env(path)
@@ -77,17 +96,23 @@ def test_requirement_files_and_local_paths_are_covered(tmp_path: Path) -> None:
     _write(project / "pkg" / "pkg" / "__init__.py", "X = 1\n")
     _write(project / "pkg" / "pyproject.toml", "[project]\nname='pkg'\n")
     found = resolve(["-r requirements.txt", "./pkg", "numpy==1.26", "scipy>=1"], project, "f")
-    assert found.lines == [f"-r {project / 'requirements.txt'}", str(project / "pkg"),
-                           "numpy==1.26", "scipy>=1"]
-    assert set(found.inputs) == {str(project / "requirements.txt"),
-                                 str(project / "more" / "extra.txt"), str(project / "pkg")}
+    assert found.lines == [
+        f"-r {project / 'requirements.txt'}",
+        str(project / "pkg"),
+        "numpy==1.26",
+        "scipy>=1",
+    ]
+    assert set(found.inputs) == {
+        str(project / "requirements.txt"),
+        str(project / "more" / "extra.txt"),
+        str(project / "pkg"),
+    }
     assert found.unpinned == ["requests", "scipy"]
     before = dict(found.inputs)
     _write(project / "more" / "extra.txt", "six==1.17\n")  # a nested file changed
     (project / "pkg" / "pkg" / "__init__.py").write_text("X = 22\n")  # and the source
     after = resolve(["-r requirements.txt", "./pkg"], project, "f").inputs
-    assert after[str(project / "more" / "extra.txt")] != before[str(project / "more" /
-                                                                     "extra.txt")]
+    assert after[str(project / "more" / "extra.txt")] != before[str(project / "more" / "extra.txt")]
     assert after[str(project / "pkg")] != before[str(project / "pkg")]
     assert after[str(project / "requirements.txt")] == before[str(project / "requirements.txt")]
 
@@ -98,7 +123,10 @@ def test_missing_requirement_file_names_it(tmp_path: Path) -> None:
 
 
 def test_conda_yaml_parse_and_conversion(tmp_path: Path) -> None:
-    spec = load_conda_env(_write(tmp_path / "conda.yaml", """\
+    spec = load_conda_env(
+        _write(
+            tmp_path / "conda.yaml",
+            """\
         name: demo
         channels: [conda-forge]
         dependencies:
@@ -106,7 +134,9 @@ def test_conda_yaml_parse_and_conversion(tmp_path: Path) -> None:
           - pip
           - pip:
               - mlt-alpha==1.0
-        """))
+        """,
+        )
+    )
     assert spec.channels == ("conda-forge",)
     assert spec.dependencies == ("python=3.10.4", "pip") and spec.pip == ("mlt-alpha==1.0",)
     assert spec.has_python()
@@ -114,9 +144,14 @@ def test_conda_yaml_parse_and_conversion(tmp_path: Path) -> None:
     assert converted.python == "3.10.4"
     assert converted.build_dependencies == ("pip",)
     assert converted.dependencies == ("mlt-alpha==1.0",)
-    with_numpy = load_conda_env(_write(tmp_path / "c2.yaml", """\
+    with_numpy = load_conda_env(
+        _write(
+            tmp_path / "c2.yaml",
+            """\
         dependencies: [python=3.10, numpy=1.26]
-        """))
+        """,
+        )
+    )
     with pytest.raises(UsageError, match=r"numpy=1\.26.*--env-manager conda|numpy"):
         to_python_env(with_numpy)
 
@@ -147,8 +182,8 @@ def _other_minor() -> str | None:
         if minor != f"{sys.version_info[0]}.{sys.version_info[1]}":
             pyenv = Path.home() / ".pyenv" / "versions"
             if any(pyenv.glob(f"{minor}.*")) or any(
-                    Path(p, f"python{minor}").exists()
-                    for p in os.environ["PATH"].split(":")):
+                Path(p, f"python{minor}").exists() for p in os.environ["PATH"].split(":")
+            ):
                 return minor
     return None
 
@@ -186,8 +221,9 @@ def test_patch_mismatch_falls_back_to_same_minor_with_a_note() -> None:
     assert note is not None and "not installed" in note
 
 
-def test_pyenv_and_uv_managed_interpreters_are_found(tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pyenv_and_uv_managed_interpreters_are_found(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     minor = _other_minor()
     real = next(iter(sorted((Path.home() / ".pyenv" / "versions").glob(f"{minor}.*"))), None)
     if minor is None or real is None:

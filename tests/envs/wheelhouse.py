@@ -13,17 +13,20 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 
-def make_wheel(out: Path, name: str, version: str, files: Mapping[str, str],
-               requires: Sequence[str] = ()) -> Path:
+def make_wheel(
+    out: Path, name: str, version: str, files: Mapping[str, str], requires: Sequence[str] = ()
+) -> Path:
     """Write `name-version-py3-none-any.whl` into `out` and return its path."""
     out.mkdir(parents=True, exist_ok=True)
     dist = f"{name.replace('-', '_')}-{version}"
     entries = dict(files)
     entries[f"{dist}.dist-info/METADATA"] = (
         f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
-        + "".join(f"Requires-Dist: {r}\n" for r in requires))
+        + "".join(f"Requires-Dist: {r}\n" for r in requires)
+    )
     entries[f"{dist}.dist-info/WHEEL"] = (
-        "Wheel-Version: 1.0\nGenerator: mlrun-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
+        "Wheel-Version: 1.0\nGenerator: mlrun-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    )
     record = []
     for path, text in entries.items():
         data = text.encode()
@@ -45,8 +48,13 @@ def module(name: str, version: str) -> str:
 def build_wheelhouse(out: Path) -> Path:
     """mlt-alpha 1.0 (needs mlt-beta), mlt-beta 1.0 and 2.0, mlt-gamma 1.0, plus pip and
     setuptools (virtualenv's bundled wheels) for build_dependencies."""
-    make_wheel(out, "mlt-alpha", "1.0", {"mlt_alpha/__init__.py": module("alpha", "1.0")},
-               requires=["mlt-beta"])
+    make_wheel(
+        out,
+        "mlt-alpha",
+        "1.0",
+        {"mlt_alpha/__init__.py": module("alpha", "1.0")},
+        requires=["mlt-beta"],
+    )
     for version in ("1.0", "2.0"):
         make_wheel(out, "mlt-beta", version, {"mlt_beta/__init__.py": module("beta", version)})
     make_wheel(out, "mlt-gamma", "1.0", {"mlt_gamma/__init__.py": module("gamma", "1.0")})
@@ -102,7 +110,8 @@ def local_package(root: Path, text: str = "local") -> Path:
     (root / "mlt_local").mkdir(parents=True, exist_ok=True)
     (root / "mlt_local" / "__init__.py").write_text(f"NAME = {text!r}\n")
     (root / "backend.py").write_text(BACKEND)
-    (root / "pyproject.toml").write_text(textwrap.dedent("""\
+    (root / "pyproject.toml").write_text(
+        textwrap.dedent("""\
         [project]
         name = "mlt-local"
         version = "0.1"
@@ -110,5 +119,6 @@ def local_package(root: Path, text: str = "local") -> Path:
         requires = []
         build-backend = "backend"
         backend-path = ["."]
-        """))
+        """)
+    )
     return root

@@ -31,15 +31,15 @@ def test_helper_copied_alone_writes_what_collect_reads(tmp_path: Path) -> None:
         "m.log_output('best', {'alpha': 0.1, 'paths': ['a', 'b']})\n"
         "m.log_artifact('model.bin', 'models')\n"
     )
-    env = {"PATH": os.environ["PATH"], "MLRUN_RUN_DIR": str(run_dir),
-           "PYTHONPATH": str(vendored)}
+    env = {"PATH": os.environ["PATH"], "MLRUN_RUN_DIR": str(run_dir), "PYTHONPATH": str(vendored)}
     prelude = f"import sys; sys.path.insert(0, {str(vendored)!r})\n"
-    subprocess.run([sys.executable, "-I", "-c", prelude + code], cwd=tmp_path, env=env,
-                   check=True)
+    subprocess.run([sys.executable, "-I", "-c", prelude + code], cwd=tmp_path, env=env, check=True)
     got = collect(run_dir)
     assert got.warnings == []
-    assert [(m.key, m.value, m.step) for m in got.metrics[:2]] == [("rmse", 0.5, 1),
-                                                                  ("rmse", 0.25, 2)]
+    assert [(m.key, m.value, m.step) for m in got.metrics[:2]] == [
+        ("rmse", 0.5, 1),
+        ("rmse", 0.25, 2),
+    ]
     assert math.isnan(got.metrics[2].value)
     assert got.params == {"alpha": "0.1"}
     assert got.tags == {"stage": "train"}
@@ -75,19 +75,23 @@ def test_malformed_files_become_warnings_not_failures(tmp_path: Path) -> None:
 def test_helper_outside_mlrun_is_a_noop_with_one_warning(tmp_path: Path) -> None:
     code = "import mlrun; mlrun.log_metric('a', 1); mlrun.log_param('b', 2); print('ok')"
     env = {k: v for k, v in os.environ.items() if k != "MLRUN_RUN_DIR"}
-    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert proc.stdout == "ok\n"
     assert proc.stderr.count("MLRUN_RUN_DIR is not set") == 1
     assert list(tmp_path.iterdir()) == []
 
 
 def test_concurrent_param_merges_lose_nothing(tmp_path: Path) -> None:
-    code = ("import sys, mlrun\n"
-            "for i in range(50): mlrun.log_param(f'{sys.argv[1]}_{i}', i)\n")
+    code = "import sys, mlrun\nfor i in range(50): mlrun.log_param(f'{sys.argv[1]}_{i}', i)\n"
     env = dict(os.environ, MLRUN_RUN_DIR=str(tmp_path))
-    procs = [subprocess.Popen([sys.executable, "-c", code, f"w{n}"], env=env)
-             for n in range(4)]
+    procs = [subprocess.Popen([sys.executable, "-c", code, f"w{n}"], env=env) for n in range(4)]
     assert all(p.wait() == 0 for p in procs)
     params = json.loads((tmp_path / "params.json").read_text())
     assert len(params) == 200

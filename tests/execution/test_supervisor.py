@@ -32,8 +32,10 @@ def _run(argv: list[str], tmp_path: Path, **kwargs: object):  # type: ignore[no-
 
 def test_exit_code_and_logs_are_captured(tmp_path: Path) -> None:
     # Pauses between writes: order across two pipes is only defined by arrival time.
-    code = ("import sys, time; print('out1'); time.sleep(0.3); print('err1', file=sys.stderr);"
-            " time.sleep(0.3); print('out2'); sys.exit(3)")
+    code = (
+        "import sys, time; print('out1'); time.sleep(0.3); print('err1', file=sys.stderr);"
+        " time.sleep(0.3); print('out2'); sys.exit(3)"
+    )
     outcome, _ = _run(_py(code), tmp_path)
     assert (outcome.status, outcome.exit_code, outcome.child_returncode) == ("FAILED", 3, 3)
     assert (tmp_path / "logs/stdout.log").read_text() == "out1\nout2\n"
@@ -81,11 +83,14 @@ def test_cancel_stops_the_whole_group(tmp_path: Path) -> None:
 
 
 def test_child_ignoring_sigterm_is_killed_after_grace(tmp_path: Path) -> None:
-    code = ("import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
-            f"open({str(tmp_path / 'ready')!r}, 'w').close(); time.sleep(300)")
+    code = (
+        "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+        f"open({str(tmp_path / 'ready')!r}, 'w').close(); time.sleep(300)"
+    )
     cancel = Cancel()
-    threading.Thread(target=_cancel_when_exists, args=(tmp_path / "ready", cancel),
-                     daemon=True).start()
+    threading.Thread(
+        target=_cancel_when_exists, args=(tmp_path / "ready", cancel), daemon=True
+    ).start()
     started = time.monotonic()
     outcome, child = _run(_py(code), tmp_path, cancel=cancel, grace=1.0)
     assert time.monotonic() - started < 60  # generous; the point is that it returned at all

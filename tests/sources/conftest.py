@@ -23,12 +23,14 @@ from tests.sources.gitservers import (
 
 
 @pytest.fixture(autouse=True)
-def git_isolation(tmp_path_factory: pytest.TempPathFactory,
-                  monkeypatch: pytest.MonkeyPatch) -> Path:
+def git_isolation(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     home = tmp_path_factory.mktemp("git-home")
     config = home / "gitconfig"
-    config.write_text("[user]\n\tname = Test\n\temail = test@example.com\n"
-                      "[init]\n\tdefaultBranch = main\n")
+    config.write_text(
+        "[user]\n\tname = Test\n\temail = test@example.com\n[init]\n\tdefaultBranch = main\n"
+    )
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(config))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     monkeypatch.delenv("GIT_CONFIG_COUNT", raising=False)
@@ -71,10 +73,13 @@ def sshd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SshServer]
 
 
 @pytest.fixture
-def https_server(served: Path, tmp_path: Path,
-                 monkeypatch: pytest.MonkeyPatch) -> Iterator[GitHttpServer]:
-    require_service(http_backend_available() and shutil.which("openssl") is not None,
-                    "git http-backend or openssl is not installed")
+def https_server(
+    served: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[GitHttpServer]:
+    require_service(
+        http_backend_available() and shutil.which("openssl") is not None,
+        "git http-backend or openssl is not installed",
+    )
     server = GitHttpServer(served, tls_dir=tmp_path / "tls").start()
     monkeypatch.setenv("GIT_SSL_CAINFO", str(server.ca_file))  # as a user would trust it
     yield server

@@ -55,8 +55,16 @@ def project_repo(work: Path, version: str = "v1", subdir: str = "") -> str:
     work.mkdir(parents=True, exist_ok=True)
     git(work, "init", "-q", "-b", "main")
     prefix = f"{subdir}/" if subdir else ""
-    return commit(work, {f"{prefix}MLproject": MLPROJECT, f"{prefix}show.py": SHOW,
-                         f"{prefix}version.txt": version, "README": "top\n"}, "first")
+    return commit(
+        work,
+        {
+            f"{prefix}MLproject": MLPROJECT,
+            f"{prefix}show.py": SHOW,
+            f"{prefix}version.txt": version,
+            "README": "top\n",
+        },
+        "first",
+    )
 
 
 def publish(work: Path, root: Path, name: str) -> Path:
@@ -79,9 +87,9 @@ def run_recorded(*args: str, cwd: Path | None = None) -> tuple[str, dict[str, An
     """`mlrun run ARGS --json`, which must succeed: (the command's output, the run record)."""
     proc = mlrun("run", *args, "--json", cwd=cwd)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    result = json.loads(proc.stdout[proc.stdout.index("{"):])
+    result = json.loads(proc.stdout[proc.stdout.index("{") :])
     shown = mlrun("runs", "show", result["run_id"], "--json", check=True)
-    return proc.stdout[:proc.stdout.index("{")], json.loads(shown.stdout)
+    return proc.stdout[: proc.stdout.index("{")], json.loads(shown.stdout)
 
 
 def output_fields(stdout: str) -> dict[str, str]:

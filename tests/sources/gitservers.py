@@ -62,10 +62,21 @@ class GitDaemon:
         for _attempt in range(5):
             self.port = free_port()
             self.proc = subprocess.Popen(
-                ["git", "daemon", "--reuseaddr", "--export-all", "--informative-errors",
-                 f"--base-path={self.root}", "--listen=127.0.0.1", f"--port={self.port}",
-                 str(self.root)],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                [
+                    "git",
+                    "daemon",
+                    "--reuseaddr",
+                    "--export-all",
+                    "--informative-errors",
+                    f"--base-path={self.root}",
+                    "--listen=127.0.0.1",
+                    f"--port={self.port}",
+                    str(self.root),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             try:
                 _wait_for_port(self.port, self.proc)
                 return self
@@ -115,12 +126,28 @@ class GitHttpServer:
             import ssl
 
             self.tls_dir.mkdir(parents=True, exist_ok=True)
-            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
-                            "-days", "2", "-subj", "/CN=127.0.0.1",
-                            "-addext", "subjectAltName=IP:127.0.0.1",
-                            "-keyout", str(self.tls_dir / "key.pem"),
-                            "-out", str(self.tls_dir / "cert.pem")],
-                           check=True, capture_output=True)
+            subprocess.run(
+                [
+                    "openssl",
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "rsa:2048",
+                    "-nodes",
+                    "-days",
+                    "2",
+                    "-subj",
+                    "/CN=127.0.0.1",
+                    "-addext",
+                    "subjectAltName=IP:127.0.0.1",
+                    "-keyout",
+                    str(self.tls_dir / "key.pem"),
+                    "-out",
+                    str(self.tls_dir / "cert.pem"),
+                ],
+                check=True,
+                capture_output=True,
+            )
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.load_cert_chain(self.tls_dir / "cert.pem", self.tls_dir / "key.pem")
             self._httpd.socket = context.wrap_socket(self._httpd.socket, server_side=True)
@@ -173,17 +200,16 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self, body: bytes) -> None:
         owner = self.owner
         path, _, query = self.path.partition("?")
-        expected = "Basic " + base64.b64encode(
-            f"{owner.user}:{owner.password}".encode()).decode()
+        expected = "Basic " + base64.b64encode(f"{owner.user}:{owner.password}".encode()).decode()
         authorized = self.headers.get("Authorization") == expected
-        plain = gzip.decompress(body) if self.headers.get("Content-Encoding") == "gzip" \
-            else body
+        plain = gzip.decompress(body) if self.headers.get("Content-Encoding") == "gzip" else body
         command = None
         for name in (b"ls-refs", b"fetch"):
             if b"command=" + name in plain:
                 command = name.decode()
-        owner.requests.append(Request(self.command, path, command, authorized,
-                                      self.headers.get("Authorization")))
+        owner.requests.append(
+            Request(self.command, path, command, authorized, self.headers.get("Authorization"))
+        )
         if not authorized:
             self.send_response(401)
             self.send_header("WWW-Authenticate", 'Basic realm="git"')
@@ -195,19 +221,26 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command == "POST" and owner.delay:
             time.sleep(owner.delay)
         env = {
-            "PATH": os.environ["PATH"], "GIT_PROJECT_ROOT": str(owner.root),
-            "GIT_HTTP_EXPORT_ALL": "1", "PATH_INFO": path, "QUERY_STRING": query,
-            "REQUEST_METHOD": self.command, "REMOTE_USER": owner.user,
-            "REMOTE_ADDR": "127.0.0.1", "CONTENT_TYPE": self.headers.get("Content-Type", ""),
-            "CONTENT_LENGTH": str(len(body)), "GIT_CONFIG_NOSYSTEM": "1",
+            "PATH": os.environ["PATH"],
+            "GIT_PROJECT_ROOT": str(owner.root),
+            "GIT_HTTP_EXPORT_ALL": "1",
+            "PATH_INFO": path,
+            "QUERY_STRING": query,
+            "REQUEST_METHOD": self.command,
+            "REMOTE_USER": owner.user,
+            "REMOTE_ADDR": "127.0.0.1",
+            "CONTENT_TYPE": self.headers.get("Content-Type", ""),
+            "CONTENT_LENGTH": str(len(body)),
+            "GIT_CONFIG_NOSYSTEM": "1",
             "HOME": str(owner.root),
         }
         if self.headers.get("Content-Encoding"):
             env["HTTP_CONTENT_ENCODING"] = self.headers["Content-Encoding"]
         if self.headers.get("Git-Protocol"):
             env["GIT_PROTOCOL"] = self.headers["Git-Protocol"]
-        out = subprocess.run(["git", "http-backend"], input=body, env=env,
-                             capture_output=True, check=False).stdout
+        out = subprocess.run(
+            ["git", "http-backend"], input=body, env=env, capture_output=True, check=False
+        ).stdout
         head, _, payload = out.partition(b"\r\n\r\n")
         if not _:
             head, _, payload = out.partition(b"\n\n")
@@ -225,7 +258,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             for start in range(0, len(payload), 16384):
-                self.wfile.write(payload[start:start + 16384])
+                self.wfile.write(payload[start : start + 16384])
                 self.wfile.flush()
                 if owner.throttle:
                     time.sleep(owner.throttle)
@@ -234,8 +267,11 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def sshd_available() -> bool:
-    return Path("/usr/sbin/sshd").exists() and shutil.which("ssh") is not None \
+    return (
+        Path("/usr/sbin/sshd").exists()
+        and shutil.which("ssh") is not None
         and shutil.which("ssh-keygen") is not None
+    )
 
 
 class SshServer:
@@ -250,8 +286,10 @@ class SshServer:
     def start(self) -> SshServer:
         self.dir.mkdir(parents=True, exist_ok=True)
         for name in ("host_key", "client_key"):
-            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
-                            str(self.dir / name)], check=True)
+            subprocess.run(
+                ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(self.dir / name)],
+                check=True,
+            )
         (self.dir / "authorized_keys").write_bytes((self.dir / "client_key.pub").read_bytes())
         (self.dir / "authorized_keys").chmod(0o600)
         if os.geteuid() == 0:
@@ -264,10 +302,14 @@ class SshServer:
                 f"HostKey {self.dir / 'host_key'}\nPidFile {self.dir / 'sshd.pid'}\n"
                 f"AuthorizedKeysFile {self.dir / 'authorized_keys'}\n"
                 "StrictModes no\nUsePAM no\nPasswordAuthentication no\n"
-                "KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n")
-            self.proc = subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", str(config)],
-                                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                         stderr=subprocess.DEVNULL)
+                "KbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n"
+            )
+            self.proc = subprocess.Popen(
+                ["/usr/sbin/sshd", "-D", "-e", "-f", str(config)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             try:
                 _wait_for_port(self.port, self.proc)
                 return self
@@ -277,9 +319,11 @@ class SshServer:
 
     @property
     def ssh_command(self) -> str:
-        return (f"ssh -F /dev/null -i {self.dir / 'client_key'} -o IdentitiesOnly=yes "
-                "-o BatchMode=yes -o StrictHostKeyChecking=no "
-                f"-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -p {self.port}")
+        return (
+            f"ssh -F /dev/null -i {self.dir / 'client_key'} -o IdentitiesOnly=yes "
+            "-o BatchMode=yes -o StrictHostKeyChecking=no "
+            f"-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -p {self.port}"
+        )
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

@@ -35,8 +35,11 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def _project(root: Path) -> Path:
-    for name, text in {"MLproject": "name: p\n", "train.py": "print(1)\n",
-                       "pkg/util.py": "X = 1\n"}.items():
+    for name, text in {
+        "MLproject": "name: p\n",
+        "train.py": "print(1)\n",
+        "pkg/util.py": "X = 1\n",
+    }.items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(text)
     return root
@@ -66,8 +69,14 @@ def test_recently_written_files_are_read_again(tmp_path: Path, reads: list[str])
 def test_what_counts_and_what_does_not(tmp_path: Path) -> None:
     root = _project(tmp_path / "p")
     base = tree_hash(root)
-    for noise in ("__pycache__/m.pyc", ".git/HEAD", ".venv/bin/python", "x.pyc",
-                  "node_modules/a.js", "pkg.egg-info/PKG-INFO"):
+    for noise in (
+        "__pycache__/m.pyc",
+        ".git/HEAD",
+        ".venv/bin/python",
+        "x.pyc",
+        "node_modules/a.js",
+        "pkg.egg-info/PKG-INFO",
+    ):
         (root / noise).parent.mkdir(parents=True, exist_ok=True)
         (root / noise).write_text("noise")
     assert tree_hash(root) == base
@@ -81,8 +90,9 @@ def test_what_counts_and_what_does_not(tmp_path: Path) -> None:
     assert tree_hash(root) != linked
 
 
-def test_large_files_count_by_size_and_mtime(tmp_path: Path, reads: list[str],
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_large_files_count_by_size_and_mtime(
+    tmp_path: Path, reads: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(contenthash, "LARGE_FILE", 10)
     root = tmp_path / "p"
     root.mkdir()

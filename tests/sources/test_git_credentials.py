@@ -35,8 +35,9 @@ def _secret_forms(server: GitHttpServer) -> list[bytes]:
     return [server.password.encode(), basic]
 
 
-def _scan_processes(skip: set[int], own: bytes,
-                    secrets: list[bytes]) -> tuple[list[str], list[bytes]]:
+def _scan_processes(
+    skip: set[int], own: bytes, secrets: list[bytes]
+) -> tuple[list[str], list[bytes]]:
     """(argv of each git process seen, argv of every process holding a secret). `own` is
     mlrun's own argv: a child between fork and exec still shows it, and is not a leak."""
     gits, leaks = [], []
@@ -57,18 +58,27 @@ def _scan_processes(skip: set[int], own: bytes,
 
 
 def test_token_is_used_but_never_written_shown_or_passed_in_argv(
-        http_server: GitHttpServer, served: Path, tmp_path: Path, mlrun_home: Path) -> None:
+    http_server: GitHttpServer, served: Path, tmp_path: Path, mlrun_home: Path
+) -> None:
     work = tmp_path / "app"
     project_repo(work, "v1")
-    commit(work, {"MLproject": MLPROJECT.replace("python show.py {alpha}", "python env.py"),
-                  "env.py": ENV_DUMP})
+    commit(
+        work,
+        {
+            "MLproject": MLPROJECT.replace("python show.py {alpha}", "python env.py"),
+            "env.py": ENV_DUMP,
+        },
+    )
     publish(work, served, "app.git")
     secrets = _secret_forms(http_server)
     http_server.delay = 0.4  # each upload-pack POST waits: git is alive long enough to see
     url = http_server.url("app.git", credentials=True)
 
-    proc = subprocess.Popen([sys.executable, "-m", "mlrun", "run", url, "--json"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mlrun", "run", url, "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     seen: list[str] = []
     leaks: list[bytes] = []
     # mlrun's own argv holds the URL the user typed; every process it starts must not.
@@ -103,14 +113,16 @@ def test_token_is_used_but_never_written_shown_or_passed_in_argv(
     assert http_server.password not in bad.stderr + bad.stdout
 
 
-def test_credential_helpers_keep_working(http_server: GitHttpServer, served: Path,
-                                         tmp_path: Path, git_isolation: Path) -> None:
+def test_credential_helpers_keep_working(
+    http_server: GitHttpServer, served: Path, tmp_path: Path, git_isolation: Path
+) -> None:
     work = tmp_path / "app"
     project_repo(work, "helped")
     publish(work, served, "app.git")
     store = tmp_path / "credentials"
-    store.write_text(f"http://{http_server.user}:{http_server.password}"
-                     f"@127.0.0.1:{http_server.port}\n")
+    store.write_text(
+        f"http://{http_server.user}:{http_server.password}@127.0.0.1:{http_server.port}\n"
+    )
     with git_isolation.open("a") as fh:
         fh.write(f"[credential]\n\thelper = store --file {store}\n")
     out, record = run_recorded(http_server.url("app.git"))
@@ -119,8 +131,9 @@ def test_credential_helpers_keep_working(http_server: GitHttpServer, served: Pat
     assert any(r.authorized for r in http_server.requests)
 
 
-def test_token_goes_to_its_own_host_only(http_server: GitHttpServer, served: Path,
-                                         tmp_path: Path) -> None:
+def test_token_goes_to_its_own_host_only(
+    http_server: GitHttpServer, served: Path, tmp_path: Path
+) -> None:
     other_root = tmp_path / "other-served"
     other_root.mkdir()
     other = GitHttpServer(other_root, user="bob", password="other-host-password").start()
@@ -135,7 +148,8 @@ def test_token_goes_to_its_own_host_only(http_server: GitHttpServer, served: Pat
         add_submodule(app, str(other_root / "lib.git"), "lib")
         gitmodules = (app / ".gitmodules").read_text()
         (app / ".gitmodules").write_text(
-            gitmodules.replace(str(other_root / "lib.git"), other.url("lib.git")))
+            gitmodules.replace(str(other_root / "lib.git"), other.url("lib.git"))
+        )
         git(app, "commit", "-q", "-am", "submodule on another host")
         publish(app, served, "app.git")
 
@@ -151,8 +165,8 @@ def test_token_goes_to_its_own_host_only(http_server: GitHttpServer, served: Pat
 
 
 def test_crash_log_of_a_run_with_a_token_does_not_keep_it(
-        mlrun_home: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    mlrun_home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from mlrun.cli.main import _crash
 
     url = "https://ci:glpat-TOKEN-4242@git.example/org/repo.git"

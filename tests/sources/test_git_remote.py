@@ -41,9 +41,15 @@ def origin(tmp_path: Path, served: Path) -> Origin:
     work = tmp_path / "app"
     first = project_repo(work, "v1")
     git(work, "tag", "-a", "-m", "release", "v1.0")
-    second = commit(work, {"version.txt": "v2", "examples/demo/MLproject": MLPROJECT,
-                           "examples/demo/show.py": SHOW,
-                           "examples/demo/version.txt": "demo"})
+    second = commit(
+        work,
+        {
+            "version.txt": "v2",
+            "examples/demo/MLproject": MLPROJECT,
+            "examples/demo/show.py": SHOW,
+            "examples/demo/version.txt": "demo",
+        },
+    )
     git(work, "checkout", "-q", "-b", "dev")
     dev = commit(work, {"version.txt": "dev"})
     git(work, "checkout", "-q", "main")
@@ -119,8 +125,9 @@ def _submodule_origin(tmp_path: Path, served: Path) -> tuple[Path, Path]:
     return app, lib
 
 
-def test_submodules_are_checked_out_recursively(server: GitDaemon | GitHttpServer,
-                                                tmp_path: Path, served: Path) -> None:
+def test_submodules_are_checked_out_recursively(
+    server: GitDaemon | GitHttpServer, tmp_path: Path, served: Path
+) -> None:
     app, lib = _submodule_origin(tmp_path, served)
     url = _url(server, "app.git")
     out, record = run_recorded(url)
@@ -152,7 +159,8 @@ def _objects(mirror: Path) -> set[str]:
 
 
 def test_second_run_of_unchanged_remote_transfers_nothing(
-        http_server: GitHttpServer, origin: Origin, mlrun_home: Path) -> None:
+    http_server: GitHttpServer, origin: Origin, mlrun_home: Path
+) -> None:
     url = http_server.url("app.git", credentials=True)
     first_out, _ = run_recorded(url)
     assert http_server.commands().count("fetch") == 1  # the clone
@@ -175,15 +183,15 @@ def test_second_run_of_unchanged_remote_transfers_nothing(
 
 
 def test_unchanged_remote_over_git_daemon_adds_no_objects(
-        daemon: GitDaemon, origin: Origin, mlrun_home: Path) -> None:
+    daemon: GitDaemon, origin: Origin, mlrun_home: Path
+) -> None:
     run_recorded(daemon.url("app.git"))
     objects = _objects(_mirror(mlrun_home))
     run_recorded(daemon.url("app.git"))
     assert _objects(_mirror(mlrun_home)) == objects
 
 
-def test_full_commit_already_mirrored_needs_no_server(
-        daemon: GitDaemon, origin: Origin) -> None:
+def test_full_commit_already_mirrored_needs_no_server(daemon: GitDaemon, origin: Origin) -> None:
     url = daemon.url("app.git")
     run_recorded(url)
     daemon.stop()  # a commit id names fixed content: nothing to ask the server
@@ -192,7 +200,8 @@ def test_full_commit_already_mirrored_needs_no_server(
 
 
 def test_offline_uses_the_mirror_and_fails_clearly(
-        http_server: GitHttpServer, origin: Origin) -> None:
+    http_server: GitHttpServer, origin: Origin
+) -> None:
     url = http_server.url("app.git", credentials=True)
     never = mlrun("run", url, "--offline")
     assert never.returncode == 125
@@ -219,7 +228,8 @@ def _error(*args: str) -> tuple[int, list[str]]:
 
 
 def test_errors_are_one_sentence_without_credentials(
-        http_server: GitHttpServer, daemon: GitDaemon, origin: Origin, tmp_path: Path) -> None:
+    http_server: GitHttpServer, daemon: GitDaemon, origin: Origin, tmp_path: Path
+) -> None:
     token = http_server.password
     good = http_server.url("app.git", credentials=True)
     bad_token = good.replace(token, "wrong-token")
@@ -246,8 +256,9 @@ def test_errors_are_one_sentence_without_credentials(
             assert "127.0.0.1" in lines[0]  # the URL is named, without its credentials
 
 
-def test_a_repository_without_a_project_is_named(daemon: GitDaemon, served: Path,
-                                                 tmp_path: Path) -> None:
+def test_a_repository_without_a_project_is_named(
+    daemon: GitDaemon, served: Path, tmp_path: Path
+) -> None:
     work = tmp_path / "plain"
     work.mkdir()
     git(work, "init", "-q", "-b", "main")

@@ -16,8 +16,9 @@ from tests.sources.gitservers import SshServer
 pytestmark = pytest.mark.gitserver
 
 
-def test_ssh_and_scp_like_urls(sshd: SshServer, served: Path, tmp_path: Path,
-                               mlrun_home: Path) -> None:
+def test_ssh_and_scp_like_urls(
+    sshd: SshServer, served: Path, tmp_path: Path, mlrun_home: Path
+) -> None:
     work = tmp_path / "app"
     sha = project_repo(work, "over-ssh")
     bare = publish(work, served, "app.git")
@@ -31,18 +32,23 @@ def test_ssh_and_scp_like_urls(sshd: SshServer, served: Path, tmp_path: Path,
     assert len(list((mlrun_home / "cache" / "git").glob("*/mirror.git"))) == 2
 
 
-def test_ssh_auth_failure_is_one_sentence(sshd: SshServer, served: Path, tmp_path: Path,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ssh_auth_failure_is_one_sentence(
+    sshd: SshServer, served: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     work = tmp_path / "app"
     project_repo(work, "v1")
     bare = publish(work, served, "app.git")
     other_key = tmp_path / "not-authorized"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other_key)],
-                   check=True)
-    monkeypatch.setenv("GIT_SSH_COMMAND",
-                       sshd.ssh_command.replace(str(sshd.dir / "client_key"), str(other_key)))
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other_key)], check=True
+    )
+    monkeypatch.setenv(
+        "GIT_SSH_COMMAND", sshd.ssh_command.replace(str(sshd.dir / "client_key"), str(other_key))
+    )
     proc = mlrun("run", f"ssh://{getpass.getuser()}@127.0.0.1{bare}")
     assert proc.returncode == 125
     errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("mlrun: error:")]
-    assert errors == [f"mlrun: error: cannot clone ssh://{getpass.getuser()}@127.0.0.1{bare}"
-                      ": authentication failed"]
+    assert errors == [
+        f"mlrun: error: cannot clone ssh://{getpass.getuser()}@127.0.0.1{bare}"
+        ": authentication failed"
+    ]

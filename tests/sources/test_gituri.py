@@ -10,16 +10,25 @@ from mlrun.sources.gitcmd import auth_env
 from mlrun.sources.gituri import GitRemote, is_remote, parse_remote, split_subdir
 
 
-@pytest.mark.parametrize("uri", [
-    "https://github.com/org/repo.git", "http://h:8080/r", "ssh://git@h/org/r.git",
-    "git://h/r.git", "git@github.com:org/repo.git", "git+ssh://h/r", "git+https://h/r",
-])
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "https://github.com/org/repo.git",
+        "http://h:8080/r",
+        "ssh://git@h/org/r.git",
+        "git://h/r.git",
+        "git@github.com:org/repo.git",
+        "git+ssh://h/r",
+        "git+https://h/r",
+    ],
+)
 def test_remote_uris_are_recognised(uri: str) -> None:
     assert is_remote(uri)
 
 
-@pytest.mark.parametrize("uri", [".", "project", "/abs/dir", "file:///abs/repo", "a:b/c",
-                                 "./x@y:z"])
+@pytest.mark.parametrize(
+    "uri", [".", "project", "/abs/dir", "file:///abs/repo", "a:b/c", "./x@y:z"]
+)
 def test_local_uris_are_not_remote(uri: str) -> None:
     assert not is_remote(uri)
 
@@ -71,14 +80,17 @@ def test_mirror_key_ignores_credentials_and_host_case() -> None:
     assert "/" not in a.cache_name and a.cache_name.startswith("github.com_org_repo-")
 
 
-@pytest.mark.parametrize(("uri", "message"), [
-    ("ftp://h/r", "unsupported URI scheme 'ftp'"),
-    ("https:///r", "no host"),
-    ("https://h", "no repository path"),
-    ("https://h:99999/r", "malformed"),
-    ("https://h/r?x=1", "query string"),
-    ("git@h:", "no repository path"),
-])
+@pytest.mark.parametrize(
+    ("uri", "message"),
+    [
+        ("ftp://h/r", "unsupported URI scheme 'ftp'"),
+        ("https:///r", "no host"),
+        ("https://h", "no repository path"),
+        ("https://h:99999/r", "malformed"),
+        ("https://h/r?x=1", "query string"),
+        ("git@h:", "no repository path"),
+    ],
+)
 def test_bad_uris_are_usage_errors(uri: str, message: str) -> None:
     with pytest.raises(UsageError, match=message) as info:
         parse_remote(uri)
@@ -100,13 +112,16 @@ def test_subdirectory_is_split_and_normalised() -> None:
             split_subdir(bad)
 
 
-@pytest.mark.parametrize(("url", "parent", "expected"), [
-    ("../lib.git", "https://h/org/app.git", "https://h/org/lib.git"),
-    ("./lib", "https://h/org/app", "https://h/org/app/lib"),
-    ("../../other/lib", "https://h/org/app", "https://h/other/lib"),
-    ("../lib.git", "git@h:org/app.git", "git@h:org/lib.git"),
-    ("https://elsewhere/x.git", "https://h/org/app", "https://elsewhere/x.git"),
-])
+@pytest.mark.parametrize(
+    ("url", "parent", "expected"),
+    [
+        ("../lib.git", "https://h/org/app.git", "https://h/org/lib.git"),
+        ("./lib", "https://h/org/app", "https://h/org/app/lib"),
+        ("../../other/lib", "https://h/org/app", "https://h/other/lib"),
+        ("../lib.git", "git@h:org/app.git", "git@h:org/lib.git"),
+        ("https://elsewhere/x.git", "https://h/org/app", "https://elsewhere/x.git"),
+    ],
+)
 def test_submodule_urls_resolve_like_git(url: str, parent: str, expected: str) -> None:
     assert submodule_remote(url, parse_remote(parent)).url == expected
 

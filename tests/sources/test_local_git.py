@@ -160,8 +160,10 @@ def test_plain_directory_records_a_content_hash(tmp_path: Path) -> None:
     _, changed = run_recorded(str(project))
     assert changed["source"]["content_hash"] != source["content_hash"]
 
-    for args, words in ((["--require-clean"], "needs a git working tree"),
-                        (["--version", "main"], "--version needs a git repository")):
+    for args, words in (
+        (["--require-clean"], "needs a git working tree"),
+        (["--version", "main"], "--version needs a git repository"),
+    ):
         proc = mlrun("run", str(project), *args)
         assert proc.returncode == 2 and words in proc.stderr
 
@@ -178,7 +180,7 @@ def test_without_git_installed(tmp_path: Path) -> None:
     project_repo(work, "v1")
     ran = mlrun("run", str(work), "--json", env=env)
     assert ran.returncode == 0, ran.stderr  # still runs, identified by its files
-    run_id = json.loads(ran.stdout[ran.stdout.index("{"):])["run_id"]
+    run_id = json.loads(ran.stdout[ran.stdout.index("{") :])["run_id"]
     source = json.loads(mlrun("runs", "show", run_id, "--json", env=env).stdout)["source"]
     assert source["content_hash"].startswith("sha256:") and source["vcs"] is None
     bare = tmp_path / "bare.git"

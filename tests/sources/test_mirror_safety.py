@@ -26,9 +26,13 @@ pytestmark = pytest.mark.gitserver
 def _spawn(*args: str) -> subprocess.Popen[str]:
     # A session of its own, so the test can kill mlrun and the git it started together,
     # as a crash or `kill -9` of the job would.
-    return subprocess.Popen([sys.executable, "-m", "mlrun", "run", *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "mlrun", "run", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def _mirror_dir(home: Path) -> Path:
@@ -37,13 +41,18 @@ def _mirror_dir(home: Path) -> Path:
 
 
 def _fsck(git_dir: Path) -> None:
-    proc = subprocess.run(["git", f"--git-dir={git_dir}", "fsck", "--no-progress"],
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        ["git", f"--git-dir={git_dir}", "fsck", "--no-progress"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
 
 
-def test_concurrent_runs_of_a_new_url_clone_once(http_server: GitHttpServer, served: Path,
-                                                 tmp_path: Path) -> None:
+def test_concurrent_runs_of_a_new_url_clone_once(
+    http_server: GitHttpServer, served: Path, tmp_path: Path
+) -> None:
     work = tmp_path / "app"
     sha = project_repo(work, "v1")
     publish(work, served, "app.git")
@@ -55,8 +64,7 @@ def test_concurrent_runs_of_a_new_url_clone_once(http_server: GitHttpServer, ser
         assert proc.returncode == 0, err
         assert output_fields(out)["version"] == "v1"
     assert http_server.commands().count("fetch") == 1  # one clone, one pack
-    assert sum(err.count(f"cloning {http_server.url('app.git')}...")
-               for _, err in outputs) == 1
+    assert sum(err.count(f"cloning {http_server.url('app.git')}...") for _, err in outputs) == 1
     assert all(sha in output_fields(out)["cwd"] for out, _ in outputs)
 
 
@@ -83,8 +91,9 @@ def _kill_during_fetch(server: GitHttpServer, url: str) -> str:
     return err
 
 
-def test_clone_killed_midway_is_rebuilt(http_server: GitHttpServer, served: Path,
-                                        tmp_path: Path, mlrun_home: Path) -> None:
+def test_clone_killed_midway_is_rebuilt(
+    http_server: GitHttpServer, served: Path, tmp_path: Path, mlrun_home: Path
+) -> None:
     _big_repo(tmp_path, served)
     url = http_server.url("app.git", credentials=True)
     _kill_during_fetch(http_server, url)
@@ -98,8 +107,9 @@ def test_clone_killed_midway_is_rebuilt(http_server: GitHttpServer, served: Path
     _fsck(root / "mirror.git")
 
 
-def test_fetch_killed_midway_is_repaired(http_server: GitHttpServer, served: Path,
-                                         tmp_path: Path, mlrun_home: Path) -> None:
+def test_fetch_killed_midway_is_repaired(
+    http_server: GitHttpServer, served: Path, tmp_path: Path, mlrun_home: Path
+) -> None:
     work = tmp_path / "app"
     project_repo(work, "v1")
     publish(work, served, "app.git")
@@ -114,8 +124,12 @@ def test_fetch_killed_midway_is_repaired(http_server: GitHttpServer, served: Pat
     assert (git_dir / "mlrun-fetching").exists()  # the kill did land mid-fetch
     assert git(git_dir, "rev-parse", "refs/heads/main") != newer  # ... before it ended
 
-    proc = subprocess.run([sys.executable, "-m", "mlrun", "run", url, "--json"],
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "mlrun", "run", url, "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "repaired the mirror" in proc.stderr
     assert output_fields(proc.stdout)["version"] == "v2"
@@ -125,8 +139,9 @@ def test_fetch_killed_midway_is_repaired(http_server: GitHttpServer, served: Pat
     _fsck(git_dir)
 
 
-def test_stale_ref_lock_from_a_killed_fetch_is_cleared(daemon: GitDaemon, served: Path,
-                                                      tmp_path: Path, mlrun_home: Path) -> None:
+def test_stale_ref_lock_from_a_killed_fetch_is_cleared(
+    daemon: GitDaemon, served: Path, tmp_path: Path, mlrun_home: Path
+) -> None:
     work = tmp_path / "app"
     project_repo(work, "v1")
     publish(work, served, "app.git")
@@ -144,8 +159,9 @@ def test_stale_ref_lock_from_a_killed_fetch_is_cleared(daemon: GitDaemon, served
     assert not (git_dir / "refs" / "heads" / "main.lock").exists()
 
 
-def test_broken_mirror_is_cloned_again(daemon: GitDaemon, served: Path, tmp_path: Path,
-                                       mlrun_home: Path) -> None:
+def test_broken_mirror_is_cloned_again(
+    daemon: GitDaemon, served: Path, tmp_path: Path, mlrun_home: Path
+) -> None:
     work = tmp_path / "app"
     sha = project_repo(work, "v1")
     publish(work, served, "app.git")
@@ -156,8 +172,12 @@ def test_broken_mirror_is_cloned_again(daemon: GitDaemon, served: Path, tmp_path
     assert loose.exists()
     loose.unlink()
     (git_dir / "mlrun-fetching").touch()
-    proc = subprocess.run([sys.executable, "-m", "mlrun", "run", daemon.url("app.git")],
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "mlrun", "run", daemon.url("app.git")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "cloning it again" in proc.stderr
     assert loose.exists() or git(git_dir, "cat-file", "-t", sha) == "commit"

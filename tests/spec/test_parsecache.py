@@ -28,15 +28,22 @@ def _age(path: Path, seconds: float = 60) -> None:
 
 
 def _load_in_subprocess(project: Path) -> tuple[str, bool]:
-    code = ("import sys\n"
-            "from pathlib import Path\n"
-            "from mlrun.spec.loader import load_project\n"
-            f"p = load_project(Path({str(project)!r}))\n"
-            "ep = p.entry_points['main']\n"
-            "print(ep.parameters['alpha'].default, [str(w) for w in p.warnings], "
-            "'yaml' in sys.modules)\n")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True, env=dict(os.environ))
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from mlrun.spec.loader import load_project\n"
+        f"p = load_project(Path({str(project)!r}))\n"
+        "ep = p.entry_points['main']\n"
+        "print(ep.parameters['alpha'].default, [str(w) for w in p.warnings], "
+        "'yaml' in sys.modules)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=dict(os.environ),
+    )
     *rest, imported = proc.stdout.rsplit(" ", 1)
     return rest[0], imported.strip() == "True"
 
@@ -67,8 +74,7 @@ def test_a_file_written_just_now_is_not_cached(tmp_path: Path, mlrun_home: Path)
     assert not (mlrun_home / "cache" / "parsed").exists()
 
 
-def test_values_marshal_cannot_hold_are_parsed_every_time(tmp_path: Path,
-                                                          mlrun_home: Path) -> None:
+def test_values_marshal_cannot_hold_are_parsed_every_time(tmp_path: Path, mlrun_home: Path) -> None:
     (tmp_path / "MLproject").write_text(MLPROJECT + "released: 2024-01-02\n")
     _age(tmp_path / "MLproject")
     project = load_project(tmp_path)

@@ -30,16 +30,20 @@ def test_python_api_runs_a_workflow(tmp_path: Path) -> None:
     assert shown["entry_point"] == "flow" and shown["params"] == {"va": "1", "vb": "3"}
     steps = shown["outputs"]["steps"]
     assert {k: v["status"] for k, v in steps.items()} == {
-        "a": "finished", "b": "finished", "c": "finished", "d": "finished"}
-    again = mlrun_api.run(str(project), "flow", parameters={"vb": 3},
-                          workflow_options={"jobs": 2}, synchronous=False)
+        "a": "finished",
+        "b": "finished",
+        "c": "finished",
+        "d": "finished",
+    }
+    again = mlrun_api.run(
+        str(project), "flow", parameters={"vb": 3}, workflow_options={"jobs": 2}, synchronous=False
+    )
     assert again.wait()
     shown = json.loads(mlrun("runs", "show", again.run_id, "--json").stdout)
     assert {v["status"] for v in shown["outputs"]["steps"].values()} == {"cached"}
 
 
-def test_python_api_failed_workflow_raises(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-                                           ) -> None:
+def test_python_api_failed_workflow_raises(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     project, _ = flow_project(tmp_path)
     monkeypatch.setenv("WF_FAIL", "a")
     with pytest.raises(ExecutionError) as info:
@@ -49,9 +53,11 @@ def test_python_api_failed_workflow_raises(tmp_path: Path, monkeypatch: pytest.M
 
 def test_nested_mlrun_run_in_a_step_is_a_child_of_the_step(tmp_path: Path) -> None:
     python = sys.executable  # an interpreter that has mlrun installed
-    project = write_project(tmp_path / "p", f"""\
+    project = write_project(
+        tmp_path / "p",
+        f"""\
         entry_points:
-          outer: {{command: "{python} outer.py {tmp_path / 'p'}"}}
+          outer: {{command: "{python} outer.py {tmp_path / "p"}"}}
           inner:
             parameters: {{x: int}}
             command: "{python} -c 'print(1)' {{x}}"
@@ -59,13 +65,16 @@ def test_nested_mlrun_run_in_a_step_is_a_child_of_the_step(tmp_path: Path) -> No
           w:
             steps:
               top: {{entry_point: outer}}
-        """, {"outer.py": OUTER_PY})
+        """,
+        {"outer.py": OUTER_PY},
+    )
     # A plain entry point calling mlrun.run(): the sub-run is its child.
     proc = mlrun("run", str(project), "-e", "outer", "--json")
     assert proc.returncode == 0, proc.stderr
-    outer_id = json.loads(proc.stdout[proc.stdout.index("{"):])["run_id"]
-    children = [r for r in json.loads(mlrun("runs", "list", "--json").stdout)
-                if r["entry_point"] == "inner"]
+    outer_id = json.loads(proc.stdout[proc.stdout.index("{") :])["run_id"]
+    children = [
+        r for r in json.loads(mlrun("runs", "list", "--json").stdout) if r["entry_point"] == "inner"
+    ]
     assert len(children) == 1 and children[0]["parent_run_id"] == outer_id
     assert children[0]["params"] == {"x": "7"}
     # In a workflow: workflow run <- step run <- the step's own sub-run.
@@ -75,6 +84,9 @@ def test_nested_mlrun_run_in_a_step_is_a_child_of_the_step(tmp_path: Path) -> No
     step_id = result["steps"][0]["run_id"]
     step = json.loads(mlrun("runs", "show", step_id, "--json").stdout)
     assert step["parent_run_id"] == result["run_id"]
-    inner = [r for r in json.loads(mlrun("runs", "list", "--json").stdout)
-             if r["entry_point"] == "inner" and r["parent_run_id"] == step_id]
+    inner = [
+        r
+        for r in json.loads(mlrun("runs", "list", "--json").stdout)
+        if r["entry_point"] == "inner" and r["parent_run_id"] == step_id
+    ]
     assert len(inner) == 1

@@ -44,8 +44,7 @@ def test_upstream_change_alone_reruns_downstream(tmp_path: Path) -> None:
     run_json(project, "-e", "flow")
     # a's key changes, but b reads only a's constant `name`: b's own parameters are equal.
     result = run_json(project, "-e", "flow", "-P", "va=2")
-    assert statuses(result) == {"a": "finished", "b": "finished", "c": "finished",
-                                "d": "cached"}
+    assert statuses(result) == {"a": "finished", "b": "finished", "c": "finished", "d": "cached"}
     assert reasons(result)["b"].startswith("upstream a changed")
 
 
@@ -91,11 +90,14 @@ def test_resume_after_failure_reruns_only_failed_and_downstream(tmp_path: Path) 
     project, _ = flow_project(tmp_path)
     failed = run_json(project, "-e", "flow", env=env_with(WF_FAIL="b"), expect=3)
     assert failed["status"] == "FAILED" and failed["exit_code"] == 3
-    assert statuses(failed) == {"a": "finished", "b": "failed", "c": "not run",
-                                "d": "not run"}  # fail-fast: d was not started either
+    assert statuses(failed) == {
+        "a": "finished",
+        "b": "failed",
+        "c": "not run",
+        "d": "not run",
+    }  # fail-fast: d was not started either
     resumed = run_json(project, "-e", "flow")
-    assert statuses(resumed) == {"a": "cached", "b": "finished", "c": "finished",
-                                 "d": "finished"}
+    assert statuses(resumed) == {"a": "cached", "b": "finished", "c": "finished", "d": "finished"}
     assert "FAILED" in reasons(resumed)["b"]  # the same inputs failed last time
 
 
@@ -120,8 +122,9 @@ def test_force_force_step_and_no_cache(tmp_path: Path) -> None:
 def test_cache_false_step_always_runs(tmp_path: Path) -> None:
     project, _ = flow_project(tmp_path)
     text = (project / "MLproject").read_text()
-    (project / "MLproject").write_text(text.replace(
-        "parameters: {name: d}", "parameters: {name: d}\n        cache: false"))
+    (project / "MLproject").write_text(
+        text.replace("parameters: {name: d}", "parameters: {name: d}\n        cache: false")
+    )
     run_json(project, "-e", "flow")
     result = run_json(project, "-e", "flow")
     assert statuses(result) == {**ALL_CACHED, "d": "finished"}

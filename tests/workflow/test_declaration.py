@@ -37,7 +37,9 @@ def _error(tmp_path: Path, body: str) -> SpecError:
 
 
 def test_a_full_declaration_loads(tmp_path: Path) -> None:
-    graph = _load(tmp_path, """\
+    graph = _load(
+        tmp_path,
+        """\
         parameters:
           lr: {type: float, default: 0.1}
           name: string
@@ -53,10 +55,16 @@ def test_a_full_declaration_loads(tmp_path: Path) -> None:
           pick:
             entry_point: main
             parameters: {all: "${{ steps.train.outputs.rmse }}", lr: "${{ params.lr }}"}
-        """)
+        """,
+    )
     assert list(graph.nodes) == [  # type: ignore[attr-defined]
-        "prep", "train[alpha=0.1,seed=1]", "train[alpha=0.1,seed=2]",
-        "train[alpha=1,seed=1]", "train[alpha=1,seed=2]", "pick"]
+        "prep",
+        "train[alpha=0.1,seed=1]",
+        "train[alpha=0.1,seed=2]",
+        "train[alpha=1,seed=1]",
+        "train[alpha=1,seed=2]",
+        "pick",
+    ]
     pick = graph.nodes["pick"]  # type: ignore[attr-defined]
     assert pick.needs == tuple(graph.instances["train"])  # type: ignore[attr-defined]
     assert graph.workflow.steps["train"].cache is False  # type: ignore[attr-defined]
@@ -64,12 +72,15 @@ def test_a_full_declaration_loads(tmp_path: Path) -> None:
 
 
 def test_a_cycle_names_its_steps_and_line(tmp_path: Path) -> None:
-    err = _error(tmp_path, """\
+    err = _error(
+        tmp_path,
+        """\
         steps:
           a: {entry_point: main, needs: [c]}
           b: {entry_point: main, needs: [a]}
           c: {entry_point: main, parameters: {x: "${{ steps.b.run_id }}"}}
-        """)
+        """,
+    )
     assert "has a cycle: a -> b -> c -> a" in str(err)
     assert err.line in (9, 10, 11)
 
@@ -79,26 +90,48 @@ def test_self_need_is_a_cycle(tmp_path: Path) -> None:
     assert "needs itself" in str(err) and err.line == 9
 
 
-@pytest.mark.parametrize(("body", "words", "line"), [
-    ("steps:\n  a: {entry_point: main, needs: [bb]}\n  b: {entry_point: main}\n",
-     "needs unknown step 'bb' (did you mean `b`?)", 9),
-    ("steps:\n  a: {entry_point: mian}\n", "entry point 'mian'", 9),
-    ("steps:\n  a: {entry_point: main, need: [b]}\n", "unknown key 'need'", 9),
-    ("steps:\n  a:\n    entry_point: main\n    parameters: {x: '${{ params.nope }}'}\n",
-     "no parameter 'nope'", 11),
-    ("steps:\n  a:\n    entry_point: main\n    parameters: {x: '${{ matrix.k }}'}\n",
-     "its matrix has no 'k'", 11),
-    ("steps:\n  a:\n    entry_point: main\n    parameters: {x: '${{ stesp.b.run_id }}'}\n",
-     "unknown reference", 11),
-    ("steps:\n  a:\n    entry_point: main\n    parameters: {x: '${{ steps.b.outputs'}\n",
-     "never closes it", 11),
-    ("steps:\n  a: {entry_point: main}\n  b:\n    entry_point: main\n"
-     "    parameters: {x: '${{ steps.a.matrix }}'}\n", "has no matrix", 12),
-    ("steps:\n  a: {entry_point: main, matrix: {k: []}}\n", "non-empty list", 9),
-    ("steps:\n  a: {entry_point: main, cache: maybe}\n", "true or false", 9),
-    ("steps: {}\n", "non-empty `steps`", 7),
-    ("steps:\n  a: {entry_point: main}\nparameters: {p: {type: flaot}}\n", "unknown type", 10),
-])
+@pytest.mark.parametrize(
+    ("body", "words", "line"),
+    [
+        (
+            "steps:\n  a: {entry_point: main, needs: [bb]}\n  b: {entry_point: main}\n",
+            "needs unknown step 'bb' (did you mean `b`?)",
+            9,
+        ),
+        ("steps:\n  a: {entry_point: mian}\n", "entry point 'mian'", 9),
+        ("steps:\n  a: {entry_point: main, need: [b]}\n", "unknown key 'need'", 9),
+        (
+            "steps:\n  a:\n    entry_point: main\n    parameters: {x: '${{ params.nope }}'}\n",
+            "no parameter 'nope'",
+            11,
+        ),
+        (
+            "steps:\n  a:\n    entry_point: main\n    parameters: {x: '${{ matrix.k }}'}\n",
+            "its matrix has no 'k'",
+            11,
+        ),
+        (
+            "steps:\n  a:\n    entry_point: main\n    parameters: {x: '${{ stesp.b.run_id }}'}\n",
+            "unknown reference",
+            11,
+        ),
+        (
+            "steps:\n  a:\n    entry_point: main\n    parameters: {x: '${{ steps.b.outputs'}\n",
+            "never closes it",
+            11,
+        ),
+        (
+            "steps:\n  a: {entry_point: main}\n  b:\n    entry_point: main\n"
+            "    parameters: {x: '${{ steps.a.matrix }}'}\n",
+            "has no matrix",
+            12,
+        ),
+        ("steps:\n  a: {entry_point: main, matrix: {k: []}}\n", "non-empty list", 9),
+        ("steps:\n  a: {entry_point: main, cache: maybe}\n", "true or false", 9),
+        ("steps: {}\n", "non-empty `steps`", 7),
+        ("steps:\n  a: {entry_point: main}\nparameters: {p: {type: flaot}}\n", "unknown type", 10),
+    ],
+)
 def test_bad_declarations(tmp_path: Path, body: str, words: str, line: int) -> None:
     err = _error(tmp_path, body)
     assert words in str(err), str(err)
@@ -106,35 +139,49 @@ def test_bad_declarations(tmp_path: Path, body: str, words: str, line: int) -> N
 
 
 def test_workflow_named_like_an_entry_point_is_an_error(tmp_path: Path) -> None:
-    project = write_project(tmp_path / "p", """\
+    project = write_project(
+        tmp_path / "p",
+        """\
         entry_points:
           main: {command: "python -c pass"}
         workflows:
           main:
             steps: {a: {entry_point: main}}
-        """)
+        """,
+    )
     with pytest.raises(SpecError, match="has the name of an entry point"):
         load_workflow(load_project(project), "main")
 
 
 def test_cli_reports_one_clear_line_with_exit_2(tmp_path: Path) -> None:
-    project = write_project(tmp_path / "p", HEAD + "    steps:\n"
-                            "      a: {entry_point: main, needs: [b]}\n"
-                            "      b: {entry_point: main, needs: [a]}\n")
-    for args in (["run", str(project), "-e", "w"], ["dag", str(project)],
-                 ["validate", str(project)]):
+    project = write_project(
+        tmp_path / "p",
+        HEAD + "    steps:\n"
+        "      a: {entry_point: main, needs: [b]}\n"
+        "      b: {entry_point: main, needs: [a]}\n",
+    )
+    for args in (
+        ["run", str(project), "-e", "w"],
+        ["dag", str(project)],
+        ["validate", str(project)],
+    ):
         proc = mlrun(*args)
         assert proc.returncode == 2, (args, proc.stderr)
-        assert proc.stderr.startswith(f"mlrun: error: {project / 'MLproject'}:9: workflow "
-                                      "'w' has a cycle: a -> b -> a"), proc.stderr
+        assert proc.stderr.startswith(
+            f"mlrun: error: {project / 'MLproject'}:9: workflow 'w' has a cycle: a -> b -> a"
+        ), proc.stderr
         assert "Traceback" not in proc.stderr
 
 
 def test_workflow_parameters_are_typed_and_required(tmp_path: Path) -> None:
-    project = write_project(tmp_path / "p", HEAD + """\
+    project = write_project(
+        tmp_path / "p",
+        HEAD
+        + """\
     parameters: {n: int, opt: {type: string, default: x}}
     steps: {a: {entry_point: main}}
-""")
+""",
+    )
     proc = mlrun("run", str(project), "-e", "w")
     assert proc.returncode == 2 and "needs a value for parameter 'n'" in proc.stderr
     proc = mlrun("run", str(project), "-e", "w", "-P", "n=many")
@@ -152,13 +199,20 @@ def test_workflow_options_on_a_plain_entry_point_are_an_error(tmp_path: Path) ->
 
 
 def test_unknown_workflow_of_a_malformed_section(tmp_path: Path) -> None:
-    project = write_project(tmp_path / "p", """\
+    project = write_project(
+        tmp_path / "p",
+        """\
         entry_points:
           main: {command: "python -c pass"}
         workflows: [a, b]
-        """)
+        """,
+    )
     proc = mlrun("run", str(project), "-e", "w")
     assert proc.returncode == 2 and ":3: workflows must be a mapping" in proc.stderr
     with pytest.raises(UsageError):
-        load_workflow(load_project(write_project(tmp_path / "q", HEAD + "    steps: "
-                                                 "{a: {entry_point: main}}\n")), "other")
+        load_workflow(
+            load_project(
+                write_project(tmp_path / "q", HEAD + "    steps: {a: {entry_point: main}}\n")
+            ),
+            "other",
+        )

@@ -20,7 +20,11 @@ def test_dry_run_lists_run_or_cached_with_reasons_and_runs_nothing(tmp_path: Pat
     before = _dry(project)
     assert before["workflow"] == "flow"
     assert [(s["name"], s["action"]) for s in before["steps"]] == [
-        ("a", "run"), ("b", "run"), ("c", "run"), ("d", "run")]
+        ("a", "run"),
+        ("b", "run"),
+        ("c", "run"),
+        ("d", "run"),
+    ]
     for step in before["steps"]:
         assert {"name", "entry_point", "parameters", "action", "reason"} <= set(step)
     assert before["steps"][0]["reason"] == "no earlier run of this step"
@@ -31,7 +35,11 @@ def test_dry_run_lists_run_or_cached_with_reasons_and_runs_nothing(tmp_path: Pat
     dep.write_text("changed\n")
     after = _dry(project)
     assert [(s["name"], s["action"]) for s in after["steps"]] == [
-        ("a", "cached"), ("b", "run"), ("c", "run"), ("d", "cached")]
+        ("a", "cached"),
+        ("b", "run"),
+        ("c", "run"),
+        ("d", "cached"),
+    ]
     assert "dep" in after["steps"][1]["reason"] and "changed" in after["steps"][1]["reason"]
     text = mlrun("run", str(project), "-e", "flow", "--dry-run").stdout
     assert "a  " in text and "cached" in text and "upstream b will run" in text
@@ -41,8 +49,10 @@ def test_only_and_from(tmp_path: Path) -> None:
     project, _ = flow_project(tmp_path)
     proc = mlrun("run", str(project), "-e", "flow", "--only", "c")
     assert proc.returncode == 2
-    assert proc.stderr.startswith("mlrun: error: step a is needed by the selected steps but "
-                                  "has no cached result (no earlier run of this step)")
+    assert proc.stderr.startswith(
+        "mlrun: error: step a is needed by the selected steps but "
+        "has no cached result (no earlier run of this step)"
+    )
     run_json(project, "-e", "flow")
     only = run_json(project, "-e", "flow", "--only", "c", "--force")
     assert statuses(only) == {"a": "cached", "b": "cached", "c": "finished", "d": "skipped"}
@@ -63,8 +73,7 @@ def test_dag_formats(tmp_path: Path) -> None:
     text = mlrun("dag", str(project), check=True).stdout
     assert "workflow pipeline (6 steps)" in text
     assert "      evaluate" in text and "<- train[alpha=0.01], train[alpha=0.1]" in text
-    mermaid = mlrun("dag", str(project), "-e", "pipeline", "--format", "mermaid",
-                    check=True).stdout
+    mermaid = mlrun("dag", str(project), "-e", "pipeline", "--format", "mermaid", check=True).stdout
     assert mermaid.startswith("flowchart TD") and 'n2["train[alpha=0.01]"]' in mermaid
     assert "n1 --> n2" in mermaid
     dot = mlrun("dag", str(project), "--format", "dot", check=True).stdout
@@ -77,10 +86,14 @@ def test_example_pipeline_runs_then_is_fully_cached(tmp_path: Path) -> None:
     project = REPO / "example_projects" / "wine-pipeline"
     first = run_json(project, "-e", "pipeline", "-j", "2")
     assert set(statuses(first).values()) == {"finished"} and len(first["steps"]) == 6
-    evaluate = json.loads(mlrun("runs", "show", first["steps"][-1]["run_id"], "--json",
-                                check=True).stdout)
-    trains = [json.loads(mlrun("runs", "show", s["run_id"], "--json", check=True).stdout)
-              for s in first["steps"] if s["name"].startswith("train[")]
+    evaluate = json.loads(
+        mlrun("runs", "show", first["steps"][-1]["run_id"], "--json", check=True).stdout
+    )
+    trains = [
+        json.loads(mlrun("runs", "show", s["run_id"], "--json", check=True).stdout)
+        for s in first["steps"]
+        if s["name"].startswith("train[")
+    ]
     best = min(trains, key=lambda r: r["outputs"]["rmse"])
     assert evaluate["outputs"]["best_alpha"] == best["outputs"]["alpha"]
     assert evaluate["outputs"]["best_rmse"] == best["outputs"]["rmse"]
@@ -102,10 +115,20 @@ def test_readme_workflow_command_runs_and_its_second_run_is_cached() -> None:
     block = re.search(r"<!-- quickstart-workflow -->\n```sh\n(.*?)\n```", readme, re.S)
     assert block is not None
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    proc = subprocess.run(["bash", "-euo", "pipefail", "-c", block.group(1)], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=300, check=False)
+    proc = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", block.group(1)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
-    second = proc.stderr[proc.stderr.rindex("running workflow"):]
-    table = [line for line in second.splitlines() if line.startswith(("download", "prepare",
-                                                                      "train[", "evaluate"))]
+    second = proc.stderr[proc.stderr.rindex("running workflow") :]
+    table = [
+        line
+        for line in second.splitlines()
+        if line.startswith(("download", "prepare", "train[", "evaluate"))
+    ]
     assert len(table) == 6 and all(line.split()[1] == "cached" for line in table), second

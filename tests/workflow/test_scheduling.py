@@ -33,7 +33,9 @@ with open(os.path.join(os.environ["MLRUN_RUN_DIR"], "outputs.json"), "w") as fh:
 def _meet_project(tmp_path: Path, wait: float) -> Path:
     where = tmp_path / "marks"
     where.mkdir()
-    return write_project(tmp_path / "meet", f"""\
+    return write_project(
+        tmp_path / "meet",
+        f"""\
         entry_points:
           meet:
             parameters: {{me: string, other: string}}
@@ -43,7 +45,9 @@ def _meet_project(tmp_path: Path, wait: float) -> Path:
             steps:
               left: {{entry_point: meet, parameters: {{me: left, other: right}}}}
               right: {{entry_point: meet, parameters: {{me: right, other: left}}}}
-        """, {"meet.py": MEET_PY})
+        """,
+        {"meet.py": MEET_PY},
+    )
 
 
 def _records(result: dict) -> dict:  # type: ignore[type-arg]
@@ -93,8 +97,12 @@ def test_fail_fast_exits_with_the_failed_steps_code(tmp_path: Path) -> None:
     project = write_project(tmp_path / "p", FAILING)
     result = run_json(project, "-e", "w", expect=4)
     assert result["status"] == "FAILED" and result["exit_code"] == 4
-    assert statuses(result) == {"broken": "failed", "after": "not run", "other": "not run",
-                                "other2": "not run"}
+    assert statuses(result) == {
+        "broken": "failed",
+        "after": "not run",
+        "other": "not run",
+        "other2": "not run",
+    }
     notes = {s["name"]: s["reason"] for s in result["steps"]}
     assert notes["after"] == "needs broken, which failed"
     assert notes["other"] == "stopped after broken failed"
@@ -103,15 +111,20 @@ def test_fail_fast_exits_with_the_failed_steps_code(tmp_path: Path) -> None:
 def test_keep_going_runs_what_does_not_depend_on_the_failure(tmp_path: Path) -> None:
     project = write_project(tmp_path / "p", FAILING)
     result = run_json(project, "-e", "w", "--keep-going", "-j", "2", expect=4)
-    assert statuses(result) == {"broken": "failed", "after": "not run", "other": "finished",
-                                "other2": "finished"}
+    assert statuses(result) == {
+        "broken": "failed",
+        "after": "not run",
+        "other": "finished",
+        "other2": "finished",
+    }
     shown = json.loads(mlrun("runs", "show", result["run_id"], "--json").stdout)
     assert (shown["status"], shown["exit_code"]) == ("FAILED", 4)
 
 
 def test_summary_and_failed_step_log_tail_are_shown(tmp_path: Path) -> None:
-    project = write_project(tmp_path / "p", FAILING.replace(
-        "sys.exit(4)", "print(\\\"boom here\\\"); sys.exit(4)"))
+    project = write_project(
+        tmp_path / "p", FAILING.replace("sys.exit(4)", 'print(\\"boom here\\"); sys.exit(4)')
+    )
     proc = mlrun("run", str(project), "-e", "w")
     assert proc.returncode == 4
     assert "broken: failed" in proc.stderr  # the line-per-change view (not a terminal)
@@ -134,9 +147,23 @@ workflows:
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_signal_stops_running_steps_and_starts_no_more(tmp_path: Path, signum: int) -> None:
     project = write_project(tmp_path / "p", SLOW)
-    proc = subprocess.Popen([sys.executable, "-m", "mlrun", "run", str(project), "-e", "w",
-                             "--json", "--grace-period", "5"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mlrun",
+            "run",
+            str(project),
+            "-e",
+            "w",
+            "--json",
+            "--grace-period",
+            "5",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     seen = read_stream_until(proc, "first: running", timeout=60)
     assert "first: running" in seen
     time.sleep(0.3)  # let the child get going; the outcome does not depend on it
@@ -174,15 +201,17 @@ while not os.path.exists(os.path.join(marks, "release")) and time.time() < deadl
 def test_concurrent_workflow_runs_never_execute_a_key_twice(tmp_path: Path) -> None:
     marks = tmp_path / "marks"
     marks.mkdir()
-    project = write_project(tmp_path / "p", LOCKED.format(),
-                            {"once.py": ONCE_PY.format(marks=str(marks))})
+    project = write_project(
+        tmp_path / "p", LOCKED.format(), {"once.py": ONCE_PY.format(marks=str(marks))}
+    )
     args = [sys.executable, "-m", "mlrun", "run", str(project), "-e", "w", "--json"]
     first = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 60
     while not (marks / "executions").exists() and time.time() < deadline:
         time.sleep(0.02)
-    second = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                              env=env_with())
+    second = subprocess.Popen(
+        args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env_with()
+    )
     seen = read_stream_until(second, "shared: locked", timeout=60)
     assert "shared: locked" in seen  # the second waits on the first's step
     (marks / "release").touch()
@@ -210,7 +239,9 @@ def test_a_second_signal_kills_steps_at_once(tmp_path: Path) -> None:
     passed on as "kill now", ends them (well before the grace period would)."""
     marks = tmp_path / "marks"
     marks.mkdir()
-    project = write_project(tmp_path / "p", f"""\
+    project = write_project(
+        tmp_path / "p",
+        f"""\
         entry_points:
           deaf:
             parameters: {{name: string}}
@@ -220,13 +251,31 @@ def test_a_second_signal_kills_steps_at_once(tmp_path: Path) -> None:
             steps:
               one: {{entry_point: deaf, parameters: {{name: one}}}}
               two: {{entry_point: deaf, parameters: {{name: two}}}}
-        """, {"deaf.py": DEAF_PY})
-    proc = subprocess.Popen([sys.executable, "-m", "mlrun", "run", str(project), "-e", "w",
-                             "-j", "2", "--json", "-q", "--grace-period", "600"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        """,
+        {"deaf.py": DEAF_PY},
+    )
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mlrun",
+            "run",
+            str(project),
+            "-e",
+            "w",
+            "-j",
+            "2",
+            "--json",
+            "-q",
+            "--grace-period",
+            "600",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.time() + 60
-    while not ((marks / "one").exists() and (marks / "two").exists()) and \
-            time.time() < deadline:
+    while not ((marks / "one").exists() and (marks / "two").exists()) and time.time() < deadline:
         time.sleep(0.02)
     proc.send_signal(signal.SIGINT)
     with pytest.raises(subprocess.TimeoutExpired):

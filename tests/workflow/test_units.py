@@ -21,15 +21,21 @@ from mlrun.workflow.view import Board, live_lines, summary_rows, transition_line
 
 def test_reference_parsing_and_rendering() -> None:
     template = refs.parse("--in=${{ steps.prep.outputs.data }}/x ${{params.n}}")
-    assert template == ("--in=", Ref("steps", "prep", "outputs", "data"), "/x ",
-                        Ref("params", "n"))
+    assert template == ("--in=", Ref("steps", "prep", "outputs", "data"), "/x ", Ref("params", "n"))
     values = {"params": "5", "steps": "/d"}
     assert refs.render(template, lambda r: values[r.root]) == "--in=/d/x 5"
     assert refs.literal(template) == "--in=${{ steps.prep.outputs.data }}/x ${{ params.n }}"
     # A command template's braces and the shell's $VAR are plain text to the parser.
     assert refs.parse("{alpha} $HOME ${HOME} {{x}}") == ("{alpha} $HOME ${HOME} {{x}}",)
-    for bad in ("${{ steps.a }}", "${{ steps.a.run_id.x }}", "${{ env.HOME }}",
-                "${{ params }}", "${{ params.a.b }}", "${{ matrix.1x }}", "${{ steps.a.outputs"):
+    for bad in (
+        "${{ steps.a }}",
+        "${{ steps.a.run_id.x }}",
+        "${{ env.HOME }}",
+        "${{ params }}",
+        "${{ params.a.b }}",
+        "${{ matrix.1x }}",
+        "${{ steps.a.outputs",
+    ):
         with pytest.raises(RefError):
             refs.parse(bad)
 
@@ -45,23 +51,40 @@ def test_step_values_for_single_and_matrix_upstreams() -> None:
     pair = [first, two]
     assert refs.step_value(Ref("steps", "s", "outputs", "rmse"), pair, True) == "[0.5, 0.25]"
     assert refs.step_value(Ref("steps", "s", "run_id"), pair, True) == '["r1", "r2"]'
-    assert refs.step_value(Ref("steps", "s", "matrix"), pair, True) == \
-        '[{"alpha": "0.1"}, {"alpha": "1"}]'
+    assert (
+        refs.step_value(Ref("steps", "s", "matrix"), pair, True)
+        == '[{"alpha": "0.1"}, {"alpha": "1"}]'
+    )
     with pytest.raises(RefError, match="recorded no output 'nope' \\(its outputs: ok, path"):
         refs.step_value(Ref("steps", "s", "outputs", "nope"), [one], False)
 
 
 def test_key_inputs_key_and_what_changed() -> None:
-    base = KeyInputs("python t.py {a}", {"a": "1", "b": "x"}, "git:abc", "uv:k1",
-                     {"data.csv": "-h1"}, {"prep": "k0"})
-    assert base.key() == KeyInputs.from_tag(
-        __import__("json").dumps(base.to_json())).key()  # type: ignore[union-attr]
-    changed = KeyInputs("python t.py {a}", {"a": "2", "b": "x"}, "git:def", "uv:k2",
-                        {"data.csv": "-h2"}, {"prep": "k9"})
+    base = KeyInputs(
+        "python t.py {a}",
+        {"a": "1", "b": "x"},
+        "git:abc",
+        "uv:k1",
+        {"data.csv": "-h1"},
+        {"prep": "k0"},
+    )
+    assert base.key() == KeyInputs.from_tag(__import__("json").dumps(base.to_json())).key()  # type: ignore[union-attr]
+    changed = KeyInputs(
+        "python t.py {a}",
+        {"a": "2", "b": "x"},
+        "git:def",
+        "uv:k2",
+        {"data.csv": "-h2"},
+        {"prep": "k9"},
+    )
     assert changed.key() != base.key()
     assert what_changed(base, changed, limit=10) == [
-        "parameter a: '1' -> '2'", "code changed (git:abc -> git:def)",
-        "environment changed (uv:k1 -> uv:k2)", "dep data.csv changed", "upstream prep changed"]
+        "parameter a: '1' -> '2'",
+        "code changed (git:abc -> git:def)",
+        "environment changed (uv:k1 -> uv:k2)",
+        "dep data.csv changed",
+        "upstream prep changed",
+    ]
     assert what_changed(base, changed, limit=2)[-1] == "and 3 more"
     assert KeyInputs.from_tag("not json") is None
 
@@ -103,8 +126,9 @@ def test_key_lock_is_exclusive_across_threads(tmp_path: Path) -> None:
         assert result == [False]
 
 
-def _scheduler(needs: dict[str, tuple[str, ...]], fail: set[str], **kw: object
-               ) -> tuple[Scheduler, list[str], dict[str, str]]:
+def _scheduler(
+    needs: dict[str, tuple[str, ...]], fail: set[str], **kw: object
+) -> tuple[Scheduler, list[str], dict[str, str]]:
     started: list[str] = []
     blocked: dict[str, str] = {}
 
@@ -112,8 +136,7 @@ def _scheduler(needs: dict[str, tuple[str, ...]], fail: set[str], **kw: object
         started.append(name)
         return name not in fail
 
-    s = Scheduler(needs, work, on_blocked=blocked.__setitem__,
-                  **kw)  # type: ignore[arg-type]
+    s = Scheduler(needs, work, on_blocked=blocked.__setitem__, **kw)  # type: ignore[arg-type]
     return s, started, blocked
 
 
@@ -124,8 +147,12 @@ def test_scheduler_order_fail_fast_and_keep_going() -> None:
     s, started, blocked = _scheduler(needs, {"a"})
     s.run()
     assert started == ["a"] and s.failed == ["a"]
-    assert blocked == {"b": "needs a, which failed", "c": "needs a, which failed",
-                       "x": "stopped after a failed", "y": "stopped after a failed"}
+    assert blocked == {
+        "b": "needs a, which failed",
+        "c": "needs a, which failed",
+        "x": "stopped after a failed",
+        "y": "stopped after a failed",
+    }
     s, started, blocked = _scheduler(needs, {"a"}, keep_going=True)
     s.run()
     assert started == ["a", "x", "y"] and set(blocked) == {"b", "c"}
@@ -148,30 +175,46 @@ def test_scheduler_cancel_reaches_running_nodes() -> None:
         return True
 
     blocked: dict[str, str] = {}
-    s = Scheduler({"slow": (), "next": ("slow",), "other": ()}, work, cancel=outer,
-                  on_blocked=blocked.__setitem__)
+    s = Scheduler(
+        {"slow": (), "next": ("slow",), "other": ()},
+        work,
+        cancel=outer,
+        on_blocked=blocked.__setitem__,
+    )
     assert s.run() == 15 and seen == [15]
     assert blocked == {"next": "needs slow, which failed", "other": "interrupted"}
 
 
 def test_view_lines() -> None:
     board = Board()
-    states = [StepState("a", "a", "ep", status=st.CACHED, run_id="r" * 32, reason="same"),
-              StepState("b", "b", "ep", status=st.RUNNING, started=time.time() - 2),
-              StepState("c", "c", "ep"), StepState("s", "s", "ep", status=st.SKIPPED)]
+    states = [
+        StepState("a", "a", "ep", status=st.CACHED, run_id="r" * 32, reason="same"),
+        StepState("b", "b", "ep", status=st.RUNNING, started=time.time() - 2),
+        StepState("c", "c", "ep"),
+        StepState("s", "s", "ep", status=st.SKIPPED),
+    ]
     board.apply("workflow.start", {"workflow": "w", "run_id": "w1", "steps": states})
     lines = live_lines(board)
     assert lines[0].startswith("workflow w: 1/3 done, 1 running")
     assert any(line.split()[:1] == ["running"] and line.endswith("b") for line in lines)
     assert not any(line.endswith(" s") for line in lines)  # skipped steps are not shown
-    failed = StepState("b", "b", "ep", status=st.FAILED, run_id="f" * 32, exit_code=3,
-                       started=1.0, ended=3.5, reason="the command exited with 3")
+    failed = StepState(
+        "b",
+        "b",
+        "ep",
+        status=st.FAILED,
+        run_id="f" * 32,
+        exit_code=3,
+        started=1.0,
+        ended=3.5,
+        reason="the command exited with 3",
+    )
     assert board.apply("workflow.step", {"state": failed}) is failed
-    assert transition_line(failed) == ("b: failed (run ffffffffffff) in 2.5s, exit code 3: "
-                                       "the command exited with 3")
+    assert transition_line(failed) == (
+        "b: failed (run ffffffffffff) in 2.5s, exit code 3: the command exited with 3"
+    )
     rows = summary_rows(board.snapshot())
-    assert rows[1] == ["b", "failed", "2.5s", "ffffffffffff",
-                       "exit 3: the command exited with 3"]
+    assert rows[1] == ["b", "failed", "2.5s", "ffffffffffff", "exit 3: the command exited with 3"]
     assert len(rows) == 3
 
 

@@ -69,8 +69,9 @@ def flow_project(tmp_path: Path) -> tuple[Path, Path]:
     return project, dep
 
 
-def run_json(project: Path, *args: str, env: dict[str, str] | None = None,
-             expect: int | None = 0) -> dict[str, Any]:
+def run_json(
+    project: Path, *args: str, env: dict[str, str] | None = None, expect: int | None = 0
+) -> dict[str, Any]:
     proc = mlrun("run", str(project), *args, "--json", "-q", env=env)
     if expect is not None:
         assert proc.returncode == expect, (proc.returncode, proc.stdout, proc.stderr)

@@ -31,15 +31,29 @@ def list_cmd(as_json: bool) -> int:
     rows = []
     for info in found:
         state = "in use" if info.in_use else info.state
-        rows.append([info.key[:12], info.kind, _size(info.size), _ago(info.last_used), state,
-                     ", ".join(info.projects) or "-"])
+        rows.append(
+            [
+                info.key[:12],
+                info.kind,
+                _size(info.size),
+                _ago(info.last_used),
+                state,
+                ", ".join(info.projects) or "-",
+            ]
+        )
     click.echo(table(["KEY", "KIND", "SIZE", "LAST USED", "STATE", "PROJECTS"], rows))
     return 0
 
 
 @env.command("prune")
-@click.option("--older-than", "older_than", default="30d", show_default=True, metavar="AGE",
-              help="Remove envs not used for this long (e.g. 12h, 30d, 2w).")
+@click.option(
+    "--older-than",
+    "older_than",
+    default="30d",
+    show_default=True,
+    metavar="AGE",
+    help="Remove envs not used for this long (e.g. 12h, 30d, 2w).",
+)
 @click.option("--all", "everything", is_flag=True, help="Remove every env not in use.")
 @click.option("--dry-run", is_flag=True, help="Show what would be removed.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
@@ -54,8 +68,10 @@ def prune_cmd(older_than: str, everything: bool, dry_run: bool, as_json: bool) -
     freed = sum(r["size"] for r in results if r["action"] in ("removed", "would remove"))
     for r in results:
         if r["action"] != "kept" or r["reason"] == "in use":
-            click.echo(f"{r['action']:<13} {r['key'][:12]}  {_size(r['size'])}"
-                       + (f"  ({r['reason']})" if r["reason"] else ""))
+            click.echo(
+                f"{r['action']:<13} {r['key'][:12]}  {_size(r['size'])}"
+                + (f"  ({r['reason']})" if r["reason"] else "")
+            )
     verb = "would free" if dry_run else "freed"
     click.echo(f"{verb} {_size(freed)}")
     return 0
@@ -64,17 +80,27 @@ def prune_cmd(older_than: str, everything: bool, dry_run: bool, as_json: bool) -
 @env.command("build")
 @click.argument("uri", default=".", required=False)
 @click.option("-v", "--version", "version", default=None, help="Git branch, tag or commit.")
-@click.option("--env-manager", default=None, type=click.Choice(["local", "uv", "virtualenv",
-                                                                "conda"]),
-              help="How to build the env (default: as `mlrun run` would).")
+@click.option(
+    "--env-manager",
+    default=None,
+    type=click.Choice(["local", "uv", "virtualenv", "conda"]),
+    help="How to build the env (default: as `mlrun run` would).",
+)
 @click.option("--rebuild-env", is_flag=True, help="Rebuild even if cached.")
 @click.option("--offline", is_flag=True, help="No network: local wheels and caches only.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 @click.pass_context
-def build_cmd(ctx: click.Context, uri: str, version: str | None,
-              env_manager: str | None, rebuild_env: bool, offline: bool, as_json: bool,
-              quiet: bool) -> int:
+def build_cmd(
+    ctx: click.Context,
+    uri: str,
+    version: str | None,
+    env_manager: str | None,
+    rebuild_env: bool,
+    offline: bool,
+    as_json: bool,
+    quiet: bool,
+) -> int:
     """Prepare the env of the project at URI without running anything (for CI caching)."""
     from mlrun import runner
     from mlrun.envs import get_manager
@@ -82,8 +108,11 @@ def build_cmd(ctx: click.Context, uri: str, version: str | None,
 
     reporter = TerminalReporter(quiet=quiet, debug=bool(ctx.obj and ctx.obj.get("debug")))
     request = runner.RunRequest(
-        uri=uri, version=version, env_manager=env_manager,
-        env_options=EnvOptions(rebuild=rebuild_env, offline=offline), offline=offline,
+        uri=uri,
+        version=version,
+        env_manager=env_manager,
+        env_options=EnvOptions(rebuild=rebuild_env, offline=offline),
+        offline=offline,
         cwd=Path.cwd(),
     )
     source, env_plan = runner.plan_env(request, reporter)

@@ -37,8 +37,9 @@ class _LazyGroup(click.Group):
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mlrun")
-@click.option("--debug", is_flag=True, envvar="MLRUN_DEBUG",
-              help="Show tracebacks and debug detail.")
+@click.option(
+    "--debug", is_flag=True, envvar="MLRUN_DEBUG", help="Show tracebacks and debug detail."
+)
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
     """Run MLproject projects reproducibly: MLflow-compatible, fast, supervised.
@@ -126,8 +127,10 @@ def _crash(exc: Exception, debug: bool) -> int:
         log.write_text(f"mlrun {__version__}\nargv: {redact(str(sys.argv))}\n\n{text}")
     except OSError:
         pass
-    _print_error(redact(f"internal error: {type(exc).__name__}: {exc}"),
-                 f"this is a bug in mlrun; the traceback is in {log}" if log else None)
+    _print_error(
+        redact(f"internal error: {type(exc).__name__}: {exc}"),
+        f"this is a bug in mlrun; the traceback is in {log}" if log else None,
+    )
     if debug:
         click.echo(text, err=True)
     return 1

@@ -13,8 +13,10 @@ def parse_params(values: Iterable[str], flag: str = "-P") -> dict[str, str]:
     for item in values:
         name, sep, value = item.partition("=")
         if not sep or not name:
-            raise UsageError(f"{flag} {item!r} is not of the form NAME=VALUE",
-                             hint=f"write {flag} alpha=0.5 (the value may be empty: {flag} x=)")
+            raise UsageError(
+                f"{flag} {item!r} is not of the form NAME=VALUE",
+                hint=f"write {flag} alpha=0.5 (the value may be empty: {flag} x=)",
+            )
         if name in params:
             raise UsageError(f"parameter {name!r} is given twice ({flag} {name}=...)")
         params[name] = value

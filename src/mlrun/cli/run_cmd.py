@@ -20,50 +20,120 @@ _NOT_YET = {
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("uri", default=".", required=False)
-@click.option("-e", "--entry-point", default="main", show_default=True,
-              help="Entry point (or workflow) name, or a .py/.sh script in the project.")
-@click.option("-v", "--version", "version", default=None,
-              help="Git branch, tag or commit to run (git projects).")
-@click.option("-P", "--param-list", "params", multiple=True, metavar="NAME=VALUE",
-              help="A parameter, repeatable. Undeclared ones are passed as --NAME VALUE.")
-@click.option("-A", "--docker-args", "docker_args", multiple=True, metavar="NAME[=VALUE]",
-              help="Extra `docker run` settings for docker projects, e.g. -A gpus=all.")
-@click.option("--env-manager", default=None,
-              type=click.Choice(["local", "uv", "virtualenv", "conda"]),
-              help="How to build the project's environment (default: uv for python_env, "
-                   "conda for conda_env, local when none is declared).")
-@click.option("--experiment-name", default=None, envvar="MLRUN_EXPERIMENT_NAME",
-              help="Experiment to record the run under [default: Default].")
+@click.option(
+    "-e",
+    "--entry-point",
+    default="main",
+    show_default=True,
+    help="Entry point (or workflow) name, or a .py/.sh script in the project.",
+)
+@click.option(
+    "-v",
+    "--version",
+    "version",
+    default=None,
+    help="Git branch, tag or commit to run (git projects).",
+)
+@click.option(
+    "-P",
+    "--param-list",
+    "params",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A parameter, repeatable. Undeclared ones are passed as --NAME VALUE.",
+)
+@click.option(
+    "-A",
+    "--docker-args",
+    "docker_args",
+    multiple=True,
+    metavar="NAME[=VALUE]",
+    help="Extra `docker run` settings for docker projects, e.g. -A gpus=all.",
+)
+@click.option(
+    "--env-manager",
+    default=None,
+    type=click.Choice(["local", "uv", "virtualenv", "conda"]),
+    help="How to build the project's environment (default: uv for python_env, "
+    "conda for conda_env, local when none is declared).",
+)
+@click.option(
+    "--experiment-name",
+    default=None,
+    envvar="MLRUN_EXPERIMENT_NAME",
+    help="Experiment to record the run under [default: Default].",
+)
 @click.option("--experiment-id", default=None, hidden=True)
 @click.option("--run-name", default=None, help="A name for the run.")
-@click.option("-b", "--backend", default="local", show_default=True,
-              help="Where to execute (only 'local' is available yet).")
+@click.option(
+    "-b",
+    "--backend",
+    default="local",
+    show_default=True,
+    help="Where to execute (only 'local' is available yet).",
+)
 @click.option("-c", "--backend-config", default=None, hidden=True)
 @click.option("--storage-dir", default=None, hidden=True)
-@click.option("--build-image", is_flag=True,
-              help="docker: build an image with the code copied in, instead of mounting it.")
-@click.option("--tracking-uri", default=None, envvar="MLRUN_TRACKING_URI",
-              help="Run store: a SQLite file path [default: the embedded store].")
+@click.option(
+    "--build-image",
+    is_flag=True,
+    help="docker: build an image with the code copied in, instead of mounting it.",
+)
+@click.option(
+    "--tracking-uri",
+    default=None,
+    envvar="MLRUN_TRACKING_URI",
+    help="Run store: a SQLite file path [default: the embedded store].",
+)
 @click.option("--offline", is_flag=True, help="git: use the mirror cache only.")
 @click.option("--require-clean", is_flag=True, help="Refuse to run a dirty git working tree.")
 @click.option("--rebuild-env", is_flag=True, help="Rebuild the environment even if cached.")
 @click.option("--keep-container", is_flag=True, help="docker: keep the container afterwards.")
-@click.option("--grace-period", default=10.0, show_default=True, type=float, metavar="SECONDS",
-              help="After SIGINT/SIGTERM, how long the command may take to stop "
-                   "before it is killed.")
+@click.option(
+    "--grace-period",
+    default=10.0,
+    show_default=True,
+    type=float,
+    metavar="SECONDS",
+    help="After SIGINT/SIGTERM, how long the command may take to stop before it is killed.",
+)
 @click.option("--dry-run", is_flag=True, help="Print what would run; run nothing.")
-@click.option("--json", "as_json", is_flag=True,
-              help="Machine-readable output (the plan with --dry-run, else a final summary).")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Machine-readable output (the plan with --dry-run, else a final summary).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Only the command's own output and errors.")
 @workflow_options
 @click.pass_context
-def run(ctx: click.Context, /, uri: str, entry_point: str, version: str | None,
-        params: tuple[str, ...], docker_args: tuple[str, ...], env_manager: str | None,
-        experiment_name: str | None, experiment_id: str | None, run_name: str | None,
-        backend: str, backend_config: str | None, storage_dir: str | None,
-        build_image: bool, tracking_uri: str | None, offline: bool, require_clean: bool,
-        rebuild_env: bool, keep_container: bool, grace_period: float, dry_run: bool,
-        as_json: bool, quiet: bool, **workflow: Any) -> int:
+def run(
+    ctx: click.Context,
+    /,
+    uri: str,
+    entry_point: str,
+    version: str | None,
+    params: tuple[str, ...],
+    docker_args: tuple[str, ...],
+    env_manager: str | None,
+    experiment_name: str | None,
+    experiment_id: str | None,
+    run_name: str | None,
+    backend: str,
+    backend_config: str | None,
+    storage_dir: str | None,
+    build_image: bool,
+    tracking_uri: str | None,
+    offline: bool,
+    require_clean: bool,
+    rebuild_env: bool,
+    keep_container: bool,
+    grace_period: float,
+    dry_run: bool,
+    as_json: bool,
+    quiet: bool,
+    **workflow: Any,
+) -> int:
     """Run an entry point of the project at URI (a directory; default: the current one).
 
     The exit code is the entry point's own (128+N if a signal stopped it).
@@ -73,34 +143,57 @@ def run(ctx: click.Context, /, uri: str, entry_point: str, version: str | None,
     from mlrun.envs.base import EnvOptions
     from mlrun.errors import NotAvailableError
 
-    given = {"backend_config": backend_config, "experiment_id": experiment_id,
-             "storage_dir": storage_dir}
+    given = {
+        "backend_config": backend_config,
+        "experiment_id": experiment_id,
+        "storage_dir": storage_dir,
+    }
     for name, flag in _NOT_YET.items():
         if given[name] is not None:
             raise NotAvailableError(f"{flag} is not available yet")
     if backend != "local":
-        raise NotAvailableError(f"backend {backend!r} is not available yet",
-                                hint="only the local backend is implemented")
-    reporter = TerminalReporter(quiet=quiet or (as_json and dry_run),
-                                debug=bool(ctx.obj and ctx.obj.get("debug")))
+        raise NotAvailableError(
+            f"backend {backend!r} is not available yet",
+            hint="only the local backend is implemented",
+        )
+    reporter = TerminalReporter(
+        quiet=quiet or (as_json and dry_run), debug=bool(ctx.obj and ctx.obj.get("debug"))
+    )
     request = runner.RunRequest(
-        uri=uri, entry_point=entry_point, parameters=parse_params(params), version=version,
-        env_manager=env_manager, experiment_name=experiment_name, run_name=run_name,
+        uri=uri,
+        entry_point=entry_point,
+        parameters=parse_params(params),
+        version=version,
+        env_manager=env_manager,
+        experiment_name=experiment_name,
+        run_name=run_name,
         tracking_uri=tracking_uri,
-        env_options=EnvOptions(rebuild=rebuild_env, build_image=build_image,
-                               docker_args=parse_docker_args(docker_args),
-                               keep_container=keep_container, offline=offline),
-        offline=offline, require_clean=require_clean, grace_period=grace_period,
+        env_options=EnvOptions(
+            rebuild=rebuild_env,
+            build_image=build_image,
+            docker_args=parse_docker_args(docker_args),
+            keep_container=keep_container,
+            offline=offline,
+        ),
+        offline=offline,
+        require_clean=require_clean,
+        grace_period=grace_period,
         cwd=Path.cwd(),
     )
     opened = runner.open_project(request, reporter)
     if "workflows" in opened.project.extra and _is_workflow(opened, entry_point):
         from mlrun.cli.workflow_run import run_workflow
 
-        return run_workflow(opened, request._replace(echo=workflow["stream_output"]),
-                            options_from(workflow), dry_run=dry_run,
-                            as_json=as_json, quiet=quiet, debug=reporter.debug_enabled,
-                            tracking_uri=tracking_uri)
+        return run_workflow(
+            opened,
+            request._replace(echo=workflow["stream_output"]),
+            options_from(workflow),
+            dry_run=dry_run,
+            as_json=as_json,
+            quiet=quiet,
+            debug=reporter.debug_enabled,
+            tracking_uri=tracking_uri,
+        )
     try:
         check_unused(workflow, entry_point)
         the_plan = runner.plan_entry_point(opened, request, reporter)
@@ -118,15 +211,24 @@ def run(ctx: click.Context, /, uri: str, entry_point: str, version: str | None,
     from mlrun.tracking import open_store
 
     store = open_store(tracking_uri)
-    reporter.info(f"running {the_plan.entry_point.name!r} of {the_plan.source.uri} "
-                  f"in {the_plan.env_plan.description}: {the_plan.command.display()}")
+    reporter.info(
+        f"running {the_plan.entry_point.name!r} of {the_plan.source.uri} "
+        f"in {the_plan.env_plan.description}: {the_plan.command.display()}"
+    )
     startup_done()
     result = runner.execute(the_plan, store, reporter)
-    reporter.info(f"run {result.run_id} {result.status}"
-                  + (f" ({result.reason})" if result.reason else ""))
+    reporter.info(
+        f"run {result.run_id} {result.status}" + (f" ({result.reason})" if result.reason else "")
+    )
     if as_json:
-        dump_json({"run_id": result.run_id, "status": result.status,
-                   "exit_code": result.exit_code, "tracking_uri": store.uri})
+        dump_json(
+            {
+                "run_id": result.run_id,
+                "status": result.status,
+                "exit_code": result.exit_code,
+                "tracking_uri": store.uri,
+            }
+        )
     return result.exit_code
 
 
@@ -152,7 +254,11 @@ def _print_plan(the_plan: object) -> None:
     click.echo(f"environment:  {data['env']['description']}")
     for key, value in data["env"].items():
         if key not in ("kind", "key", "cached", "description") and value not in (
-                None, [], {}, False):
+            None,
+            [],
+            {},
+            False,
+        ):
             click.echo(f"  {key}: {value}")
     click.echo(f"working dir:  {data['cwd']}")
     if "argv" in data:

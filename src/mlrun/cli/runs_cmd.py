@@ -11,8 +11,11 @@ import click
 from mlrun.cli.output import dump_json, duration, table, timestamp
 
 _tracking_option = click.option(
-    "--tracking-uri", default=None, envvar="MLRUN_TRACKING_URI",
-    help="Run store: a SQLite file path [default: the embedded store].")
+    "--tracking-uri",
+    default=None,
+    envvar="MLRUN_TRACKING_URI",
+    help="Run store: a SQLite file path [default: the embedded store].",
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -22,20 +25,24 @@ def runs() -> None:
 
 @runs.command("list")
 @click.option("--experiment", default=None, help="Only runs of this experiment.")
-@click.option("--status", default=None,
-              type=click.Choice(["RUNNING", "FINISHED", "FAILED", "KILLED"],
-                                case_sensitive=False))
+@click.option(
+    "--status",
+    default=None,
+    type=click.Choice(["RUNNING", "FINISHED", "FAILED", "KILLED"], case_sensitive=False),
+)
 @click.option("--limit", default=20, show_default=True, type=int)
 @click.option("--json", "as_json", is_flag=True)
 @_tracking_option
-def list_runs(experiment: str | None, status: str | None, limit: int, as_json: bool,
-              tracking_uri: str | None) -> int:
+def list_runs(
+    experiment: str | None, status: str | None, limit: int, as_json: bool, tracking_uri: str | None
+) -> int:
     """Newest runs first."""
     from mlrun.tracking import open_store
 
     store = open_store(tracking_uri)
-    found = store.search_runs(experiment=experiment, status=status.upper() if status else None,
-                              limit=limit)
+    found = store.search_runs(
+        experiment=experiment, status=status.upper() if status else None, limit=limit
+    )
     if as_json:
         dump_json([r.to_json() for r in found])
         return 0
@@ -44,18 +51,41 @@ def list_runs(experiment: str | None, status: str | None, limit: int, as_json: b
         status_text = r.status
         if r.status == "KILLED" and r.status_reason and "died" in r.status_reason:
             status_text = "KILLED (mlrun died)"
-        end = r.end_time if r.end_time is not None else (
-            time.time() if r.status == "RUNNING" else None)
-        rows.append([
-            r.run_id[:12], status_text, "-" if r.exit_code is None else str(r.exit_code),
-            r.experiment, r.entry_point, timestamp(r.start_time),
-            duration(end - r.start_time if end is not None else None), _short(r.source_uri),
-        ])
+        end = (
+            r.end_time
+            if r.end_time is not None
+            else (time.time() if r.status == "RUNNING" else None)
+        )
+        rows.append(
+            [
+                r.run_id[:12],
+                status_text,
+                "-" if r.exit_code is None else str(r.exit_code),
+                r.experiment,
+                r.entry_point,
+                timestamp(r.start_time),
+                duration(end - r.start_time if end is not None else None),
+                _short(r.source_uri),
+            ]
+        )
     if not rows:
         click.echo("no runs", err=True)
         return 0
-    click.echo(table(["RUN ID", "STATUS", "EXIT", "EXPERIMENT", "ENTRY POINT", "STARTED",
-                      "DURATION", "SOURCE"], rows))
+    click.echo(
+        table(
+            [
+                "RUN ID",
+                "STATUS",
+                "EXIT",
+                "EXPERIMENT",
+                "ENTRY POINT",
+                "STARTED",
+                "DURATION",
+                "SOURCE",
+            ],
+            rows,
+        )
+    )
     return 0
 
 
@@ -73,20 +103,23 @@ def show(run_id: str, as_json: bool, tracking_uri: str | None) -> int:
     if as_json:
         dump_json(r.to_json())
         return 0
-    command = r.command if isinstance(r.command, str) else " ".join(
-        _quote(a) for a in r.command)
+    command = r.command if isinstance(r.command, str) else " ".join(_quote(a) for a in r.command)
     lines = [
-        ("run id", r.run_id), ("run name", r.run_name or "-"), ("experiment", r.experiment),
+        ("run id", r.run_id),
+        ("run name", r.run_name or "-"),
+        ("experiment", r.experiment),
         ("status", r.status + (f" ({r.status_reason})" if r.status_reason else "")),
         ("exit code", "-" if r.exit_code is None else str(r.exit_code)),
-        ("started", timestamp(r.start_time)), ("ended", timestamp(r.end_time)),
+        ("started", timestamp(r.start_time)),
+        ("ended", timestamp(r.end_time)),
         ("duration", duration(r.end_time - r.start_time if r.end_time else None)),
         ("source", f"{r.source_uri} ({r.source_type})"),
         ("entry point", r.entry_point),
         ("command", f"{command}  [{r.command_mode}]"),
         ("environment", r.env_kind + (f" {r.env.get('key')}" if r.env.get("key") else "")),
         ("host / user", f"{r.host} / {r.user} (pid {r.pid})"),
-        ("mlrun", r.mlrun_version), ("run dir", r.run_dir),
+        ("mlrun", r.mlrun_version),
+        ("run dir", r.run_dir),
         ("logs", r.log_paths.get("combined", "-")),
     ]
     if r.parent_run_id:
@@ -94,8 +127,12 @@ def show(run_id: str, as_json: bool, tracking_uri: str | None) -> int:
     width = max(len(k) for k, _ in lines)
     for key, value in lines:
         click.echo(f"{key.ljust(width)}  {value}")
-    for title, mapping in (("provenance", r.source), ("parameters", r.params),
-                           ("tags", r.tags), ("outputs", r.outputs)):
+    for title, mapping in (
+        ("provenance", r.source),
+        ("parameters", r.params),
+        ("tags", r.tags),
+        ("outputs", r.outputs),
+    ):
         if title == "provenance":  # unset fields (no tag, no subdir...) say nothing
             mapping = {k: v for k, v in mapping.items() if v not in (None, "", {}, [])}
         if mapping:
@@ -120,8 +157,12 @@ def show(run_id: str, as_json: bool, tracking_uri: str | None) -> int:
 @runs.command("logs")
 @click.argument("run_id")
 @click.option("-f", "--follow", is_flag=True, help="Keep printing until the run ends.")
-@click.option("--stream", type=click.Choice(["combined", "stdout", "stderr"]),
-              default="combined", show_default=True)
+@click.option(
+    "--stream",
+    type=click.Choice(["combined", "stdout", "stderr"]),
+    default="combined",
+    show_default=True,
+)
 @_tracking_option
 def logs(run_id: str, follow: bool, stream: str, tracking_uri: str | None) -> int:
     """Print a run's captured output."""
@@ -151,7 +192,7 @@ def logs(run_id: str, follow: bool, stream: str, tracking_uri: str | None) -> in
 
 
 def _short(text: str, width: int = 48) -> str:
-    return text if len(text) <= width else "..." + text[-(width - 3):]
+    return text if len(text) <= width else "..." + text[-(width - 3) :]
 
 
 def _quote(arg: str) -> str:

@@ -24,8 +24,13 @@ def validate(uri: str, version: str | None, as_json: bool, strict: bool, offline
     from mlrun.spec.loader import load_project
     from mlrun.spec.summary import project_summary
 
-    source = sources.resolve(uri, version=version, cwd=Path.cwd(), offline=offline,
-                             reporter=TerminalReporter(quiet=as_json))
+    source = sources.resolve(
+        uri,
+        version=version,
+        cwd=Path.cwd(),
+        offline=offline,
+        reporter=TerminalReporter(quiet=as_json),
+    )
     try:
         project = load_project(source.project_dir)
         summary = project_summary(project)

@@ -74,8 +74,7 @@ class WorkflowReporter(TerminalReporter):
             self._thread.start()
         elif kind == "workflow.end":
             self.stop()
-        if changed is not None and changed.status in ANNOUNCED and not self.live \
-                and not self.quiet:
+        if changed is not None and changed.status in ANNOUNCED and not self.live and not self.quiet:
             click.echo(f"mlrun: {transition_line(changed)}", err=True)
 
     def stop(self) -> None:
@@ -108,8 +107,17 @@ class WorkflowReporter(TerminalReporter):
             self._drawn = 0
 
 
-def run_workflow(opened: Any, request: Any, options: Any, *, dry_run: bool, as_json: bool,
-                 quiet: bool, debug: bool, tracking_uri: str | None) -> int:
+def run_workflow(
+    opened: Any,
+    request: Any,
+    options: Any,
+    *,
+    dry_run: bool,
+    as_json: bool,
+    quiet: bool,
+    debug: bool,
+    tracking_uri: str | None,
+) -> int:
     from mlrun.cli.entry import startup_done
     from mlrun.tracking import open_store
     from mlrun.workflow.engine import WorkflowRun
@@ -121,9 +129,14 @@ def run_workflow(opened: Any, request: Any, options: Any, *, dry_run: bool, as_j
         if dry_run:
             rows = wf.dry_run()
             if as_json:
-                dump_json({"workflow": wf.workflow.name, "project_dir":
-                           str(opened.source.project_dir), "parameters": wf.params,
-                           "steps": rows})
+                dump_json(
+                    {
+                        "workflow": wf.workflow.name,
+                        "project_dir": str(opened.source.project_dir),
+                        "parameters": wf.params,
+                        "steps": rows,
+                    }
+                )
             else:
                 _print_dry_run(wf.workflow.name, rows)
             return 0
@@ -135,23 +148,36 @@ def run_workflow(opened: Any, request: Any, options: Any, *, dry_run: bool, as_j
     finally:
         opened.source.close()
     if not quiet:
-        click.echo(table(["STEP", "STATUS", "TIME", "RUN", "NOTE"], summary_rows(result.steps)),
-                   err=True)
-        reporter.info(f"workflow run {result.run_id} {result.status}"
-                      + (f" (exit code {result.exit_code})" if result.exit_code else ""))
+        click.echo(
+            table(["STEP", "STATUS", "TIME", "RUN", "NOTE"], summary_rows(result.steps)), err=True
+        )
+        reporter.info(
+            f"workflow run {result.run_id} {result.status}"
+            + (f" (exit code {result.exit_code})" if result.exit_code else "")
+        )
         _show_failed_logs(store, result.steps)
     if as_json:
-        dump_json({"run_id": result.run_id, "workflow": wf.workflow.name,
-                   "status": result.status, "exit_code": result.exit_code,
-                   "tracking_uri": store.uri, "steps": [s.to_json() for s in result.steps]})
+        dump_json(
+            {
+                "run_id": result.run_id,
+                "workflow": wf.workflow.name,
+                "status": result.status,
+                "exit_code": result.exit_code,
+                "tracking_uri": store.uri,
+                "steps": [s.to_json() for s in result.steps],
+            }
+        )
     return result.exit_code
 
 
 def _print_dry_run(name: str, rows: list[dict[str, Any]]) -> None:
     click.echo(f"workflow {name}:")
     shown = [r for r in rows if r["action"] != "skip"]
-    click.echo(table(["STEP", "ACTION", "WHY"],
-                     [[r["name"], r["action"], r["reason"] or ""] for r in shown]))
+    click.echo(
+        table(
+            ["STEP", "ACTION", "WHY"], [[r["name"], r["action"], r["reason"] or ""] for r in shown]
+        )
+    )
     for r in shown:
         params = " ".join(f"-P {k}={v}" for k, v in r["parameters"].items())
         click.echo(f"  {r['name']}: -e {r['entry_point']} {params}".rstrip())

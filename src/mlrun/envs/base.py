@@ -65,8 +65,9 @@ class PreparedEnv:
     """A ready environment. The default implementation runs commands locally with the
     current process environment plus `environ_overrides()`."""
 
-    def __init__(self, plan: EnvPlan, path: Path | None = None,
-                 record: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, plan: EnvPlan, path: Path | None = None, record: dict[str, Any] | None = None
+    ) -> None:
         self.plan = plan
         self.kind = plan.manager
         self.key = plan.key

@@ -21,8 +21,9 @@ TAIL_LINES = 15
 
 
 class BuildLog:
-    def __init__(self, path: Path, progress: Progress | None = None,
-                 keep_fds: Sequence[int] = ()) -> None:
+    def __init__(
+        self, path: Path, progress: Progress | None = None, keep_fds: Sequence[int] = ()
+    ) -> None:
         self.path = path
         self.progress = progress or Progress()
         # Lock descriptors the build's subprocesses inherit: if mlrun itself is killed
@@ -36,15 +37,25 @@ class BuildLog:
         self._fh.write(f"== {stamp} {text}\n".encode())
         self._fh.flush()
 
-    def run(self, argv: Sequence[str], *, what: str, cwd: Path | None = None,
-            env: Mapping[str, str] | None = None) -> str:
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        what: str,
+        cwd: Path | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> str:
         """Run one build step to completion; its output (also returned) goes to the log."""
         self.note(f"{what}: {redact(shlex.join(argv))}")
         self.progress.update(what)
         try:
             proc = subprocess.Popen(
-                list(argv), cwd=cwd, env=dict(env if env is not None else os.environ),
-                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                list(argv),
+                cwd=cwd,
+                env=dict(env if env is not None else os.environ),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
                 pass_fds=self.keep_fds,
             )
         except OSError as exc:
@@ -75,16 +86,19 @@ class BuildLog:
             self._fh.flush()
         if returncode != 0:
             self.note(f"{what}: exited with {returncode}")
-            raise self.failure(f"{what}: `{redact(shlex.join(argv[:3]))} ...` "
-                               f"exited with {returncode}")
+            raise self.failure(
+                f"{what}: `{redact(shlex.join(argv[:3]))} ...` exited with {returncode}"
+            )
         return b"".join(chunks).decode(errors="replace")
 
     def failure(self, message: str) -> EnvBuildError:
         """An EnvBuildError carrying the tail of the log and its path (in the message, so
         the run record's status reason has them too)."""
         tail = "".join("\n  | " + line for line in self.tail())
-        return EnvBuildError(f"{message}{tail}\n  full build log: {self.path}",
-                             hint="fix the cause shown above; the next run rebuilds the env")
+        return EnvBuildError(
+            f"{message}{tail}\n  full build log: {self.path}",
+            hint="fix the cause shown above; the next run rebuilds the env",
+        )
 
     def tail(self, lines: int = TAIL_LINES) -> list[str]:
         self._fh.flush()

@@ -54,8 +54,9 @@ class BuildContext:
 class Lease:
     """A ready env, protected from pruning until `release()`."""
 
-    def __init__(self, key: str, prefix: Path, marker: Mapping[str, Any], built: bool,
-                 lock: FileLock) -> None:
+    def __init__(
+        self, key: str, prefix: Path, marker: Mapping[str, Any], built: bool, lock: FileLock
+    ) -> None:
         self.key, self.prefix, self.marker, self.built = key, prefix, marker, built
         self._lock = lock
 
@@ -89,8 +90,12 @@ class EnvCache:
             data = json.loads((self.directory(key) / MARKER).read_text())
         except (OSError, ValueError):
             return None
-        if (not isinstance(data, dict) or data.get("format") != FORMAT
-                or data.get("key") != key or data.get("prefix") != str(self.prefix(key))):
+        if (
+            not isinstance(data, dict)
+            or data.get("format") != FORMAT
+            or data.get("key") != key
+            or data.get("prefix") != str(self.prefix(key))
+        ):
             return None
         return data
 
@@ -99,9 +104,17 @@ class EnvCache:
         marker = self.marker(key)
         return marker is not None and healthy(self.prefix(key), marker)
 
-    def acquire(self, key: str, build: Callable[[BuildContext], dict[str, Any]],
-                healthy: Healthy, reporter: Reporter, label: str, *, rebuild: bool = False,
-                user: Path | None = None) -> Lease:
+    def acquire(
+        self,
+        key: str,
+        build: Callable[[BuildContext], dict[str, Any]],
+        healthy: Healthy,
+        reporter: Reporter,
+        label: str,
+        *,
+        rebuild: bool = False,
+        user: Path | None = None,
+    ) -> Lease:
         """A ready env for `key`: from the cache, or built now. The returned lease holds
         the shared use lock. `user` (a project directory) is remembered for `env list`."""
         for _ in range(5):
@@ -131,8 +144,10 @@ class EnvCache:
             if user is not None:
                 self._note_use(key, user)
             return Lease(key, self.prefix(key), marker, built, use)
-        raise EnvBuildError(f"{label} kept disappearing while being prepared",
-                            hint="is `mlrun env prune --all` running in a loop?")
+        raise EnvBuildError(
+            f"{label} kept disappearing while being prepared",
+            hint="is `mlrun env prune --all` running in a loop?",
+        )
 
     def _usable(self, key: str, healthy: Healthy) -> dict[str, Any] | None:
         marker = self.marker(key)
@@ -140,9 +155,15 @@ class EnvCache:
             return marker
         return None
 
-    def _build(self, key: str, build: Callable[[BuildContext], dict[str, Any]],
-               healthy: Healthy, reporter: Reporter, label: str,
-               force: bool) -> tuple[dict[str, Any], bool]:
+    def _build(
+        self,
+        key: str,
+        build: Callable[[BuildContext], dict[str, Any]],
+        healthy: Healthy,
+        reporter: Reporter,
+        label: str,
+        force: bool,
+    ) -> tuple[dict[str, Any], bool]:
         lock = self.build_lock(key)
         waited_since: float | None = None
         if not lock.exclusive(blocking=False):
@@ -160,8 +181,14 @@ class EnvCache:
         finally:
             lock.release()
 
-    def _build_locked(self, key: str, build: Callable[[BuildContext], dict[str, Any]],
-                      reporter: Reporter, label: str, lock: FileLock) -> dict[str, Any]:
+    def _build_locked(
+        self,
+        key: str,
+        build: Callable[[BuildContext], dict[str, Any]],
+        reporter: Reporter,
+        label: str,
+        lock: FileLock,
+    ) -> dict[str, Any]:
         from mlrun.envs.buildlog import BuildLog  # only when building (start-up time)
 
         directory = self.directory(key)
@@ -178,14 +205,22 @@ class EnvCache:
                 info = build(BuildContext(key, directory, self.prefix(key), log))
                 log.note(f"done in {time.time() - started:.1f}s")
             except EnvBuildError as exc:
-                _write_json(directory / "failed.json",
-                            {"time": time.time(), "message": exc.message, "hint": exc.hint})
+                _write_json(
+                    directory / "failed.json",
+                    {"time": time.time(), "message": exc.message, "hint": exc.hint},
+                )
                 raise
             finally:
                 log.close()
-        marker = {"format": FORMAT, "key": key, "prefix": str(self.prefix(key)),
-                  "created": time.time(), "build_seconds": round(time.time() - started, 3),
-                  "build_log": str(directory / "build.log"), **info}
+        marker = {
+            "format": FORMAT,
+            "key": key,
+            "prefix": str(self.prefix(key)),
+            "created": time.time(),
+            "build_seconds": round(time.time() - started, 3),
+            "build_log": str(directory / "build.log"),
+            **info,
+        }
         _write_json(directory / MARKER, marker)  # last: the env is complete from here on
         return marker
 

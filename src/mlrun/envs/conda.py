@@ -35,14 +35,18 @@ def find_builder() -> tuple[str, str | None]:
         from mlrun.envs import conda_rattler
 
         if not conda_rattler.available():
-            raise EnvBuildError("MLRUN_CONDA_EXE=rattler, but py-rattler is not installed",
-                                hint="pip install 'mlrun[conda]'")
+            raise EnvBuildError(
+                "MLRUN_CONDA_EXE=rattler, but py-rattler is not installed",
+                hint="pip install 'mlrun[conda]'",
+            )
         return "rattler", None
     if chosen:
         path = shutil.which(chosen)
         if path is None:
-            raise EnvBuildError(f"MLRUN_CONDA_EXE names {chosen!r}, which is not an executable",
-                                hint="point it at conda, mamba or micromamba, or unset it")
+            raise EnvBuildError(
+                f"MLRUN_CONDA_EXE names {chosen!r}, which is not an executable",
+                hint="point it at conda, mamba or micromamba, or unset it",
+            )
         name = os.path.basename(path)
         return (name if name in EXECUTABLES else "conda"), path
     for name in EXECUTABLES:
@@ -79,9 +83,13 @@ class CondaManager(CachedManager):
         channels = [_channel(c, project.directory) for c in spec.channels]
         inputs.payload = (spec, builder, exe, pip, channels, project.directory)
         inputs.details["builder"] = builder
-        inputs.key_parts = {"kind": "conda", "builder": builder, "platform": platform_tag(),
-                            "spec": {**spec.canonical(), "channels": channels},
-                            "files": relative_files(pip.inputs, project.directory)}
+        inputs.key_parts = {
+            "kind": "conda",
+            "builder": builder,
+            "platform": platform_tag(),
+            "spec": {**spec.canonical(), "channels": channels},
+            "files": relative_files(pip.inputs, project.directory),
+        }
         return inputs
 
     def build(self, inputs: Inputs, ctx: BuildContext, options: EnvOptions) -> dict[str, Any]:
@@ -92,8 +100,9 @@ class CondaManager(CachedManager):
         if exe is None:
             from mlrun.envs import conda_rattler
 
-            conda_rattler.install(channels or ["conda-forge"], spec.dependencies, ctx.prefix,
-                                  ctx.log)
+            conda_rattler.install(
+                channels or ["conda-forge"], spec.dependencies, ctx.prefix, ctx.log
+            )
             tools["py-rattler"] = conda_rattler.version()
         else:
             self._with_executable(builder, exe, spec, channels, ctx)
@@ -101,28 +110,49 @@ class CondaManager(CachedManager):
         if pip.lines:
             python = ctx.prefix / "bin" / "python"
             if not python.exists():
-                raise EnvBuildError(f"{spec.file} has a `pip:` section, but python is not "
-                                    "among its dependencies", hint="add `- python=3.11` (or "
-                                    "the version you need) to dependencies")
+                raise EnvBuildError(
+                    f"{spec.file} has a `pip:` section, but python is not among its dependencies",
+                    hint="add `- python=3.11` (or the version you need) to dependencies",
+                )
             from mlrun.envs.uv import uv_binary
 
             requirements = ctx.directory / "pip-requirements.txt"
             requirements.write_text("\n".join(pip.lines) + "\n")
-            ctx.log.run([uv_binary(), "pip", "install", "--python", str(python),
-                         *index_args("uv", options), "-r", str(requirements)],
-                        what="installing the pip section", cwd=project_dir)
+            ctx.log.run(
+                [
+                    uv_binary(),
+                    "pip",
+                    "install",
+                    "--python",
+                    str(python),
+                    *index_args("uv", options),
+                    "-r",
+                    str(requirements),
+                ],
+                what="installing the pip section",
+                cwd=project_dir,
+            )
         packages = conda_packages(ctx.prefix) + python_packages(ctx.prefix)
         ctx.log.note("installed: " + " ".join(packages))
-        return {"builder": builder, "packages": packages, "tools": tools,
-                "variables": dict(spec.variables), "unpinned": pip.unpinned}
+        return {
+            "builder": builder,
+            "packages": packages,
+            "tools": tools,
+            "variables": dict(spec.variables),
+            "unpinned": pip.unpinned,
+        }
 
-    def _with_executable(self, builder: str, exe: str, spec: CondaSpec, channels: list[str],
-                         ctx: BuildContext) -> None:
+    def _with_executable(
+        self, builder: str, exe: str, spec: CondaSpec, channels: list[str], ctx: BuildContext
+    ) -> None:
         import yaml
 
         env_file = ctx.directory / "environment.yml"
-        env_file.write_text(yaml.safe_dump(
-            {"channels": channels, "dependencies": list(spec.dependencies)}, sort_keys=False))
+        env_file.write_text(
+            yaml.safe_dump(
+                {"channels": channels, "dependencies": list(spec.dependencies)}, sort_keys=False
+            )
+        )
         if builder == "micromamba":
             argv = [exe, "create", "--yes", "--prefix", str(ctx.prefix), "--file", str(env_file)]
         else:
@@ -135,8 +165,15 @@ class CondaManager(CachedManager):
 
     def environ(self, prefix: Path, marker: Mapping[str, Any]) -> tuple[dict[str, str], set[str]]:
         variables = marker.get("variables") or {}
-        return ({**variables, "PATH": path_with(prefix), "CONDA_PREFIX": str(prefix),
-                 "CONDA_DEFAULT_ENV": str(prefix)}, {"VIRTUAL_ENV"})
+        return (
+            {
+                **variables,
+                "PATH": path_with(prefix),
+                "CONDA_PREFIX": str(prefix),
+                "CONDA_DEFAULT_ENV": str(prefix),
+            },
+            {"VIRTUAL_ENV"},
+        )
 
 
 def conda_spec(project: Project) -> CondaSpec:
@@ -150,12 +187,17 @@ def conda_spec(project: Project) -> CondaSpec:
 
         python = load_python_env(env.file)
         version = python.python or ".".join(str(v) for v in sys.version_info[:3])
-        return CondaSpec(file=env.file, channels=("conda-forge",),
-                         dependencies=(f"python={version}", "pip"),
-                         pip=python.build_dependencies + python.dependencies,
-                         warnings=python.warnings)
-    raise UsageError("--env-manager conda needs a project with a conda.yaml (conda_env)",
-                     hint="add a conda.yaml, or drop --env-manager to run in the current env")
+        return CondaSpec(
+            file=env.file,
+            channels=("conda-forge",),
+            dependencies=(f"python={version}", "pip"),
+            pip=python.build_dependencies + python.dependencies,
+            warnings=python.warnings,
+        )
+    raise UsageError(
+        "--env-manager conda needs a project with a conda.yaml (conda_env)",
+        hint="add a conda.yaml, or drop --env-manager to run in the current env",
+    )
 
 
 def _channel(channel: str, project_dir: Path) -> str:

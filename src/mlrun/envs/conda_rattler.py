@@ -34,12 +34,15 @@ def install(channels: Sequence[str], specs: Sequence[str], prefix: Path, log: Bu
     async def _solve_and_install() -> list[str]:
         gateway = rattler.Gateway(cache_dir=Path(cache) / "repodata" if cache else None)
         records = await rattler.solve(
-            [rattler.Channel(c) for c in channels], list(specs), gateway=gateway,
+            [rattler.Channel(c) for c in channels],
+            list(specs),
+            gateway=gateway,
             virtual_packages=rattler.VirtualPackage.detect(),
         )
         log.progress.update(f"installing {len(records)} conda packages")
-        await rattler.install(records, prefix, cache_dir=Path(cache) / "pkgs" if cache else None,
-                              show_progress=False)
+        await rattler.install(
+            records, prefix, cache_dir=Path(cache) / "pkgs" if cache else None, show_progress=False
+        )
         return [str(r.url) for r in records]
 
     log.note(f"solving {' '.join(specs)} from {' '.join(channels)} with py-rattler")

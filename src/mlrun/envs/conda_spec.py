@@ -75,17 +75,26 @@ def load_conda_env(path: Path) -> CondaSpec:
         elif isinstance(item, dict) and list(item) == ["pip"]:
             section = item["pip"] or []
             if not isinstance(section, list) or not all(isinstance(p, str) for p in section):
-                raise ctx.error("the `pip:` section must be a list of requirement strings",
-                                "dependencies", index)
+                raise ctx.error(
+                    "the `pip:` section must be a list of requirement strings",
+                    "dependencies",
+                    index,
+                )
             pip.extend(section)
         else:
-            raise ctx.error(f"dependency {index + 1} must be a package spec or a `pip:` list, "
-                            f"not {item!r}", "dependencies", index)
+            raise ctx.error(
+                f"dependency {index + 1} must be a package spec or a `pip:` list, not {item!r}",
+                "dependencies",
+                index,
+            )
     variables = data.get("variables") or {}
     if not isinstance(variables, dict):
         raise ctx.error("`variables` must be a mapping of names to values", "variables")
     return CondaSpec(
-        file=path, channels=tuple(channels), dependencies=tuple(deps), pip=tuple(pip),
+        file=path,
+        channels=tuple(channels),
+        dependencies=tuple(deps),
+        pip=tuple(pip),
         variables=tuple((str(k), str(v)) for k, v in variables.items()),
         warnings=tuple(str(w) for w in (*doc.warnings, *ctx.warnings)),
     )
@@ -105,17 +114,30 @@ def to_python_env(spec: CondaSpec) -> PythonEnvSpec:
         name, op, version = match.groups()
         if name == "python":
             if not version or op not in (None, "=", "==", ">=", "<="):
-                raise SpecError(f"`{dep}` must pin a version (e.g. python=3.10) to be used "
-                                "without conda", file=str(spec.file))
+                raise SpecError(
+                    f"`{dep}` must pin a version (e.g. python=3.10) to be used without conda",
+                    file=str(spec.file),
+                )
             python = version.rstrip(".*")
         else:
-            build.append(name + ("==" + version if version and op in ("=", "==") else
-                                 (op or "") + (version or "")))
+            build.append(
+                name
+                + (
+                    "==" + version
+                    if version and op in ("=", "==")
+                    else (op or "") + (version or "")
+                )
+            )
     if foreign:
         raise UsageError(
             f"{spec.file} needs conda packages ({', '.join(foreign)}), which a virtualenv "
             "cannot provide",
             hint="run with --env-manager conda, or move them to the `pip:` section",
         )
-    return PythonEnvSpec(file=spec.file, python=python, build_dependencies=tuple(build),
-                         dependencies=spec.pip, warnings=spec.warnings)
+    return PythonEnvSpec(
+        file=spec.file,
+        python=python,
+        build_dependencies=tuple(build),
+        dependencies=spec.pip,
+        warnings=spec.warnings,
+    )

@@ -38,9 +38,13 @@ class DockerManager:
     def plan(self, project: Project, options: EnvOptions) -> EnvPlan:
         settings = resolve(project, options)
         return EnvPlan(
-            self.name, project, options, key=settings.key(),
+            self.name,
+            project,
+            options,
+            key=settings.key(),
             cached=not (settings.builds or settings.build_image),
-            description=settings.summary(), details=settings.describe(),
+            description=settings.summary(),
+            details=settings.describe(),
         )
 
     def prepare(self, plan: EnvPlan, reporter: Reporter) -> PreparedEnv:
@@ -50,8 +54,10 @@ class DockerManager:
         for value in settings.env.values():
             register_secret(value)  # masked in every message mlrun writes from now on
         for name in settings.missing_env:
-            reporter.warn(f"docker_env.environment names {name}, which is not set here; "
-                          "the container runs without it")
+            reporter.warn(
+                f"docker_env.environment names {name}, which is not set here; "
+                "the container runs without it"
+            )
         client = connect()
         try:
             return self._prepare(plan, settings, client, reporter)
@@ -59,22 +65,26 @@ class DockerManager:
             client.close()
             raise
 
-    def _prepare(self, plan: EnvPlan, settings: Settings, client: DockerClient,
-                 reporter: Reporter) -> DockerEnv:
+    def _prepare(
+        self, plan: EnvPlan, settings: Settings, client: DockerClient, reporter: Reporter
+    ) -> DockerEnv:
         from mlrun.envs.docker_engine import engine_address, ensure_image
         from mlrun.envs.docker_image import code_image, env_image
 
         project_name = plan.project.name or plan.project.directory.name
-        record: dict[str, Any] = {**settings.describe(),
-                                  "engine": strip_credentials(engine_address())}
+        record: dict[str, Any] = {
+            **settings.describe(),
+            "engine": strip_credentials(engine_address()),
+        }
         if settings.builds:
             built = env_image(client, settings, project_name, reporter)
             image, record["env_image"] = built.image, built.tag
             record["env_image_built"] = built.built
         else:
             assert settings.image is not None
-            image = ensure_image(client, settings.image, offline=settings.offline,
-                                 reporter=reporter)
+            image = ensure_image(
+                client, settings.image, offline=settings.offline, reporter=reporter
+            )
         if settings.build_image:
             record["base_image_id"] = image.id
             code = code_image(client, image, settings, project_name, reporter)
@@ -89,8 +99,16 @@ class DockerManager:
 
 
 class DockerEnv(PreparedEnv):
-    def __init__(self, plan: EnvPlan, settings: Settings, client: DockerClient, image: Image,
-                 user: str | None, record: dict[str, Any], reporter: Reporter) -> None:
+    def __init__(
+        self,
+        plan: EnvPlan,
+        settings: Settings,
+        client: DockerClient,
+        image: Image,
+        user: str | None,
+        record: dict[str, Any],
+        reporter: Reporter,
+    ) -> None:
         super().__init__(plan, record=record)
         self.settings = settings
         self.client = client
@@ -104,8 +122,12 @@ class DockerEnv(PreparedEnv):
     def spawn(self, launch: Launch) -> Child:
         from mlrun.envs.docker_run import DockerChild
 
-        return DockerChild(self.client, self.create_kwargs(launch),
-                           keep=self.settings.keep_container, reporter=self.reporter)
+        return DockerChild(
+            self.client,
+            self.create_kwargs(launch),
+            keep=self.settings.keep_container,
+            reporter=self.reporter,
+        )
 
     def create_kwargs(self, launch: Launch) -> dict[str, Any]:
         """What the engine is asked to create (environment values included: they travel
@@ -139,9 +161,11 @@ class DockerEnv(PreparedEnv):
         if self.user is not None:
             kwargs["user"] = self.user
         kwargs.update(settings.args.kwargs)
-        kwargs["labels"] = {**dict(settings.args.kwargs.get("labels", {})),
-                            "org.mlrun.run-id": launch.run_id,
-                            "org.mlrun.supervisor-pid": str(os.getpid())}
+        kwargs["labels"] = {
+            **dict(settings.args.kwargs.get("labels", {})),
+            "org.mlrun.run-id": launch.run_id,
+            "org.mlrun.supervisor-pid": str(os.getpid()),
+        }
         return kwargs
 
 

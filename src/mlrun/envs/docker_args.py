@@ -100,7 +100,7 @@ def _gpus(name: str, value: Value) -> list[dict[str, Any]]:
     elif text.isdigit():
         request["count"] = int(text)
     elif text.startswith("device="):
-        request["device_ids"] = [d for d in text[len("device="):].split(",") if d]
+        request["device_ids"] = [d for d in text[len("device=") :].split(",") if d]
     else:
         raise _fail(name, value, "expects all, a number, or device=ID[,ID...]")
     return [request]
@@ -133,8 +133,7 @@ def _ports(name: str, value: Value) -> dict[str, int | None]:
     text = _needs(name, value)
     host, _, container = text.rpartition(":") if ":" in text else ("", "", text)
     try:
-        return {container if "/" in container else f"{container}/tcp":
-                int(host) if host else None}
+        return {container if "/" in container else f"{container}/tcp": int(host) if host else None}
     except ValueError:
         raise _fail(name, value, "expects [HOST_PORT:]CONTAINER_PORT") from None
 
@@ -178,8 +177,17 @@ _TABLE: dict[str, tuple[str, Callable[[str, Value], Any]]] = {
     "entrypoint": ("entrypoint", lambda n, v: [_needs(n, v)]),
     "publish": ("ports", _ports),
 }
-_ALIASES = {"m": "memory", "c": "cpu-shares", "u": "user", "h": "hostname", "l": "label",
-            "net": "network", "e": "env", "v": "volume", "p": "publish"}
+_ALIASES = {
+    "m": "memory",
+    "c": "cpu-shares",
+    "u": "user",
+    "h": "hostname",
+    "l": "label",
+    "net": "network",
+    "e": "env",
+    "v": "volume",
+    "p": "publish",
+}
 # `docker run` options that mlrun decides itself; the reason is the hint.
 _MANAGED = {
     "rm": "mlrun removes the container after the run (keep it with --keep-container)",
@@ -189,8 +197,14 @@ _MANAGED = {
     "tty": "output is captured into the run's logs, which needs no terminal",
     "workdir": "the working directory is the project code, /mlflow/projects/code",
 }
-_MANAGED.update({"d": _MANAGED["detach"], "i": _MANAGED["interactive"], "t": _MANAGED["tty"],
-                 "w": _MANAGED["workdir"]})
+_MANAGED.update(
+    {
+        "d": _MANAGED["detach"],
+        "i": _MANAGED["interactive"],
+        "t": _MANAGED["tty"],
+        "w": _MANAGED["workdir"],
+    }
+)
 KNOWN = sorted([*_TABLE, "network", "env", "volume"])
 
 
@@ -218,7 +232,9 @@ def parse(args: Mapping[str, Value]) -> DockerArgs:
             key, convert = _TABLE[name]
             kwargs[key] = convert(raw_name, value)
         else:
-            raise UsageError(f"-A {raw_name} is not a docker run option mlrun knows",
-                             hint="known: " + ", ".join(KNOWN))
+            raise UsageError(
+                f"-A {raw_name} is not a docker run option mlrun knows",
+                hint="known: " + ", ".join(KNOWN),
+            )
         shown[name] = value
     return DockerArgs(kwargs, tuple(binds), env, shown)

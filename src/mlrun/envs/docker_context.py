@@ -102,4 +102,3 @@ def _dir_info(name: str) -> tarfile.TarInfo:
     info.type = tarfile.DIRTYPE
     info.mode = 0o755
     return info
-

@@ -21,8 +21,10 @@ if TYPE_CHECKING:
     from docker.models.images import Image
 
 _DEFAULT_HOST = "unix:///var/run/docker.sock"
-_START_HINT = ("start the docker engine (e.g. `sudo dockerd &` or `systemctl start docker`), "
-               "or point DOCKER_HOST at a running one")
+_START_HINT = (
+    "start the docker engine (e.g. `sudo dockerd &` or `systemctl start docker`), "
+    "or point DOCKER_HOST at a running one"
+)
 
 
 def connect() -> DockerClient:
@@ -33,8 +35,10 @@ def connect() -> DockerClient:
     try:
         return docker.from_env()
     except DockerException as exc:
-        raise EngineError(f"no docker engine is reachable at {engine_address()} "
-                          f"({short_reason(exc)})", hint=_START_HINT) from None
+        raise EngineError(
+            f"no docker engine is reachable at {engine_address()} ({short_reason(exc)})",
+            hint=_START_HINT,
+        ) from None
 
 
 def engine_address() -> str:
@@ -59,12 +63,13 @@ def short_reason(exc: BaseException) -> str:
     if isinstance(exc, APIError) and exc.explanation:
         return redact(str(exc.explanation).strip())
     text = str(exc)
-    for needle, words in (("No such file", "no engine socket there"),
-                          ("Connection refused", "connection refused"),
-                          ("Permission denied", "permission denied: is this user allowed to "
-                                                "use docker?"),
-                          ("timed out", "timed out"),
-                          ("Name or service not known", "unknown host")):
+    for needle, words in (
+        ("No such file", "no engine socket there"),
+        ("Connection refused", "connection refused"),
+        ("Permission denied", "permission denied: is this user allowed to use docker?"),
+        ("timed out", "timed out"),
+        ("Name or service not known", "unknown host"),
+    ):
         if needle in text:
             return words
     return redact(text.strip().splitlines()[-1] if text.strip() else type(exc).__name__)
@@ -82,8 +87,7 @@ def engine_errors(what: str) -> Iterator[None]:
         raise EngineError(f"the docker engine failed to {what}: {short_reason(exc)}") from None
 
 
-def ensure_image(client: DockerClient, name: str, *, offline: bool,
-                 reporter: Reporter) -> Image:
+def ensure_image(client: DockerClient, name: str, *, offline: bool, reporter: Reporter) -> Image:
     """The local image `name`, pulled first when it is not present."""
     from docker.errors import DockerException, ImageNotFound
     from docker.utils import parse_repository_tag
@@ -94,8 +98,10 @@ def ensure_image(client: DockerClient, name: str, *, offline: bool,
         except ImageNotFound:
             pass
     if offline:
-        raise EngineError(f"docker image {name!r} is not present locally and --offline "
-                          "forbids pulling it", hint="build, load or import the image first")
+        raise EngineError(
+            f"docker image {name!r} is not present locally and --offline forbids pulling it",
+            hint="build, load or import the image first",
+        )
     repo, tag = parse_repository_tag(name)
     try:
         with reporter.progress(f"pulling docker image {name}") as progress:
@@ -110,5 +116,5 @@ def ensure_image(client: DockerClient, name: str, *, offline: bool,
             f"docker image {name!r} is not present locally and could not be pulled "
             f"({redact(reason)})",
             hint="build, load or import it first (docker build / load / import), or check "
-                 "the image name and your registry login",
+            "the image name and your registry login",
         ) from None

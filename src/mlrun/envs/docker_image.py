@@ -40,8 +40,9 @@ class Built:
     built: bool  # False: an image with this tag existed and was reused
 
 
-def env_image(client: DockerClient, settings: Settings, project_name: str,
-              reporter: Reporter) -> Built:
+def env_image(
+    client: DockerClient, settings: Settings, project_name: str, reporter: Reporter
+) -> Built:
     """The image of the build variant, built from the project's Dockerfile."""
     assert settings.dockerfile is not None and settings.context is not None
     dockerfile = settings.dockerfile.read_bytes()
@@ -54,8 +55,7 @@ def env_image(client: DockerClient, settings: Settings, project_name: str,
     # change rebuild (or even re-send) it.
     uses_context = bool(_USES_CONTEXT.search(_joined(dockerfile)))
     context = collect(context_dir) if uses_context else Context(context_dir, ())
-    digest = _digest(b"env-v1", dockerfile, (in_context or "").encode(),
-                     context.digest().encode())
+    digest = _digest(b"env-v1", dockerfile, (in_context or "").encode(), context.digest().encode())
     repo = _repo_of(settings.image) if settings.image else f"mlrun/{_slug(project_name)}-env"
     tag = f"{repo}:{digest[:20]}"
 
@@ -75,13 +75,22 @@ def env_image(client: DockerClient, settings: Settings, project_name: str,
         write_tar(out, context, extra=extra)
 
     what = settings.describe()["dockerfile"] or "Dockerfile"
-    return _reuse_or_build(client, tag, digest, f"from {what}", dockerfile_name, _tar,
-                           {"kind": "env", "project": project_name}, settings.rebuild,
-                           reporter)
+    return _reuse_or_build(
+        client,
+        tag,
+        digest,
+        f"from {what}",
+        dockerfile_name,
+        _tar,
+        {"kind": "env", "project": project_name},
+        settings.rebuild,
+        reporter,
+    )
 
 
-def code_image(client: DockerClient, base: Image, settings: Settings, project_name: str,
-               reporter: Reporter) -> Built:
+def code_image(
+    client: DockerClient, base: Image, settings: Settings, project_name: str, reporter: Reporter
+) -> Built:
     """`base` plus the project's files at /mlflow/projects/code (--build-image)."""
     context = collect(settings.project_dir)
     digest = _digest(b"code-v1", str(base.id).encode(), context.digest().encode())
@@ -91,14 +100,30 @@ def code_image(client: DockerClient, base: Image, settings: Settings, project_na
     def _tar(out: IO[bytes]) -> None:
         write_tar(out, context, prefix="code", extra=[("Dockerfile", dockerfile)])
 
-    return _reuse_or_build(client, tag, digest, "with the project's code", "Dockerfile", _tar,
-                           {"kind": "code", "project": project_name}, settings.rebuild,
-                           reporter)
+    return _reuse_or_build(
+        client,
+        tag,
+        digest,
+        "with the project's code",
+        "Dockerfile",
+        _tar,
+        {"kind": "code", "project": project_name},
+        settings.rebuild,
+        reporter,
+    )
 
 
-def _reuse_or_build(client: DockerClient, tag: str, digest: str, what: str,
-                    dockerfile_name: str, make_tar: Callable[[IO[bytes]], None],
-                    labels: dict[str, str], rebuild: bool, reporter: Reporter) -> Built:
+def _reuse_or_build(
+    client: DockerClient,
+    tag: str,
+    digest: str,
+    what: str,
+    dockerfile_name: str,
+    make_tar: Callable[[IO[bytes]], None],
+    labels: dict[str, str],
+    rebuild: bool,
+    reporter: Reporter,
+) -> Built:
     from filelock import FileLock
 
     from mlrun.util.paths import cache_dir
@@ -116,15 +141,32 @@ def _reuse_or_build(client: DockerClient, tag: str, digest: str, what: str,
         with tempfile.TemporaryFile() as context_tar:
             make_tar(context_tar)
             context_tar.seek(0)
-            _build(client, tag, what, dockerfile_name, context_tar,
-                   {f"org.mlrun.{k}": v for k, v in {**labels, "digest": digest}.items()},
-                   rebuild, log_path, reporter)
+            _build(
+                client,
+                tag,
+                what,
+                dockerfile_name,
+                context_tar,
+                {f"org.mlrun.{k}": v for k, v in {**labels, "digest": digest}.items()},
+                rebuild,
+                log_path,
+                reporter,
+            )
         with engine_errors(f"find the image it just built ({tag})"):
             return Built(client.images.get(tag), tag, built=True)
 
 
-def _build(client: DockerClient, tag: str, what: str, dockerfile_name: str, context_tar: IO[bytes],
-           labels: dict[str, str], nocache: bool, log_path: Path, reporter: Reporter) -> None:
+def _build(
+    client: DockerClient,
+    tag: str,
+    what: str,
+    dockerfile_name: str,
+    context_tar: IO[bytes],
+    labels: dict[str, str],
+    nocache: bool,
+    log_path: Path,
+    reporter: Reporter,
+) -> None:
     from docker.errors import DockerException
     from requests.exceptions import RequestException
 
@@ -133,8 +175,15 @@ def _build(client: DockerClient, tag: str, what: str, dockerfile_name: str, cont
     with open(log_path, "w") as log, reporter.progress(f"building docker image {tag}") as bar:
         try:
             events = client.api.build(
-                fileobj=context_tar, custom_context=True, tag=tag, dockerfile=dockerfile_name,
-                rm=True, forcerm=True, nocache=nocache, labels=labels, decode=True,
+                fileobj=context_tar,
+                custom_context=True,
+                tag=tag,
+                dockerfile=dockerfile_name,
+                rm=True,
+                forcerm=True,
+                nocache=nocache,
+                labels=labels,
+                decode=True,
             )
             for event in events:
                 text = redact(str(event.get("stream") or event.get("status") or ""))

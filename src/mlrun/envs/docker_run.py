@@ -37,8 +37,9 @@ class DockerChild(Child):
     other, instead of interrupting mlrun between "started" and "supervised". A signal
     that comes before the start means the command never runs (exit 128+N)."""
 
-    def __init__(self, client: DockerClient, create: Mapping[str, Any], *, keep: bool,
-                 reporter: Reporter) -> None:
+    def __init__(
+        self, client: DockerClient, create: Mapping[str, Any], *, keep: bool, reporter: Reporter
+    ) -> None:
         self._keep = keep
         self._reporter = reporter
         self._code: int | None = None
@@ -61,16 +62,18 @@ class DockerChild(Child):
         err_r, err_w = os.pipe()
         try:
             with engine_errors(f"attach to the container {self.name}"):
-                stream = self._container.attach(stdout=True, stderr=True, stream=True,
-                                                logs=True, demux=True)
+                stream = self._container.attach(
+                    stdout=True, stderr=True, stream=True, logs=True, demux=True
+                )
         except BaseException:
             for fd in (out_r, out_w, err_r, err_w):
                 os.close(fd)
             raise
         self.stdout, self.stderr = out_r, err_r
         self._open_reads = [out_r, err_r]
-        self._pump = threading.Thread(target=_pump, args=(stream, out_w, err_w),
-                                      name=f"{self.name}-output", daemon=True)
+        self._pump = threading.Thread(
+            target=_pump, args=(stream, out_w, err_w), name=f"{self.name}-output", daemon=True
+        )
         self._pump.start()
 
     def _start(self) -> None:
@@ -170,7 +173,7 @@ def _pump(stream: Any, out_w: int, err_w: int) -> None:
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view):]
+        view = view[os.write(fd, view) :]
 
 
 def _raise_start_error(exc: Exception) -> None:
@@ -186,6 +189,5 @@ def _raise_start_error(exc: Exception) -> None:
             hint="check the entry point's command and that the image provides the program",
         ) from None
     if "permission denied" in lowered:
-        raise LaunchError(f"the command could not be executed in the container: {text}") \
-            from None
+        raise LaunchError(f"the command could not be executed in the container: {text}") from None
     raise EngineError(f"the docker engine could not start the container: {text}") from None

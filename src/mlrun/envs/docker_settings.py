@@ -27,8 +27,24 @@ CODE_DIR = "/mlflow/projects/code"  # MLflow's path for the project inside the c
 _VAR = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
 _VOLUME_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
 _ENV_NAME = re.compile(r"[^=\0]+\Z")
-_MODES = frozenset({"ro", "rw", "z", "Z", "shared", "slave", "private", "rshared", "rslave",
-                    "rprivate", "nocopy", "consistent", "cached", "delegated"})
+_MODES = frozenset(
+    {
+        "ro",
+        "rw",
+        "z",
+        "Z",
+        "shared",
+        "slave",
+        "private",
+        "rshared",
+        "rslave",
+        "rprivate",
+        "nocopy",
+        "consistent",
+        "cached",
+        "delegated",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -96,16 +112,26 @@ def resolve(project: Project, options: EnvOptions) -> Settings:
     where = str(project.file) if project.file else str(project.directory)
     directory = project.directory
     args = parse(options.docker_args)
-    binds = [_bind(v, directory, f"{where}: docker_env.volumes[{i}]")
-             for i, v in enumerate(spec.volumes)]
+    binds = [
+        _bind(v, directory, f"{where}: docker_env.volumes[{i}]") for i, v in enumerate(spec.volumes)
+    ]
     binds += [_bind(v, directory, "-A volume") for v in args.binds]
     env, names, missing = _environment(spec, args, where)
     dockerfile, context = _build_paths(spec, directory)
     return Settings(
-        project_dir=directory, image=spec.image, dockerfile=dockerfile, context=context,
-        build_image=options.build_image, binds=tuple(binds), env=env, env_names=names,
-        missing_env=missing, args=args, keep_container=options.keep_container,
-        rebuild=options.rebuild, offline=options.offline,
+        project_dir=directory,
+        image=spec.image,
+        dockerfile=dockerfile,
+        context=context,
+        build_image=options.build_image,
+        binds=tuple(binds),
+        env=env,
+        env_names=names,
+        missing_env=missing,
+        args=args,
+        keep_container=options.keep_container,
+        rebuild=options.rebuild,
+        offline=options.offline,
     )
 
 
@@ -115,8 +141,11 @@ def _build_paths(spec: DockerEnv, directory: Path) -> tuple[Path | None, Path | 
     # As `docker build -f FILE CONTEXT`: the context defaults to the project directory,
     # the Dockerfile to CONTEXT/Dockerfile. Both were checked to exist when loading.
     context = Path(os.path.normpath(directory / (spec.context or ".")))
-    dockerfile = Path(os.path.normpath(directory / spec.dockerfile)) if spec.dockerfile \
+    dockerfile = (
+        Path(os.path.normpath(directory / spec.dockerfile))
+        if spec.dockerfile
         else context / "Dockerfile"
+    )
     return dockerfile, context
 
 
@@ -127,8 +156,10 @@ def expand_vars(text: str, where: str) -> str:
     def _sub(match: re.Match[str]) -> str:
         name = match.group(1) or match.group(2)
         if name not in os.environ:
-            raise UsageError(f"{where} uses ${name}, which is not set in this environment",
-                             hint=f"set {name} before running, or change the volume")
+            raise UsageError(
+                f"{where} uses ${name}, which is not set in this environment",
+                hint=f"set {name} before running, or change the volume",
+            )
         return os.environ[name]
 
     return _VAR.sub(_sub, text)
@@ -138,14 +169,18 @@ def _bind(raw: str, directory: Path, where: str) -> str:
     text = expand_vars(raw, where)
     parts = text.split(":")
     if len(parts) not in (2, 3) or not parts[0] or not parts[1]:
-        raise UsageError(f"{where} is {raw!r}, which is not HOST:CONTAINER[:ro|rw]",
-                         hint='write e.g. "/data:/data:ro" or "${HOME}/cache:/cache"')
+        raise UsageError(
+            f"{where} is {raw!r}, which is not HOST:CONTAINER[:ro|rw]",
+            hint='write e.g. "/data:/data:ro" or "${HOME}/cache:/cache"',
+        )
     host, target = parts[0], parts[1]
     mode = parts[2] if len(parts) == 3 else "rw"
     bad = [m for m in mode.split(",") if m not in _MODES]
     if bad:
-        raise UsageError(f"{where} has the unknown mount option {bad[0]!r} in {raw!r}",
-                         hint="use ro or rw (and optionally z, Z or a propagation mode)")
+        raise UsageError(
+            f"{where} has the unknown mount option {bad[0]!r} in {raw!r}",
+            hint="use ro or rw (and optionally z, Z or a propagation mode)",
+        )
     if not posixpath.isabs(target):
         raise UsageError(f"{where}: the container path {target!r} in {raw!r} is not absolute")
     if host.startswith("~"):
@@ -161,8 +196,9 @@ def _bind(raw: str, directory: Path, where: str) -> str:
     return f"{host}:{target}:{mode}"
 
 
-def _environment(spec: DockerEnv, args: DockerArgs,
-                 where: str) -> tuple[dict[str, str], tuple[str, ...], tuple[str, ...]]:
+def _environment(
+    spec: DockerEnv, args: DockerArgs, where: str
+) -> tuple[dict[str, str], tuple[str, ...], tuple[str, ...]]:
     wanted: dict[str, str | None] = {v.name: v.value for v in spec.environment}
     wanted.update(args.env)
     env: dict[str, str] = {}
@@ -177,4 +213,3 @@ def _environment(spec: DockerEnv, args: DockerArgs,
             value = os.environ[name]
         env[name] = value
     return env, tuple(wanted), tuple(missing)
-

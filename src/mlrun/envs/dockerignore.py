@@ -20,11 +20,24 @@ from dataclasses import dataclass
 from pathlib import Path
 
 NEVER_SENT: tuple[str, ...] = (
-    "**/.git", "**/.hg", "**/.svn",
-    "**/.env", "**/.envrc",
-    "**/.ssh", "**/id_rsa", "**/id_dsa", "**/id_ecdsa", "**/id_ed25519",
-    "**/*.pem", "**/*.key", "**/*.p12", "**/*.pfx",
-    "**/.netrc", "**/.pypirc", "**/.npmrc", "**/.docker/config.json",
+    "**/.git",
+    "**/.hg",
+    "**/.svn",
+    "**/.env",
+    "**/.envrc",
+    "**/.ssh",
+    "**/id_rsa",
+    "**/id_dsa",
+    "**/id_ecdsa",
+    "**/id_ed25519",
+    "**/*.pem",
+    "**/*.key",
+    "**/*.p12",
+    "**/*.pfx",
+    "**/.netrc",
+    "**/.pypirc",
+    "**/.npmrc",
+    "**/.docker/config.json",
 )
 
 
@@ -86,7 +99,7 @@ def _translate(pattern: str) -> str:
             if end == -1:
                 out.append(re.escape(ch))
             else:
-                body = pattern[i + 1:end]
+                body = pattern[i + 1 : end]
                 if body.startswith(("^", "!")):
                     body = "^" + body[1:]
                 out.append("[" + body.replace("\\", "\\\\") + "]")

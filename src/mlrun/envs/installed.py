@@ -11,8 +11,9 @@ from pathlib import Path
 def python_packages(prefix: Path) -> list[str]:
     """`name==version` for every distribution in the env's site-packages, sorted."""
     found: set[str] = set()
-    pattern = os.path.join(glob.escape(str(prefix)), "lib", "python*", "site-packages",
-                           "*.dist-info", "METADATA")
+    pattern = os.path.join(
+        glob.escape(str(prefix)), "lib", "python*", "site-packages", "*.dist-info", "METADATA"
+    )
     for metadata in glob.glob(pattern):
         name = version = None
         try:

@@ -57,7 +57,7 @@ def find(request: str | None) -> tuple[Interpreter | None, str | None]:
         return current(), None
     wanted = request.split(".")
     here = current()
-    if here.implementation == "cpython" and here.version.split(".")[:len(wanted)] == wanted:
+    if here.implementation == "cpython" and here.version.split(".")[: len(wanted)] == wanted:
         return here, None  # the common case costs nothing
     facts = _Facts()
     best: Interpreter | None = None
@@ -69,7 +69,7 @@ def find(request: str | None) -> tuple[Interpreter | None, str | None]:
             if found is None or found.implementation != "cpython":
                 continue
             parts = found.version.split(".")
-            if parts[:len(wanted)] == wanted:
+            if parts[: len(wanted)] == wanted:
                 return found, None  # exact (to the precision requested)
             if len(wanted) == 3 and parts[:2] == wanted[:2]:
                 if best is None or _as_tuple(found.version) > _as_tuple(best.version):
@@ -92,7 +92,7 @@ def not_found(request: str, file: str) -> EnvBuildError:
 
 
 def _compatible(parts: list[str], wanted: list[str]) -> bool:
-    return parts[:len(wanted)] == wanted[:len(parts)]
+    return parts[: len(wanted)] == wanted[: len(parts)]
 
 
 def _as_tuple(version: str) -> tuple[int, ...]:
@@ -111,7 +111,7 @@ def _candidates(wanted: list[str]) -> Iterator[tuple[str, str | None]]:
         for name in names:
             path = os.path.join(folder, name)
             if os.access(path, os.X_OK) and not os.path.isdir(path):
-                yield path, name[len("python"):] or None
+                yield path, name[len("python") :] or None
     pyenv = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
     yield from _versioned_dirs(pyenv, "bin/python")
     data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")

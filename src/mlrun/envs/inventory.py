@@ -41,8 +41,10 @@ def parse_age(text: str) -> float:
     """'30d' -> seconds. Units: s, m, h, d, w."""
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*", text)
     if not match:
-        raise UsageError(f"--older-than {text!r} is not a duration",
-                         hint="write a number and a unit: 12h, 30d, 2w")
+        raise UsageError(
+            f"--older-than {text!r} is not a duration",
+            hint="write a number and a unit: 12h, 30d, 2w",
+        )
     return float(match.group(1)) * _UNITS[match.group(2) or "d"]
 
 
@@ -51,8 +53,14 @@ def list_envs(cache: EnvCache | None = None) -> list[EnvInfo]:
     return [_info(cache, key) for key in _keys(cache)]
 
 
-def prune(*, older_than: float | None, everything: bool, dry_run: bool = False,
-          cache: EnvCache | None = None, now: float | None = None) -> list[dict[str, Any]]:
+def prune(
+    *,
+    older_than: float | None,
+    everything: bool,
+    dry_run: bool = False,
+    cache: EnvCache | None = None,
+    now: float | None = None,
+) -> list[dict[str, Any]]:
     """Remove envs not in use that are incomplete, broken, or unused for `older_than`
     seconds (all of them with `everything`). Returns one entry per env looked at."""
     cache = cache or EnvCache()
@@ -60,11 +68,13 @@ def prune(*, older_than: float | None, everything: bool, dry_run: bool = False,
     results = []
     for key in _keys(cache):
         info = _info(cache, key, probe_use=False)
-        stale = info.last_used is None or (older_than is not None
-                                           and now - info.last_used > older_than)
+        stale = info.last_used is None or (
+            older_than is not None and now - info.last_used > older_than
+        )
         if not (everything or info.state != "ready" or stale):
-            results.append({"key": key, "action": "kept", "reason": "recently used",
-                            "size": info.size})
+            results.append(
+                {"key": key, "action": "kept", "reason": "recently used", "size": info.size}
+            )
             continue
         results.append({"key": key, "size": info.size, **_remove(cache, key, dry_run)})
     _sweep(cache)
@@ -126,9 +136,16 @@ def _info(cache: EnvCache, key: str, probe_use: bool = True) -> EnvInfo:
         lock.release()
     python = (marker or {}).get("python")
     return EnvInfo(
-        key=key, kind=str((marker or {}).get("kind", "?")), state=state, path=str(directory),
-        size=_size(directory), created=created, last_used=last_used, in_use=in_use,
-        projects=projects, python=python.get("version") if isinstance(python, dict) else None,
+        key=key,
+        kind=str((marker or {}).get("kind", "?")),
+        state=state,
+        path=str(directory),
+        size=_size(directory),
+        created=created,
+        last_used=last_used,
+        in_use=in_use,
+        projects=projects,
+        python=python.get("version") if isinstance(python, dict) else None,
         packages=len((marker or {}).get("packages") or []),
     )
 

@@ -11,8 +11,14 @@ class LocalManager:
     name = "local"
 
     def plan(self, project: Project, options: EnvOptions) -> EnvPlan:
-        return EnvPlan(self.name, project, options, key=None, cached=True,
-                       description="the current environment (local)")
+        return EnvPlan(
+            self.name,
+            project,
+            options,
+            key=None,
+            cached=True,
+            description="the current environment (local)",
+        )
 
     def prepare(self, plan: EnvPlan, reporter: Reporter) -> PreparedEnv:
         return PreparedEnv(plan)

@@ -53,15 +53,27 @@ class CachedManager(abc.ABC):
     def plan(self, project: Project, options: EnvOptions) -> EnvPlan:
         inputs = self.inputs(project, options)
         if inputs.problem is not None:
-            return EnvPlan(self.name, project, options, key=None, cached=False,
-                           description=f"{inputs.label} ({inputs.problem.message})",
-                           details={"inputs": inputs, **inputs.details})
+            return EnvPlan(
+                self.name,
+                project,
+                options,
+                key=None,
+                cached=False,
+                description=f"{inputs.label} ({inputs.problem.message})",
+                details={"inputs": inputs, **inputs.details},
+            )
         key = make_key(inputs.key_parts)
         cached = not options.rebuild and EnvCache().ready(key, self.healthy)
         state = "cached" if cached else ("to rebuild" if options.rebuild else "to build")
-        return EnvPlan(self.name, project, options, key=key, cached=cached,
-                       description=f"{inputs.label} {key[:12]} ({state})",
-                       details={"inputs": inputs, **inputs.details})
+        return EnvPlan(
+            self.name,
+            project,
+            options,
+            key=key,
+            cached=cached,
+            description=f"{inputs.label} {key[:12]} ({state})",
+            details={"inputs": inputs, **inputs.details},
+        )
 
     def prepare(self, plan: EnvPlan, reporter: Reporter) -> PreparedEnv:
         inputs: Inputs = plan.details["inputs"]
@@ -79,17 +91,33 @@ class CachedManager(abc.ABC):
         def _build(ctx: BuildContext) -> dict[str, Any]:
             for warning in inputs.build_warnings:
                 ctx.log.note(f"warning: {warning}")
-            return {"kind": self.name, "spec_file": str(inputs.details.get("file", "")),
-                    "inputs": inputs.key_parts, **self.build(inputs, ctx, plan.options)}
+            return {
+                "kind": self.name,
+                "spec_file": str(inputs.details.get("file", "")),
+                "inputs": inputs.key_parts,
+                **self.build(inputs, ctx, plan.options),
+            }
 
-        lease = EnvCache().acquire(plan.key, _build, self.healthy, reporter, label,
-                                   rebuild=plan.options.rebuild, user=plan.project.directory)
+        lease = EnvCache().acquire(
+            plan.key,
+            _build,
+            self.healthy,
+            reporter,
+            label,
+            rebuild=plan.options.rebuild,
+            user=plan.project.directory,
+        )
         marker = lease.marker
-        reporter.debug(f"{label}: {'built' if lease.built else 'from the cache'} "
-                       f"at {lease.prefix}")
-        record = {"path": str(lease.prefix), "built": lease.built,
-                  **{k: marker[k] for k in ("builder", "python", "packages", "tools",
-                                            "build_log", "unpinned") if k in marker}}
+        reporter.debug(f"{label}: {'built' if lease.built else 'from the cache'} at {lease.prefix}")
+        record = {
+            "path": str(lease.prefix),
+            "built": lease.built,
+            **{
+                k: marker[k]
+                for k in ("builder", "python", "packages", "tools", "build_log", "unpinned")
+                if k in marker
+            },
+        }
         overrides, drop = self.environ(lease.prefix, marker)
         return PrefixEnv(plan, lease, record, overrides, drop)
 
@@ -97,8 +125,14 @@ class CachedManager(abc.ABC):
 class PrefixEnv(PreparedEnv):
     """An env that lives in a directory: its bin/ first on PATH, no activate script."""
 
-    def __init__(self, plan: EnvPlan, lease: Any, record: dict[str, Any],
-                 overrides: dict[str, str], drop: set[str]) -> None:
+    def __init__(
+        self,
+        plan: EnvPlan,
+        lease: Any,
+        record: dict[str, Any],
+        overrides: dict[str, str],
+        drop: set[str],
+    ) -> None:
         super().__init__(plan, path=lease.prefix, record=record)
         self._lease = lease
         self._overrides = overrides

@@ -41,14 +41,17 @@ def load_python_env(path: Path) -> PythonEnvSpec:
     ctx = LoadContext(str(path), doc)
     data = doc.data if doc.data is not None else {}
     if not isinstance(data, dict):
-        raise ctx.error("python_env.yaml must be a mapping with `python`, "
-                        "`build_dependencies` and `dependencies`")
+        raise ctx.error(
+            "python_env.yaml must be a mapping with `python`, "
+            "`build_dependencies` and `dependencies`"
+        )
     ctx.unknown_keys(data, KEYS, "python_env.yaml")
     python = data.get("python")
     if python is not None:
         if not isinstance(python, str):
             raise ctx.error(
-                f"`python` must be a quoted version string, not {python!r}", "python",
+                f"`python` must be a quoted version string, not {python!r}",
+                "python",
                 hint='write python: "3.10" (unquoted, YAML reads 3.10 as the number 3.1)',
             )
         from mlrun.envs.interpreters import check_request
@@ -72,14 +75,16 @@ def _strings(ctx: Any, data: dict[Any, Any], key: str) -> tuple[str, ...]:
     if value is None:
         return ()
     if not isinstance(value, list):
-        raise ctx.error(f"`{key}` must be a list of requirement strings", key,
-                        hint=f"write {key}: [numpy==1.26.4, -r requirements.txt]")
+        raise ctx.error(
+            f"`{key}` must be a list of requirement strings",
+            key,
+            hint=f"write {key}: [numpy==1.26.4, -r requirements.txt]",
+        )
     items = []
     for index, item in enumerate(value):
         if isinstance(item, (int, float)) and not isinstance(item, bool):
             item = str(item)
         if not isinstance(item, str):
-            raise ctx.error(f"`{key}` item {index + 1} must be a string, not {item!r}",
-                            key, index)
+            raise ctx.error(f"`{key}` item {index + 1} must be a string, not {item!r}", key, index)
         items.append(item)
     return tuple(items)

@@ -33,8 +33,11 @@ class PythonEnvManager(CachedManager):
         build = resolve(spec.build_dependencies, project.directory, file)
         deps = resolve(spec.dependencies, project.directory, file)
         found, note = interpreters.find(spec.python)
-        inputs = Inputs(label=f"{self.builder} env", key_parts={},
-                        details={"file": file, "builder": self.builder})
+        inputs = Inputs(
+            label=f"{self.builder} env",
+            key_parts={},
+            details={"file": file, "builder": self.builder},
+        )
         inputs.warnings += spec.warnings
         if note:
             inputs.warnings.append(f"{file}: {note}")
@@ -46,9 +49,12 @@ class PythonEnvManager(CachedManager):
         inputs.details["python"] = found.version
         files = relative_files({**build.inputs, **deps.inputs}, project.directory)
         inputs.key_parts = {
-            "kind": "python", "builder": self.builder, "platform": platform_tag(),
+            "kind": "python",
+            "builder": self.builder,
+            "platform": platform_tag(),
             "python": [found.implementation, found.version],
-            "spec": spec.canonical(), "files": files,
+            "spec": spec.canonical(),
+            "files": files,
         }
         if any(line.startswith("-e ") for line in deps.lines):
             # an editable install points at this very checkout
@@ -57,7 +63,8 @@ class PythonEnvManager(CachedManager):
             names = ", ".join(deps.unpinned)
             inputs.build_warnings.append(
                 f"{file}: not pinned to one version: {names}; the env keeps what is resolved "
-                "now (run with --rebuild-env to resolve again)")
+                "now (run with --rebuild-env to resolve again)"
+            )
         inputs.details["unpinned"] = deps.unpinned
         return inputs
 
@@ -75,16 +82,21 @@ class PythonEnvManager(CachedManager):
             self.install(ctx, files, options, project_dir)
         packages = python_packages(ctx.prefix)
         ctx.log.note("installed: " + " ".join(packages))
-        return {"builder": self.builder, "packages": packages, "unpinned": deps.unpinned,
-                "python": {"version": interpreter.version, "path": interpreter.path},
-                "tools": self.tools(ctx)}
+        return {
+            "builder": self.builder,
+            "packages": packages,
+            "unpinned": deps.unpinned,
+            "python": {"version": interpreter.version, "path": interpreter.path},
+            "tools": self.tools(ctx),
+        }
 
     @abc.abstractmethod
     def create(self, ctx: BuildContext, interpreter: Interpreter) -> None: ...
 
     @abc.abstractmethod
-    def install(self, ctx: BuildContext, requirements: list[Path], options: EnvOptions,
-                cwd: Path) -> None:
+    def install(
+        self, ctx: BuildContext, requirements: list[Path], options: EnvOptions, cwd: Path
+    ) -> None:
         """Install the build dependencies' file (if any), then the dependencies'."""
 
     @abc.abstractmethod
@@ -96,8 +108,10 @@ class PythonEnvManager(CachedManager):
         return os.path.isfile(prefix / "pyvenv.cfg") and os.path.exists(prefix / "bin" / "python")
 
     def environ(self, prefix: Path, marker: Mapping[str, Any]) -> tuple[dict[str, str], set[str]]:
-        return ({"PATH": path_with(prefix), "VIRTUAL_ENV": str(prefix)},
-                {"CONDA_PREFIX", "CONDA_DEFAULT_ENV"})
+        return (
+            {"PATH": path_with(prefix), "VIRTUAL_ENV": str(prefix)},
+            {"CONDA_PREFIX", "CONDA_DEFAULT_ENV"},
+        )
 
 
 def python_spec(project: Project) -> PythonEnvSpec:

@@ -24,11 +24,38 @@ _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 _PINNED = re.compile(r"===?|\s@\s|^\w+\+|://")
 # Source files whose change means a local package must be reinstalled. Data files are left
 # out on purpose: a project that depends on "." usually writes outputs into itself.
-_SOURCE_SUFFIXES = {".py", ".pyi", ".pyx", ".pxd", ".c", ".cc", ".cpp", ".h", ".rs",
-                    ".toml", ".cfg", ".in", ".typed"}
-_SKIP_DIRS = {".git", ".hg", ".svn", "__pycache__", ".venv", "venv", "build", "dist",
-              "node_modules", "mlruns", ".tox", ".nox", ".mypy_cache", ".pytest_cache",
-              ".ruff_cache"}
+_SOURCE_SUFFIXES = {
+    ".py",
+    ".pyi",
+    ".pyx",
+    ".pxd",
+    ".c",
+    ".cc",
+    ".cpp",
+    ".h",
+    ".rs",
+    ".toml",
+    ".cfg",
+    ".in",
+    ".typed",
+}
+_SKIP_DIRS = {
+    ".git",
+    ".hg",
+    ".svn",
+    "__pycache__",
+    ".venv",
+    "venv",
+    "build",
+    "dist",
+    "node_modules",
+    "mlruns",
+    ".tox",
+    ".nox",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".ruff_cache",
+}
 _MAX_FILES = 20000
 
 
@@ -112,7 +139,7 @@ def _split_option(text: str) -> tuple[str | None, str]:
             return option, ""
         for joiner in (" ", "="):
             if text.startswith(spelled + joiner):
-                return option, text[len(spelled) + 1:].strip()
+                return option, text[len(spelled) + 1 :].strip()
         if len(spelled) == 2 and text.startswith(spelled) and not text.startswith("--"):
             return option, text[2:].strip()  # -rrequirements.txt
     return text.split()[0], text
@@ -132,7 +159,8 @@ def _existing(base: Path, value: str, file: str, text: str, want_dir: bool | Non
     if not ok:
         raise SpecError(
             f"the requirement {text!r} refers to {path}, which does not exist",
-            hint="paths are relative to the project directory", file=file,
+            hint="paths are relative to the project directory",
+            file=file,
         )
     return path
 

@@ -29,8 +29,10 @@ def uv_binary() -> str:
         found = shutil.which("uv")
         if found:
             return found
-    raise EnvBuildError("uv was not found", hint="reinstall mlrun (uv is one of its "
-                        "dependencies), or use --env-manager virtualenv")
+    raise EnvBuildError(
+        "uv was not found",
+        hint="reinstall mlrun (uv is one of its dependencies), or use --env-manager virtualenv",
+    )
 
 
 class UvManager(PythonEnvManager):
@@ -38,17 +40,31 @@ class UvManager(PythonEnvManager):
     builder = "uv"
 
     def create(self, ctx: BuildContext, interpreter: Interpreter) -> None:
-        ctx.log.run([uv_binary(), "venv", "--no-project", "--python", interpreter.path,
-                     str(ctx.prefix)], what="creating the venv", cwd=ctx.directory)
+        ctx.log.run(
+            [uv_binary(), "venv", "--no-project", "--python", interpreter.path, str(ctx.prefix)],
+            what="creating the venv",
+            cwd=ctx.directory,
+        )
 
-    def install(self, ctx: BuildContext, requirements: list[Path], options: EnvOptions,
-                cwd: Path) -> None:
+    def install(
+        self, ctx: BuildContext, requirements: list[Path], options: EnvOptions, cwd: Path
+    ) -> None:
         # One resolution for build dependencies and dependencies together: uv isolates
         # sdist builds itself, so nothing needs the build dependencies installed first.
         files = [arg for path in requirements for arg in ("-r", str(path))]
-        ctx.log.run([uv_binary(), "pip", "install", "--python", str(ctx.prefix / "bin" / "python"),
-                     *index_args("uv", options), *files],
-                    what="installing dependencies", cwd=cwd)
+        ctx.log.run(
+            [
+                uv_binary(),
+                "pip",
+                "install",
+                "--python",
+                str(ctx.prefix / "bin" / "python"),
+                *index_args("uv", options),
+                *files,
+            ],
+            what="installing dependencies",
+            cwd=cwd,
+        )
 
     def tools(self, ctx: BuildContext) -> dict[str, str]:
         if not os.environ.get("MLRUN_UV"):
@@ -60,5 +76,6 @@ class UvManager(PythonEnvManager):
                 pass
         out = ctx.log.run([uv_binary(), "--version"], what="uv version")
         return {"uv": out.strip().split()[1] if out.strip() else "unknown"}
+
 
 MANAGER = UvManager()

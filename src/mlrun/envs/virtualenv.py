@@ -20,18 +20,40 @@ class VirtualenvManager(PythonEnvManager):
     builder = "virtualenv"
 
     def create(self, ctx: BuildContext, interpreter: Interpreter) -> None:
-        ctx.log.run([sys.executable, "-m", "virtualenv", "--no-periodic-update",
-                     "--python", interpreter.path, str(ctx.prefix)],
-                    what="creating the virtualenv", cwd=ctx.directory)
+        ctx.log.run(
+            [
+                sys.executable,
+                "-m",
+                "virtualenv",
+                "--no-periodic-update",
+                "--python",
+                interpreter.path,
+                str(ctx.prefix),
+            ],
+            what="creating the virtualenv",
+            cwd=ctx.directory,
+        )
 
-    def install(self, ctx: BuildContext, requirements: list[Path], options: EnvOptions,
-                cwd: Path) -> None:
+    def install(
+        self, ctx: BuildContext, requirements: list[Path], options: EnvOptions, cwd: Path
+    ) -> None:
         for path in requirements:  # as MLflow: build dependencies first, then the rest
             what = "build dependencies" if path.stem.startswith("build") else "dependencies"
-            ctx.log.run([str(ctx.prefix / "bin" / "python"), "-m", "pip", "install",
-                         "--disable-pip-version-check", "--no-input",
-                         *index_args("pip", options), "-r", str(path)],
-                        what=f"installing {what}", cwd=cwd)
+            ctx.log.run(
+                [
+                    str(ctx.prefix / "bin" / "python"),
+                    "-m",
+                    "pip",
+                    "install",
+                    "--disable-pip-version-check",
+                    "--no-input",
+                    *index_args("pip", options),
+                    "-r",
+                    str(path),
+                ],
+                what=f"installing {what}",
+                cwd=cwd,
+            )
 
     def tools(self, ctx: BuildContext) -> dict[str, str]:
         import importlib.metadata

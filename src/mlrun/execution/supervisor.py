@@ -121,8 +121,10 @@ def _watch(
                 forwarded += 1
                 if stopped_by is None:
                     stopped_by = signum
-                    sink.note(f"received {signal.Signals(signum).name}; forwarding it to "
-                              f"{child.label}, SIGKILL in {grace:g}s")
+                    sink.note(
+                        f"received {signal.Signals(signum).name}; forwarding it to "
+                        f"{child.label}, SIGKILL in {grace:g}s"
+                    )
                     child.signal(signum)
                     kill_at = now + grace
                 else:
@@ -162,8 +164,9 @@ def _watch(
 def _outcome(returncode: int | None, stopped_by: int | None) -> Outcome:
     if stopped_by is not None:
         name = signal.Signals(stopped_by).name
-        return Outcome(KILLED, 128 + stopped_by, returncode, stopped_by,
-                       f"stopped by {name} sent to mlrun")
+        return Outcome(
+            KILLED, 128 + stopped_by, returncode, stopped_by, f"stopped by {name} sent to mlrun"
+        )
     if returncode is None:
         return Outcome(FAILED, 1, None, None, "the command's exit status was lost")
     if returncode == 0:

@@ -49,12 +49,14 @@ def resolve(
         from mlrun.sources.gitsource import resolve_remote
         from mlrun.sources.gituri import parse_remote
 
-        source = resolve_remote(parse_remote(base), subdir, version=version, offline=offline,
-                                reporter=reporter)
+        source = resolve_remote(
+            parse_remote(base), subdir, version=version, offline=offline, reporter=reporter
+        )
     else:
         from mlrun.sources.local import resolve_local
 
-        source = resolve_local(base, subdir, cwd, version=version,
-                               require_clean=require_clean, reporter=reporter)
+        source = resolve_local(
+            base, subdir, cwd, version=version, require_clean=require_clean, reporter=reporter
+        )
     source.provenance["code_identity"] = source.code_identity
     return source

@@ -63,8 +63,9 @@ def lease(mirror: Mirror, commit: str, *, offline: bool, reporter: Reporter) -> 
                 marker.unlink(missing_ok=True)
                 shutil.rmtree(path, ignore_errors=True)
                 with reporter.progress(f"checking out {commit[:12]}"):
-                    submodules = materialize(mirror, commit, path, offline=offline,
-                                             reporter=reporter)
+                    submodules = materialize(
+                        mirror, commit, path, offline=offline, reporter=reporter
+                    )
                 # Written last: a slot without it (mlrun killed mid-checkout) is rebuilt.
                 marker.write_text(json.dumps({"commit": commit, "submodules": submodules}))
                 prune(base.parent, keep=commit)
@@ -72,8 +73,10 @@ def lease(mirror: Mirror, commit: str, *, offline: bool, reporter: Reporter) -> 
             lock.release()
             raise
         return Checkout(path, lock.release, submodules, reused)
-    raise PrepareError(f"{_MAX_SLOTS} runs of commit {commit[:12]} are already using "
-                       "checkouts of it", hint="wait for some of them to finish")
+    raise PrepareError(
+        f"{_MAX_SLOTS} runs of commit {commit[:12]} are already using checkouts of it",
+        hint="wait for some of them to finish",
+    )
 
 
 def prune(checkouts: Path, *, keep: str, max_age: float = PRUNE_AFTER) -> None:
@@ -107,8 +110,19 @@ def _reusable(path: Path, marker: Path, commit: str) -> dict[str, str] | None:
         return None
     if not isinstance(recorded, dict) or recorded.get("commit") != commit:
         return None
-    status = git(["--no-optional-locks", "status", "--porcelain=v2", "--branch", "--ignored",
-                  "--untracked-files=all", "-z"], cwd=path, check=False)
+    status = git(
+        [
+            "--no-optional-locks",
+            "status",
+            "--porcelain=v2",
+            "--branch",
+            "--ignored",
+            "--untracked-files=all",
+            "-z",
+        ],
+        cwd=path,
+        check=False,
+    )
     if not status.ok:
         return None
     entries = [e for e in status.stdout.split("\0") if e]
@@ -120,8 +134,9 @@ def _reusable(path: Path, marker: Path, commit: str) -> dict[str, str] | None:
     return dict(submodules) if isinstance(submodules, dict) else None
 
 
-def materialize(mirror: Mirror, commit: str, path: Path, *, offline: bool,
-                reporter: Reporter) -> dict[str, str]:
+def materialize(
+    mirror: Mirror, commit: str, path: Path, *, offline: bool, reporter: Reporter
+) -> dict[str, str]:
     """Check out `commit` of `mirror` into the new directory `path`; returns the
     submodules checked out below it (path -> commit)."""
     git(["init", "--quiet", "--template=", str(path)])
@@ -129,29 +144,38 @@ def materialize(mirror: Mirror, commit: str, path: Path, *, offline: bool,
     alternates.parent.mkdir(parents=True, exist_ok=True)
     alternates.write_text(f"{(mirror.git_dir / 'objects').absolute()}\n")
     git(["config", "remote.origin.url", mirror.remote.url], cwd=path)
-    result = git([*_NO_HOOKS, "checkout", "--quiet", "--detach", commit], cwd=path,
-                 env=mirror.env, check=False)
+    result = git(
+        [*_NO_HOOKS, "checkout", "--quiet", "--detach", commit],
+        cwd=path,
+        env=mirror.env,
+        check=False,
+    )
     if not result.ok:
         reporter.debug(result.describe())
         detail = (result.stderr.strip().splitlines() or ["git checkout failed"])[-1]
-        raise PrepareError(f"cannot check out {commit[:12]} of {mirror.remote.url}: "
-                           f"{redact(detail)}", hint="run with --debug for git's output")
+        raise PrepareError(
+            f"cannot check out {commit[:12]} of {mirror.remote.url}: {redact(detail)}",
+            hint="run with --debug for git's output",
+        )
     return _submodules(mirror, path, offline=offline, reporter=reporter)
 
 
-def _submodules(parent: Mirror, path: Path, *, offline: bool,
-                reporter: Reporter) -> dict[str, str]:
+def _submodules(parent: Mirror, path: Path, *, offline: bool, reporter: Reporter) -> dict[str, str]:
     if not (path / ".gitmodules").is_file():
         return {}
-    listing = git(["config", "--file", ".gitmodules", "-z", "--get-regexp",
-                   r"^submodule\..*\.(path|url)$"], cwd=path, check=False).stdout
+    listing = git(
+        ["config", "--file", ".gitmodules", "-z", "--get-regexp", r"^submodule\..*\.(path|url)$"],
+        cwd=path,
+        check=False,
+    ).stdout
     declared: dict[str, dict[str, str]] = {}
     for entry in filter(None, listing.split("\0")):
         key, _, value = entry.partition("\n")
         name, _, attr = key.removeprefix("submodule.").rpartition(".")
         declared.setdefault(name, {})[attr] = value
-    by_path = {d["path"].strip("/"): d["url"] for d in declared.values()
-               if d.get("path") and d.get("url")}
+    by_path = {
+        d["path"].strip("/"): d["url"] for d in declared.values() if d.get("path") and d.get("url")
+    }
     if not by_path:
         return {}
     staged = git(["ls-files", "--stage", "-z", "--", *by_path], cwd=path).stdout
@@ -170,12 +194,13 @@ def _submodules(parent: Mirror, path: Path, *, offline: bool,
             except FetchError as exc:
                 raise FetchError(f"submodule {sub_path}: {exc.message}", exc.hint) from None
             except UsageError as exc:  # the superproject names a commit that is not there
-                raise FetchError(f"submodule {sub_path}: commit {sha[:12]} is not in "
-                                 f"{sub_remote.url}", hint="the superproject points at a "
-                                 "commit its submodule's repository does not have") from exc
+                raise FetchError(
+                    f"submodule {sub_path}: commit {sha[:12]} is not in {sub_remote.url}",
+                    hint="the superproject points at a "
+                    "commit its submodule's repository does not have",
+                ) from exc
         # (git left an empty directory there, which `git init` takes as it is)
-        nested = materialize(sub_mirror, sha, path / sub_path, offline=offline,
-                             reporter=reporter)
+        nested = materialize(sub_mirror, sha, path / sub_path, offline=offline, reporter=reporter)
         found[sub_path] = sha
         found.update({f"{sub_path}/{p}": c for p, c in nested.items()})
     return found
@@ -201,7 +226,11 @@ def submodule_remote(url: str, parent: GitRemote) -> GitRemote:
     if url.startswith("/") or url.lower().startswith("file://"):
         return local_remote(Path(file_url_path(url)))
     remote = parse_remote(url)
-    if remote.host_prefix is not None and remote.host_prefix == parent.host_prefix \
-            and remote.password is None and remote.username is None:
+    if (
+        remote.host_prefix is not None
+        and remote.host_prefix == parent.host_prefix
+        and remote.password is None
+        and remote.username is None
+    ):
         return GitRemote(remote.url, parent.username, parent.password)
     return remote

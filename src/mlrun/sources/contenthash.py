@@ -19,9 +19,26 @@ from pathlib import Path
 
 from mlrun.util.sha import sha256
 
-SKIP_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__", ".venv", "venv", ".tox", ".nox",
-                       ".mypy_cache", ".pytest_cache", ".ruff_cache", "node_modules",
-                       ".ipynb_checkpoints", "mlruns", ".eggs", ".cache"})
+SKIP_DIRS = frozenset(
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        "__pycache__",
+        ".venv",
+        "venv",
+        ".tox",
+        ".nox",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        "node_modules",
+        ".ipynb_checkpoints",
+        "mlruns",
+        ".eggs",
+        ".cache",
+    }
+)
 SKIP_SUFFIXES = (".pyc", ".pyo")
 LARGE_FILE = 32 << 20
 _RACY_NS = 2_000_000_000
@@ -125,8 +142,9 @@ class _StatCache:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-            tmp.write_text(json.dumps({"format": _FORMAT, "root": str(self.root),
-                                       "files": self.new}))
+            tmp.write_text(
+                json.dumps({"format": _FORMAT, "root": str(self.root), "files": self.new})
+            )
             os.replace(tmp, self.path)
         except OSError:
             pass  # a cache we cannot write only costs time

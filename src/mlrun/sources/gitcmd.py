@@ -22,9 +22,17 @@ if TYPE_CHECKING:
     from mlrun.sources.gituri import GitRemote
 
 # Variables that would point our git at another repository than the one we name.
-_REPO_VARS = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY",
-              "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_COMMON_DIR", "GIT_NAMESPACE",
-              "GIT_PREFIX", "GIT_QUARANTINE_PATH")
+_REPO_VARS = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_COMMON_DIR",
+    "GIT_NAMESPACE",
+    "GIT_PREFIX",
+    "GIT_QUARANTINE_PATH",
+)
 
 
 def auth_env(remote: GitRemote | None, base: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -40,8 +48,7 @@ def auth_env(remote: GitRemote | None, base: Mapping[str, str] | None = None) ->
         userpass = f"{remote.username or ''}:{remote.password}".encode()
         token = base64.b64encode(userpass).decode()
         register_secret(token)
-        entries.append((f"http.{remote.host_prefix}.extraHeader",
-                        f"Authorization: Basic {token}"))
+        entries.append((f"http.{remote.host_prefix}.extraHeader", f"Authorization: Basic {token}"))
     elif remote.username:
         register_secret(remote.username)  # may well be a token written as a user name
         entries.append((f"credential.{remote.host_prefix}.username", remote.username))
@@ -86,17 +93,20 @@ def git(
     if git_dir is not None:
         argv.append(f"--git-dir={git_dir}")
     argv.extend(args)
-    result = run(argv, cwd=cwd, env=git_env(env), check=False, input=input,
-                 on_stderr=on_stderr)
+    result = run(argv, cwd=cwd, env=git_env(env), check=False, input=input, on_stderr=on_stderr)
     if result.returncode == 127 and "command not found" in result.stderr:
-        raise GitMissingError("git is not installed (mlrun needs it for git projects)",
-                              hint="install git, e.g. `apt-get install git`")
+        raise GitMissingError(
+            "git is not installed (mlrun needs it for git projects)",
+            hint="install git, e.g. `apt-get install git`",
+        )
     if check and not result.ok:
         from mlrun.util.redact import redact
 
         last = (result.stderr.strip().splitlines() or [f"exit code {result.returncode}"])[-1]
-        raise PrepareError(f"`git {_subcommand(args)}` failed: {redact(last)}",
-                           hint="check the repository, and the free space of the cache")
+        raise PrepareError(
+            f"`git {_subcommand(args)}` failed: {redact(last)}",
+            hint="check the repository, and the free space of the cache",
+        )
     return result
 
 
@@ -118,24 +128,64 @@ class GitMissingError(PrepareError):
 
 # (words in git's stderr, the sentence, the hint). First match wins.
 _FAILURES = (
-    (("could not resolve host", "could not resolve hostname", "unable to look up",
-      "name or service not known", "temporary failure in name resolution"),
-     "cannot fetch {url}: unknown host {host}", "check the host name and your network"),
+    (
+        (
+            "could not resolve host",
+            "could not resolve hostname",
+            "unable to look up",
+            "name or service not known",
+            "temporary failure in name resolution",
+        ),
+        "cannot fetch {url}: unknown host {host}",
+        "check the host name and your network",
+    ),
     # before authentication: git daemon says "access denied or repository not exported"
-    (("repository not found", "does not appear to be a git repository", "' not found",
-      "returned error: 404", "not a git repository", "not exported", "no such repository",
-      "no such file or directory", "does not exist"),
-     "cannot fetch {url}: there is no repository at this URL", "check the URL"),
-    (("authentication failed", "could not read username", "could not read password",
-      "returned error: 401", "returned error: 403", "permission denied (publickey",
-      "access denied", "invalid username or password", "terminal prompts disabled"),
-     "cannot fetch {url}: authentication failed",
-     "give a token in the URL (https://user:TOKEN@host/...), configure a git credential "
-     "helper, or load your ssh key"),
-    (("connection refused", "failed to connect", "couldn't connect", "connection timed out",
-      "operation timed out", "network is unreachable", "no route to host",
-      "connection reset", "unable to connect"),
-     "cannot fetch {url}: could not connect to {host}", "check that the server is up"),
+    (
+        (
+            "repository not found",
+            "does not appear to be a git repository",
+            "' not found",
+            "returned error: 404",
+            "not a git repository",
+            "not exported",
+            "no such repository",
+            "no such file or directory",
+            "does not exist",
+        ),
+        "cannot fetch {url}: there is no repository at this URL",
+        "check the URL",
+    ),
+    (
+        (
+            "authentication failed",
+            "could not read username",
+            "could not read password",
+            "returned error: 401",
+            "returned error: 403",
+            "permission denied (publickey",
+            "access denied",
+            "invalid username or password",
+            "terminal prompts disabled",
+        ),
+        "cannot fetch {url}: authentication failed",
+        "give a token in the URL (https://user:TOKEN@host/...), configure a git credential "
+        "helper, or load your ssh key",
+    ),
+    (
+        (
+            "connection refused",
+            "failed to connect",
+            "couldn't connect",
+            "connection timed out",
+            "operation timed out",
+            "network is unreachable",
+            "no route to host",
+            "connection reset",
+            "unable to connect",
+        ),
+        "cannot fetch {url}: could not connect to {host}",
+        "check that the server is up",
+    ),
 )
 
 
@@ -151,8 +201,10 @@ def fetch_error(result: ProcResult, remote: GitRemote, action: str = "fetch") ->
     detail = lines[-1] if lines else f"git exited with {result.returncode}"
     from mlrun.util.redact import redact
 
-    return FetchError(f"cannot {action} {remote.url}: {redact(detail)}",
-                      hint="run with --debug for git's full output")
+    return FetchError(
+        f"cannot {action} {remote.url}: {redact(detail)}",
+        hint="run with --debug for git's full output",
+    )
 
 
 def _host(url: str) -> str:

@@ -17,8 +17,9 @@ from mlrun.sources.model import Source
 from mlrun.sources.provenance import git_identity, remote_url
 
 
-def resolve_remote(remote: GitRemote, subdir: str, *, version: str | None, offline: bool,
-                   reporter: Reporter) -> Source:
+def resolve_remote(
+    remote: GitRemote, subdir: str, *, version: str | None, offline: bool, reporter: Reporter
+) -> Source:
     mirror = Mirror.for_remote(remote)
     with mirror.locked(reporter):
         mirror.sync(offline=offline, version=version, reporter=reporter)
@@ -27,8 +28,7 @@ def resolve_remote(remote: GitRemote, subdir: str, *, version: str | None, offli
     return _checkout_source(mirror, target, subdir, version, offline, reporter, provenance)
 
 
-def resolve_worktree_version(top: Path, subdir: str, version: str,
-                             reporter: Reporter) -> Source:
+def resolve_worktree_version(top: Path, subdir: str, version: str, reporter: Reporter) -> Source:
     """`mlrun run <working tree> --version V`: V as the user's repository names it (any
     branch, tag, remote-tracking branch or commit, even one on no branch), checked out
     from a mirror of that repository, never in it."""
@@ -37,27 +37,39 @@ def resolve_worktree_version(top: Path, subdir: str, version: str,
     mirror = Mirror.for_remote(local_remote(top))
     with mirror.locked(reporter):
         mirror.sync(offline=False, version=target.commit, reporter=reporter)
-        if not mirror.has_commit(target.commit) \
-                and not mirror.fetch_commit(target.commit, reporter):
-            raise FetchError(f"cannot copy commit {target.commit[:12]} out of the "
-                             f"repository at {top}", hint="check it with `git fsck`")
-    provenance: dict[str, Any] = {"vcs": "git", "repo": remote_url(top) or str(top),
-                                  "path": str(top)}
-    return _checkout_source(mirror, target, subdir, version, False, reporter, provenance,
-                            display=str(top))
+        if not mirror.has_commit(target.commit) and not mirror.fetch_commit(
+            target.commit, reporter
+        ):
+            raise FetchError(
+                f"cannot copy commit {target.commit[:12]} out of the repository at {top}",
+                hint="check it with `git fsck`",
+            )
+    provenance: dict[str, Any] = {
+        "vcs": "git",
+        "repo": remote_url(top) or str(top),
+        "path": str(top),
+    }
+    return _checkout_source(
+        mirror, target, subdir, version, False, reporter, provenance, display=str(top)
+    )
 
 
 def _resolve_in_worktree(top: Path, version: str) -> Target:
     ro = ["--no-optional-locks"]
-    commit = git([*ro, "rev-parse", "--verify", "--quiet", "--end-of-options",
-                  f"{version}^{{commit}}"], cwd=top, check=False)
+    commit = git(
+        [*ro, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{version}^{{commit}}"],
+        cwd=top,
+        check=False,
+    )
     if not commit.ok:
-        raise UsageError(f"version {version!r} is not a branch, tag or commit of the "
-                         f"repository at {top}", hint="`git branch -a` and `git tag` list "
-                         "what there is")
+        raise UsageError(
+            f"version {version!r} is not a branch, tag or commit of the repository at {top}",
+            hint="`git branch -a` and `git tag` list what there is",
+        )
     # (check_version refused a leading "-": the name cannot be read as an option)
-    full = git([*ro, "rev-parse", "--symbolic-full-name", version],
-               cwd=top, check=False).stdout.strip()
+    full = git(
+        [*ro, "rev-parse", "--symbolic-full-name", version], cwd=top, check=False
+    ).stdout.strip()
     sha = commit.stdout.strip()
     if full.startswith("refs/heads/"):
         return Target(sha, full, branch=full.removeprefix("refs/heads/"))
@@ -68,29 +80,50 @@ def _resolve_in_worktree(top: Path, version: str) -> Target:
     return Target(sha)
 
 
-def _checkout_source(mirror: Mirror, target: Target, subdir: str, version: str | None,
-                     offline: bool, reporter: Reporter, provenance: dict[str, Any],
-                     display: str | None = None) -> Source:
+def _checkout_source(
+    mirror: Mirror,
+    target: Target,
+    subdir: str,
+    version: str | None,
+    offline: bool,
+    reporter: Reporter,
+    provenance: dict[str, Any],
+    display: str | None = None,
+) -> Source:
     checkout = lease(mirror, target.commit, offline=offline, reporter=reporter)
     try:
         project_dir = checkout.path / subdir if subdir else checkout.path
         if not project_dir.is_dir():
-            raise UsageError(f"the subdirectory {subdir!r} does not exist in "
-                             f"{mirror.remote.url} at {target.commit[:12]}",
-                             hint="check the path after '#' (it is relative to the "
-                             "repository's top)")
+            raise UsageError(
+                f"the subdirectory {subdir!r} does not exist in "
+                f"{mirror.remote.url} at {target.commit[:12]}",
+                hint="check the path after '#' (it is relative to the repository's top)",
+            )
     except BaseException:
         checkout.release()
         raise
-    provenance.update({
-        "commit": target.commit, "version": version, "branch": target.branch,
-        "tag": target.tag, "ref": target.ref, "subdir": subdir, "dirty": False,
-        "offline": offline, "checkout": str(checkout.path),
-    })
+    provenance.update(
+        {
+            "commit": target.commit,
+            "version": version,
+            "branch": target.branch,
+            "tag": target.tag,
+            "ref": target.ref,
+            "subdir": subdir,
+            "dirty": False,
+            "offline": offline,
+            "checkout": str(checkout.path),
+        }
+    )
     if checkout.submodules:
         provenance["submodules"] = dict(checkout.submodules)
     reporter.debug(f"{'reusing' if checkout.reused else 'new'} checkout {checkout.path}")
     uri = (display or mirror.remote.url) + (f"#{subdir}" if subdir else "")
-    return Source(project_dir=project_dir.absolute(), uri=uri, kind="git",
-                  provenance=provenance, code_identity=git_identity(target.commit, subdir),
-                  release=checkout.release)
+    return Source(
+        project_dir=project_dir.absolute(),
+        uri=uri,
+        kind="git",
+        provenance=provenance,
+        code_identity=git_identity(target.commit, subdir),
+        release=checkout.release,
+    )

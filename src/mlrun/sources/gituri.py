@@ -13,9 +13,18 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 from mlrun.errors import UsageError
 
-_SCHEMES = {"https": "https", "http": "http", "ssh": "ssh", "git": "git", "file": "file",
-            "git+ssh": "ssh", "ssh+git": "ssh", "git+https": "https", "git+http": "http",
-            "git+file": "file"}
+_SCHEMES = {
+    "https": "https",
+    "http": "http",
+    "ssh": "ssh",
+    "git": "git",
+    "file": "file",
+    "git+ssh": "ssh",
+    "ssh+git": "ssh",
+    "git+https": "https",
+    "git+http": "http",
+    "git+file": "file",
+}
 _URL = re.compile(r"^(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*)://")
 # scp-like ssh: user@host:path (git's own rule needs no user, but without one `a:b` is far
 # more often a local path with a colon than an ssh host).
@@ -44,8 +53,15 @@ class GitRemote:
             host, path = rest.split(":", 1)
             return f"{user}@{host.lower()}:{path.rstrip('/')}"
         parts = urlsplit(self.url)
-        return urlunsplit((parts.scheme.lower(), parts.netloc.lower(),
-                           parts.path.rstrip("/") or "/", parts.query, ""))
+        return urlunsplit(
+            (
+                parts.scheme.lower(),
+                parts.netloc.lower(),
+                parts.path.rstrip("/") or "/",
+                parts.query,
+                "",
+            )
+        )
 
     @property
     def cache_name(self) -> str:
@@ -78,7 +94,9 @@ def normalize_subdir(sub: str, uri: str) -> str:
     if not parts or sub.startswith("/") or ".." in parts:
         raise UsageError(
             f"the subdirectory {sub!r} in {redacted(uri)!r} is not a relative path inside "
-            "the repository", hint="write URI#path/to/project, e.g. repo.git#examples/sklearn")
+            "the repository",
+            hint="write URI#path/to/project, e.g. repo.git#examples/sklearn",
+        )
     return "/".join(parts)
 
 
@@ -107,16 +125,19 @@ def parse_remote(uri: str) -> GitRemote:
         parts = urlsplit(uri)
         port = parts.port
     except ValueError:
-        raise UsageError(f"the git URL {redacted(uri)!r} is malformed (bad host or port)",
-                         hint=_HINT) from None
+        raise UsageError(
+            f"the git URL {redacted(uri)!r} is malformed (bad host or port)", hint=_HINT
+        ) from None
     host = parts.hostname or ""
     if scheme != "file" and not host:
         raise UsageError(f"the git URL {redacted(uri)!r} has no host", hint=_HINT)
     if not parts.path.strip("/"):
         raise UsageError(f"the git URL {redacted(uri)!r} has no repository path", hint=_HINT)
     if parts.query:
-        raise UsageError(f"the git URL {redacted(uri)!r} has a query string, which git "
-                         "does not use", hint="remove the part after '?'")
+        raise UsageError(
+            f"the git URL {redacted(uri)!r} has a query string, which git does not use",
+            hint="remove the part after '?'",
+        )
     username = unquote(parts.username) if parts.username else None
     password = unquote(parts.password) if parts.password is not None else None
     netloc = host if ":" not in host else f"[{host}]"
@@ -124,8 +145,10 @@ def parse_remote(uri: str) -> GitRemote:
         netloc += f":{port}"
     if scheme == "ssh":
         if password is not None:
-            raise UsageError(f"the ssh URL {redacted(uri)!r} carries a password, which ssh "
-                             "cannot use", hint="use an ssh key (or ssh-agent) instead")
+            raise UsageError(
+                f"the ssh URL {redacted(uri)!r} carries a password, which ssh cannot use",
+                hint="use an ssh key (or ssh-agent) instead",
+            )
         if username:
             netloc = f"{parts.username}@{netloc}"  # the ssh login stays in the URL
         username = None
@@ -151,7 +174,9 @@ def file_url_path(uri: str) -> str:
     if uri.lower().startswith("file://"):
         parts = urlsplit(uri)
         if parts.netloc not in ("", "localhost"):
-            raise UsageError(f"the file URI {uri!r} names a host ({parts.netloc})",
-                             hint="write file:///absolute/path")
+            raise UsageError(
+                f"the file URI {uri!r} names a host ({parts.netloc})",
+                hint="write file:///absolute/path",
+            )
         return unquote(parts.path)
     return uri

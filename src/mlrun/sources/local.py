@@ -9,8 +9,15 @@ from mlrun.reporting import Reporter
 from mlrun.sources.model import Source
 
 
-def resolve_local(uri: str, subdir: str, cwd: Path, *, version: str | None = None,
-                  require_clean: bool = False, reporter: Reporter) -> Source:
+def resolve_local(
+    uri: str,
+    subdir: str,
+    cwd: Path,
+    *,
+    version: str | None = None,
+    require_clean: bool = False,
+    reporter: Reporter,
+) -> Source:
     from mlrun.sources.provenance import find_worktree, is_bare_repo
 
     is_file_url = uri.lower().startswith("file://")
@@ -21,19 +28,24 @@ def resolve_local(uri: str, subdir: str, cwd: Path, *, version: str | None = Non
         raw = file_url_path(uri)
     path = (cwd / Path(raw).expanduser()).resolve()
     if not path.exists():
-        raise UsageError(f"project directory {uri!r} does not exist",
-                         hint="give a path to a directory holding an MLproject, or a git URL")
+        raise UsageError(
+            f"project directory {uri!r} does not exist",
+            hint="give a path to a directory holding an MLproject, or a git URL",
+        )
     if not path.is_dir():
-        raise UsageError(f"project {uri!r} is a file, not a directory",
-                         hint="point at the directory; choose a script with -e")
+        raise UsageError(
+            f"project {uri!r} is a file, not a directory",
+            hint="point at the directory; choose a script with -e",
+        )
     top = find_worktree(path)
     if is_bare_repo(path) or (is_file_url and top == path):
         # A repository named as a remote: its commits, not its files, are the project.
         from mlrun.sources.gitsource import resolve_remote
         from mlrun.sources.gituri import local_remote
 
-        return resolve_remote(local_remote(path), subdir, version=version, offline=False,
-                              reporter=reporter)
+        return resolve_remote(
+            local_remote(path), subdir, version=version, offline=False, reporter=reporter
+        )
     if top is not None and version is not None:
         from mlrun.sources.gitsource import resolve_worktree_version
 
@@ -41,17 +53,21 @@ def resolve_local(uri: str, subdir: str, cwd: Path, *, version: str | None = Non
         rel = inner.relative_to(top).as_posix() if inner != top else ""
         return resolve_worktree_version(top, "" if rel == "." else rel, version, reporter)
     if version is not None:
-        raise UsageError(f"--version needs a git repository, and {path} is not in one",
-                         hint="drop --version to run the directory as it is")
+        raise UsageError(
+            f"--version needs a git repository, and {path} is not in one",
+            hint="drop --version to run the directory as it is",
+        )
     project_dir = path / subdir if subdir else path
     if not project_dir.is_dir():
-        raise UsageError(f"the subdirectory {subdir!r} does not exist in {path}",
-                         hint="check the path after '#'")
+        raise UsageError(
+            f"the subdirectory {subdir!r} does not exist in {path}", hint="check the path after '#'"
+        )
     return _in_place(project_dir, top, require_clean, reporter)
 
 
-def _in_place(project_dir: Path, top: Path | None, require_clean: bool,
-              reporter: Reporter) -> Source:
+def _in_place(
+    project_dir: Path, top: Path | None, require_clean: bool, reporter: Reporter
+) -> Source:
     from mlrun.sources.provenance import directory_state, worktree_state
 
     state = None
@@ -64,8 +80,15 @@ def _in_place(project_dir: Path, top: Path | None, require_clean: bool,
     if state.provenance.get("dirty"):
         changed = state.provenance.get("changed_files", 0)
         untracked = state.provenance.get("untracked_files", 0)
-        reporter.info(f"{project_dir} has uncommitted changes ({changed} changed, "
-                      f"{untracked} untracked file(s))")
-    return Source(project_dir=project_dir, uri=str(project_dir), kind="local",
-                  provenance=state.provenance, code_identity=state.code_identity,
-                  artifacts=state.artifacts)
+        reporter.info(
+            f"{project_dir} has uncommitted changes ({changed} changed, "
+            f"{untracked} untracked file(s))"
+        )
+    return Source(
+        project_dir=project_dir,
+        uri=str(project_dir),
+        kind="local",
+        provenance=state.provenance,
+        code_identity=state.code_identity,
+        artifacts=state.artifacts,
+    )

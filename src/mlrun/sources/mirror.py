@@ -25,8 +25,11 @@ from mlrun.util.redact import redact
 FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
 _FETCHING = "mlrun-fetching"  # marker: a fetch into this mirror has not finished
 # Branches and tags as they are on the remote (pruned), plus the remote's HEAD commit.
-_REFSPECS = ("+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*",
-             "+HEAD:refs/mlrun/remote-head")
+_REFSPECS = (
+    "+refs/heads/*:refs/heads/*",
+    "+refs/tags/*:refs/tags/*",
+    "+HEAD:refs/mlrun/remote-head",
+)
 PINS = "refs/mlrun/pins/"  # commits fetched by id (on no branch): kept from gc
 
 
@@ -80,17 +83,19 @@ class Mirror:
         self._repair(reporter)
         if not self.exists():
             if offline:
-                raise FetchError(f"{self.remote.url} is not in the mirror cache and "
-                                 "--offline forbids fetching it",
-                                 hint="run once without --offline")
+                raise FetchError(
+                    f"{self.remote.url} is not in the mirror cache and "
+                    "--offline forbids fetching it",
+                    hint="run once without --offline",
+                )
             self._create(reporter)
-        elif not offline and not (version and FULL_SHA.match(version.lower())
-                                  and self.has_commit(version.lower())):
+        elif not offline and not (
+            version and FULL_SHA.match(version.lower()) and self.has_commit(version.lower())
+        ):
             self._fetch(reporter, list(_REFSPECS), prune=True)
 
     def has_commit(self, sha: str) -> bool:
-        return git(["cat-file", "-e", f"{sha}^{{commit}}"], git_dir=self.git_dir,
-                   check=False).ok
+        return git(["cat-file", "-e", f"{sha}^{{commit}}"], git_dir=self.git_dir, check=False).ok
 
     def fetch_commit(self, sha: str, reporter: Reporter) -> bool:
         """Fetch one commit by id (one that is on no branch or tag). False when the
@@ -107,21 +112,27 @@ class Mirror:
         tmp = self.root / f"mirror.git.tmp-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
         git(["init", "--quiet", "--bare", "--template=", str(tmp)])
-        for key, value in (("remote.origin.url", self.remote.url),
-                           ("gc.autoDetach", "false"), ("maintenance.autoDetach", "false"),
-                           ("core.logAllRefUpdates", "false")):
+        for key, value in (
+            ("remote.origin.url", self.remote.url),
+            ("gc.autoDetach", "false"),
+            ("maintenance.autoDetach", "false"),
+            ("core.logAllRefUpdates", "false"),
+        ):
             git(["config", key, value], git_dir=tmp)
-        head = git(["ls-remote", "--symref", "origin", "HEAD"], git_dir=tmp, env=self.env,
-                   check=False)
+        head = git(
+            ["ls-remote", "--symref", "origin", "HEAD"], git_dir=tmp, env=self.env, check=False
+        )
         if not head.ok:
             shutil.rmtree(tmp, ignore_errors=True)
             reporter.debug(head.describe())
             raise fetch_error(head, self.remote, "clone")
         if not re.search(r"^[0-9a-f]{40}\tHEAD$", head.stdout, re.MULTILINE):
             shutil.rmtree(tmp, ignore_errors=True)
-            raise FetchError(f"the repository at {self.remote.url} is empty (it has no "
-                             "commit on its default branch)",
-                             hint="push a commit, or check the URL")
+            raise FetchError(
+                f"the repository at {self.remote.url} is empty (it has no "
+                "commit on its default branch)",
+                hint="push a commit, or check the URL",
+            )
         match = re.search(r"^ref: (refs/heads/\S+)\tHEAD$", head.stdout, re.MULTILINE)
         if match is not None:  # else the remote's HEAD is detached: no default branch
             git(["symbolic-ref", "HEAD", match.group(1)], git_dir=tmp)
@@ -132,8 +143,15 @@ class Mirror:
             raise
         os.replace(tmp, self.git_dir)
 
-    def _fetch(self, reporter: Reporter, refspecs: list[str], *, prune: bool,
-               git_dir: Path | None = None, verb: str = "fetching") -> None:
+    def _fetch(
+        self,
+        reporter: Reporter,
+        refspecs: list[str],
+        *,
+        prune: bool,
+        git_dir: Path | None = None,
+        verb: str = "fetching",
+    ) -> None:
         git_dir = git_dir or self.git_dir
         marker = git_dir / _FETCHING
         marker.touch()
@@ -141,8 +159,13 @@ class Mirror:
         if prune:
             args.append("--prune")
         with reporter.progress(f"{verb} {self.remote.url}") as progress:
-            result = git([*args, "origin", *refspecs], git_dir=git_dir, env=self.env,
-                         check=False, on_stderr=lambda line: progress.update(redact(line)))
+            result = git(
+                [*args, "origin", *refspecs],
+                git_dir=git_dir,
+                env=self.env,
+                check=False,
+                on_stderr=lambda line: progress.update(redact(line)),
+            )
             # git cleans up after itself when it exits, even on failure; only a killed
             # git (marker left behind) needs the repair.
             marker.unlink()
@@ -156,8 +179,15 @@ class Mirror:
         """Point HEAD at the branch the remote's HEAD is on, when that changed."""
         head_file = git_dir / "HEAD"
         current = head_file.read_text().strip().removeprefix("ref: ")
-        out = git(["for-each-ref", "--format=%(objectname) %(refname)",
-                   "refs/mlrun/remote-head", "refs/heads/"], git_dir=git_dir).stdout
+        out = git(
+            [
+                "for-each-ref",
+                "--format=%(objectname) %(refname)",
+                "refs/mlrun/remote-head",
+                "refs/heads/",
+            ],
+            git_dir=git_dir,
+        ).stdout
         refs: dict[str, str] = {}
         for line in out.splitlines():
             sha, _, name = line.partition(" ")
@@ -178,15 +208,19 @@ class Mirror:
             return
         for path in _stale_files(self.git_dir):
             path.unlink(missing_ok=True)
-        check = git(["fsck", "--connectivity-only", "--no-progress", "--no-dangling"],
-                    git_dir=self.git_dir, check=False)
+        check = git(
+            ["fsck", "--connectivity-only", "--no-progress", "--no-dangling"],
+            git_dir=self.git_dir,
+            check=False,
+        )
         if check.ok:
-            reporter.warn(f"repaired the mirror of {self.remote.url} after an interrupted "
-                          "fetch")
+            reporter.warn(f"repaired the mirror of {self.remote.url} after an interrupted fetch")
             (self.git_dir / _FETCHING).unlink()
         else:
-            reporter.warn(f"the mirror of {self.remote.url} was broken by an interrupted "
-                          "fetch; cloning it again")
+            reporter.warn(
+                f"the mirror of {self.remote.url} was broken by an interrupted "
+                "fetch; cloning it again"
+            )
             shutil.rmtree(self.git_dir)
 
     # -- resolving versions --------------------------------------------------------------
@@ -202,25 +236,35 @@ class Mirror:
         if target is not None:
             return target
         if offline:
-            raise FetchError(f"version {version!r} is not in the mirror cache of "
-                             f"{self.remote.url}, and --offline forbids fetching",
-                             hint="run once without --offline")
-        raise UsageError(f"version {version!r} is not a branch, tag or commit of "
-                         f"{self.remote.url}", hint=self._known_versions())
+            raise FetchError(
+                f"version {version!r} is not in the mirror cache of "
+                f"{self.remote.url}, and --offline forbids fetching",
+                hint="run once without --offline",
+            )
+        raise UsageError(
+            f"version {version!r} is not a branch, tag or commit of {self.remote.url}",
+            hint=self._known_versions(),
+        )
 
     def _lookup(self, version: str) -> Target | None:
         # git checkout's order: a branch, then a tag, then anything else git resolves
         # (a commit id, possibly abbreviated; a full ref name).
-        branch, tag, other = self._batch([f"refs/heads/{version}^{{commit}}",
-                                          f"refs/tags/{version}^{{commit}}",
-                                          f"{version}^{{commit}}"])
+        branch, tag, other = self._batch(
+            [
+                f"refs/heads/{version}^{{commit}}",
+                f"refs/tags/{version}^{{commit}}",
+                f"{version}^{{commit}}",
+            ]
+        )
         if branch:
             return Target(branch, f"refs/heads/{version}", branch=version)
         if tag:
             return Target(tag, f"refs/tags/{version}", tag=version)
         if other == "ambiguous":
-            raise UsageError(f"the abbreviated commit {version!r} is ambiguous in "
-                             f"{self.remote.url}", hint="give more of its characters")
+            raise UsageError(
+                f"the abbreviated commit {version!r} is ambiguous in {self.remote.url}",
+                hint="give more of its characters",
+            )
         if other is None:
             return None
         if version.startswith("refs/heads/"):
@@ -231,19 +275,25 @@ class Mirror:
 
     def _default_target(self) -> Target:
         head = (self.git_dir / "HEAD").read_text().strip().removeprefix("ref: ")
-        remote_head, branch_head = self._batch(["refs/mlrun/remote-head^{commit}",
-                                                f"{head}^{{commit}}"])
+        remote_head, branch_head = self._batch(
+            ["refs/mlrun/remote-head^{commit}", f"{head}^{{commit}}"]
+        )
         commit = remote_head or branch_head
         if not commit or commit == "ambiguous":
-            raise FetchError(f"the mirror of {self.remote.url} has no default branch",
-                             hint="give a version with -v/--version")
+            raise FetchError(
+                f"the mirror of {self.remote.url} has no default branch",
+                hint="give a version with -v/--version",
+            )
         branch = head.removeprefix("refs/heads/") if branch_head == commit else None
         return Target(commit, head if branch else None, branch=branch)
 
     def _batch(self, queries: list[str]) -> list[str | None]:
         """Resolve several names in one git process: a commit id, "ambiguous" or None."""
-        out = git(["cat-file", "--batch-check=%(objectname) %(objecttype)"],
-                  git_dir=self.git_dir, input="".join(q + "\n" for q in queries)).stdout
+        out = git(
+            ["cat-file", "--batch-check=%(objectname) %(objecttype)"],
+            git_dir=self.git_dir,
+            input="".join(q + "\n" for q in queries),
+        ).stdout
         answers: list[str | None] = []
         for line in out.splitlines():
             words = line.rsplit(" ", 1)
@@ -256,8 +306,17 @@ class Mirror:
         return answers
 
     def _known_versions(self) -> str:
-        out = git(["for-each-ref", "--format=%(refname)", "--sort=-committerdate",
-                   "refs/heads/", "refs/tags/"], git_dir=self.git_dir, check=False).stdout
+        out = git(
+            [
+                "for-each-ref",
+                "--format=%(refname)",
+                "--sort=-committerdate",
+                "refs/heads/",
+                "refs/tags/",
+            ],
+            git_dir=self.git_dir,
+            check=False,
+        ).stdout
         names = out.split()
         branches = [n.removeprefix("refs/heads/") for n in names if n.startswith("refs/heads/")]
         tags = [n.removeprefix("refs/tags/") for n in names if n.startswith("refs/tags/")]
@@ -271,10 +330,16 @@ class Mirror:
 
 
 def check_version(version: str) -> None:
-    if (not version or version.startswith("-") or len(version) > 255
-            or any(c.isspace() or ord(c) < 32 or c == "\x7f" for c in version)):
-        raise UsageError(f"{version!r} is not a valid --version",
-                         hint="give a branch, a tag, or a (possibly abbreviated) commit id")
+    if (
+        not version
+        or version.startswith("-")
+        or len(version) > 255
+        or any(c.isspace() or ord(c) < 32 or c == "\x7f" for c in version)
+    ):
+        raise UsageError(
+            f"{version!r} is not a valid --version",
+            hint="give a branch, a tag, or a (possibly abbreviated) commit id",
+        )
 
 
 def _stale_files(git_dir: Path) -> Iterator[Path]:

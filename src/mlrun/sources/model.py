@@ -36,8 +36,14 @@ class Source:
 
     def without_release(self) -> Source:
         """The same source for a holder that must not give the checkout back."""
-        return Source(self.project_dir, self.uri, self.kind, self.provenance,
-                      self.code_identity, self.artifacts)
+        return Source(
+            self.project_dir,
+            self.uri,
+            self.kind,
+            self.provenance,
+            self.code_identity,
+            self.artifacts,
+        )
 
     def where(self) -> str:
         """The project's location for messages: `URL at 1a2b3c4d5e6f` for git sources."""

@@ -36,8 +36,12 @@ def find_worktree(path: Path) -> Path | None:
 
 
 def is_bare_repo(path: Path) -> bool:
-    return ((path / "HEAD").is_file() and (path / "objects").is_dir()
-            and (path / "refs").is_dir() and not (path / ".git").exists())
+    return (
+        (path / "HEAD").is_file()
+        and (path / "objects").is_dir()
+        and (path / "refs").is_dir()
+        and not (path / ".git").exists()
+    )
 
 
 def git(args: list[str], **kwargs: Any) -> ProcResult:
@@ -61,8 +65,20 @@ def worktree_state(project_dir: Path, top: Path, *, require_clean: bool) -> Loca
     from mlrun.sources.gitcmd import GitMissingError
 
     try:
-        status = git([*_READ_ONLY, "status", "--porcelain=v2", "--branch",
-                      "--untracked-files=all", "-z", "--", "."], cwd=project_dir, check=False)
+        status = git(
+            [
+                *_READ_ONLY,
+                "status",
+                "--porcelain=v2",
+                "--branch",
+                "--untracked-files=all",
+                "-z",
+                "--",
+                ".",
+            ],
+            cwd=project_dir,
+            check=False,
+        )
     except GitMissingError:
         return None
     if not status.ok:
@@ -71,9 +87,14 @@ def worktree_state(project_dir: Path, top: Path, *, require_clean: bool) -> Loca
     subdir = project_dir.relative_to(top).as_posix() if project_dir != top else ""
     dirty = bool(changed or untracked or commit is None)
     provenance: dict[str, Any] = {
-        "vcs": "git", "repo": remote_url(top) or str(top), "path": str(top),
-        "commit": commit, "branch": branch, "tag": _tag(top) if commit else None,
-        "subdir": subdir, "dirty": dirty,
+        "vcs": "git",
+        "repo": remote_url(top) or str(top),
+        "path": str(top),
+        "commit": commit,
+        "branch": branch,
+        "tag": _tag(top) if commit else None,
+        "subdir": subdir,
+        "dirty": dirty,
     }
     if require_clean and dirty:
         what = []
@@ -84,7 +105,8 @@ def worktree_state(project_dir: Path, top: Path, *, require_clean: bool) -> Loca
         raise UsageError(
             f"the project at {project_dir} has uncommitted changes "
             f"({', '.join(what) or 'no commit yet'}) and --require-clean was given",
-            hint="commit or stash them (git status shows them), or drop --require-clean")
+            hint="commit or stash them (git status shows them), or drop --require-clean",
+        )
     if not dirty:
         assert commit is not None
         return LocalState(provenance, git_identity(commit, subdir))
@@ -95,9 +117,22 @@ def worktree_state(project_dir: Path, top: Path, *, require_clean: bool) -> Loca
     if changed and commit is not None:
         # diff-index, not `git diff`: the porcelain rewrites the index when it meets files
         # whose stat changed, even with optional locks off.
-        diff = git([*_READ_ONLY, "diff-index", "--patch", "--binary", "--no-color",
-                    "--no-ext-diff", "--no-textconv", "--submodule=diff", "HEAD", "--", "."],
-                   cwd=project_dir).stdout
+        diff = git(
+            [
+                *_READ_ONLY,
+                "diff-index",
+                "--patch",
+                "--binary",
+                "--no-color",
+                "--no-ext-diff",
+                "--no-textconv",
+                "--submodule=diff",
+                "HEAD",
+                "--",
+                ".",
+            ],
+            cwd=project_dir,
+        ).stdout
         data = diff.encode("utf-8", "surrogateescape")
         artifacts["uncommitted.diff"] = data
         digest.update(data)
@@ -114,20 +149,19 @@ def worktree_state(project_dir: Path, top: Path, *, require_clean: bool) -> Loca
         from mlrun.sources.contenthash import tree_hash
 
         return LocalState(provenance, tree_hash(project_dir), artifacts)
-    return LocalState(provenance, git_identity(commit, subdir, digest.hexdigest()[:32]),
-                      artifacts)
+    return LocalState(provenance, git_identity(commit, subdir, digest.hexdigest()[:32]), artifacts)
 
 
 def directory_state(project_dir: Path, *, require_clean: bool) -> LocalState:
     if require_clean:
-        raise UsageError(f"--require-clean needs a git working tree, and {project_dir} is "
-                         "not in one", hint="run it from a git repository, or drop "
-                         "--require-clean")
+        raise UsageError(
+            f"--require-clean needs a git working tree, and {project_dir} is not in one",
+            hint="run it from a git repository, or drop --require-clean",
+        )
     from mlrun.sources.contenthash import tree_hash
 
     content = tree_hash(project_dir)
-    return LocalState({"vcs": None, "path": str(project_dir), "content_hash": content},
-                      content)
+    return LocalState({"vcs": None, "path": str(project_dir), "content_hash": content}, content)
 
 
 def _parse_status(out: str) -> tuple[str | None, str | None, list[str], list[str]]:
@@ -154,8 +188,7 @@ def _parse_status(out: str) -> tuple[str | None, str | None, list[str], list[str
 
 def remote_url(top: Path) -> str | None:
     """The URL of `origin` (else of the only remote), credentials removed."""
-    out = git(["config", "-z", "--get-regexp", r"^remote\..*\.url$"], cwd=top,
-              check=False).stdout
+    out = git(["config", "-z", "--get-regexp", r"^remote\..*\.url$"], cwd=top, check=False).stdout
     urls = {}
     for entry in filter(None, out.split("\0")):
         key, _, value = entry.partition("\n")
@@ -165,6 +198,7 @@ def remote_url(top: Path) -> str | None:
 
 
 def _tag(top: Path) -> str | None:
-    out = git(["tag", "--points-at", "HEAD", "--sort=-creatordate"], cwd=top,
-              check=False).stdout.split()
+    out = git(
+        ["tag", "--points-at", "HEAD", "--sort=-creatordate"], cwd=top, check=False
+    ).stdout.split()
     return out[0] if out else None

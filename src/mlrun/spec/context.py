@@ -14,8 +14,7 @@ from mlrun.spec.yamlio import YamlDoc
 class LoadContext:
     """Where loading is: the file, its parsed document, the warnings so far."""
 
-    def __init__(self, file: str, doc: YamlDoc, warnings: list[SpecWarning] | None = None
-                 ) -> None:
+    def __init__(self, file: str, doc: YamlDoc, warnings: list[SpecWarning] | None = None) -> None:
         self.file = file
         self.doc = doc
         self.warnings: list[SpecWarning] = warnings if warnings is not None else []

@@ -24,8 +24,10 @@ _RACY_NS = 2_000_000_000
 def _identity(path: Path, st: os.stat_result) -> str:
     from mlrun import __version__
 
-    return (f"{_FORMAT}\0{__version__}\0{os.path.abspath(path)}\0{st.st_size}\0"
-            f"{st.st_mtime_ns}\0{st.st_ino}\0{st.st_ctime_ns}")
+    return (
+        f"{_FORMAT}\0{__version__}\0{os.path.abspath(path)}\0{st.st_size}\0"
+        f"{st.st_mtime_ns}\0{st.st_ino}\0{st.st_ctime_ns}"
+    )
 
 
 def _slot(identity: str) -> Path:

@@ -29,8 +29,12 @@ KeyPath = tuple[Hashable, ...]
 class YamlDoc:
     """A parsed document with the line of every key (a plain class: see spec/model.py)."""
 
-    def __init__(self, data: Any, lines: dict[KeyPath, int] | None = None,
-                 warnings: list[SpecWarning] | None = None) -> None:
+    def __init__(
+        self,
+        data: Any,
+        lines: dict[KeyPath, int] | None = None,
+        warnings: list[SpecWarning] | None = None,
+    ) -> None:
         self.data = data
         self.lines: dict[KeyPath, int] = lines if lines is not None else {}  # key path -> line
         self.warnings: list[SpecWarning] = warnings if warnings is not None else []
@@ -65,8 +69,9 @@ def load_yaml_file(path: Path) -> YamlDoc:
     except OSError as exc:
         raise SpecError(f"cannot read the file: {exc.strerror or exc}", file=file) from None
     doc = load_yaml(source, file)
-    parsecache.put(path, st, (doc.data, doc.lines,
-                              [(w.message, w.file, w.line, w.key) for w in doc.warnings]))
+    parsecache.put(
+        path, st, (doc.data, doc.lines, [(w.message, w.file, w.line, w.key) for w in doc.warnings])
+    )
     return doc
 
 

@@ -226,8 +226,7 @@ class SqliteStore(RunStore):
         if run.run_id not in verdicts:
             return run
         reason, end_time = verdicts[run.run_id]
-        return run._replace(status=KILLED, exit_code=None, status_reason=reason,
-                            end_time=end_time)
+        return run._replace(status=KILLED, exit_code=None, status_reason=reason, end_time=end_time)
 
     def search_runs(
         self,

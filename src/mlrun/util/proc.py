@@ -28,7 +28,7 @@ class ProcResult(NamedTuple):
 
     def describe(self, tail: int = 20) -> str:
         """The command, its exit code and the last lines of its output, redacted."""
-        out = (self.stdout + ("\n" if self.stdout and self.stderr else "") + self.stderr)
+        out = self.stdout + ("\n" if self.stdout and self.stderr else "") + self.stderr
         lines = out.rstrip().splitlines()[-tail:]
         head = f"`{redact(' '.join(self.argv))}` exited with {self.returncode}"
         return redact("\n".join([head, *("  " + line for line in lines)]))
@@ -97,18 +97,27 @@ def run(
 _LINE_END = re.compile(r"[\r\n]")
 
 
-def _run_streaming(argv: Sequence[str], cwd: str | Path | None, env: Mapping[str, str],
-                   on_stderr: Callable[[str], None]) -> ProcResult:
+def _run_streaming(
+    argv: Sequence[str],
+    cwd: str | Path | None,
+    env: Mapping[str, str],
+    on_stderr: Callable[[str], None],
+) -> ProcResult:
     try:
-        proc = subprocess.Popen(list(argv), cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(
+            list(argv),
+            cwd=cwd,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
     except FileNotFoundError as exc:
         return ProcResult(tuple(argv), 127, "", f"{argv[0]}: command not found ({exc})")
     out_chunks: list[bytes] = []
     assert proc.stdout is not None and proc.stderr is not None
     stdout_pipe = proc.stdout
-    reader = threading.Thread(target=lambda: out_chunks.append(stdout_pipe.read()),
-                              daemon=True)
+    reader = threading.Thread(target=lambda: out_chunks.append(stdout_pipe.read()), daemon=True)
     reader.start()
     err = bytearray()
     pending = ""
@@ -130,5 +139,6 @@ def _run_streaming(argv: Sequence[str], cwd: str | Path | None, env: Mapping[str
         proc.stdout.close()
         proc.stderr.close()
     stdout = b"".join(out_chunks).decode("utf-8", "surrogateescape")
-    return ProcResult(tuple(argv), proc.returncode, stdout,
-                      bytes(err).decode("utf-8", "surrogateescape"))
+    return ProcResult(
+        tuple(argv), proc.returncode, stdout, bytes(err).decode("utf-8", "surrogateescape")
+    )

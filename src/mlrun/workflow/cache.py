@@ -59,9 +59,14 @@ class KeyInputs:
             return None
         try:
             data = json.loads(text)
-            return cls(str(data["command"]), dict(data["parameters"]), str(data["code"]),
-                       str(data["env"]), dict(data.get("deps", {})),
-                       dict(data.get("upstream", {})))
+            return cls(
+                str(data["command"]),
+                dict(data["parameters"]),
+                str(data["code"]),
+                str(data["env"]),
+                dict(data.get("deps", {})),
+                dict(data.get("upstream", {})),
+            )
         except (ValueError, KeyError, TypeError):
             return None  # written by another version: no diff, just "inputs changed"
 
@@ -132,8 +137,10 @@ def deps_digests(paths: list[str], project_dir: Path) -> dict[str, str]:
         elif full.exists():
             digests[declared] = files_hash(full.parent, [full.name])
         else:
-            raise UsageError(f"dep {declared!r} does not exist ({full})",
-                             hint="deps are files or directories, relative to the project")
+            raise UsageError(
+                f"dep {declared!r} does not exist ({full})",
+                hint="deps are files or directories, relative to the project",
+            )
     return digests
 
 
@@ -154,7 +161,8 @@ class StepCache:
     def previous(self, project: str, workflow: str, step: str) -> Run | None:
         """The most recent run of the same step of the same workflow and project."""
         found = self.store.search_runs(
-            tags={TAG_PROJECT: project, TAG_WORKFLOW: workflow, TAG_STEP: step}, limit=1)
+            tags={TAG_PROJECT: project, TAG_WORKFLOW: workflow, TAG_STEP: step}, limit=1
+        )
         return found[0] if found else None
 
     @contextmanager

@@ -28,8 +28,9 @@ def _text(graph: Graph) -> str:
     lines = [f"workflow {graph.workflow.name} ({len(graph.nodes)} steps)"]
     for name, node in graph.nodes.items():
         needs = f"  <- {', '.join(node.needs)}" if node.needs else ""
-        lines.append(f"{labels[name].ljust(width)}  {entries[name].ljust(entry_width)}{needs}"
-                     .rstrip())
+        lines.append(
+            f"{labels[name].ljust(width)}  {entries[name].ljust(entry_width)}{needs}".rstrip()
+        )
     return "\n".join(lines)
 
 

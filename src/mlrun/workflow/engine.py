@@ -67,8 +67,14 @@ class WorkflowRun:
     """One run of one workflow. Build it (bad input raises before anything runs), then
     call `dry_run()` or `execute(store)`."""
 
-    def __init__(self, request: RunRequest, opened: Opened, options: Options,
-                 reporter: Reporter, store: RunStore) -> None:
+    def __init__(
+        self,
+        request: RunRequest,
+        opened: Opened,
+        options: Options,
+        reporter: Reporter,
+        store: RunStore,
+    ) -> None:
         from mlrun.util.paths import cache_dir
 
         self.request = request
@@ -79,10 +85,11 @@ class WorkflowRun:
         self.cache = StepCache(store, cache_dir() / "workflow-locks")
         self.workflow: Workflow = load_workflow(opened.project, request.entry_point)
         self.graph: Graph = wgraph.build(self.workflow)
-        self.params = _resolve_params(self.workflow, request.parameters,
-                                      request.cwd or Path.cwd())
-        self.states = {name: StepState(name, n.step.name, n.step.entry_point)
-                       for name, n in self.graph.nodes.items()}
+        self.params = _resolve_params(self.workflow, request.parameters, request.cwd or Path.cwd())
+        self.states = {
+            name: StepState(name, n.step.name, n.step.entry_point)
+            for name, n in self.graph.nodes.items()
+        }
         self._select()
         # One source for every step: plan each on a copy whose close() does nothing,
         # so runner.execute cannot give the checkout back after the first step.
@@ -127,8 +134,10 @@ class WorkflowRun:
             names = self.graph.instances[ref.name]
             if placeholders and any(n not in self.results for n in names):
                 return ref.text
-            return refs.step_value(ref, [self.results[n] for n in names],
-                                   bool(self.workflow.steps[ref.name].matrix))
+            return refs.step_value(
+                ref, [self.results[n] for n in names], bool(self.workflow.steps[ref.name].matrix)
+            )
+
         return lookup
 
     def _decide(self, node: Node) -> Decision:
@@ -137,8 +146,13 @@ class WorkflowRun:
         values = {k: refs.render(t, lookup) for k, t in step.parameters.items()}
         project_dir = self.opened.source.project_dir
         request = self.request._replace(
-            entry_point=step.entry_point, parameters=values, cwd=project_dir,
-            run_name=node.name, run_id=None, parent_run_id=self.run_id, tags={},
+            entry_point=step.entry_point,
+            parameters=values,
+            cwd=project_dir,
+            run_name=node.name,
+            run_id=None,
+            parent_run_id=self.run_id,
+            tags={},
         )
         the_plan = _plan_entry_point(self.step_opened, request, self.reporter)
         deps = [refs.render(t, lookup) for t in step.deps]
@@ -181,8 +195,9 @@ class WorkflowRun:
         return "; ".join(wcache.what_changed(old, inputs)) + f" (since {prev.run_id[:12]})"
 
     def _use(self, node: Node, run: Run, key: str | None) -> None:
-        self.results[node.name] = Upstream(run.run_id, dict(run.outputs),
-                                           str(Path(run.run_dir) / "artifacts"), node.matrix)
+        self.results[node.name] = Upstream(
+            run.run_id, dict(run.outputs), str(Path(run.run_dir) / "artifacts"), node.matrix
+        )
         if key is not None:
             self.keys[node.name] = key
 
@@ -197,19 +212,37 @@ class WorkflowRun:
         rows = []
         for name, node in self.graph.nodes.items():
             state = self.states[name]
-            row: dict[str, Any] = {"name": name, "step": node.step.name,
-                                   "entry_point": node.step.entry_point}
+            row: dict[str, Any] = {
+                "name": name,
+                "step": node.step.name,
+                "entry_point": node.step.entry_point,
+            }
             if state.status == st.SKIPPED:
-                rows.append({**row, "parameters": {}, "action": "skip", "reason": state.reason,
-                             "key": None, "run_id": None})
+                rows.append(
+                    {
+                        **row,
+                        "parameters": {},
+                        "action": "skip",
+                        "reason": state.reason,
+                        "key": None,
+                        "run_id": None,
+                    }
+                )
                 continue
             upstream_runs = [n for n in node.needs if n in will_run]
             if upstream_runs:
                 lookup = self._lookup(node, placeholders=True)
                 params = {k: refs.render(t, lookup) for k, t in node.step.parameters.items()}
-                rows.append({**row, "parameters": params, "action": "run",
-                             "reason": f"upstream {upstream_runs[0]} will run", "key": None,
-                             "run_id": None})
+                rows.append(
+                    {
+                        **row,
+                        "parameters": params,
+                        "action": "run",
+                        "reason": f"upstream {upstream_runs[0]} will run",
+                        "key": None,
+                        "run_id": None,
+                    }
+                )
                 will_run.add(name)
                 continue
             decision = self._decide(node)
@@ -220,16 +253,23 @@ class WorkflowRun:
                 if name in self.cache_only:
                     raise self._not_cached(name, decision.reason)
                 will_run.add(name)
-            rows.append({**row, "parameters": decision.plan.params.all(),
-                         "action": decision.action, "reason": decision.reason,
-                         "key": decision.key,
-                         "run_id": decision.hit.run_id if decision.hit else None})
+            rows.append(
+                {
+                    **row,
+                    "parameters": decision.plan.params.all(),
+                    "action": decision.action,
+                    "reason": decision.reason,
+                    "key": decision.key,
+                    "run_id": decision.hit.run_id if decision.hit else None,
+                }
+            )
         return rows
 
     def _not_cached(self, name: str, why: str) -> UsageError:
         return UsageError(
             f"step {name} is needed by the selected steps but has no cached result ({why})",
-            hint="select it too (--from an earlier step), or run the whole workflow first")
+            hint="select it too (--from an earlier step), or run the whole workflow first",
+        )
 
     def _resolve_cache_only(self) -> None:
         for name in self.needed:
@@ -240,9 +280,14 @@ class WorkflowRun:
             if decision.action != "cached" or decision.hit is None:
                 raise self._not_cached(name, decision.reason)
             self._use(node, decision.hit, decision.key)
-            self._update(name, status=st.CACHED, run_id=decision.hit.run_id,
-                         reason=decision.reason + " (needed by the selection)",
-                         parameters=dict(decision.hit.params), key=decision.key)
+            self._update(
+                name,
+                status=st.CACHED,
+                run_id=decision.hit.run_id,
+                reason=decision.reason + " (needed by the selection)",
+                parameters=dict(decision.hit.params),
+                key=decision.key,
+            )
 
     # -- execution -------------------------------------------------------------------
 
@@ -256,21 +301,34 @@ class WorkflowRun:
         self.run_id = self._create_record()
         self.reporter.info(
             f"running workflow {self.workflow.name!r} of {self.opened.source.uri} "
-            f"({len(self.needed)} steps, {self.options.jobs} at a time; run {self.run_id})")
-        self.reporter.event("workflow.start", workflow=self.workflow.name, run_id=self.run_id,
-                            steps=[s.snapshot() for s in self.states.values()])
+            f"({len(self.needed)} steps, {self.options.jobs} at a time; run {self.run_id})"
+        )
+        self.reporter.event(
+            "workflow.start",
+            workflow=self.workflow.name,
+            run_id=self.run_id,
+            steps=[s.snapshot() for s in self.states.values()],
+        )
         try:
             scheduler = Scheduler(
-                {n: self.graph.nodes[n].needs for n in self.needed}, self._work,
-                jobs=self.options.jobs, keep_going=self.options.keep_going,
-                done=set(self.cache_only), on_blocked=self._blocked, cancel=cancel,
+                {n: self.graph.nodes[n].needs for n in self.needed},
+                self._work,
+                jobs=self.options.jobs,
+                keep_going=self.options.keep_going,
+                done=set(self.cache_only),
+                on_blocked=self._blocked,
+                cancel=cancel,
                 tick=self._heartbeat,
             )
             stopped_by = scheduler.run()
         except BaseException as exc:
             interrupted = isinstance(exc, KeyboardInterrupt)
-            self.store.finish_run(self.run_id, KILLED if interrupted else FAILED, None,
-                                  "interrupted" if interrupted else f"mlrun failed: {exc!r}")
+            self.store.finish_run(
+                self.run_id,
+                KILLED if interrupted else FAILED,
+                None,
+                "interrupted" if interrupted else f"mlrun failed: {exc!r}",
+            )
             self._close_log()
             raise
         if stopped_by is not None:
@@ -282,19 +340,33 @@ class WorkflowRun:
             first = self.states[scheduler.failed[0]]
             status, code = FAILED, first.exit_code if first.exit_code else 1
             reason = f"step {first.name} {first.status}" + (
-                f": {first.reason}" if first.reason else "")
+                f": {first.reason}" if first.reason else ""
+            )
         else:
             status, code, reason = RUN_FINISHED, 0, None
-        self.store.log_outputs(self.run_id, {"steps": {
-            s.name: {"status": s.status, "run_id": s.run_id, "exit_code": s.exit_code}
-            for s in self.states.values()}})
+        self.store.log_outputs(
+            self.run_id,
+            {
+                "steps": {
+                    s.name: {"status": s.status, "run_id": s.run_id, "exit_code": s.exit_code}
+                    for s in self.states.values()
+                }
+            },
+        )
         self.store.finish_run(self.run_id, status, code, reason)
-        self._log_line(f"workflow {self.workflow.name} {status}"
-                       + (f": {reason}" if reason else ""))
+        self._log_line(
+            f"workflow {self.workflow.name} {status}" + (f": {reason}" if reason else "")
+        )
         self._close_log()
         steps = [s.snapshot() for s in self.states.values()]
-        self.reporter.event("workflow.end", workflow=self.workflow.name, run_id=self.run_id,
-                            status=status, exit_code=code, steps=steps)
+        self.reporter.event(
+            "workflow.end",
+            workflow=self.workflow.name,
+            run_id=self.run_id,
+            status=status,
+            exit_code=code,
+            steps=steps,
+        )
         return WorkflowResult(self.run_id, status, code, steps)
 
     def _work(self, name: str, cancel: Cancel) -> bool:
@@ -319,8 +391,11 @@ class WorkflowRun:
         assert decision.key is not None
 
         def _waiting() -> None:
-            self._update(node.name, status=st.LOCKED,
-                         reason="waiting for another run of the same step (same key)")
+            self._update(
+                node.name,
+                status=st.LOCKED,
+                reason="waiting for another run of the same step (same key)",
+            )
 
         with self.cache.locked(decision.key, cancelled=cancel.is_set, on_wait=_waiting) as got:
             if not got:
@@ -330,15 +405,24 @@ class WorkflowRun:
                 # Look again under the lock: a concurrent workflow may have just run it.
                 hit = self.cache.lookup(decision.key)
                 if hit is not None:
-                    return self._cached(node, hit, decision.key,
-                                        f"computed meanwhile by run {hit.run_id[:12]} "
-                                        "(same key)")
+                    return self._cached(
+                        node,
+                        hit,
+                        decision.key,
+                        f"computed meanwhile by run {hit.run_id[:12]} (same key)",
+                    )
             return self._run(node, decision, cancel)
 
     def _cached(self, node: Node, hit: Run, key: str | None, reason: str) -> bool:
         self._use(node, hit, key)
-        self._update(node.name, status=st.CACHED, run_id=hit.run_id, reason=reason,
-                     parameters=dict(hit.params), key=key)
+        self._update(
+            node.name,
+            status=st.CACHED,
+            run_id=hit.run_id,
+            reason=reason,
+            parameters=dict(hit.params),
+            key=key,
+        )
         return True
 
     def _run(self, node: Node, decision: Decision, cancel: Cancel) -> bool:
@@ -346,13 +430,23 @@ class WorkflowRun:
 
         the_plan, inputs = decision.plan, decision.inputs
         assert the_plan is not None and inputs is not None and decision.key is not None
-        tags = {wcache.TAG_WORKFLOW: self.workflow.name, wcache.TAG_STEP: node.name,
-                wcache.TAG_PROJECT: self.project_id, wcache.TAG_INPUTS: _json(inputs.to_json())}
+        tags = {
+            wcache.TAG_WORKFLOW: self.workflow.name,
+            wcache.TAG_STEP: node.name,
+            wcache.TAG_PROJECT: self.project_id,
+            wcache.TAG_INPUTS: _json(inputs.to_json()),
+        }
         if self._can_cache(node):
             tags[wcache.TAG_KEY] = decision.key
         the_plan.request = the_plan.request._replace(parent_run_id=self.run_id, tags=tags)
-        self._update(node.name, status=st.RUNNING, reason=decision.reason, started=time.time(),
-                     parameters=the_plan.params.all(), key=decision.key)
+        self._update(
+            node.name,
+            status=st.RUNNING,
+            reason=decision.reason,
+            started=time.time(),
+            parameters=the_plan.params.all(),
+            key=decision.key,
+        )
 
         def _recorded(run_id: str) -> None:
             self._update(node.name, run_id=run_id)
@@ -361,8 +455,14 @@ class WorkflowRun:
             self._finish(node.name, st.KILLED, 128 + cancel.signum, "interrupted")
             return False
         self._ensure_env(the_plan)
-        result = runner.execute(the_plan, self.store, self.reporter, forward_signals=False,
-                                cancel=cancel, on_record=_recorded)
+        result = runner.execute(
+            the_plan,
+            self.store,
+            self.reporter,
+            forward_signals=False,
+            cancel=cancel,
+            on_record=_recorded,
+        )
         if result.status == RUN_FINISHED:
             self._use(node, self.store.get_run(result.run_id), decision.key)
             self._finish(node.name, st.FINISHED, 0, decision.reason)
@@ -378,14 +478,16 @@ class WorkflowRun:
         env_plan = the_plan.env_plan
         ident = (env_plan.manager, env_plan.key)
         with self._env_lock:
-            if ident not in self._envs_ready and not (env_plan.cached
-                                                       and not env_plan.options.rebuild):
+            if ident not in self._envs_ready and not (
+                env_plan.cached and not env_plan.options.rebuild
+            ):
                 from mlrun.envs import get_manager
 
                 get_manager(env_plan.manager).prepare(env_plan, self.reporter).release()
             self._envs_ready.add(ident)
-        the_plan.env_plan = env_plan._replace(cached=True,
-                                              options=env_plan.options._replace(rebuild=False))
+        the_plan.env_plan = env_plan._replace(
+            cached=True, options=env_plan.options._replace(rebuild=False)
+        )
 
     def _blocked(self, name: str, why: str) -> None:
         self._update(name, status=st.NOT_RUN, reason=why)
@@ -399,15 +501,22 @@ class WorkflowRun:
                 setattr(state, field_name, value)
             snapshot = state.snapshot()
         if "status" in changes:
-            self._log_line(f"{name}: {snapshot.status}"
-                           + (f" (run {snapshot.run_id})" if snapshot.run_id else "")
-                           + (f": {snapshot.reason}" if snapshot.reason else ""))
+            self._log_line(
+                f"{name}: {snapshot.status}"
+                + (f" (run {snapshot.run_id})" if snapshot.run_id else "")
+                + (f": {snapshot.reason}" if snapshot.reason else "")
+            )
         self.reporter.event("workflow.step", state=snapshot)
 
     def _finish(self, name: str, status: str, exit_code: int | None, reason: str | None) -> None:
         state = self.states[name]
-        self._update(name, status=status, exit_code=exit_code, reason=reason,
-                     ended=time.time() if state.started is not None else None)
+        self._update(
+            name,
+            status=status,
+            exit_code=exit_code,
+            reason=reason,
+            ended=time.time() if state.started is not None else None,
+        )
 
     def _create_record(self) -> str:
         import uuid
@@ -426,20 +535,38 @@ class WorkflowRun:
         argv = ["mlrun", "run", source.uri, "-e", self.workflow.name]
         for k, v in self.params.items():
             argv += ["-P", f"{k}={v}"]
-        self.store.create_run(NewRun(
-            run_id=run_id,
-            experiment=(request.experiment_name or os.environ.get("MLRUN_EXPERIMENT_NAME")
-                        or "Default"),
-            run_name=request.run_name, source_uri=source.uri, source_type=source.kind,
-            source=dict(source.provenance), entry_point=self.workflow.name,
-            params=dict(self.params), command=argv, command_mode="workflow",
-            env_kind="workflow", env={"code": self.code}, run_dir=str(root / "outputs"),
-            log_paths=log_paths(root / "logs"), host=_host(), user=_user(), pid=os.getpid(),
-            pid_start=process_start_token(os.getpid()), mlrun_version=__version__,
-            parent_run_id=request.parent_run_id or os.environ.get("MLRUN_RUN_ID") or None,
-            tags={TAG_KIND: "workflow", wcache.TAG_WORKFLOW: self.workflow.name,
-                  wcache.TAG_PROJECT: self.project_id, **request.tags},
-        ))
+        self.store.create_run(
+            NewRun(
+                run_id=run_id,
+                experiment=(
+                    request.experiment_name or os.environ.get("MLRUN_EXPERIMENT_NAME") or "Default"
+                ),
+                run_name=request.run_name,
+                source_uri=source.uri,
+                source_type=source.kind,
+                source=dict(source.provenance),
+                entry_point=self.workflow.name,
+                params=dict(self.params),
+                command=argv,
+                command_mode="workflow",
+                env_kind="workflow",
+                env={"code": self.code},
+                run_dir=str(root / "outputs"),
+                log_paths=log_paths(root / "logs"),
+                host=_host(),
+                user=_user(),
+                pid=os.getpid(),
+                pid_start=process_start_token(os.getpid()),
+                mlrun_version=__version__,
+                parent_run_id=request.parent_run_id or os.environ.get("MLRUN_RUN_ID") or None,
+                tags={
+                    TAG_KIND: "workflow",
+                    wcache.TAG_WORKFLOW: self.workflow.name,
+                    wcache.TAG_PROJECT: self.project_id,
+                    **request.tags,
+                },
+            )
+        )
         return run_id
 
     def _heartbeat(self) -> None:
@@ -480,12 +607,14 @@ def _resolve_params(workflow: Workflow, user: Mapping[str, str], cwd: Path) -> d
         known = ", ".join(declared) or "none"
         raise ParameterError(
             f"workflow {workflow.name!r} has no parameter {unknown[0]!r}",
-            hint=f"its parameters: {known} (declared under workflows.{workflow.name}.parameters)")
+            hint=f"its parameters: {known} (declared under workflows.{workflow.name}.parameters)",
+        )
     missing = [k for k, p in declared.items() if p.default is None and k not in user]
     if missing:
         raise ParameterError(
             f"workflow {workflow.name!r} needs a value for parameter {missing[0]!r}",
-            hint="pass " + " ".join(f"-P {m}=VALUE" for m in missing))
+            hint="pass " + " ".join(f"-P {m}=VALUE" for m in missing),
+        )
     ep = EntryPoint(name=workflow.name, command="", parameters=declared, file=workflow.file)
     return dict(resolve_parameters(ep, user, cwd).values)
 

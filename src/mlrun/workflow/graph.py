@@ -53,9 +53,11 @@ class Graph:
         from mlrun.spec.context import did_you_mean
 
         known = list(self.instances)
-        raise UsageError(f"workflow {self.workflow.name!r} has no step {step_or_node!r}"
-                         f"{did_you_mean(step_or_node, known)}",
-                         hint=f"steps: {', '.join(known)}")
+        raise UsageError(
+            f"workflow {self.workflow.name!r} has no step {step_or_node!r}"
+            f"{did_you_mean(step_or_node, known)}",
+            hint=f"steps: {', '.join(known)}",
+        )
 
 
 def node_name(step: str, combo: Mapping[str, str]) -> str:
@@ -68,14 +70,18 @@ def combinations(matrix: Mapping[str, tuple[str, ...]]) -> list[dict[str, str]]:
     if not matrix:
         return [{}]
     keys = list(matrix)
-    return [dict(zip(keys, values, strict=True))
-            for values in itertools.product(*(matrix[k] for k in keys))]
+    return [
+        dict(zip(keys, values, strict=True))
+        for values in itertools.product(*(matrix[k] for k in keys))
+    ]
 
 
 def build(workflow: Workflow) -> Graph:
     order = _step_order(workflow)
-    instances = {name: [node_name(name, c) for c in combinations(workflow.steps[name].matrix)]
-                 for name in order}
+    instances = {
+        name: [node_name(name, c) for c in combinations(workflow.steps[name].matrix)]
+        for name in order
+    }
     nodes: dict[str, Node] = {}
     for name in order:
         step = workflow.steps[name]
@@ -106,11 +112,13 @@ def _step_order(workflow: Workflow) -> list[str]:
                 state[done] = 2
                 order.append(done)
             elif state.get(nxt) == 1:
-                cycle = [*path[path.index(nxt):], nxt]
+                cycle = [*path[path.index(nxt) :], nxt]
                 cycle.reverse()  # read in the direction the work flows
                 raise workflow.error(
                     f"workflow {workflow.name!r} has a cycle: {' -> '.join(cycle)}",
-                    steps[nxt].line, hint="remove one of these needs (or references)")
+                    steps[nxt].line,
+                    hint="remove one of these needs (or references)",
+                )
             elif not state.get(nxt):
                 state[nxt] = 1
                 path.append(nxt)

@@ -78,8 +78,9 @@ def wants_workflow(project: Project, name: str) -> bool:
     raw = project.extra.get(KEY)
     if isinstance(raw, dict):
         return name in raw
-    return raw is not None and name not in project.entry_points and not name.endswith(
-        (".py", ".sh"))
+    return (
+        raw is not None and name not in project.entry_points and not name.endswith((".py", ".sh"))
+    )
 
 
 def load_workflow(project: Project, name: str) -> Workflow:
@@ -105,8 +106,12 @@ def _section(project: Project) -> tuple[YamlDoc, dict[Any, Any]]:
     doc = load_yaml_file(project.file)
     section = doc.data.get(KEY) if isinstance(doc.data, dict) else None
     if not isinstance(section, dict):
-        raise SpecError("workflows must be a mapping of workflow names to {parameters, steps}",
-                        file=str(project.file), line=doc.line(KEY), key=KEY)
+        raise SpecError(
+            "workflows must be a mapping of workflow names to {parameters, steps}",
+            file=str(project.file),
+            line=doc.line(KEY),
+            key=KEY,
+        )
     return doc, section
 
 
@@ -118,38 +123,55 @@ class _Parser:
         self.file = str(project.file)
 
     def error(self, message: str, *path: Hashable, hint: str | None = None) -> SpecError:
-        return SpecError(message, hint, file=self.file, line=self.doc.line(KEY, *path),
-                         key=".".join(str(p) for p in (KEY, *path)))
+        return SpecError(
+            message,
+            hint,
+            file=self.file,
+            line=self.doc.line(KEY, *path),
+            key=".".join(str(p) for p in (KEY, *path)),
+        )
 
     def workflow(self, name: object, body: object) -> Workflow:
         if not isinstance(name, str) or not refs.NAME.match(name):
-            raise self.error(f"workflow name {name!r} is not valid: use letters, digits, "
-                             "'_' and '-', starting with a letter or '_'", str(name))
+            raise self.error(
+                f"workflow name {name!r} is not valid: use letters, digits, "
+                "'_' and '-', starting with a letter or '_'",
+                str(name),
+            )
         if name in self.project.entry_points:
-            raise self.error(f"workflow {name!r} has the name of an entry point; "
-                             "`-e` could not tell them apart", name,
-                             hint="rename the workflow or the entry point")
+            raise self.error(
+                f"workflow {name!r} has the name of an entry point; `-e` could not tell them apart",
+                name,
+                hint="rename the workflow or the entry point",
+            )
         if not isinstance(body, dict):
             raise self.error(f"workflow {name!r} must be a mapping with `steps`", name)
         self._unknown(body, WORKFLOW_KEYS, f"workflow {name!r}", name)
         params = self._parameters(name, body.get("parameters"))
         raw_steps = body.get("steps")
         if not isinstance(raw_steps, dict) or not raw_steps:
-            raise self.error(f"workflow {name!r} needs a non-empty `steps` mapping", name,
-                             hint="e.g. steps: {train: {entry_point: main}}")
+            raise self.error(
+                f"workflow {name!r} needs a non-empty `steps` mapping",
+                name,
+                hint="e.g. steps: {train: {entry_point: main}}",
+            )
         steps: dict[str, Step] = {}
         for sname, sbody in raw_steps.items():
             step = self._step(name, sname, sbody, params, raw_steps)
             steps[step.name] = step
         return Workflow(name, params, steps, Path(self.file), self.doc.line(KEY, name))
 
-    def _unknown(self, body: dict[Any, Any], known: tuple[str, ...], what: str,
-                 *path: Hashable) -> None:
+    def _unknown(
+        self, body: dict[Any, Any], known: tuple[str, ...], what: str, *path: Hashable
+    ) -> None:
         for key in body:
             if key not in known:
-                raise self.error(f"unknown key {key!r} in {what}"
-                                 f"{did_you_mean(str(key), known)}", *path, key,
-                                 hint=f"the keys of {what.split()[0]} are: {', '.join(known)}")
+                raise self.error(
+                    f"unknown key {key!r} in {what}{did_you_mean(str(key), known)}",
+                    *path,
+                    key,
+                    hint=f"the keys of {what.split()[0]} are: {', '.join(known)}",
+                )
 
     def _parameters(self, wf: str, raw: object) -> dict[str, Parameter]:
         from mlrun.spec.params import canonical_type
@@ -157,14 +179,16 @@ class _Parser:
         if raw is None:
             return {}
         if not isinstance(raw, dict):
-            raise self.error(f"the parameters of workflow {wf!r} must be a mapping",
-                             wf, "parameters")
+            raise self.error(
+                f"the parameters of workflow {wf!r} must be a mapping", wf, "parameters"
+            )
         params: dict[str, Parameter] = {}
         for pname, praw in raw.items():
             where = (wf, "parameters", pname)
             if not isinstance(pname, str) or not refs.NAME.match(pname):
-                raise self.error(f"parameter name {pname!r} of workflow {wf!r} is not valid",
-                                 *where)
+                raise self.error(
+                    f"parameter name {pname!r} of workflow {wf!r} is not valid", *where
+                )
             default: object = None
             if isinstance(praw, str):
                 declared = praw
@@ -173,33 +197,56 @@ class _Parser:
                 declared = str(praw.get("type") or "string")
                 default = praw.get("default")
             else:
-                raise self.error(f"parameter {pname!r} of workflow {wf!r} must be a type name "
-                                 "or {type, default}", *where)
+                raise self.error(
+                    f"parameter {pname!r} of workflow {wf!r} must be a type name "
+                    "or {type, default}",
+                    *where,
+                )
             ptype = canonical_type(declared)
             if ptype is None:
-                raise self.error(f"parameter {pname!r} of workflow {wf!r} has unknown type "
-                                 f"{declared!r}", *where,
-                                 hint="types: string, float, int, bool, path, uri")
-            params[pname] = Parameter(pname, ptype, declared,
-                                      None if default is None else str(default),
-                                      self.doc.line(KEY, *where))
+                raise self.error(
+                    f"parameter {pname!r} of workflow {wf!r} has unknown type {declared!r}",
+                    *where,
+                    hint="types: string, float, int, bool, path, uri",
+                )
+            params[pname] = Parameter(
+                pname,
+                ptype,
+                declared,
+                None if default is None else str(default),
+                self.doc.line(KEY, *where),
+            )
         return params
 
-    def _step(self, wf: str, name: object, body: object, params: Mapping[str, Parameter],
-              all_steps: dict[Any, Any]) -> Step:
+    def _step(
+        self,
+        wf: str,
+        name: object,
+        body: object,
+        params: Mapping[str, Parameter],
+        all_steps: dict[Any, Any],
+    ) -> Step:
         where: tuple[Hashable, ...] = (wf, "steps", name)
         if not isinstance(name, str) or not refs.NAME.match(name):
-            raise self.error(f"step name {name!r} of workflow {wf!r} is not valid: use "
-                             "letters, digits, '_' and '-', starting with a letter or '_'",
-                             *where)
+            raise self.error(
+                f"step name {name!r} of workflow {wf!r} is not valid: use "
+                "letters, digits, '_' and '-', starting with a letter or '_'",
+                *where,
+            )
         if not isinstance(body, dict):
-            raise self.error(f"step {name!r} must be a mapping with an entry_point", *where,
-                             hint=f"e.g. {name}: {{entry_point: main}}")
+            raise self.error(
+                f"step {name!r} must be a mapping with an entry_point",
+                *where,
+                hint=f"e.g. {name}: {{entry_point: main}}",
+            )
         self._unknown(body, STEP_KEYS, f"step {name!r}", *where)
         entry_point = body.get("entry_point")
         if not isinstance(entry_point, str) or not entry_point:
-            raise self.error(f"step {name!r} has no entry_point", *where,
-                             hint="name an entry point of the MLproject")
+            raise self.error(
+                f"step {name!r} has no entry_point",
+                *where,
+                hint="name an entry point of the MLproject",
+            )
         self._check_entry_point(entry_point, name, where)
         matrix = self._matrix(name, body.get("matrix"), where)
         needs = list(self._names(body.get("needs"), "needs", name, where))
@@ -208,16 +255,19 @@ class _Parser:
         parameters: dict[str, Template] = {}
         raw_params = body.get("parameters") or {}
         if not isinstance(raw_params, dict):
-            raise self.error(f"the parameters of step {name!r} must be a mapping", *where,
-                             "parameters")
+            raise self.error(
+                f"the parameters of step {name!r} must be a mapping", *where, "parameters"
+            )
         for pname, value in raw_params.items():
             at = (*where, "parameters", pname)
             if not isinstance(pname, str):
-                raise self.error(f"parameter name {pname!r} of step {name!r} is not a string",
-                                 *at)
+                raise self.error(f"parameter name {pname!r} of step {name!r} is not a string", *at)
             if value is None or isinstance(value, (dict, list)):
-                raise self.error(f"parameter {pname!r} of step {name!r} must be a single "
-                                 "value (a string, number or boolean)", *at)
+                raise self.error(
+                    f"parameter {pname!r} of step {name!r} must be a single "
+                    "value (a string, number or boolean)",
+                    *at,
+                )
             template = self._template(str(value), name, matrix, params, all_steps, at)
             for ref in refs.refs_of(template):
                 if ref.root == "steps" and ref.name not in needs:
@@ -227,14 +277,23 @@ class _Parser:
         for i, dep in enumerate(self._names(body.get("deps"), "deps", name, where, any_text=True)):
             template = self._template(dep, name, matrix, params, all_steps, (*where, "deps", i))
             if any(r.root == "steps" for r in refs.refs_of(template)):
-                raise self.error(f"deps of step {name!r} may only reference params and matrix",
-                                 *where, "deps", i)
+                raise self.error(
+                    f"deps of step {name!r} may only reference params and matrix", *where, "deps", i
+                )
             deps.append(template)
         cache = body.get("cache", True)
         if not isinstance(cache, bool):
             raise self.error(f"cache of step {name!r} must be true or false", *where, "cache")
-        return Step(name, entry_point, parameters, tuple(needs), matrix, tuple(deps), cache,
-                    self.doc.line(KEY, *where))
+        return Step(
+            name,
+            entry_point,
+            parameters,
+            tuple(needs),
+            matrix,
+            tuple(deps),
+            cache,
+            self.doc.line(KEY, *where),
+        )
 
     def _check_entry_point(self, ep: str, step: str, where: tuple[Hashable, ...]) -> None:
         if ep in self.project.entry_points:
@@ -242,55 +301,81 @@ class _Parser:
         if ep.endswith((".py", ".sh")) and (self.project.directory / ep).is_file():
             return
         available = ", ".join(self.project.entry_points) or "none"
-        raise self.error(f"step {step!r} names entry point {ep!r}, which the project does "
-                         f"not have{did_you_mean(ep, self.project.entry_points)}",
-                         *where, "entry_point", hint=f"entry points: {available}")
+        raise self.error(
+            f"step {step!r} names entry point {ep!r}, which the project does "
+            f"not have{did_you_mean(ep, self.project.entry_points)}",
+            *where,
+            "entry_point",
+            hint=f"entry points: {available}",
+        )
 
-    def _check_step(self, other: str, step: str, all_steps: dict[Any, Any],
-                    where: tuple[Hashable, ...]) -> None:
+    def _check_step(
+        self, other: str, step: str, all_steps: dict[Any, Any], where: tuple[Hashable, ...]
+    ) -> None:
         if other not in all_steps:
             known = [str(s) for s in all_steps]
-            raise self.error(f"step {step!r} needs unknown step {other!r}"
-                             f"{did_you_mean(other, known)}", *where,
-                             hint=f"steps: {', '.join(known)}")
+            raise self.error(
+                f"step {step!r} needs unknown step {other!r}{did_you_mean(other, known)}",
+                *where,
+                hint=f"steps: {', '.join(known)}",
+            )
         if other == step:
             raise self.error(f"step {step!r} needs itself (a cycle: {step} -> {step})", *where)
 
-    def _names(self, raw: object, key: str, step: str, where: tuple[Hashable, ...],
-               any_text: bool = False) -> list[str]:
+    def _names(
+        self, raw: object, key: str, step: str, where: tuple[Hashable, ...], any_text: bool = False
+    ) -> list[str]:
         if raw is None:
             return []
         items = [raw] if isinstance(raw, str) else raw
         if not isinstance(items, list) or not all(isinstance(i, str) and i for i in items):
-            raise self.error(f"{key} of step {step!r} must be a list of "
-                             f"{'paths' if any_text else 'step names'}", *where, key)
+            raise self.error(
+                f"{key} of step {step!r} must be a list of {'paths' if any_text else 'step names'}",
+                *where,
+                key,
+            )
         return list(items)
 
-    def _matrix(self, step: str, raw: object,
-                where: tuple[Hashable, ...]) -> dict[str, tuple[str, ...]]:
+    def _matrix(
+        self, step: str, raw: object, where: tuple[Hashable, ...]
+    ) -> dict[str, tuple[str, ...]]:
         if raw is None:
             return {}
         if not isinstance(raw, dict) or not raw:
-            raise self.error(f"matrix of step {step!r} must map names to lists of values",
-                             *where, "matrix", hint="e.g. matrix: {alpha: [0.1, 0.5]}")
+            raise self.error(
+                f"matrix of step {step!r} must map names to lists of values",
+                *where,
+                "matrix",
+                hint="e.g. matrix: {alpha: [0.1, 0.5]}",
+            )
         matrix = {}
         for key, values in raw.items():
             at = (*where, "matrix", key)
             if not isinstance(key, str) or not refs.NAME.match(key):
                 raise self.error(f"matrix name {key!r} of step {step!r} is not valid", *at)
-            if (not isinstance(values, list) or not values
-                    or any(v is None or isinstance(v, (dict, list)) for v in values)):
-                raise self.error(f"matrix {key!r} of step {step!r} must be a non-empty list "
-                                 "of values", *at)
+            if (
+                not isinstance(values, list)
+                or not values
+                or any(v is None or isinstance(v, (dict, list)) for v in values)
+            ):
+                raise self.error(
+                    f"matrix {key!r} of step {step!r} must be a non-empty list of values", *at
+                )
             texts = tuple(str(v) for v in values)
             if len(set(texts)) != len(texts):
                 raise self.error(f"matrix {key!r} of step {step!r} lists a value twice", *at)
             matrix[key] = texts
         return matrix
 
-    def _template(self, value: str, step: str, matrix: Mapping[str, tuple[str, ...]],
-                  params: Mapping[str, Parameter], all_steps: dict[Any, Any],
-                  where: tuple[Hashable, ...]) -> Template:
+    def _template(
+        self,
+        value: str,
+        step: str,
+        matrix: Mapping[str, tuple[str, ...]],
+        params: Mapping[str, Parameter],
+        all_steps: dict[Any, Any],
+        where: tuple[Hashable, ...],
+    ) -> Template:
         try:
             template = refs.parse(value)
         except RefError as exc:
@@ -299,21 +384,35 @@ class _Parser:
             self._check_ref(ref, step, matrix, params, all_steps, where)
         return template
 
-    def _check_ref(self, ref: Ref, step: str, matrix: Mapping[str, tuple[str, ...]],
-                   params: Mapping[str, Parameter], all_steps: dict[Any, Any],
-                   where: tuple[Hashable, ...]) -> None:
+    def _check_ref(
+        self,
+        ref: Ref,
+        step: str,
+        matrix: Mapping[str, tuple[str, ...]],
+        params: Mapping[str, Parameter],
+        all_steps: dict[Any, Any],
+        where: tuple[Hashable, ...],
+    ) -> None:
         if ref.root == "params" and ref.name not in params:
             known = ", ".join(params) or "none"
-            raise self.error(f"step {step!r} references {ref.text}, but the workflow has no "
-                             f"parameter {ref.name!r}{did_you_mean(ref.name, params)}", *where,
-                             hint=f"workflow parameters: {known}")
+            raise self.error(
+                f"step {step!r} references {ref.text}, but the workflow has no "
+                f"parameter {ref.name!r}{did_you_mean(ref.name, params)}",
+                *where,
+                hint=f"workflow parameters: {known}",
+            )
         if ref.root == "matrix" and ref.name not in matrix:
             known = ", ".join(matrix) or "none"
-            raise self.error(f"step {step!r} references {ref.text}, but its matrix has no "
-                             f"{ref.name!r}", *where, hint=f"its matrix names: {known}")
+            raise self.error(
+                f"step {step!r} references {ref.text}, but its matrix has no {ref.name!r}",
+                *where,
+                hint=f"its matrix names: {known}",
+            )
         if ref.root == "steps":
             self._check_step(ref.name, step, all_steps, where)
             other = all_steps[ref.name]
             if ref.attr == "matrix" and not (isinstance(other, dict) and other.get("matrix")):
-                raise self.error(f"step {step!r} references {ref.text}, but step "
-                                 f"{ref.name!r} has no matrix", *where)
+                raise self.error(
+                    f"step {step!r} references {ref.text}, but step {ref.name!r} has no matrix",
+                    *where,
+                )

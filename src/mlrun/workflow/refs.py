@@ -27,8 +27,10 @@ from typing import Any
 STEP_ATTRS = ("outputs", "run_id", "artifacts", "matrix")
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
 _OPEN, _CLOSE = "${{", "}}"
-_SYNTAX = ("params.NAME, matrix.NAME, steps.STEP.outputs[.KEY], steps.STEP.run_id, "
-           "steps.STEP.artifacts or steps.STEP.matrix")
+_SYNTAX = (
+    "params.NAME, matrix.NAME, steps.STEP.outputs[.KEY], steps.STEP.run_id, "
+    "steps.STEP.artifacts or steps.STEP.matrix"
+)
 
 
 class RefError(ValueError):
@@ -64,12 +66,13 @@ def parse(value: str) -> Template:
             return tuple(parts)
         end = rest.find(_CLOSE, start + len(_OPEN))
         if end < 0:
-            raise RefError(f"{rest[start:]!r} opens a reference with '${{{{' but never "
-                           "closes it with '}}'")
+            raise RefError(
+                f"{rest[start:]!r} opens a reference with '${{{{' but never closes it with '}}}}'"
+            )
         if start:
             parts.append(rest[:start])
-        parts.append(parse_expression(rest[start + len(_OPEN):end]))
-        rest = rest[end + len(_CLOSE):]
+        parts.append(parse_expression(rest[start + len(_OPEN) : end]))
+        rest = rest[end + len(_CLOSE) :]
 
 
 def parse_expression(text: str) -> Ref:
@@ -141,6 +144,8 @@ def _one(ref: Ref, inst: Upstream) -> Any:
         return dict(inst.outputs)
     if ref.key not in inst.outputs:
         known = ", ".join(sorted(inst.outputs)) or "none"
-        raise RefError(f"{ref.text}: run {inst.run_id} of step {ref.name!r} recorded no "
-                       f"output {ref.key!r} (its outputs: {known})")
+        raise RefError(
+            f"{ref.text}: run {inst.run_id} of step {ref.name!r} recorded no "
+            f"output {ref.key!r} (its outputs: {known})"
+        )
     return inst.outputs[ref.key]

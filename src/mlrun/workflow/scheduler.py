@@ -109,8 +109,13 @@ class Scheduler:
             else:
                 self.failed.append(name)
                 pending = self._block_dependents(name, pending)
-        why = ("interrupted" if stopped_by is not None
-               else f"stopped after {self.failed[0]} failed" if self.failed else "not reached")
+        why = (
+            "interrupted"
+            if stopped_by is not None
+            else f"stopped after {self.failed[0]} failed"
+            if self.failed
+            else "not reached"
+        )
         for name in pending:
             self.on_blocked(name, why)
         return stopped_by

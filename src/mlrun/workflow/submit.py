@@ -23,8 +23,14 @@ def wants(opened: Opened, name: str) -> bool:
         raise
 
 
-def submit_workflow(opened: Opened, request: RunRequest, reporter: Reporter, *,
-                    synchronous: bool, options: Mapping[str, Any] | None) -> SubmittedRun:
+def submit_workflow(
+    opened: Opened,
+    request: RunRequest,
+    reporter: Reporter,
+    *,
+    synchronous: bool,
+    options: Mapping[str, Any] | None,
+) -> SubmittedRun:
     from mlrun.api import SubmittedRun
     from mlrun.execution.supervisor import Cancel
     from mlrun.tracking import open_store
@@ -34,9 +40,10 @@ def submit_workflow(opened: Opened, request: RunRequest, reporter: Reporter, *,
         try:
             opts = Options(**dict(options or {}))
         except TypeError as exc:
-            raise UsageError(f"mlrun.run(workflow_options=...): {exc}",
-                             hint="names: jobs, keep_going, force, force_steps, no_cache, "
-                                  "from_steps, only") from None
+            raise UsageError(
+                f"mlrun.run(workflow_options=...): {exc}",
+                hint="names: jobs, keep_going, force, force_steps, no_cache, from_steps, only",
+            ) from None
         store = open_store(request.tracking_uri)
         wf = WorkflowRun(request, opened, opts, reporter, store)
     except BaseException:
@@ -45,6 +52,10 @@ def submit_workflow(opened: Opened, request: RunRequest, reporter: Reporter, *,
     submitted = SubmittedRun("", store.uri)
     submitted._cancel = cancel = Cancel()
     # The record is created at the start of execute(); wf.run_id is set from then on.
-    return submitted._drive(lambda in_main_thread: wf.execute(cancel=cancel),
-                            synchronous=synchronous, run_id=lambda: wf.run_id,
-                            what="workflow run", cleanup=opened.source.close)
+    return submitted._drive(
+        lambda in_main_thread: wf.execute(cancel=cancel),
+        synchronous=synchronous,
+        run_id=lambda: wf.run_id,
+        what="workflow run",
+        cleanup=opened.source.close,
+    )

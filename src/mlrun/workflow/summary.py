@@ -15,11 +15,18 @@ def workflows_summary(project: Project) -> dict[str, Any]:
     for workflow in load_workflows(project):
         graph = build(workflow)
         result[workflow.name] = {
-            "parameters": {p.name: {"type": p.declared_type, "default": p.default}
-                           for p in workflow.parameters.values()},
-            "steps": {s.name: {"entry_point": s.entry_point, "needs": list(s.needs),
-                               "matrix": {k: list(v) for k, v in s.matrix.items()}}
-                      for s in workflow.steps.values()},
+            "parameters": {
+                p.name: {"type": p.declared_type, "default": p.default}
+                for p in workflow.parameters.values()
+            },
+            "steps": {
+                s.name: {
+                    "entry_point": s.entry_point,
+                    "needs": list(s.needs),
+                    "matrix": {k: list(v) for k, v in s.matrix.items()},
+                }
+                for s in workflow.steps.values()
+            },
             "order": list(graph.nodes),
         }
     return result

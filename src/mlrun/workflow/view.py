@@ -117,6 +117,13 @@ def summary_rows(states: Sequence[StepState]) -> list[list[str]]:
         note = s.reason or ""
         if s.status in (st.FAILED, st.KILLED) and s.exit_code is not None:
             note = f"exit {s.exit_code}" + (f": {note}" if note else "")
-        rows.append([s.name, s.status, "-" if elapsed is None else f"{elapsed:.1f}s",
-                     (s.run_id or "-")[:12], note])
+        rows.append(
+            [
+                s.name,
+                s.status,
+                "-" if elapsed is None else f"{elapsed:.1f}s",
+                (s.run_id or "-")[:12],
+                note,
+            ]
+        )
     return rows
