@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from mlrun.envs.docker_args import parse
+from mlrun.envs.docker.args import parse
 from mlrun.errors import UsageError
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mlrun.envs.base import EnvOptions
-from mlrun.envs.docker_settings import resolve
+from mlrun.envs.docker.settings import resolve
 from mlrun.spec.loader import load_project
 from tests.helpers import write_project
 

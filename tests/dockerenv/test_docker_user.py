@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from mlrun.envs.docker import _user
-from mlrun.envs.docker_args import parse
-from mlrun.envs.docker_settings import Settings
+from mlrun.envs.docker.args import parse
+from mlrun.envs.docker.manager import _user
+from mlrun.envs.docker.settings import Settings
 
 
 def _settings(**args: str | None) -> Settings:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from mlrun.envs.docker_context import collect
-from mlrun.envs.dockerignore import Matcher, read_patterns
+from mlrun.envs.docker.context import collect
+from mlrun.envs.docker.dockerignore import Matcher, read_patterns
 
 
 @pytest.mark.parametrize(

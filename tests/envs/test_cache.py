@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from mlrun.envs.buildlog import BuildLog
-from mlrun.envs.cache import MARKER, BuildContext, EnvCache, make_key
-from mlrun.envs.locks import FileLock
+from mlrun.envs.cache.buildlog import BuildLog
+from mlrun.envs.cache.store import MARKER, BuildContext, EnvCache, make_key
 from mlrun.errors import EnvBuildError
 from mlrun.reporting import RecordingReporter
+from mlrun.util.locks import FileLock
 
 
 class Builder:

@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from mlrun.envs.inventory import list_envs, prune
+from mlrun.envs.cache.inventory import list_envs, prune
 from tests.envs.projects import PYTHON, python_project, run_json
 from tests.helpers import mlrun
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from mlrun.envs import interpreters
-from mlrun.envs.conda_spec import load_conda_env, to_python_env
-from mlrun.envs.pyenv_spec import load_python_env
-from mlrun.envs.requirements import resolve
+from mlrun.envs.conda.spec import load_conda_env, to_python_env
+from mlrun.envs.python import interpreters
+from mlrun.envs.python.requirements import resolve
+from mlrun.envs.python.spec import load_python_env
 from mlrun.errors import EnvBuildError, SpecError, UsageError
 
 

@@ -19,7 +19,7 @@ def env() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def list_cmd(as_json: bool) -> int:
     """Every cached env: key, kind, size, last use, the projects using it."""
-    from mlrun.envs.inventory import list_envs
+    from mlrun.envs.cache.inventory import list_envs
 
     found = list_envs()
     if as_json:
@@ -59,7 +59,7 @@ def list_cmd(as_json: bool) -> int:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def prune_cmd(older_than: str, everything: bool, dry_run: bool, as_json: bool) -> int:
     """Remove unused envs. Incomplete or broken ones always go; envs in use always stay."""
-    from mlrun.envs.inventory import parse_age, prune
+    from mlrun.envs.cache.inventory import parse_age, prune
 
     results = prune(older_than=parse_age(older_than), everything=everything, dry_run=dry_run)
     if as_json:

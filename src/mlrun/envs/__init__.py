@@ -13,10 +13,10 @@ from mlrun.spec.model import EnvSpec
 # manager name -> module; modules are imported only when used (start-up time).
 MANAGERS: dict[str, str] = {
     "local": "mlrun.envs.local",
-    "uv": "mlrun.envs.uv",
-    "virtualenv": "mlrun.envs.virtualenv",
-    "conda": "mlrun.envs.conda",
-    "docker": "mlrun.envs.docker",
+    "uv": "mlrun.envs.python.uv",
+    "virtualenv": "mlrun.envs.python.virtualenv",
+    "conda": "mlrun.envs.conda.manager",
+    "docker": "mlrun.envs.docker.manager",
 }
 # MLflow's --env-manager values plus our own; not all are implemented yet.
 KNOWN = ("local", "uv", "virtualenv", "conda", "docker")

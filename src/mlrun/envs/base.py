@@ -1,7 +1,7 @@
 """The environment manager contract (pre-commit's "language" pattern).
 
-Each manager module (`envs/local.py`, `envs/uv.py`, `envs/virtualenv.py`,
-`envs/conda.py`, `envs/docker.py`) exposes a `MANAGER` object with:
+Each manager module (`envs/local.py`, `envs/python/uv.py`, `envs/python/virtualenv.py`,
+`envs/conda/manager.py`, `envs/docker/manager.py`) exposes a `MANAGER` object with:
 
     name: str
     plan(project, options) -> EnvPlan          cheap: the key, whether it is cached; no build

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from mlrun.envs.base import EnvOptions
-from mlrun.envs.docker_args import DockerArgs, parse
+from mlrun.envs.docker.args import DockerArgs, parse
 from mlrun.errors import UsageError
 from mlrun.spec.model import DockerEnv, Project
 

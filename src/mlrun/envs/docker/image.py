@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from mlrun.envs.docker_context import Context, collect, write_tar
-from mlrun.envs.docker_engine import engine_errors, short_reason
-from mlrun.envs.docker_settings import CODE_DIR, Settings
+from mlrun.envs.docker.context import Context, collect, write_tar
+from mlrun.envs.docker.engine import engine_errors, short_reason
+from mlrun.envs.docker.settings import CODE_DIR, Settings
 from mlrun.errors import EnvBuildError
 from mlrun.reporting import Reporter
 from mlrun.util.redact import redact

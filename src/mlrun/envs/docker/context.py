@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from mlrun.envs.dockerignore import Matcher, load_matcher, walk
+from mlrun.envs.docker.dockerignore import Matcher, load_matcher, walk
 
 _CHUNK = 1 << 20
 

@@ -11,7 +11,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from mlrun.envs.buildlog import BuildLog
+from mlrun.envs.cache.buildlog import BuildLog
 
 
 def available() -> bool:

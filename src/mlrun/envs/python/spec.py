@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlrun.envs.requirements import normalise
+from mlrun.envs.python.requirements import normalise
 
 KEYS = ("python", "build_dependencies", "dependencies")
 
@@ -54,7 +54,7 @@ def load_python_env(path: Path) -> PythonEnvSpec:
                 "python",
                 hint='write python: "3.10" (unquoted, YAML reads 3.10 as the number 3.1)',
             )
-        from mlrun.envs.interpreters import check_request
+        from mlrun.envs.python.interpreters import check_request
 
         python = python.strip()
         problem = check_request(python)

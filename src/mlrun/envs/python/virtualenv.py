@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 from mlrun.envs.base import EnvOptions
-from mlrun.envs.cache import BuildContext
-from mlrun.envs.interpreters import Interpreter
-from mlrun.envs.pythonenv import PythonEnvManager, index_args
+from mlrun.envs.cache.store import BuildContext
+from mlrun.envs.python.interpreters import Interpreter
+from mlrun.envs.python.venv import PythonEnvManager, index_args
 
 
 class VirtualenvManager(PythonEnvManager):

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from mlrun.envs.base import EnvOptions
-from mlrun.envs.cache import BuildContext
-from mlrun.envs.conda_spec import CondaSpec
-from mlrun.envs.managed import CachedManager, Inputs, path_with
-from mlrun.envs.pythonenv import index_args, platform_tag, relative_files
+from mlrun.envs.cache.managed import CachedManager, Inputs, path_with
+from mlrun.envs.cache.store import BuildContext
+from mlrun.envs.conda.spec import CondaSpec
+from mlrun.envs.python.venv import index_args, platform_tag, relative_files
 from mlrun.errors import EnvBuildError, UsageError
 from mlrun.spec.model import Project
 
@@ -32,7 +32,7 @@ def find_builder() -> tuple[str, str | None]:
     """(builder name, executable path); the path is None for py-rattler."""
     chosen = os.environ.get("MLRUN_CONDA_EXE")
     if chosen == "rattler":
-        from mlrun.envs import conda_rattler
+        from mlrun.envs.conda import rattler as conda_rattler
 
         if not conda_rattler.available():
             raise EnvBuildError(
@@ -53,7 +53,7 @@ def find_builder() -> tuple[str, str | None]:
         path = shutil.which(name)
         if path:
             return name, path
-    from mlrun.envs import conda_rattler
+    from mlrun.envs.conda import rattler as conda_rattler
 
     if conda_rattler.available():
         return "rattler", None
@@ -68,7 +68,7 @@ class CondaManager(CachedManager):
     name = "conda"
 
     def inputs(self, project: Project, options: EnvOptions) -> Inputs:
-        from mlrun.envs.requirements import resolve
+        from mlrun.envs.python.requirements import resolve
 
         spec = conda_spec(project)
         file = str(spec.file)
@@ -98,7 +98,7 @@ class CondaManager(CachedManager):
         spec, builder, exe, pip, channels, project_dir = inputs.payload
         tools: dict[str, str] = {}
         if exe is None:
-            from mlrun.envs import conda_rattler
+            from mlrun.envs.conda import rattler as conda_rattler
 
             conda_rattler.install(
                 channels or ["conda-forge"], spec.dependencies, ctx.prefix, ctx.log
@@ -114,7 +114,7 @@ class CondaManager(CachedManager):
                     f"{spec.file} has a `pip:` section, but python is not among its dependencies",
                     hint="add `- python=3.11` (or the version you need) to dependencies",
                 )
-            from mlrun.envs.uv import uv_binary
+            from mlrun.envs.python.uv import uv_binary
 
             requirements = ctx.directory / "pip-requirements.txt"
             requirements.write_text("\n".join(pip.lines) + "\n")
@@ -177,13 +177,13 @@ class CondaManager(CachedManager):
 
 
 def conda_spec(project: Project) -> CondaSpec:
-    from mlrun.envs.conda_spec import load_conda_env
+    from mlrun.envs.conda.spec import load_conda_env
 
     env = project.env
     if env.kind == "conda_env" and env.file is not None:
         return load_conda_env(env.file)
     if env.kind == "python_env" and env.file is not None:
-        from mlrun.envs.pyenv_spec import load_python_env
+        from mlrun.envs.python.spec import load_python_env
 
         python = load_python_env(env.file)
         version = python.python or ".".join(str(v) for v in sys.version_info[:3])

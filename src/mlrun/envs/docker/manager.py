@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlrun.envs.base import EnvOptions, EnvPlan, Launch, PreparedEnv
-from mlrun.envs.docker_settings import CODE_DIR, Settings, resolve
+from mlrun.envs.docker.settings import CODE_DIR, Settings, resolve
 from mlrun.execution.child import Child
 from mlrun.reporting import Reporter
 from mlrun.spec.model import Project
@@ -48,7 +48,7 @@ class DockerManager:
         )
 
     def prepare(self, plan: EnvPlan, reporter: Reporter) -> PreparedEnv:
-        from mlrun.envs.docker_engine import connect
+        from mlrun.envs.docker.engine import connect
 
         settings = resolve(plan.project, plan.options)
         for value in settings.env.values():
@@ -68,8 +68,8 @@ class DockerManager:
     def _prepare(
         self, plan: EnvPlan, settings: Settings, client: DockerClient, reporter: Reporter
     ) -> DockerEnv:
-        from mlrun.envs.docker_engine import engine_address, ensure_image
-        from mlrun.envs.docker_image import code_image, env_image
+        from mlrun.envs.docker.engine import engine_address, ensure_image
+        from mlrun.envs.docker.image import code_image, env_image
 
         project_name = plan.project.name or plan.project.directory.name
         record: dict[str, Any] = {
@@ -120,7 +120,7 @@ class DockerEnv(PreparedEnv):
         self.client.close()  # its pooled connections (Python API callers live on)
 
     def spawn(self, launch: Launch) -> Child:
-        from mlrun.envs.docker_run import DockerChild
+        from mlrun.envs.docker.container import DockerChild
 
         return DockerChild(
             self.client,

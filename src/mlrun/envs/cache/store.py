@@ -25,12 +25,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlrun.envs.locks import FileLock
 from mlrun.errors import EnvBuildError
 from mlrun.reporting import Reporter
+from mlrun.util.locks import FileLock
 
 if TYPE_CHECKING:
-    from mlrun.envs.buildlog import BuildLog
+    from mlrun.envs.cache.buildlog import BuildLog
 
 FORMAT = 1
 MARKER = "mlrun-env.json"
@@ -189,7 +189,7 @@ class EnvCache:
         label: str,
         lock: FileLock,
     ) -> dict[str, Any]:
-        from mlrun.envs.buildlog import BuildLog  # only when building (start-up time)
+        from mlrun.envs.cache.buildlog import BuildLog  # only when building (start-up time)
 
         directory = self.directory(key)
         if directory.exists():

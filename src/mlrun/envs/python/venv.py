@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from mlrun.envs.base import EnvOptions
-from mlrun.envs.cache import BuildContext
-from mlrun.envs.interpreters import Interpreter
-from mlrun.envs.managed import CachedManager, Inputs, path_with
-from mlrun.envs.pyenv_spec import PythonEnvSpec
+from mlrun.envs.cache.managed import CachedManager, Inputs, path_with
+from mlrun.envs.cache.store import BuildContext
+from mlrun.envs.python.interpreters import Interpreter
+from mlrun.envs.python.spec import PythonEnvSpec
 from mlrun.spec.model import Project
 
 
@@ -25,8 +25,8 @@ class PythonEnvManager(CachedManager):
     builder: str  # "uv" | "virtualenv"
 
     def inputs(self, project: Project, options: EnvOptions) -> Inputs:
-        from mlrun.envs import interpreters
-        from mlrun.envs.requirements import resolve
+        from mlrun.envs.python import interpreters
+        from mlrun.envs.python.requirements import resolve
 
         spec = python_spec(project)
         file = str(spec.file) if spec.file else "the project"
@@ -115,13 +115,13 @@ class PythonEnvManager(CachedManager):
 
 
 def python_spec(project: Project) -> PythonEnvSpec:
-    from mlrun.envs.pyenv_spec import load_python_env
+    from mlrun.envs.python.spec import load_python_env
 
     env = project.env
     if env.kind == "python_env" and env.file is not None:
         return load_python_env(env.file)
     if env.kind == "conda_env" and env.file is not None:
-        from mlrun.envs.conda_spec import load_conda_env, to_python_env
+        from mlrun.envs.conda.spec import load_conda_env, to_python_env
 
         return to_python_env(load_conda_env(env.file))
     # No env declared but a venv asked for: MLflow makes one with the current Python only.

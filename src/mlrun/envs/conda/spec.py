@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlrun.envs.pyenv_spec import PythonEnvSpec
-from mlrun.envs.requirements import normalise
+from mlrun.envs.python.requirements import normalise
+from mlrun.envs.python.spec import PythonEnvSpec
 from mlrun.errors import SpecError, UsageError
 
 KEYS = ("name", "channels", "dependencies", "prefix", "variables")

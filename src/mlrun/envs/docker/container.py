@@ -16,7 +16,7 @@ import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from mlrun.envs.docker_engine import engine_errors, short_reason
+from mlrun.envs.docker.engine import engine_errors, short_reason
 from mlrun.errors import CommandNotFoundError, EngineError, LaunchError
 from mlrun.execution.child import Child
 from mlrun.reporting import Reporter

@@ -3,7 +3,7 @@
 under the lock when needed) and returns a PreparedEnv that runs commands inside it.
 
 A manager supplies `inputs()` (the key's ingredients), `build()`, `healthy()` and
-`environ()`; see uv.py, virtualenv.py and conda.py."""
+`environ()`; see python/uv.py, python/virtualenv.py and conda/manager.py."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mlrun.envs.base import EnvOptions, EnvPlan, Launch, PreparedEnv
-from mlrun.envs.cache import BuildContext, EnvCache, make_key
+from mlrun.envs.cache.store import BuildContext, EnvCache, make_key
 from mlrun.errors import MlrunError
 from mlrun.reporting import Reporter
 from mlrun.spec.model import Project
