@@ -3,6 +3,7 @@ the import: `mlrun.run(uri, entry_point, parameters=..., synchronous=...)`."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -169,38 +170,45 @@ def run(
         tags=dict(tags or {}),
     )
     reporter = reporter or Reporter()
-    opened = runner.open_project(request, reporter)
-    if "workflows" in opened.project.extra:
-        from mlrun.workflow.submit import submit_workflow, wants
+    # The source stays open until the run ends, in this thread or in the run's own: the
+    # ExitStack closes it if anything fails before the run starts, else hands it on.
+    with contextlib.ExitStack() as owner:
+        opened = owner.enter_context(runner.open_project(request, reporter))
+        if "workflows" in opened.project.extra:
+            from mlrun.workflow.submit import submit_workflow, wants
 
-        if wants(opened, entry_point):
-            return submit_workflow(
-                opened, request, reporter, synchronous=synchronous, options=workflow_options
-            )
-    try:
+            if wants(opened, entry_point):
+                return submit_workflow(
+                    opened,
+                    request,
+                    reporter,
+                    synchronous=synchronous,
+                    options=workflow_options,
+                    owner=owner,
+                )
         the_plan = runner.plan_entry_point(opened, request, reporter)
-    except BaseException:
-        opened.source.close()
-        raise
-    store = open_store(tracking_uri)
-    recorded: list[str] = []
-    submitted = SubmittedRun("", store.uri)
-    submitted._cancel = cancel = Cancel()
+        store = open_store(tracking_uri)
+        recorded: list[str] = []
+        submitted = SubmittedRun("", store.uri)
+        submitted._cancel = cancel = Cancel()
 
-    def _work(in_main_thread: bool) -> Any:
-        # Signal handlers can only be installed from the main thread.
-        return runner.execute(
-            the_plan,
-            store,
-            reporter,
-            forward_signals=in_main_thread,
-            cancel=cancel,
-            on_record=recorded.append,
+        def _work(in_main_thread: bool) -> Any:
+            # Signal handlers can only be installed from the main thread.
+            return runner.execute(
+                the_plan,
+                store,
+                reporter,
+                forward_signals=in_main_thread,
+                cancel=cancel,
+                on_record=recorded.append,
+            )
+
+        return submitted._drive(
+            _work,
+            synchronous=synchronous,
+            run_id=lambda: recorded[0] if recorded else None,
+            cleanup=owner.pop_all().close,
         )
-
-    return submitted._drive(
-        _work, synchronous=synchronous, run_id=lambda: recorded[0] if recorded else None
-    )
 
 
 def load_project(uri: str = ".") -> Any:
@@ -208,11 +216,8 @@ def load_project(uri: str = ".") -> Any:
     from mlrun import sources
     from mlrun.spec.loader import load_project as _load
 
-    source = sources.resolve(uri)
-    try:
+    with sources.resolve(uri) as source:
         return _load(source.project_dir)
-    finally:
-        source.close()
 
 
 def _param_str(value: Any) -> str:

@@ -1,7 +1,8 @@
 """The path of one run: source -> spec -> env -> record -> execute -> record.
 
-Both the CLI and the Python API call `prepare()` then `execute()` (or `plan()` for a dry
-run). Nothing here prints; progress goes through the Reporter."""
+The CLI and the Python API open the project (`open_project()`, which they close with
+`with`), plan an entry point of it (`plan_entry_point()`, all a dry run needs) and
+`execute()` the plan. Nothing here prints; progress goes through the Reporter."""
 
 from __future__ import annotations
 
@@ -97,27 +98,24 @@ class RunResult(NamedTuple):
     reason: str | None
 
 
-def plan(request: RunRequest, reporter: Reporter) -> Plan:
-    """Resolve the source, load the project, check parameters, render the command, and
-    plan the environment. Raises MlrunError subclasses for every bad input."""
-    opened = open_project(request, reporter)
-    try:
-        return plan_entry_point(opened, request, reporter)
-    except BaseException:
-        opened.source.close()
-        raise
-
-
 class Opened(NamedTuple):
-    """A fetched source and its loaded project (a workflow plans all its steps on one)."""
+    """A fetched source and its loaded project (a workflow plans all its steps on one).
+    The caller owns the source: `with runner.open_project(...) as opened: ...`."""
 
     source: Source
     project: Project
     warnings: list[str]
 
+    def __enter__(self) -> Opened:
+        return self
 
-def open_project(request: RunRequest, reporter: Reporter) -> Opened:
-    """Resolve the source and load its MLproject; the caller closes `source`."""
+    def __exit__(self, *exc_info: object) -> None:
+        self.source.close()
+
+
+def open_project(request: RunRequest, reporter: Reporter, *, warn: bool = True) -> Opened:
+    """Resolve the source and load its MLproject (the project's warnings are reported
+    unless `warn` is off)."""
     from mlrun import sources
     from mlrun.spec.loader import load_project
 
@@ -129,14 +127,12 @@ def open_project(request: RunRequest, reporter: Reporter) -> Opened:
         require_clean=request.require_clean,
         reporter=reporter,
     )
-    try:
+    with source.closed_on_failure():
         project = load_project(source.project_dir)
-    except BaseException:
-        source.close()
-        raise
     warnings = [str(w) for w in project.warnings]
-    for warning in warnings:
-        reporter.warn(warning)
+    if warn:
+        for warning in warnings:
+            reporter.warn(warning)
     return Opened(source, project, warnings)
 
 
@@ -177,28 +173,13 @@ def plan_entry_point(opened: Opened, request: RunRequest, reporter: Reporter) ->
     )
 
 
-def plan_env(request: RunRequest, reporter: Reporter) -> tuple[Source, EnvPlan]:
-    """Only the environment part of plan(): for `mlrun env build` (no entry point or
-    parameters needed). The caller closes the source."""
-    from mlrun import sources
+def plan_env(opened: Opened, request: RunRequest) -> EnvPlan:
+    """Only the environment part of planning: for `mlrun env build` (no entry point or
+    parameters needed)."""
     from mlrun.envs import choose_manager, get_manager
-    from mlrun.spec.loader import load_project
 
-    source = sources.resolve(
-        request.uri,
-        version=request.version,
-        cwd=request.cwd or Path.cwd(),
-        offline=request.offline,
-        require_clean=request.require_clean,
-        reporter=reporter,
-    )
-    try:
-        project = load_project(source.project_dir)
-        manager = get_manager(choose_manager(project.env, request.env_manager))
-        return source, manager.plan(project, request.env_options)
-    except BaseException:
-        source.close()
-        raise
+    manager = get_manager(choose_manager(opened.project.env, request.env_manager))
+    return manager.plan(opened.project, request.env_options)
 
 
 def execute(
@@ -214,44 +195,42 @@ def execute(
     """Record the run, prepare its env, supervise the command, record how it ended.
 
     The record exists from the start (RUNNING) so that a failed env build, a launch
-    error or a crash of mlrun itself is never a lost run: each path below finishes it."""
+    error or a crash of mlrun itself is never a lost run: each path below finishes it.
+    The plan's source stays open: whoever opened it closes it."""
     from mlrun.errors import MlrunError
     from mlrun.execution.logs import LogSink
     from mlrun.tracking.model import FAILED, KILLED
 
+    run_id, run_root, launch = _create_record(the_plan, store)
+    if on_record is not None:
+        on_record(run_id)
+    sink = LogSink(run_root / "logs", echo=the_plan.request.echo)
+    env: PreparedEnv | None = None
     try:
-        run_id, run_root, launch = _create_record(the_plan, store)
-        if on_record is not None:
-            on_record(run_id)
-        sink = LogSink(run_root / "logs", echo=the_plan.request.echo)
-        env: PreparedEnv | None = None
-        try:
-            env = _prepare_env(the_plan, store, run_id, reporter)
-            outcome = _supervise(
-                the_plan, env, launch, sink, store, reporter, forward_signals, cancel, on_start
-            )
-        except MlrunError as exc:
-            sink.note(str(exc))
-            store.finish_run(run_id, FAILED, exc.exit_code, str(exc))
-            raise
-        except BaseException as exc:
-            interrupted = isinstance(exc, KeyboardInterrupt)
-            store.finish_run(
-                run_id,
-                KILLED if interrupted else FAILED,
-                None,
-                "interrupted" if interrupted else f"mlrun failed: {exc!r}",
-            )
-            raise
-        finally:
-            sink.close()
-            if env is not None:
-                env.release()
-        _record_outputs(store, run_id, launch.run_dir, reporter)
-        store.finish_run(run_id, outcome.status, outcome.exit_code, outcome.reason)
-        return RunResult(run_id, outcome.status, outcome.exit_code, outcome.reason)
+        env = _prepare_env(the_plan, store, run_id, reporter)
+        outcome = _supervise(
+            the_plan, env, launch, sink, store, reporter, forward_signals, cancel, on_start
+        )
+    except MlrunError as exc:
+        sink.note(str(exc))
+        store.finish_run(run_id, FAILED, exc.exit_code, str(exc))
+        raise
+    except BaseException as exc:
+        interrupted = isinstance(exc, KeyboardInterrupt)
+        store.finish_run(
+            run_id,
+            KILLED if interrupted else FAILED,
+            None,
+            "interrupted" if interrupted else f"mlrun failed: {exc!r}",
+        )
+        raise
     finally:
-        the_plan.source.close()
+        sink.close()
+        if env is not None:
+            env.release()
+    _record_outputs(store, run_id, launch.run_dir, reporter)
+    store.finish_run(run_id, outcome.status, outcome.exit_code, outcome.reason)
+    return RunResult(run_id, outcome.status, outcome.exit_code, outcome.reason)
 
 
 def _create_record(the_plan: Plan, store: RunStore) -> tuple[str, Path, Launch]:

@@ -34,8 +34,7 @@ def dag(uri: str, name: str | None, version: str | None, fmt: str) -> int:
     from mlrun.workflow.graph import build
     from mlrun.workflow.model import load_workflow, workflow_names
 
-    source = sources.resolve(uri, version=version, cwd=Path.cwd())
-    try:
+    with sources.resolve(uri, version=version, cwd=Path.cwd()) as source:
         project = load_project(source.project_dir)
         if name is None:
             names = workflow_names(project)
@@ -47,7 +46,5 @@ def dag(uri: str, name: str | None, version: str | None, fmt: str) -> int:
                 )
             name = names[0]
         graph = build(load_workflow(project, name))
-    finally:
-        source.close()
     click.echo(draw(graph, fmt))
     return 0

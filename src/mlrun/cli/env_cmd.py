@@ -115,12 +115,10 @@ def build_cmd(
         offline=offline,
         cwd=Path.cwd(),
     )
-    source, env_plan = runner.plan_env(request, reporter)
-    try:
+    with runner.open_project(request, reporter, warn=False) as opened:
+        env_plan = runner.plan_env(opened, request)
         prepared = get_manager(env_plan.manager).prepare(env_plan, reporter)
         prepared.release()
-    finally:
-        source.close()
     record = prepared.record
     if as_json:
         dump_json(record)

@@ -180,34 +180,33 @@ def run(
         grace_period=grace_period,
         cwd=Path.cwd(),
     )
-    opened = runner.open_project(request, reporter)
-    if "workflows" in opened.project.extra and _is_workflow(opened, entry_point):
-        from mlrun.cli.workflow_run import run_workflow
+    with runner.open_project(request, reporter) as opened:
+        if "workflows" in opened.project.extra and _is_workflow(opened, entry_point):
+            from mlrun.cli.workflow_run import run_workflow
 
-        return run_workflow(
-            opened,
-            request._replace(echo=workflow["stream_output"]),
-            options_from(workflow),
-            dry_run=dry_run,
-            as_json=as_json,
-            quiet=quiet,
-            debug=reporter.debug_enabled,
-            tracking_uri=tracking_uri,
-        )
-    try:
+            return run_workflow(
+                opened,
+                request._replace(echo=workflow["stream_output"]),
+                options_from(workflow),
+                dry_run=dry_run,
+                as_json=as_json,
+                quiet=quiet,
+                debug=reporter.debug_enabled,
+                tracking_uri=tracking_uri,
+            )
         check_unused(workflow, entry_point)
         the_plan = runner.plan_entry_point(opened, request, reporter)
-    except BaseException:
-        opened.source.close()
-        raise
-    if dry_run:
-        the_plan.source.close()
-        if as_json:
-            dump_json(the_plan.to_json())
-        else:
-            _print_plan(the_plan)
-        return 0
+        if dry_run:
+            if as_json:
+                dump_json(the_plan.to_json())
+            else:
+                _print_plan(the_plan)
+            return 0
+        return _execute(the_plan, reporter, tracking_uri=tracking_uri, as_json=as_json)
 
+
+def _execute(the_plan: Any, reporter: Any, *, tracking_uri: str | None, as_json: bool) -> int:
+    from mlrun import runner
     from mlrun.tracking import open_store
 
     store = open_store(tracking_uri)
@@ -235,11 +234,7 @@ def run(
 def _is_workflow(opened: Any, name: str) -> bool:
     from mlrun.workflow.model import wants_workflow
 
-    try:
-        return wants_workflow(opened.project, name)
-    except BaseException:
-        opened.source.close()
-        raise
+    return wants_workflow(opened.project, name)
 
 
 def _print_plan(the_plan: object) -> None:

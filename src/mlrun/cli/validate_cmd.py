@@ -24,22 +24,19 @@ def validate(uri: str, version: str | None, as_json: bool, strict: bool, offline
     from mlrun.spec.loader import load_project
     from mlrun.spec.summary import project_summary
 
-    source = sources.resolve(
+    with sources.resolve(
         uri,
         version=version,
         cwd=Path.cwd(),
         offline=offline,
         reporter=TerminalReporter(quiet=as_json),
-    )
-    try:
+    ) as source:
         project = load_project(source.project_dir)
         summary = project_summary(project)
         if "workflows" in project.extra:
             from mlrun.workflow.summary import workflows_summary
 
             summary["workflows"] = workflows_summary(project)
-    finally:
-        source.close()
     if as_json:
         dump_json({**summary, "source": source.provenance})
     else:

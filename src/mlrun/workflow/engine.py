@@ -91,9 +91,6 @@ class WorkflowRun:
             for name, n in self.graph.nodes.items()
         }
         self._select()
-        # One source for every step: plan each on a copy whose close() does nothing,
-        # so runner.execute cannot give the checkout back after the first step.
-        self.step_opened = Opened(opened.source.without_release(), opened.project, [])
         self.project_id = opened.source.uri
         self.code = _code_identity(opened)
         self.results: dict[str, Upstream] = {}
@@ -154,7 +151,7 @@ class WorkflowRun:
             parent_run_id=self.run_id,
             tags={},
         )
-        the_plan = _plan_entry_point(self.step_opened, request, self.reporter)
+        the_plan = _plan_entry_point(self.opened, request, self.reporter)
         deps = [refs.render(t, lookup) for t in step.deps]
         inputs = KeyInputs(
             command=the_plan.entry_point.command,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -16,11 +17,7 @@ if TYPE_CHECKING:
 def wants(opened: Opened, name: str) -> bool:
     from mlrun.workflow.model import wants_workflow
 
-    try:
-        return wants_workflow(opened.project, name)
-    except BaseException:
-        opened.source.close()
-        raise
+    return wants_workflow(opened.project, name)
 
 
 def submit_workflow(
@@ -30,6 +27,7 @@ def submit_workflow(
     *,
     synchronous: bool,
     options: Mapping[str, Any] | None,
+    owner: contextlib.ExitStack,
 ) -> SubmittedRun:
     from mlrun.api import SubmittedRun
     from mlrun.execution.supervisor import Cancel
@@ -37,18 +35,14 @@ def submit_workflow(
     from mlrun.workflow.engine import Options, WorkflowRun
 
     try:
-        try:
-            opts = Options(**dict(options or {}))
-        except TypeError as exc:
-            raise UsageError(
-                f"mlrun.run(workflow_options=...): {exc}",
-                hint="names: jobs, keep_going, force, force_steps, no_cache, from_steps, only",
-            ) from None
-        store = open_store(request.tracking_uri)
-        wf = WorkflowRun(request, opened, opts, reporter, store)
-    except BaseException:
-        opened.source.close()
-        raise
+        opts = Options(**dict(options or {}))
+    except TypeError as exc:
+        raise UsageError(
+            f"mlrun.run(workflow_options=...): {exc}",
+            hint="names: jobs, keep_going, force, force_steps, no_cache, from_steps, only",
+        ) from None
+    store = open_store(request.tracking_uri)
+    wf = WorkflowRun(request, opened, opts, reporter, store)
     submitted = SubmittedRun("", store.uri)
     submitted._cancel = cancel = Cancel()
     # The record is created at the start of execute(); wf.run_id is set from then on.
@@ -57,5 +51,5 @@ def submit_workflow(
         synchronous=synchronous,
         run_id=lambda: wf.run_id,
         what="workflow run",
-        cleanup=opened.source.close,
+        cleanup=owner.pop_all().close,
     )
