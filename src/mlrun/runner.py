@@ -7,12 +7,10 @@ The CLI and the Python API open the project (`open_project()`, which they close 
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from mlrun import __version__
 from mlrun.envs.base import EnvOptions, EnvPlan, Launch, PreparedEnv
 from mlrun.execution.supervisor import DEFAULT_GRACE, Cancel
 from mlrun.reporting import Reporter
@@ -199,7 +197,7 @@ def execute(
     The plan's source stays open: whoever opened it closes it."""
     from mlrun.errors import MlrunError
     from mlrun.execution.logs import LogSink
-    from mlrun.tracking.model import FAILED, KILLED
+    from mlrun.recording import finish_on_error
 
     run_id, run_root, launch = _create_record(the_plan, store)
     if on_record is not None:
@@ -211,18 +209,10 @@ def execute(
         outcome = _supervise(
             the_plan, env, launch, sink, store, reporter, forward_signals, cancel, on_start
         )
-    except MlrunError as exc:
-        sink.note(str(exc))
-        store.finish_run(run_id, FAILED, exc.exit_code, str(exc))
-        raise
     except BaseException as exc:
-        interrupted = isinstance(exc, KeyboardInterrupt)
-        store.finish_run(
-            run_id,
-            KILLED if interrupted else FAILED,
-            None,
-            "interrupted" if interrupted else f"mlrun failed: {exc!r}",
-        )
+        if isinstance(exc, MlrunError):
+            sink.note(str(exc))
+        finish_on_error(store, run_id, exc)
         raise
     finally:
         sink.close()
@@ -234,50 +224,25 @@ def execute(
 
 
 def _create_record(the_plan: Plan, store: RunStore) -> tuple[str, Path, Launch]:
-    from mlrun.execution.logs import log_paths
-    from mlrun.tracking import runs_root
-    from mlrun.tracking.liveness import process_start_token, this_host
-    from mlrun.tracking.model import NewRun
+    from mlrun import recording
 
-    request = the_plan.request
-    run_id = request.run_id or uuid.uuid4().hex
-    run_root = runs_root(store) / run_id
+    command = the_plan.command
+    run_id, run_root, experiment = recording.create(
+        store,
+        the_plan.request,
+        the_plan.source,
+        entry_point=the_plan.entry_point.name,
+        params=the_plan.params.all(),
+        command=list(command.argv) if command.argv is not None else command.shell or "",
+        command_mode=command.mode,
+        env_kind=the_plan.env_plan.manager,
+        env={"kind": the_plan.env_plan.manager, "key": the_plan.env_plan.key},
+        tags=dict(the_plan.request.tags),
+    )
     run_dir = run_root / "outputs"
-    run_dir.mkdir(parents=True, exist_ok=True)
-    command: list[str] | str = (
-        list(the_plan.command.argv)
-        if the_plan.command.argv is not None
-        else the_plan.command.shell or ""
-    )
-    experiment = request.experiment_name or os.environ.get("MLRUN_EXPERIMENT_NAME") or "Default"
-    store.create_run(
-        NewRun(
-            run_id=run_id,
-            experiment=experiment,
-            run_name=request.run_name,
-            source_uri=the_plan.source.uri,
-            source_type=the_plan.source.kind,
-            source=dict(the_plan.source.provenance),
-            entry_point=the_plan.entry_point.name,
-            params=the_plan.params.all(),
-            command=command,
-            command_mode=the_plan.command.mode,
-            env_kind=the_plan.env_plan.manager,
-            env={"kind": the_plan.env_plan.manager, "key": the_plan.env_plan.key},
-            run_dir=str(run_dir),
-            log_paths=log_paths(run_root / "logs"),
-            host=this_host(),
-            user=_user(),
-            pid=os.getpid(),
-            pid_start=process_start_token(os.getpid()),
-            mlrun_version=__version__,
-            parent_run_id=request.parent_run_id or os.environ.get("MLRUN_RUN_ID") or None,
-            tags=dict(request.tags),
-        )
-    )
     _save_source_artifacts(the_plan.source, run_dir)
     launch = Launch(
-        command=the_plan.command,
+        command=command,
         cwd=the_plan.source.project_dir,
         run_env={
             "MLRUN_RUN_ID": run_id,
@@ -373,16 +338,3 @@ def _save_source_artifacts(source: Source, run_dir: Path) -> None:
         target = run_dir / "artifacts" / "mlrun" / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
-
-
-def _user() -> str:
-    # getpass.getuser() semantics without importing getpass (start-up time).
-    for name in ("LOGNAME", "USER", "LNAME", "USERNAME"):
-        if os.environ.get(name):
-            return os.environ[name]
-    import pwd
-
-    try:
-        return pwd.getpwuid(os.getuid()).pw_name
-    except KeyError:  # no passwd entry (containers): the uid will do
-        return str(os.getuid())

@@ -9,7 +9,7 @@ import click
 
 from mlrun.cli.entry import startup_done
 from mlrun.cli.output import TerminalReporter, dump_json
-from mlrun.cli.workflow_options import check_unused, options_from, workflow_options
+from mlrun.cli.workflow_options import given_flags, options_from, workflow_options
 
 _NOT_YET = {
     "backend_config": "--backend-config",
@@ -140,6 +140,7 @@ def run(
     """
     from mlrun import runner
     from mlrun.cli.options import parse_docker_args, parse_params
+    from mlrun.dispatch import plan_unless_workflow
     from mlrun.envs.base import EnvOptions
     from mlrun.errors import NotAvailableError
 
@@ -181,7 +182,10 @@ def run(
         cwd=Path.cwd(),
     )
     with runner.open_project(request, reporter) as opened:
-        if "workflows" in opened.project.extra and _is_workflow(opened, entry_point):
+        the_plan = plan_unless_workflow(
+            opened, request, reporter, workflow_flags=given_flags(workflow)
+        )
+        if the_plan is None:
             from mlrun.cli.workflow_run import run_workflow
 
             return run_workflow(
@@ -194,8 +198,6 @@ def run(
                 debug=reporter.debug_enabled,
                 tracking_uri=tracking_uri,
             )
-        check_unused(workflow, entry_point)
-        the_plan = runner.plan_entry_point(opened, request, reporter)
         if dry_run:
             if as_json:
                 dump_json(the_plan.to_json())
@@ -229,12 +231,6 @@ def _execute(the_plan: Any, reporter: Any, *, tracking_uri: str | None, as_json:
             }
         )
     return result.exit_code
-
-
-def _is_workflow(opened: Any, name: str) -> bool:
-    from mlrun.workflow.model import wants_workflow
-
-    return wants_workflow(opened.project, name)
 
 
 def _print_plan(the_plan: object) -> None:

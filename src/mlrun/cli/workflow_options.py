@@ -7,8 +7,6 @@ from typing import Any, TypeVar
 
 import click
 
-from mlrun.errors import UsageError
-
 F = TypeVar("F", bound=Callable[..., Any])
 
 _OPTIONS = [
@@ -92,14 +90,9 @@ _FLAGS = {
 }
 
 
-def check_unused(values: dict[str, Any], entry_point: str) -> None:
-    """Workflow options given for a plain entry point are a mistake worth saying."""
-    used = [k for k, default in _DEFAULTS.items() if values.get(k, default) != default]
-    if used:
-        raise UsageError(
-            f"{_FLAGS[used[0]]} only applies to workflows, and {entry_point!r} is an entry point",
-            hint="declare a workflow under `workflows:` in the MLproject, or drop the option",
-        )
+def given_flags(values: dict[str, Any]) -> list[str]:
+    """The workflow-only options given on the command line (their flags)."""
+    return [_FLAGS[k] for k, default in _DEFAULTS.items() if values.get(k, default) != default]
 
 
 def options_from(values: dict[str, Any]) -> Any:

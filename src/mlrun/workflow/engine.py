@@ -5,7 +5,6 @@ order and parallelism. The workflow itself is a run record that the steps point 
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -288,14 +287,20 @@ class WorkflowRun:
 
     # -- execution -------------------------------------------------------------------
 
-    def execute(self, cancel: Cancel | None = None) -> WorkflowResult:
+    def execute(
+        self, cancel: Cancel | None = None, on_record: Callable[[str], None] | None = None
+    ) -> WorkflowResult:
         """Run the workflow to its end; the result's exit code is the first failed step's
-        (128+N when a signal or `cancel` stopped it)."""
+        (128+N when a signal or `cancel` stopped it). `on_record(run_id)` is called once
+        the workflow's record exists."""
+        from mlrun.recording import finish_on_error
         from mlrun.tracking.model import FAILED, KILLED
         from mlrun.workflow.scheduler import Scheduler
 
         self._resolve_cache_only()  # bad selections fail here, before any record exists
         self.run_id = self._create_record()
+        if on_record is not None:
+            on_record(self.run_id)
         self.reporter.info(
             f"running workflow {self.workflow.name!r} of {self.opened.source.uri} "
             f"({len(self.needed)} steps, {self.options.jobs} at a time; run {self.run_id})"
@@ -319,13 +324,7 @@ class WorkflowRun:
             )
             stopped_by = scheduler.run()
         except BaseException as exc:
-            interrupted = isinstance(exc, KeyboardInterrupt)
-            self.store.finish_run(
-                self.run_id,
-                KILLED if interrupted else FAILED,
-                None,
-                "interrupted" if interrupted else f"mlrun failed: {exc!r}",
-            )
+            finish_on_error(self.store, self.run_id, exc)
             self._close_log()
             raise
         if stopped_by is not None:
@@ -516,54 +515,31 @@ class WorkflowRun:
         )
 
     def _create_record(self) -> str:
-        import uuid
-
-        from mlrun import __version__
-        from mlrun.execution.logs import LogSink, log_paths
-        from mlrun.tracking import runs_root
-        from mlrun.tracking.liveness import process_start_token
-        from mlrun.tracking.model import NewRun
+        from mlrun import recording
+        from mlrun.execution.logs import LogSink
 
         request, source = self.request, self.opened.source
-        run_id = uuid.uuid4().hex
-        root = runs_root(self.store) / run_id
-        (root / "outputs").mkdir(parents=True, exist_ok=True)
-        self._log = LogSink(root / "logs", echo=False)
         argv = ["mlrun", "run", source.uri, "-e", self.workflow.name]
         for k, v in self.params.items():
             argv += ["-P", f"{k}={v}"]
-        self.store.create_run(
-            NewRun(
-                run_id=run_id,
-                experiment=(
-                    request.experiment_name or os.environ.get("MLRUN_EXPERIMENT_NAME") or "Default"
-                ),
-                run_name=request.run_name,
-                source_uri=source.uri,
-                source_type=source.kind,
-                source=dict(source.provenance),
-                entry_point=self.workflow.name,
-                params=dict(self.params),
-                command=argv,
-                command_mode="workflow",
-                env_kind="workflow",
-                env={"code": self.code},
-                run_dir=str(root / "outputs"),
-                log_paths=log_paths(root / "logs"),
-                host=_host(),
-                user=_user(),
-                pid=os.getpid(),
-                pid_start=process_start_token(os.getpid()),
-                mlrun_version=__version__,
-                parent_run_id=request.parent_run_id or os.environ.get("MLRUN_RUN_ID") or None,
-                tags={
-                    TAG_KIND: "workflow",
-                    wcache.TAG_WORKFLOW: self.workflow.name,
-                    wcache.TAG_PROJECT: self.project_id,
-                    **request.tags,
-                },
-            )
+        run_id, root, _ = recording.create(
+            self.store,
+            request._replace(run_id=None),
+            source,
+            entry_point=self.workflow.name,
+            params=dict(self.params),
+            command=argv,
+            command_mode="workflow",
+            env_kind="workflow",
+            env={"code": self.code},
+            tags={
+                TAG_KIND: "workflow",
+                wcache.TAG_WORKFLOW: self.workflow.name,
+                wcache.TAG_PROJECT: self.project_id,
+                **request.tags,
+            },
         )
+        self._log = LogSink(root / "logs", echo=False)
         return run_id
 
     def _heartbeat(self) -> None:
@@ -631,15 +607,3 @@ def _json(data: Any) -> str:
     import json
 
     return json.dumps(data, sort_keys=True, separators=(",", ":"))
-
-
-def _host() -> str:
-    from mlrun.tracking.liveness import this_host
-
-    return this_host()  # as runner records it: the reaper compares the two
-
-
-def _user() -> str:
-    from mlrun.runner import _user as runner_user
-
-    return runner_user()
