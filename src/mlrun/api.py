@@ -28,7 +28,7 @@ def run(
     experiment_name: str | None = None,
     experiment_id: str | None = None,
     backend: str = "local",
-    backend_config: Any = None,
+    backend_config: str | Mapping[str, Any] | None = None,
     storage_dir: str | None = None,
     synchronous: bool = True,
     run_id: str | None = None,
@@ -49,24 +49,27 @@ def run(
     With `synchronous=True` (default) it waits and raises ExecutionError if the command
     fails, as MLflow does. Called from inside a step, the new run becomes its child.
 
+    `backend` chooses where the command starts (mlrun.backends: `local`, or a plugin's),
+    `backend_config` its settings: a dict, a JSON string, or a path to a .json file.
+
     `entry_point` may name a workflow of the project: the SubmittedRun is then the
     workflow's run, and `workflow_options` takes the CLI's workflow options by name
     (jobs, keep_going, force, force_steps, no_cache, from_steps, only)."""
     from mlrun import runner
+    from mlrun.backends import get_backend
+    from mlrun.backends.config import parse_config
     from mlrun.dispatch import plan_unless_workflow
     from mlrun.envs.base import EnvOptions
 
     for name, value in (
         ("experiment_id", experiment_id),
-        ("backend_config", backend_config),
         ("storage_dir", storage_dir),
         ("docker_auth", docker_auth),
         ("run_id", run_id),
     ):
         if value is not None:
             raise NotAvailableError(f"mlrun.run({name}=...) is not available yet")
-    if backend != "local":
-        raise NotAvailableError(f"backend {backend!r} is not available yet")
+    get_backend(backend)  # an unknown name fails here, naming the known ones
     request = runner.RunRequest(
         uri=uri,
         entry_point=entry_point,
@@ -86,6 +89,8 @@ def run(
             },
         ),
         tags=dict(tags or {}),
+        backend=backend,
+        backend_config=parse_config(backend_config, "backend_config"),
     )
     reporter = reporter or Reporter()
     # The source stays open until the run ends, in this thread or in the run's own: the

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mlrun.envs.base import EnvOptions, EnvPlan, Launch, PreparedEnv
 from mlrun.execution.supervisor import DEFAULT_GRACE, Cancel
@@ -17,6 +17,9 @@ from mlrun.reporting import Reporter
 from mlrun.sources.model import Source
 from mlrun.spec.model import EMPTY, Command, EntryPoint, Project, ResolvedParameters
 from mlrun.tracking.base import RunStore
+
+if TYPE_CHECKING:
+    from mlrun.backends.base import Backend
 
 
 class RunRequest(NamedTuple):
@@ -37,6 +40,8 @@ class RunRequest(NamedTuple):
     tags: Mapping[str, str] = EMPTY
     echo: bool = True  # stream the command's output to our stdout/stderr
     run_id: str | None = None
+    backend: str = "local"  # where the command starts (mlrun.backends)
+    backend_config: Mapping[str, Any] = EMPTY  # -c/--backend-config, parsed
 
 
 class Plan:
@@ -52,6 +57,7 @@ class Plan:
         params: ResolvedParameters,
         command: Command,
         env_plan: EnvPlan,
+        backend: Backend,
         warnings: list[str] | None = None,
     ) -> None:
         self.request = request
@@ -61,6 +67,7 @@ class Plan:
         self.params = params
         self.command = command
         self.env_plan = env_plan
+        self.backend = backend
         self.warnings: list[str] = warnings if warnings is not None else []
 
     def to_json(self) -> dict[str, Any]:
@@ -80,6 +87,9 @@ class Plan:
                 **{k: v for k, v in self.env_plan.details.items() if k != "inputs"},
             },
             "source": self.source.provenance,
+            "backend": self.backend.describe(
+                self.env_plan, self.command, self.source.project_dir, self.request.backend_config
+            ),
             "warnings": self.warnings,
         }
         if self.command.argv is not None:
@@ -136,6 +146,7 @@ def open_project(request: RunRequest, reporter: Reporter, *, warn: bool = True) 
 
 def plan_entry_point(opened: Opened, request: RunRequest, reporter: Reporter) -> Plan:
     """Plan one entry point of an opened project (does not close the source)."""
+    from mlrun.backends import get_backend
     from mlrun.envs import choose_manager, get_manager
     from mlrun.errors import UsageError
     from mlrun.spec.entrypoints import get_entry_point
@@ -159,6 +170,8 @@ def plan_entry_point(opened: Opened, request: RunRequest, reporter: Reporter) ->
     command = render_command(entry_point, params)
     manager = get_manager(choose_manager(project.env, request.env_manager))
     env_plan = manager.plan(project, request.env_options)
+    backend = get_backend(request.backend)
+    backend.check(env_plan, request.backend_config)
     return Plan(
         request,
         opened.source,
@@ -167,6 +180,7 @@ def plan_entry_point(opened: Opened, request: RunRequest, reporter: Reporter) ->
         params,
         command,
         env_plan,
+        backend,
         list(opened.warnings),
     )
 
@@ -292,7 +306,8 @@ def _supervise(
 ) -> Any:
     from mlrun.execution.supervisor import supervise
 
-    child = env.spawn(launch)
+    request = the_plan.request
+    child = the_plan.backend.start(env, launch, request.backend_config, reporter)
     if on_start is not None:
         on_start(launch.run_id, child)
     reporter.debug(f"run {launch.run_id} started ({child.label})")
@@ -308,7 +323,7 @@ def _supervise(
     return supervise(
         child,
         sink,
-        grace=the_plan.request.grace_period,
+        grace=request.grace_period,
         forward_signals=forward_signals,
         cancel=cancel,
         tick=_heartbeat,

@@ -7,12 +7,13 @@ from typing import Any
 
 import click
 
+from mlrun.backends import BACKENDS
+from mlrun.backends import DEFAULT as DEFAULT_BACKEND
 from mlrun.cli.entry import startup_done
 from mlrun.cli.output import TerminalReporter, dump_json
 from mlrun.cli.workflow_options import given_flags, options_from, workflow_options
 
 _NOT_YET = {
-    "backend_config": "--backend-config",
     "experiment_id": "--experiment-id",
     "storage_dir": "--storage-dir",
 }
@@ -68,11 +69,19 @@ _NOT_YET = {
 @click.option(
     "-b",
     "--backend",
-    default="local",
+    default=DEFAULT_BACKEND,
     show_default=True,
-    help="Where to execute (only 'local' is available yet).",
+    metavar="NAME",
+    help=f"Where the command starts: {', '.join(BACKENDS)}, or a backend a plugin "
+    "registers (mlrun.backends entry points).",
 )
-@click.option("-c", "--backend-config", default=None, hidden=True)
+@click.option(
+    "-c",
+    "--backend-config",
+    default=None,
+    metavar="JSON",
+    help="Settings for the backend: a .json file or a JSON string.",
+)
 @click.option("--storage-dir", default=None, hidden=True)
 @click.option(
     "--build-image",
@@ -139,24 +148,17 @@ def run(
     The exit code is the entry point's own (128+N if a signal stopped it).
     """
     from mlrun import runner
+    from mlrun.backends import get_backend
     from mlrun.cli.options import parse_docker_args, parse_params
     from mlrun.dispatch import plan_unless_workflow
     from mlrun.envs.base import EnvOptions
     from mlrun.errors import NotAvailableError
 
-    given = {
-        "backend_config": backend_config,
-        "experiment_id": experiment_id,
-        "storage_dir": storage_dir,
-    }
+    given = {"experiment_id": experiment_id, "storage_dir": storage_dir}
     for name, flag in _NOT_YET.items():
         if given[name] is not None:
             raise NotAvailableError(f"{flag} is not available yet")
-    if backend != "local":
-        raise NotAvailableError(
-            f"backend {backend!r} is not available yet",
-            hint="only the local backend is implemented",
-        )
+    get_backend(backend)  # an unknown name fails here, naming the known ones
     reporter = TerminalReporter(
         quiet=quiet or (as_json and dry_run), debug=bool(ctx.obj and ctx.obj.get("debug"))
     )
@@ -180,6 +182,8 @@ def run(
         require_clean=require_clean,
         grace_period=grace_period,
         cwd=Path.cwd(),
+        backend=backend,
+        backend_config=_backend_config(backend_config),
     )
     with runner.open_project(request, reporter) as opened:
         the_plan = plan_unless_workflow(
@@ -233,6 +237,14 @@ def _execute(the_plan: Any, reporter: Any, *, tracking_uri: str | None, as_json:
     return result.exit_code
 
 
+def _backend_config(value: str | None) -> dict[str, Any]:
+    if value is None:  # the usual case: no parsing module, no json on the start-up path
+        return {}
+    from mlrun.backends.config import parse_config
+
+    return parse_config(value)
+
+
 def _print_plan(the_plan: object) -> None:
     from mlrun.runner import Plan
 
@@ -252,6 +264,11 @@ def _print_plan(the_plan: object) -> None:
         ):
             click.echo(f"  {key}: {value}")
     click.echo(f"working dir:  {data['cwd']}")
+    if data["backend"]["name"] != DEFAULT_BACKEND:
+        click.echo(f"backend:      {data['backend']['name']}")
+        for key, value in data["backend"].items():
+            if key != "name":
+                click.echo(f"  {key}: {value}")
     if "argv" in data:
         click.echo("argv:         " + " ".join(repr(a) for a in data["argv"]))
     else:
