@@ -54,7 +54,8 @@ def run(
 
     `entry_point` may name a workflow of the project: the SubmittedRun is then the
     workflow's run, and `workflow_options` takes the CLI's workflow options by name
-    (jobs, keep_going, force, force_steps, no_cache, from_steps, only)."""
+    (workflow/options.py: jobs, keep_going, force, force_steps, no_cache, from_steps,
+    only)."""
     from mlrun import runner
     from mlrun.backends import get_backend
     from mlrun.backends.config import parse_config
@@ -136,17 +137,11 @@ def _workflow(
     reporter: Reporter,
     options: Mapping[str, Any] | None,
 ) -> tuple[Work, str]:
-    from mlrun.errors import UsageError
     from mlrun.tracking import open_store
-    from mlrun.workflow.engine import Options, WorkflowRun
+    from mlrun.workflow.engine import WorkflowRun
+    from mlrun.workflow.options import from_mapping
 
-    try:
-        opts = Options(**dict(options or {}))
-    except TypeError as exc:
-        raise UsageError(
-            f"mlrun.run(workflow_options=...): {exc}",
-            hint="names: jobs, keep_going, force, force_steps, no_cache, from_steps, only",
-        ) from None
+    opts = from_mapping(options, "mlrun.run(workflow_options=...)")
     store = open_store(request.tracking_uri)
     wf = WorkflowRun(request, opened, opts, reporter, store)
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from mlrun.cli.output import TerminalReporter, dump_json, table, timestamp
+from mlrun.envs import CHOICES as ENV_MANAGERS
 
 
 @click.group("env", context_settings={"help_option_names": ["-h", "--help"]})
@@ -83,7 +84,7 @@ def prune_cmd(older_than: str, everything: bool, dry_run: bool, as_json: bool) -
 @click.option(
     "--env-manager",
     default=None,
-    type=click.Choice(["local", "uv", "virtualenv", "conda"]),
+    type=click.Choice(ENV_MANAGERS),
     help="How to build the env (default: as `mlrun run` would).",
 )
 @click.option("--rebuild-env", is_flag=True, help="Rebuild even if cached.")

@@ -11,7 +11,8 @@ from mlrun.backends import BACKENDS
 from mlrun.backends import DEFAULT as DEFAULT_BACKEND
 from mlrun.cli.entry import startup_done
 from mlrun.cli.output import TerminalReporter, dump_json
-from mlrun.cli.workflow_options import given_flags, options_from, workflow_options
+from mlrun.cli.workflow_options import given_flags, options_from, stream_output, workflow_options
+from mlrun.envs import CHOICES as ENV_MANAGERS
 
 _NOT_YET = {
     "experiment_id": "--experiment-id",
@@ -54,7 +55,7 @@ _NOT_YET = {
 @click.option(
     "--env-manager",
     default=None,
-    type=click.Choice(["local", "uv", "virtualenv", "conda"]),
+    type=click.Choice(ENV_MANAGERS),
     help="How to build the project's environment (default: uv for python_env, "
     "conda for conda_env, local when none is declared).",
 )
@@ -194,7 +195,7 @@ def run(
 
             return run_workflow(
                 opened,
-                request._replace(echo=workflow["stream_output"]),
+                request._replace(echo=stream_output(workflow)),
                 options_from(workflow),
                 dry_run=dry_run,
                 as_json=as_json,

@@ -21,6 +21,7 @@ from typing import NamedTuple
 
 from mlrun.execution.child import Child
 from mlrun.execution.logs import LogSink
+from mlrun.tracking.model import FAILED, FINISHED, KILLED
 
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 # A child that ended by one of these was stopped from outside: KILLED, not FAILED.
@@ -28,8 +29,6 @@ TERMINATING: set[int] = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SI
 DEFAULT_GRACE = 10.0
 _DRAIN_AFTER_EXIT = 2.0  # seconds to collect output still buffered in pipes
 _READ_SIZE = 65536
-
-FINISHED, FAILED, KILLED = "FINISHED", "FAILED", "KILLED"
 
 
 class Outcome(NamedTuple):

@@ -27,21 +27,11 @@ from mlrun.workflow import state as st
 from mlrun.workflow.cache import KeyInputs, StepCache
 from mlrun.workflow.graph import Graph, Node
 from mlrun.workflow.model import Workflow, load_workflow
+from mlrun.workflow.options import Options, flag
 from mlrun.workflow.refs import Ref, RefError, Upstream
 from mlrun.workflow.state import StepState
 
 TAG_KIND = "mlrun.kind"
-
-
-@dataclass(frozen=True)
-class Options:
-    jobs: int = 1
-    keep_going: bool = False
-    force: bool = False  # re-run every step (results still go to the cache)
-    force_steps: tuple[str, ...] = ()  # re-run these and everything downstream
-    no_cache: bool = False  # neither read nor write the step cache
-    from_steps: tuple[str, ...] = ()  # run these and downstream; upstream from the cache
-    only: tuple[str, ...] = ()  # run only these; what they need from the cache
 
 
 @dataclass
@@ -116,7 +106,7 @@ class WorkflowRun:
             if name not in needed:
                 state = self.states[name]
                 state.status = st.SKIPPED
-                state.reason = "not selected (--only/--from)"
+                state.reason = f"not selected ({flag('only')}/{flag('from_steps')})"
         self.needed = [n for n in g.nodes if n in needed]
 
     # -- planning one node -----------------------------------------------------------
@@ -163,9 +153,9 @@ class WorkflowRun:
         key = inputs.key()
         decision = Decision("run", "", the_plan, inputs, key)
         if node.name in self.forced:
-            decision.reason = "forced (--force)" if self.options.force else "forced (--force-step)"
+            decision.reason = f"forced ({flag('force' if self.options.force else 'force_steps')})"
         elif self.options.no_cache:
-            decision.reason = "--no-cache"
+            decision.reason = flag("no_cache")
         elif not step.cache:
             decision.reason = "cache: false"
         else:
