@@ -5,21 +5,20 @@ workflow_options.py) and `mlrun.run(workflow_options=...)` takes the same names.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
 from mlrun.errors import UsageError
 
-
-class Options(NamedTuple):
-    jobs: int = 1  # steps run at the same time
-    keep_going: bool = False  # after a failure, run what does not depend on it
-    force: bool = False  # re-run every step (results still go to the cache)
-    force_steps: tuple[str, ...] = ()  # re-run these and everything downstream
-    no_cache: bool = False  # neither read nor write the step cache
-    from_steps: tuple[str, ...] = ()  # run these and downstream; upstream from the cache
-    only: tuple[str, ...] = ()  # run only these; what they need from the cache
-
-
+# Each option's default; the names are what mlrun.run(workflow_options=...) takes.
+DEFAULTS: dict[str, Any] = {
+    "jobs": 1,  # steps run at the same time
+    "keep_going": False,  # after a failure, run what does not depend on it
+    "force": False,  # re-run every step (results still go to the cache)
+    "force_steps": (),  # re-run these and everything downstream
+    "no_cache": False,  # neither read nor write the step cache
+    "from_steps": (),  # run these and downstream; upstream from the cache
+    "only": (),  # run only these; what they need from the cache
+}
 # The command-line flags of each option (the last one is the name messages use).
 FLAGS: dict[str, tuple[str, ...]] = {
     "jobs": ("-j", "--jobs"),
@@ -30,7 +29,28 @@ FLAGS: dict[str, tuple[str, ...]] = {
     "from_steps": ("--from",),
     "only": ("--only",),
 }
-DEFAULTS: dict[str, Any] = Options._field_defaults
+
+
+class Options:
+    """The options of one workflow run. A plain class, not a NamedTuple or dataclass:
+    the CLI imports this module on every run's start-up path."""
+
+    jobs: int
+    keep_going: bool
+    force: bool
+    force_steps: tuple[str, ...]
+    no_cache: bool
+    from_steps: tuple[str, ...]
+    only: tuple[str, ...]
+
+    def __init__(self, **values: Any) -> None:
+        for name, default in DEFAULTS.items():
+            setattr(self, name, values.pop(name, default))
+        if values:
+            raise TypeError(f"no workflow option {next(iter(values))!r}")
+
+    def __repr__(self) -> str:
+        return f"Options({', '.join(f'{k}={v!r}' for k, v in vars(self).items())})"
 
 
 def flag(name: str) -> str:
