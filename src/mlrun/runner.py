@@ -1,4 +1,4 @@
-"""The path of one run: source -> spec -> env -> record -> execute -> record.
+"""The path of one run: source -> spec -> env + backend -> record -> execute -> record.
 
 The CLI and the Python API open the project (`open_project()`, which they close with
 `with`), plan an entry point of it (`plan_entry_point()`, all a dry run needs) and
@@ -147,7 +147,6 @@ def open_project(request: RunRequest, reporter: Reporter, *, warn: bool = True) 
 def plan_entry_point(opened: Opened, request: RunRequest, reporter: Reporter) -> Plan:
     """Plan one entry point of an opened project (does not close the source)."""
     from mlrun.backends import get_backend
-    from mlrun.envs import choose_manager, get_manager
     from mlrun.errors import UsageError
     from mlrun.spec.entrypoints import get_entry_point
     from mlrun.spec.params import resolve_parameters
@@ -168,8 +167,7 @@ def plan_entry_point(opened: Opened, request: RunRequest, reporter: Reporter) ->
         ) from exc
     params = resolve_parameters(entry_point, request.parameters, cwd)
     command = render_command(entry_point, params)
-    manager = get_manager(choose_manager(project.env, request.env_manager))
-    env_plan = manager.plan(project, request.env_options)
+    env_plan = plan_env(opened, request)
     backend = get_backend(request.backend)
     backend.check(env_plan, request.backend_config)
     return Plan(
