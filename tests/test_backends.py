@@ -241,3 +241,15 @@ def test_backend_config_forms(tmp_path: Path) -> None:
         parse_config(str(tmp_path / "bad.json"))
     with pytest.raises(UsageError, match=r"^backend_config file"):
         parse_config(str(tmp_path / "nope.json"), "backend_config")
+
+
+def test_a_broken_plugin_is_one_clear_sentence(
+    plugin: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    info = plugin / "fake_mlrun_backend-1.0.dist-info" / "entry_points.txt"
+    info.write_text("[mlrun.backends]\nfake = fake_mlrun_backend\nbroken = no_such_module\n")
+    assert known_names() == ["local", "broken", "fake"]
+    assert run_cli(["run", str(_project(tmp_path)), "-b", "broken"]) == 2
+    err = capfd.readouterr().err
+    assert "backend 'broken' (from 'no_such_module') could not be loaded" in err
+    assert "Traceback" not in err
