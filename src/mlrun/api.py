@@ -59,7 +59,6 @@ def run(
     from mlrun import runner
     from mlrun.backends import get_backend
     from mlrun.backends.config import parse_config
-    from mlrun.dispatch import plan_unless_workflow
     from mlrun.envs.base import EnvOptions
 
     for name, value in (
@@ -98,7 +97,7 @@ def run(
     # ExitStack closes it if anything fails before the run starts, else hands it on.
     with contextlib.ExitStack() as owner:
         opened = owner.enter_context(runner.open_project(request, reporter))
-        the_plan = plan_unless_workflow(opened, request, reporter)
+        the_plan = runner.plan_unless_workflow(opened, request, reporter)
         if the_plan is None:
             work, store_uri = _workflow(opened, request, reporter, workflow_options)
         else:

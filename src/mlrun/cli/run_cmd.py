@@ -151,7 +151,6 @@ def run(
     from mlrun import runner
     from mlrun.backends import get_backend
     from mlrun.cli.options import parse_docker_args, parse_params
-    from mlrun.dispatch import plan_unless_workflow
     from mlrun.envs.base import EnvOptions
     from mlrun.errors import NotAvailableError
 
@@ -187,7 +186,7 @@ def run(
         backend_config=_backend_config(backend_config),
     )
     with runner.open_project(request, reporter) as opened:
-        the_plan = plan_unless_workflow(
+        the_plan = runner.plan_unless_workflow(
             opened, request, reporter, workflow_flags=given_flags(workflow)
         )
         if the_plan is None:

@@ -45,16 +45,26 @@ class EnvPlan(NamedTuple):
     starts: str = "process"  # what the env starts: "process" | "container" (backends check)
 
 
-class Launch(NamedTuple):
-    """Everything about the command to start, independent of the environment."""
+class Launch:
+    """Everything about the command to start, independent of the environment. A plain
+    class, not a NamedTuple: defined on every run's start-up path."""
 
-    command: Command
-    cwd: Path  # the project directory
-    run_env: Mapping[str, str]  # MLRUN_RUN_ID, MLRUN_RUN_DIR, MLRUN_TRACKING_URI, ...
-    run_dir: Path
-    run_id: str
-    # Existing local files/dirs named by path/uri parameters (a container mounts them).
-    host_paths: tuple[Path, ...] = ()
+    def __init__(
+        self,
+        command: Command,
+        cwd: Path,  # the project directory
+        run_env: Mapping[str, str],  # MLRUN_RUN_ID, MLRUN_RUN_DIR, MLRUN_TRACKING_URI, ...
+        run_dir: Path,
+        run_id: str,
+        # Existing local files/dirs named by path/uri parameters (a container mounts them).
+        host_paths: tuple[Path, ...] = (),
+    ) -> None:
+        self.command = command
+        self.cwd = cwd
+        self.run_env = run_env
+        self.run_dir = run_dir
+        self.run_id = run_id
+        self.host_paths = host_paths
 
 
 class ProcessSpec:
