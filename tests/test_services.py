@@ -92,7 +92,7 @@ def test_slurm_scancel_ends_a_running_job_cancelled() -> None:
 def test_slurm_job_over_its_memory_ends_out_of_memory() -> None:
     # tail holds a newline-free stream in memory: 300 MB against a 20 MB limit.
     proc = _run(
-        "sbatch", "--parsable", "--wait", "--mem=20M", "-o", "/dev/null",
+        "sbatch", "--parsable", "--mem=20M", "-o", "/dev/null",
         "--wrap", "head -c 300M /dev/zero | tail >/dev/null",
     )  # fmt: skip
     job_id = proc.stdout.strip()
@@ -105,6 +105,22 @@ def test_slurm_job_over_its_memory_ends_out_of_memory() -> None:
 
 
 @pytest.mark.usefixtures("slurm")
+def test_slurm_urgent_partition_preempts_a_job() -> None:
+    # Both jobs ask for the node's whole memory (cores are shared, memory is not), so the
+    # job in the higher PriorityTier partition cancels the running one to start.
+    memory = _run("sinfo", "-h", "-N", "-o", "%m").stdout.split()[0]
+    sleeper = ("--parsable", f"--mem={memory}", "-o", "/dev/null", "--wrap", "sleep 120")
+    low = _run("sbatch", *sleeper).stdout.strip()
+    deadline = time.monotonic() + 60
+    while _scontrol_job(low).get("JobState") != "RUNNING" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    high = _run("sbatch", "-p", "urgent", *sleeper[:-1], "true")
+    assert high.returncode == 0, high.stderr
+    assert _sacct(low) == ("PREEMPTED", "0:0")
+    assert _sacct(high.stdout.strip()) == ("COMPLETED", "0:0")
+
+
+@pytest.mark.usefixtures("slurm")
 def test_slurm_refuses_an_unknown_partition_and_runs_other_users() -> None:
     proc = _run("sbatch", "-p", "no-such-partition", "--wrap", "true")
     assert proc.returncode == 1
@@ -112,7 +128,7 @@ def test_slurm_refuses_an_unknown_partition_and_runs_other_users() -> None:
     if os.geteuid() != 0:
         return
     proc = _run(
-        "runuser", "-u", "nobody", "--", "sbatch", "--parsable", "--wait", "-D", "/",
+        "runuser", "-u", "nobody", "--", "sbatch", "--parsable", "-D", "/",
         "-o", "/dev/null", "--wrap", 'test "$(id -un)" = nobody',
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
