@@ -39,7 +39,7 @@ NO_MLFLOW = f"no MLflow tool venv (MLRUN_TEST_MLFLOW, default {DEFAULT_MLFLOW}):
 NO_POSTGRES = f"no PostgreSQL answers at MLRUN_TEST_POSTGRES_DSN: {_HOW}"
 NO_REGISTRY = f"no docker registry answers at MLRUN_TEST_REGISTRY ({DEFAULT_REGISTRY}): {_HOW}"
 NO_AUTH_REGISTRY = f"no basic-auth docker registry answers at MLRUN_TEST_REGISTRY_AUTH: {_HOW}"
-NO_SLURM = f"no Slurm cluster answers (sbatch, scontrol ping, an idle node): {_HOW}"
+NO_SLURM = f"no Slurm cluster answers (sbatch, scontrol ping, a node up): {_HOW}"
 NO_CHROMIUM = "no Chromium (MLRUN_TEST_CHROMIUM or `chromium` on PATH): apt-get install chromium"
 
 # Flags that run Chromium headless here, as root, without touching the network.
@@ -137,7 +137,7 @@ def slurm_available() -> bool:
     if shutil.which("sbatch") is None or _run_ok("scontrol", "ping") is None:
         return False
     states = _run_ok("sinfo", "-h", "-N", "-o", "%T") or ""
-    return any(state in {"idle", "mixed", "allocated"} for state in states.split())
+    return any(state in {"idle", "mixed", "allocated", "completing"} for state in states.split())
 
 
 # -------------------------------------------------------------------- tools
