@@ -24,6 +24,29 @@ from tests import services
 from tests.conftest import require_service
 from tests.docker_support import BUSYBOX, engine, ensure_busybox
 
+# --------------------------------------------------------------------------- finders
+
+
+def test_finders_answer_none_when_nothing_answers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    closed = services.free_port()  # nothing listens there
+    monkeypatch.setenv("MLRUN_TEST_POSTGRES_DSN", f"postgresql://u:p@127.0.0.1:{closed}/db")
+    monkeypatch.setenv("MLRUN_TEST_REGISTRY", f"127.0.0.1:{closed}")
+    monkeypatch.setenv("MLRUN_TEST_REGISTRY_AUTH", f"u:p@127.0.0.1:{closed}")
+    monkeypatch.setenv("MLRUN_TEST_MLFLOW", str(tmp_path / "no-such-mlflow"))
+    (tmp_path / "not-executable").write_text("")
+    monkeypatch.setenv("MLRUN_TEST_CHROMIUM", str(tmp_path / "not-executable"))
+    monkeypatch.setenv("PATH", str(tmp_path))  # no sbatch, no scontrol
+    assert services.postgres_dsn() is None
+    assert services.registry_address() is None
+    assert services.auth_registry() is None
+    assert services.mlflow_executable() is None
+    assert services.mlflow_python() is None
+    assert services.chromium_executable() is None
+    assert services.slurm_available() is False
+
+
 # ------------------------------------------------------------------------------ Slurm
 
 
