@@ -1,4 +1,4 @@
-"""The run statuses are defined once (tracking/model.py); the schema's first version
+"""The run statuses are defined once (tracking/status.py); the schema's first version
 spells them out as history, and must agree."""
 
 from __future__ import annotations

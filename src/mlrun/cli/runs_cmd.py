@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from mlrun.cli.output import dump_json, duration, table, timestamp
-from mlrun.tracking.model import KILLED, RUNNING, STATUSES
+from mlrun.tracking.status import KILLED, RUNNING, STATUSES
 
 _tracking_option = click.option(
     "--tracking-uri",
