@@ -56,6 +56,16 @@ _OPTIONS = [
         help="Workflows: run only STEP; the steps it needs must be cached.",
     ),
     click.option(
+        "--resume",
+        "resume",
+        is_flag=False,
+        flag_value="",
+        default=None,
+        metavar="[RUN_ID]",
+        help="Workflows: reuse the steps that finished in the latest run of this workflow "
+        "(or in RUN_ID) whatever changed; run the failed step and what follows it.",
+    ),
+    click.option(
         "--stream",
         "stream_output",
         is_flag=True,
@@ -70,6 +80,7 @@ _DEFAULTS: dict[str, Any] = {
     "no_cache": False,
     "from_steps": (),
     "only_steps": (),
+    "resume": None,
     "stream_output": False,
 }
 
@@ -88,6 +99,7 @@ _FLAGS = {
     "no_cache": "--no-cache",
     "from_steps": "--from",
     "only_steps": "--only",
+    "resume": "--resume",
     "stream_output": "--stream",
 }
 
@@ -113,4 +125,5 @@ def options_from(values: dict[str, Any]) -> Any:
         no_cache=values["no_cache"],
         from_steps=tuple(values["from_steps"]),
         only=tuple(values["only_steps"]),
+        resume=values["resume"],
     )

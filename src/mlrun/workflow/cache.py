@@ -4,7 +4,8 @@ A step's key hashes everything that decides what it computes:
 
     command    the entry point's command template
     parameters the resolved parameters, as the strings passed to the program
-    code       the project's code identity (git commit + diff hash, or a content hash)
+    code       the project's code identity (git commit + diff hash, or a content hash),
+               or the content of the step's `code:` files (workflow/code.py)
     env        the environment's key (see env_identity)
     deps       the content of each declared dep
     upstream   the keys of the steps it needs
@@ -28,6 +29,7 @@ from typing import Any
 from mlrun.tracking.base import RunStore
 from mlrun.tracking.model import FINISHED, Run
 
+TAG_KIND = "mlrun.kind"  # "workflow" on a workflow's own run
 TAG_KEY = "mlrun.cache_key"
 TAG_INPUTS = "mlrun.cache_inputs"
 TAG_WORKFLOW = "mlrun.workflow"
@@ -71,19 +73,24 @@ class KeyInputs:
             return None  # written by another version: no diff, just "inputs changed"
 
 
-def what_changed(old: KeyInputs, new: KeyInputs, limit: int = 4) -> list[str]:
-    """Human words for each input that differs, most specific first."""
+def what_changed(
+    old: KeyInputs, new: KeyInputs, code_change: str | None = None, limit: int = 4
+) -> list[str]:
+    """Human words for each input that differs, most specific first; `code_change` says
+    how the code differs, when the caller can name the files (workflow/code.py)."""
+    from mlrun.workflow.code import short_diff
+
     changes = []
     for name in sorted(set(old.parameters) | set(new.parameters)):
         before, after = old.parameters.get(name), new.parameters.get(name)
         if before != after:
-            changes.append(f"parameter {name}: {_short(before)} -> {_short(after)}")
+            changes.append(f"parameter {name}: {_pair(before, after)}")
     if old.command != new.command:
         changes.append("the entry point's command changed")
     if old.code != new.code:
-        changes.append(f"code changed ({_ident(old.code)} -> {_ident(new.code)})")
+        changes.append(code_change or f"code changed ({short_diff(old.code, new.code)})")
     if old.env != new.env:
-        changes.append(f"environment changed ({_ident(old.env)} -> {_ident(new.env)})")
+        changes.append(f"environment changed ({short_diff(old.env, new.env)})")
     for dep in sorted(set(old.deps) | set(new.deps)):
         if dep not in old.deps:
             changes.append(f"new dep {dep}")
@@ -99,15 +106,29 @@ def what_changed(old: KeyInputs, new: KeyInputs, limit: int = 4) -> list[str]:
     return changes
 
 
-def _short(value: str | None) -> str:
+def _pair(before: str | None, after: str | None, width: int = 40) -> str:
+    """`'a' -> 'b'`; long values are cut around where they first differ, so the two
+    never look the same."""
+    if before is None or after is None or max(len(before), len(after)) <= width:
+        return f"{_show(before)} -> {_show(after)}"
+    same = 0
+    while same < min(len(before), len(after)) and before[same] == after[same]:
+        same += 1
+    start = same - 12 if same > width - 12 else 0
+
+    def cut(value: str) -> str:
+        piece = value[start : start + width]
+        return repr(
+            ("..." if start else "") + piece + ("..." if start + width < len(value) else "")
+        )
+
+    return f"{cut(before)} -> {cut(after)}"
+
+
+def _show(value: str | None) -> str:
     if value is None:
         return "(none)"
     return repr(value) if len(value) <= 40 else repr(value[:37] + "...")
-
-
-def _ident(value: str) -> str:
-    kind, sep, rest = value.partition(":")
-    return f"{kind}:{rest[:12]}" if sep and len(rest) > 12 else value[:60]
 
 
 def env_identity(env_key: str | None, manager: str) -> str:

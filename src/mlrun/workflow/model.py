@@ -15,6 +15,7 @@ checked before a step runs, naming file, line and key in each error.
             needs: [OTHER, ...]      # also implied by ${{ steps.OTHER... }} references
             matrix: {k: [v1, v2]}    # one run per combination: STEP[k=v1], STEP[k=v2]
             deps: [path, ...]        # files/dirs whose content is part of the cache key
+            code: [glob, ...]        # the code it depends on (default: the whole project)
             cache: true              # false: always run, never reuse
 """
 
@@ -34,7 +35,7 @@ from mlrun.workflow.refs import Ref, RefError, Template
 
 KEY = "workflows"
 WORKFLOW_KEYS = ("parameters", "steps")
-STEP_KEYS = ("entry_point", "parameters", "needs", "matrix", "deps", "cache")
+STEP_KEYS = ("entry_point", "parameters", "needs", "matrix", "deps", "code", "cache")
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class Step:
     deps: tuple[Template, ...]
     cache: bool
     line: int | None
+    code: tuple[str, ...] = ()  # globs; () = the whole project (see workflow/code.py)
 
 
 @dataclass(frozen=True)
@@ -293,7 +295,32 @@ class _Parser:
             tuple(deps),
             cache,
             self.doc.line(KEY, *where),
+            self._code(name, body.get("code"), where),
         )
+
+    def _code(self, step: str, raw: object, where: tuple[Hashable, ...]) -> tuple[str, ...]:
+        from mlrun.sources.codefiles import check_pattern
+
+        patterns = self._names(raw, "code", step, where, any_text=True)
+        for i, pattern in enumerate(patterns):
+            problem = check_pattern(pattern)
+            if problem is None and "${{" in pattern:
+                problem = "holds a reference; code patterns are plain globs"
+            if problem is not None:
+                raise self.error(
+                    f"code pattern {pattern!r} of step {step!r} {problem}",
+                    *where,
+                    "code",
+                    i,
+                    hint="e.g. code: [evaluate.py, lib/, 'src/**/*.py']",
+                )
+        if raw is not None and not patterns:
+            raise self.error(
+                f"code of step {step!r} is empty; leave it out to mean the whole project",
+                *where,
+                "code",
+            )
+        return tuple(patterns)
 
     def _check_entry_point(self, ep: str, step: str, where: tuple[Hashable, ...]) -> None:
         if ep in self.project.entry_points:
