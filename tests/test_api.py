@@ -95,7 +95,7 @@ def test_nested_run_inside_a_step_is_recorded_as_child(tmp_path: Path) -> None:
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
-    parent = json.loads(proc.stdout[proc.stdout.index("{\n") :])["run_id"]
+    parent = json.loads(proc.stdout)["run_id"]
     children = open_store().search_runs(parent_run_id=parent)
     assert sorted(c.params["n"] for c in children) == ["1", "2"]
     assert all(c.entry_point == "leaf" and c.status == "FINISHED" for c in children)

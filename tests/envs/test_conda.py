@@ -103,7 +103,7 @@ def test_concurrent_conda_runs_build_once_and_prune(
     assert [p.returncode for p in procs] == [0] * 4, outputs
     records = []
     for out, _ in outputs:
-        run_id = json.loads(out[out.index("{") :])["run_id"]
+        run_id = json.loads(out)["run_id"]
         records.append(json.loads(mlrun("runs", "show", run_id, "--json", check=True).stdout))
     assert len({r["env"]["key"] for r in records}) == 1
     assert sorted(r["env"]["built"] for r in records) == [False, False, False, True]

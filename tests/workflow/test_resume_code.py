@@ -146,7 +146,7 @@ def test_resume_needs_an_earlier_workflow_run(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "there is no earlier run of workflow 'flow'" in proc.stderr
     out = mlrun("run", str(project), "-e", "step", "-P", "name=x", "--json", check=True).stdout
-    step_run = json.loads(out[out.index("{") :])["run_id"]
+    step_run = json.loads(out)["run_id"]
     proc = mlrun("run", str(project), "-e", "flow", "--resume", step_run)
     assert proc.returncode == 2 and "is not a run of workflow 'flow'" in proc.stderr
 
