@@ -45,6 +45,10 @@ def _fix_evaluate(project: Path) -> None:
     script.write_text(script.read_text().replace(BREAK, ""))
 
 
+def by_run(result: dict[str, Any], name: str) -> str:
+    return str({s["name"]: s for s in result["steps"]}[name]["run_id"])
+
+
 def _show(run_id: str) -> dict[str, Any]:
     data: dict[str, Any] = json.loads(mlrun("runs", "show", run_id, "--json", check=True).stdout)
     return data
@@ -61,6 +65,13 @@ def test_example_with_code_declared_reruns_only_the_fixed_step(tmp_path: Path) -
     assert statuses(fixed) == {**dict.fromkeys(NODES, "cached"), "evaluate": "finished"}
     why = reasons(fixed)["evaluate"]
     assert why.startswith("code changed: evaluate.py (since "), why
+    # The result the example picks: the final step's outputs, in the summary and record.
+    picked = fixed["outputs"]["evaluate"]
+    assert set(picked) == {"best_alpha", "best_rmse", "model"}
+    assert _show(fixed["run_id"])["outputs"]["results"] == {"evaluate": picked}
+    text = mlrun("run", str(project), "-e", "pipeline")
+    assert f"outputs of evaluate (run {by_run(fixed, 'evaluate')[:12]}):" in text.stderr
+    assert f"  best_alpha: {picked['best_alpha']}" in text.stderr
     # An edit to a file no step lists re-runs nothing; one to a shared file, every step.
     (project / "NOTES.md").write_text("not code of any step\n")
     assert set(statuses(run_json(project, "-e", "pipeline")).values()) == {"cached"}

@@ -9,7 +9,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +63,7 @@ class WorkflowResult:
     status: str  # FINISHED | FAILED | KILLED
     exit_code: int
     steps: list[StepState]
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)  # final steps' outputs
 
 
 class WorkflowRun:
@@ -473,9 +474,11 @@ class WorkflowRun:
             )
         else:
             status, code, reason = RUN_FINISHED, 0, None
+        results = self._final_outputs()
         self.store.log_outputs(
             self.run_id,
             {
+                "results": results,
                 "steps": {
                     s.name: {
                         "status": s.status,
@@ -484,7 +487,7 @@ class WorkflowRun:
                         **self._reuse_note(s.name),
                     }
                     for s in self.states.values()
-                }
+                },
             },
         )
         self.step_code.save(self._root)
@@ -502,7 +505,17 @@ class WorkflowRun:
             exit_code=code,
             steps=steps,
         )
-        return WorkflowResult(self.run_id, status, code, steps)
+        return WorkflowResult(self.run_id, status, code, steps, results)
+
+    def _final_outputs(self) -> dict[str, dict[str, Any]]:
+        """The outputs of the steps nothing else needs: the workflow's result (what the
+        example's evaluate step picks), by node name."""
+        needed = {n for name in self.needed for n in self.graph.nodes[name].needs}
+        return {
+            name: dict(self.results[name].outputs)
+            for name in self.needed
+            if name not in needed and name in self.results and self.results[name].outputs
+        }
 
     def _reuse_note(self, name: str) -> dict[str, Any]:
         if name not in self.reused or self.origin is None:
