@@ -230,3 +230,21 @@ def test_code_pattern_that_matches_nothing_is_bad_input(tmp_path: Path) -> None:
     proc = mlrun("run", str(project), "-e", "flow")
     assert proc.returncode == 2
     assert "code pattern 'stpe.py' of step 'd' matches no file" in proc.stderr
+
+
+def test_a_directory_dep_names_the_file_that_changed(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "a.csv").write_text("1\n")
+    (data / "b.csv").write_text("2\n")
+    project = tmp_path / "p"
+    project.mkdir()
+    (project / "MLproject").write_text(
+        "entry_points:\n  main: {command: 'python -c pass'}\n"
+        f"workflows:\n  wf:\n    steps:\n      s: {{entry_point: main, deps: ['{data}']}}\n"
+    )
+    run_json(project, "-e", "wf")
+    (data / "b.csv").write_text("3\n")
+    (data / "c.csv").write_text("new\n")
+    why = reasons(run_json(project, "-e", "wf"))["s"]
+    assert why.startswith(f"dep {data} changed: b.csv, c.csv (new) (since "), why

@@ -13,7 +13,7 @@ from mlrun.execution.supervisor import Cancel
 from mlrun.workflow import refs
 from mlrun.workflow import state as st
 from mlrun.workflow.cache import KeyInputs, StepCache, what_changed
-from mlrun.workflow.code import changed_files, describe_change, short_diff
+from mlrun.workflow.code import changed_files, short_diff
 from mlrun.workflow.refs import Ref, RefError, Upstream
 from mlrun.workflow.scheduler import Scheduler
 from mlrun.workflow.state import StepState
@@ -87,8 +87,10 @@ def test_key_inputs_key_and_what_changed() -> None:
         "upstream prep changed",
     ]
     assert what_changed(base, changed, limit=2)[-1] == "and 3 more"
-    named = what_changed(base, changed, code_change="code changed: train.py")
+    names = {("git:abc", "git:def"): "train.py", ("-h1", "-h2"): "data.csv/x (new)"}
+    named = what_changed(base, changed, lambda a, b: names.get((a, b), ""), limit=10)
     assert named[1] == "code changed: train.py"
+    assert named[3] == "dep data.csv changed: data.csv/x (new)"
 
 
 def test_changes_never_look_equal() -> None:
@@ -112,8 +114,7 @@ def test_changed_files_and_their_description() -> None:
     assert changed_files(before, after) == "b.py, gone.py (removed), new.py (new)"
     many = {f"f{i}.py": "file:x" for i in range(7)}
     assert changed_files({}, many, limit=2) == "f0.py (new), f1.py (new) and 5 more"
-    assert describe_change("files:1", "files:2", before, after).startswith("code changed: b.py")
-    assert describe_change("files:1", "files:2", None, after) == "code changed (files:1 -> files:2)"
+
     assert KeyInputs.from_tag("not json") is None
 
 

@@ -20,7 +20,7 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -36,6 +36,7 @@ TAG_WORKFLOW = "mlrun.workflow"
 TAG_STEP = "mlrun.step"
 TAG_PROJECT = "mlrun.project"
 KEY_VERSION = "1"  # bump when the key's recipe changes: old entries then simply miss
+MANIFEST_LIMIT = 5000  # a directory dep with more files is not listed file by file
 
 
 @dataclass(frozen=True)
@@ -74,11 +75,18 @@ class KeyInputs:
 
 
 def what_changed(
-    old: KeyInputs, new: KeyInputs, code_change: str | None = None, limit: int = 4
+    old: KeyInputs,
+    new: KeyInputs,
+    files: Callable[[str, str], str] | None = None,
+    limit: int = 4,
 ) -> list[str]:
-    """Human words for each input that differs, most specific first; `code_change` says
-    how the code differs, when the caller can name the files (workflow/code.py)."""
+    """Human words for each input that differs, most specific first. `files(old, new)`
+    names the files that differ between two code identities or directory digests (''
+    when it cannot tell: workflow/code.py keeps what it needs)."""
     from mlrun.workflow.code import short_diff
+
+    def named(before: str, after: str) -> str:
+        return files(before, after) if files is not None else ""
 
     changes = []
     for name in sorted(set(old.parameters) | set(new.parameters)):
@@ -88,7 +96,12 @@ def what_changed(
     if old.command != new.command:
         changes.append("the entry point's command changed")
     if old.code != new.code:
-        changes.append(code_change or f"code changed ({short_diff(old.code, new.code)})")
+        names = named(old.code, new.code)
+        changes.append(
+            f"code changed: {names}"
+            if names
+            else f"code changed ({short_diff(old.code, new.code)})"
+        )
     if old.env != new.env:
         changes.append(f"environment changed ({short_diff(old.env, new.env)})")
     for dep in sorted(set(old.deps) | set(new.deps)):
@@ -97,7 +110,8 @@ def what_changed(
         elif dep not in new.deps:
             changes.append(f"dep {dep} no longer declared")
         elif old.deps[dep] != new.deps[dep]:
-            changes.append(f"dep {dep} changed")
+            names = named(old.deps[dep], new.deps[dep])
+            changes.append(f"dep {dep} changed" + (f": {names}" if names else ""))
     for up in sorted(set(old.upstream) | set(new.upstream)):
         if old.upstream.get(up) != new.upstream.get(up):
             changes.append(f"upstream {up} changed")
@@ -144,17 +158,24 @@ def env_identity(env_key: str | None, manager: str) -> str:
     return f"{manager}:{shutil.which('python') or shutil.which('python3') or '-'}"
 
 
-def deps_digests(paths: list[str], project_dir: Path) -> dict[str, str]:
-    """{path as declared: digest}; a missing dep is an error worth stopping for."""
+def deps_digests(
+    paths: list[str], project_dir: Path, manifests: dict[str, dict[str, str]] | None = None
+) -> dict[str, str]:
+    """{path as declared: digest}; a missing dep is an error worth stopping for. The
+    per-file digests of each directory dep go to `manifests` (by its digest), so that a
+    change can be named (not for huge directories: they would bloat what is kept)."""
     from mlrun.errors import UsageError
-    from mlrun.sources.contenthash import files_hash, tree_hash
+    from mlrun.sources.contenthash import combine, file_digests, files_hash, walk
 
     digests = {}
     for declared in paths:
         full = Path(declared).expanduser()
         full = full if full.is_absolute() else project_dir / full
         if full.is_dir():
-            digests[declared] = "d" + tree_hash(full)
+            found = file_digests(full, (rel for rel, _ in walk(full)))
+            digests[declared] = "d" + combine(found)
+            if manifests is not None and len(found) <= MANIFEST_LIMIT:
+                manifests[digests[declared]] = found
         elif full.exists():
             digests[declared] = files_hash(full.parent, [full.name])
         else:

@@ -8,17 +8,18 @@ committed or not, dirty or clean makes no difference, only content does; an edit
 other file leaves its key alone.
 
 So that a miss can name the files that changed, a workflow run keeps the per-file
-digests behind every code identity it used in `code-files.json` in its run directory
-(next to `logs/`); the next run compares its own against the ones the step's last run
-used. Without them (older runs, removed run directories) the two identities are shown
-abbreviated just enough to tell them apart."""
+digests behind every code identity and directory dep it used in `code-files.json` in its
+run directory (next to `logs/`); the next run compares its own against the ones the
+step's last run used. Without them (older runs, removed run directories, a dep directory
+of more than cache.MANIFEST_LIMIT files) the two identities are shown abbreviated just
+enough to tell them apart."""
 
 from __future__ import annotations
 
 import json
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from mlrun.errors import UsageError
@@ -77,6 +78,32 @@ class StepCode:
                 self.manifests[identity] = file_digests(self.project_dir, self._project_files())
             return self.manifests.get(identity)
 
+    def deps(self, paths: list[str]) -> dict[str, str]:
+        """The digests of a step's deps (workflow/cache.py), keeping the per-file digests
+        of directory deps like those of code."""
+        from mlrun.workflow.cache import deps_digests
+
+        found: dict[str, dict[str, str]] = {}
+        digests = deps_digests(paths, self.project_dir, found)
+        with self._lock:
+            self.manifests.update(found)
+        return digests
+
+    def changes(self, before: Path | None) -> Callable[[str, str], str]:
+        """`files(old, new)` for cache.what_changed: the files that differ between an
+        identity (or dep digest) the workflow run in `before` (its directory) used and
+        one of this run; '' when either side's per-file digests are unknown."""
+
+        saved: dict[str, dict[str, str]] = {}
+
+        def files(old: str, new: str) -> str:
+            if before is not None and not saved:
+                saved.update(saved_manifests(before))
+            earlier, now = saved.get(old), self.manifest(new) if old in saved else None
+            return changed_files(earlier, now) if earlier is not None and now is not None else ""
+
+        return files
+
     def save(self, run_root: Path | None) -> None:
         """Keep the manifests with the workflow run (a cache: failure costs only words)."""
         with self._lock:
@@ -98,26 +125,15 @@ class StepCode:
         return self._files
 
 
-def saved_manifest(run_root: Path, identity: str) -> dict[str, str] | None:
-    """The manifest a workflow run saved for `identity`, if it is still there."""
+def saved_manifests(run_root: Path) -> dict[str, dict[str, str]]:
+    """The manifests a workflow run saved ({} when they are gone or unreadable)."""
     try:
         data = json.loads((run_root / MANIFEST).read_text())
-        found = data.get(identity)
-    except (OSError, ValueError, AttributeError):
-        return None
-    return found if isinstance(found, dict) else None
-
-
-def describe_change(
-    old: str, new: str, before: Mapping[str, str] | None, after: Mapping[str, str] | None
-) -> str:
-    """`code changed: evaluate.py` (named files when both manifests are known), else the
-    two identities abbreviated as little as needed to differ."""
-    if before is not None and after is not None:
-        names = changed_files(before, after)
-        if names:
-            return "code changed: " + names
-    return f"code changed ({short_diff(old, new)})"
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(v, dict)}
 
 
 def changed_files(before: Mapping[str, str], after: Mapping[str, str], limit: int = 4) -> str:

@@ -198,10 +198,8 @@ class WorkflowRun:
         old = KeyInputs.from_tag(run.tags.get(wcache.TAG_INPUTS))
         if old is None:
             return "inputs changed"
-        code_change = None
-        if old.code != decision.inputs.code:
-            code_change = self._code_change(run, old.code, decision.inputs.code)
-        return "; ".join(wcache.what_changed(old, decision.inputs, code_change)) or "inputs changed"
+        changes = wcache.what_changed(old, decision.inputs, self._files_changed(run))
+        return "; ".join(changes) or "inputs changed"
 
     def _resume_tags(self, node: Node) -> dict[str, str]:
         if self.origin is None:
@@ -254,7 +252,7 @@ class WorkflowRun:
             parameters=the_plan.params.all(),
             code=self.step_code.identity(step.code, step.name),
             env=wcache.env_identity(the_plan.env_plan.key, the_plan.env_plan.manager),
-            deps=wcache.deps_digests(deps, project_dir),
+            deps=self.step_code.deps(deps),
             upstream={n: self.keys[n] for n in node.needs},
         )
         key = inputs.key()
@@ -287,27 +285,21 @@ class WorkflowRun:
             if prev.status == RUN_FINISHED:
                 return f"the files of run {prev.run_id[:12]} are gone"
             return f"the last run with these inputs ({prev.run_id[:12]}) {prev.status}"
-        code_change = None
-        if old.code != inputs.code:
-            code_change = self._code_change(prev, old.code, inputs.code)
-        changes = wcache.what_changed(old, inputs, code_change)
+        changes = wcache.what_changed(old, inputs, self._files_changed(prev))
         return "; ".join(changes) + f" (since {prev.run_id[:12]})"
 
-    def _code_change(self, prev: Run, old: str, new: str) -> str:
-        """`code changed: evaluate.py`, from the manifest the workflow run that ran
-        `prev` kept (workflow/code.py)."""
+    def _files_changed(self, prev: Run) -> Any:
+        """Names the files that changed since `prev`, from the per-file digests its
+        workflow run kept (workflow/code.py)."""
         from mlrun.errors import MlrunError
-        from mlrun.workflow.code import describe_change, saved_manifest
 
         before = None
         if prev.parent_run_id:
             try:
-                parent = self.store.get_run(prev.parent_run_id)
-                before = saved_manifest(Path(parent.run_dir).parent, old)
+                before = Path(self.store.get_run(prev.parent_run_id).run_dir).parent
             except MlrunError:
                 before = None
-        after = self.step_code.manifest(new) if before is not None else None
-        return describe_change(old, new, before, after)
+        return self.step_code.changes(before)
 
     def _use(self, node: Node, run: Run, key: str | None) -> None:
         self.results[node.name] = Upstream(
