@@ -213,3 +213,23 @@ def test_undeclared_param_warns_with_the_closest_name_and_is_still_passed(tmp_pa
     assert "other" not in proc.stderr  # no likely typo: said only without -q
     loud = mlrun("run", str(project), "-P", "alpha=1", "-P", "other=x")
     assert "mlrun: -P other is not a parameter of entry point 'main';" in loud.stderr
+
+
+def test_validate_lists_each_steps_code(tmp_path: Path) -> None:
+    from tests.conftest import REPO
+
+    proc = mlrun("validate", str(REPO / "example_projects" / "wine-pipeline"))
+    assert proc.returncode == 0, proc.stderr
+    assert "  evaluate: code evaluate.py, steputil.py" in proc.stdout
+    data = json.loads(
+        mlrun("validate", str(REPO / "example_projects" / "wine-pipeline"), "--json").stdout
+    )
+    assert data["workflows"]["pipeline"]["steps"]["train"]["code"] == ["train.py", "steputil.py"]
+    broken = write_project(
+        tmp_path / "p",
+        'entry_points:\n  main: {command: "true"}\n'
+        "workflows:\n  w:\n    steps:\n      a: {entry_point: main, code: [nothing.py]}\n",
+    )
+    proc = mlrun("validate", str(broken))
+    assert proc.returncode == 2
+    assert "code pattern 'nothing.py' of step 'a' matches no file in the project" in proc.stderr

@@ -150,10 +150,11 @@ def json_stdout(enabled: bool) -> Iterator[None]:
     try:
         yield
     finally:
-        sys.stdout.flush()
+        for stream in (sys.stdout, out):
+            with contextlib.suppress(OSError, ValueError):  # a reader that left (head)
+                stream.flush()
         sys.stdout = real
         _JsonStdout.stream = None
-        out.flush()
         if saved_fd is not None:
             os.dup2(saved_fd, fd)
             os.close(saved_fd)

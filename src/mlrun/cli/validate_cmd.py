@@ -112,6 +112,9 @@ def _print_summary(
             click.echo(f"  {pname}: {param['type']} ({default})")
     for name, wf in summary.get("workflows", {}).items():
         click.echo(f"workflow {name}: {len(wf['order'])} steps ({', '.join(wf['steps'])})")
+        for step, info in wf["steps"].items():
+            if info["code"]:
+                click.echo(f"  {step}: code {', '.join(info['code'])}")
 
 
 def _describe(source: object) -> str:
