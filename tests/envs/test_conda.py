@@ -51,10 +51,9 @@ def _project(root: Path, conda_yaml: str = CONDA_YAML) -> Path:
 def _run(project: Path, *args: str) -> tuple[str, dict[str, object]]:
     proc = mlrun("run", str(project), "--json", *args, timeout=300)
     assert proc.returncode == 0, proc.stderr
-    out, _, result = proc.stdout.partition("{")
-    run_id = json.loads("{" + result)["run_id"]
+    run_id = json.loads(proc.stdout)["run_id"]  # --json: the summary alone on stdout
     shown = json.loads(mlrun("runs", "show", run_id, "--json", check=True).stdout)
-    return out.strip(), shown
+    return Path(shown["log_paths"]["stdout"]).read_text().strip(), shown
 
 
 def test_conda_env_with_rattler_builds_runs_and_caches(

@@ -429,8 +429,8 @@ class WorkflowRun:
             run_id=self.run_id,
             steps=[s.snapshot() for s in self.states.values()],
         )
-        self._resolve_resumed()
         try:
+            self._resolve_resumed()
             scheduler = Scheduler(
                 {n: self.graph.nodes[n].needs for n in self.needed},
                 self._work,
