@@ -141,6 +141,7 @@ def test_resume_a_named_run_with_parameters_and_forced_steps(tmp_path: Path) -> 
         (["--resume", "--force"], "--resume and --force cannot be combined"),
         (["--resume", "-P", "va=2"], "which ran with va=1, not va=2"),
         (["--resume", "0000ffff"], "--resume 0000ffff: there is no such run"),
+        (["--resume", "../other"], "--resume '../other': a run id is hexadecimal"),
     ],
 )
 def test_resume_refusals_are_bad_input(tmp_path: Path, args: list[str], message: str) -> None:
