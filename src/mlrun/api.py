@@ -55,7 +55,7 @@ def run(
     `entry_point` may name a workflow of the project: the SubmittedRun is then the
     workflow's run, and `workflow_options` takes the CLI's workflow options by name
     (workflow/options.py: jobs, keep_going, force, force_steps, no_cache, from_steps,
-    only)."""
+    only; resume=True for the latest run of the workflow, or resume="RUN_ID")."""
     from mlrun import runner
     from mlrun.backends import get_backend
     from mlrun.backends.config import parse_config

@@ -18,6 +18,7 @@ DEFAULTS: dict[str, Any] = {
     "no_cache": False,  # neither read nor write the step cache
     "from_steps": (),  # run these and downstream; upstream from the cache
     "only": (),  # run only these; what they need from the cache
+    "resume": None,  # True or "": the latest run of the workflow; "ID": that run (resume.py)
 }
 # The command-line flags of each option (the last one is the name messages use).
 FLAGS: dict[str, tuple[str, ...]] = {
@@ -28,6 +29,7 @@ FLAGS: dict[str, tuple[str, ...]] = {
     "no_cache": ("--no-cache",),
     "from_steps": ("--from",),
     "only": ("--only",),
+    "resume": ("--resume",),
 }
 
 
@@ -42,6 +44,7 @@ class Options:
     no_cache: bool
     from_steps: tuple[str, ...]
     only: tuple[str, ...]
+    resume: str | bool | None
 
     def __init__(self, **values: Any) -> None:
         for name, default in DEFAULTS.items():
@@ -59,7 +62,11 @@ def flag(name: str) -> str:
 
 def given(values: Mapping[str, Any]) -> list[str]:
     """The flags of the options in `values` that differ from their defaults."""
-    return [flag(k) for k, default in DEFAULTS.items() if _same(values.get(k, default)) != default]
+    return [
+        flag(k)
+        for k, default in DEFAULTS.items()
+        if _same(values.get(k, default), default) != default
+    ]
 
 
 def from_mapping(values: Mapping[str, Any] | None, what: str) -> Options:
@@ -75,11 +82,13 @@ def from_mapping(values: Mapping[str, Any] | None, what: str) -> Options:
     jobs = values.get("jobs", 1)
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise UsageError(f"{what}: jobs must be a whole number of at least 1, not {jobs!r}")
-    return Options(**{k: _same(v) for k, v in values.items()})
+    return Options(**{k: _same(v, DEFAULTS[k]) for k, v in values.items()})
 
 
-def _same(value: Any) -> Any:
-    # Steps come as lists, tuples (click's) or one name; the defaults are tuples.
+def _same(value: Any, default: Any) -> Any:
+    # Steps come as lists, tuples (click's) or one name; their defaults are tuples.
+    if not isinstance(default, tuple):
+        return value
     if isinstance(value, str):
         return (value,)
     return tuple(value) if isinstance(value, list) else value
