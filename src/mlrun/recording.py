@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -82,6 +82,28 @@ def finish_on_error(store: RunStore, run_id: str, exc: BaseException) -> None:
         store.finish_run(run_id, KILLED, None, "interrupted")
     else:
         store.finish_run(run_id, FAILED, None, f"mlrun failed: {exc!r}")
+
+
+def record_outputs(
+    store: RunStore, run_id: str, run_dir: Path, warn: Callable[[str], None]
+) -> None:
+    """What the step left in its $MLRUN_RUN_DIR (execution/outputs.py) joins its record:
+    when the command ended, or when a backend reconciles a run whose mlrun died."""
+    from mlrun.execution.outputs import collect
+
+    collected = collect(run_dir)
+    for warning in collected.warnings:
+        warn(warning)
+    if collected.params:
+        store.log_params(run_id, collected.params)
+    if collected.tags:
+        store.set_tags(run_id, collected.tags)
+    if collected.metrics:
+        store.log_metrics(run_id, collected.metrics)
+    if collected.outputs:
+        store.log_outputs(run_id, collected.outputs)
+    if collected.artifacts:
+        store.log_artifacts(run_id, collected.artifacts)
 
 
 def user() -> str:

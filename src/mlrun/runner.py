@@ -9,6 +9,7 @@ Nothing here prints; progress goes through the Reporter."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -22,6 +23,9 @@ from mlrun.tracking.base import RunStore
 
 if TYPE_CHECKING:
     from mlrun.backends.base import Backend
+    from mlrun.execution.child import Child
+
+HEARTBEAT = 30.0  # seconds between a running run's heartbeats (tracking/liveness.py)
 
 
 class RunRequest(NamedTuple):
@@ -207,8 +211,8 @@ def plan_entry_point(opened: Opened, request: RunRequest, reporter: Reporter) ->
     for typo, note in undeclared(entry_point, params.extra):
         (reporter.warn if typo else reporter.info)(note)
     command = render_command(entry_point, params)
-    env_plan = plan_env(opened, request)
     backend = get_backend(request.backend)
+    env_plan = plan_env(opened, request, backend)
     backend.check(env_plan, request.backend_config)
     return Plan(
         request,
@@ -223,13 +227,18 @@ def plan_entry_point(opened: Opened, request: RunRequest, reporter: Reporter) ->
     )
 
 
-def plan_env(opened: Opened, request: RunRequest) -> EnvPlan:
+def plan_env(opened: Opened, request: RunRequest, backend: Backend | None = None) -> EnvPlan:
     """Only the environment part of planning: for `mlrun env build` (no entry point or
-    parameters needed)."""
+    parameters needed). A backend whose commands run elsewhere may name the env cache
+    they can see (`env_cache`, see backends/base.py)."""
     from mlrun.envs import choose_manager, get_manager
 
     manager = get_manager(choose_manager(opened.project.env, request.env_manager))
-    return manager.plan(opened.project, request.env_options)
+    options = request.env_options
+    env_cache = getattr(backend, "env_cache", None)
+    if env_cache is not None:
+        options = options._replace(cache_root=env_cache(request.backend_config))
+    return manager.plan(opened.project, options)
 
 
 def execute(
@@ -249,7 +258,7 @@ def execute(
     The plan's source stays open: whoever opened it closes it."""
     from mlrun.errors import MlrunError
     from mlrun.execution.logs import LogSink
-    from mlrun.recording import finish_on_error
+    from mlrun.recording import finish_on_error, record_outputs
 
     run_id, run_root, launch = _create_record(the_plan, store)
     if on_record is not None:
@@ -270,7 +279,7 @@ def execute(
         sink.close()
         if env is not None:
             env.release()
-    _record_outputs(store, run_id, launch.run_dir, reporter)
+    record_outputs(store, run_id, launch.run_dir, reporter.warn)
     store.finish_run(run_id, outcome.status, outcome.exit_code, outcome.reason)
     return RunResult(run_id, outcome.status, outcome.exit_code, outcome.reason)
 
@@ -289,7 +298,7 @@ def _create_record(the_plan: Plan, store: RunStore) -> tuple[str, Path, Launch]:
         command_mode=command.mode,
         env_kind=the_plan.env_plan.manager,
         env={"kind": the_plan.env_plan.manager, "key": the_plan.env_plan.key},
-        tags=dict(the_plan.request.tags),
+        tags=_tags(the_plan),
     )
     run_dir = run_root / "outputs"
     _save_source_artifacts(the_plan.source, run_dir)
@@ -307,6 +316,15 @@ def _create_record(the_plan: Plan, store: RunStore) -> tuple[str, Path, Launch]:
         host_paths=_host_paths(the_plan),
     )
     return run_id, run_root, launch
+
+
+def _tags(the_plan: Plan) -> dict[str, str]:
+    tags = dict(the_plan.request.tags)
+    if the_plan.request.backend != "local":
+        from mlrun.tracking.liveness import BACKEND_TAG
+
+        tags[BACKEND_TAG] = the_plan.request.backend
+    return tags
 
 
 def _host_paths(the_plan: Plan) -> tuple[Path, ...]:
@@ -342,48 +360,61 @@ def _supervise(
     cancel: Cancel | None,
     on_start: Any,
 ) -> Any:
-    from mlrun.execution.supervisor import supervise
+    from mlrun.execution.supervisor import Outcome, supervise
 
     request = the_plan.request
     child = the_plan.backend.start(env, launch, request.backend_config, reporter)
-    if on_start is not None:
-        on_start(launch.run_id, child)
-    reporter.debug(f"run {launch.run_id} started ({child.label})")
+    try:
+        if on_start is not None:
+            on_start(launch.run_id, child)
+        reporter.debug(f"run {launch.run_id} started ({child.label})")
+        recorded = _record_details(store, launch.run_id, child, {})
+    except BaseException:
+        child.kill()
+        child.cleanup()
+        raise
+    last_beat = time.monotonic()
 
-    def _heartbeat() -> None:
+    def _tick() -> None:
+        # Where the command runs may change while it runs (a cluster job gets a node):
+        # recorded as it changes; the heartbeat every HEARTBEAT seconds.
+        nonlocal recorded, last_beat
         from mlrun.errors import StoreError
 
         try:
-            store.heartbeat(launch.run_id)
+            recorded = _record_details(store, launch.run_id, child, recorded)
+            if time.monotonic() - last_beat >= HEARTBEAT:
+                last_beat = time.monotonic()
+                store.heartbeat(launch.run_id)
         except StoreError as exc:  # a busy store must not stop the command
             reporter.debug(f"heartbeat not recorded: {exc}")
 
-    return supervise(
+    outcome = supervise(
         child,
         sink,
         grace=request.grace_period,
         forward_signals=forward_signals,
         cancel=cancel,
-        tick=_heartbeat,
+        tick=_tick,
+        tick_every=1.0 if recorded else HEARTBEAT,
     )
+    _record_details(store, launch.run_id, child, recorded)
+    ending = child.ending()
+    if ending is None or outcome.received_signal is not None:
+        return outcome
+    status, exit_code, reason = ending
+    return Outcome(status, exit_code, outcome.child_returncode, None, reason)
 
 
-def _record_outputs(store: RunStore, run_id: str, run_dir: Path, reporter: Reporter) -> None:
-    from mlrun.execution.outputs import collect
-
-    collected = collect(run_dir)
-    for warning in collected.warnings:
-        reporter.warn(warning)
-    if collected.params:
-        store.log_params(run_id, collected.params)
-    if collected.tags:
-        store.set_tags(run_id, collected.tags)
-    if collected.metrics:
-        store.log_metrics(run_id, collected.metrics)
-    if collected.outputs:
-        store.log_outputs(run_id, collected.outputs)
-    if collected.artifacts:
-        store.log_artifacts(run_id, collected.artifacts)
+def _record_details(
+    store: RunStore, run_id: str, child: Child, recorded: dict[str, str]
+) -> dict[str, str]:
+    """The child's details (a job id, a node) as the run's tags, when they changed."""
+    details: dict[str, str] = child.details()
+    changed = {k: v for k, v in details.items() if recorded.get(k) != v}
+    if changed:
+        store.set_tags(run_id, changed)
+    return details
 
 
 def _save_source_artifacts(source: Source, run_dir: Path) -> None:

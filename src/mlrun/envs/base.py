@@ -32,6 +32,9 @@ class EnvOptions(NamedTuple):
     docker_args: Mapping[str, str | None] = EMPTY
     keep_container: bool = False
     offline: bool = False
+    # Where cached envs live (`<root>/<key>/env`); None: mlrun's cache dir. A backend
+    # whose commands run on other machines sets a path they see (backends/slurm).
+    cache_root: Path | None = None
 
 
 class EnvPlan(NamedTuple):
