@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 BACKENDS: dict[str, str] = {
     "local": "mlrun.backends.local",
+    "slurm": "mlrun.backends.slurm",
 }
 DEFAULT = "local"
 GROUP = "mlrun.backends"
