@@ -69,6 +69,29 @@ def test_parameters_arrive_verbatim_in_the_container(
     assert proc.stdout == "".join(f"[{v}]" for v in HOSTILE)
 
 
+def test_quoted_placeholders_are_not_evaluated_in_the_container(
+    tmp_path: Path, busybox_image: str
+) -> None:
+    # In double quotes (and in a here-document) the container's shell gets MLflow's
+    # quoted text, literally: the values travel in the container's environment.
+    project = _docker_project(
+        tmp_path / "p",
+        busybox_image,
+        """\
+  main:
+    parameters: {a: string}
+    command: |
+      printf '[%s]' "{a}" '{a}' {a}; cat <<EOF
+      [{a}]
+      EOF
+""",
+    )
+    value = "$(echo EVALUATED)`echo EVALUATED`"
+    proc = mlrun("run", str(project), "-P", f"a={value}", "-q")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == f"['{value}'][{value}][{value}]['{value}']\n"
+
+
 @pytest.mark.parametrize(("code", "status"), [(0, "FINISHED"), (3, "FAILED")])
 def test_exit_code_is_passed_through(
     tmp_path: Path, busybox_image: str, code: int, status: str

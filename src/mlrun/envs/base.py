@@ -55,10 +55,7 @@ class Launch(NamedTuple):
     host_paths: tuple[Path, ...] = ()
 
     def argv(self) -> list[str]:
-        if self.command.argv is not None:
-            return list(self.command.argv)
-        assert self.command.shell is not None
-        return ["bash", "-c", self.command.shell]
+        return self.command.launch_argv()
 
 
 class PreparedEnv:
@@ -83,6 +80,7 @@ class PreparedEnv:
         env.update(self.environ_overrides())
         env.setdefault("PYTHONUNBUFFERED", "1")  # live logs from Python steps
         env.update(launch.run_env)
+        env.update(launch.command.env)  # the values a shell-mode command refers to
         return env
 
     def spawn(self, launch: Launch) -> Child:

@@ -143,13 +143,18 @@ class DockerEnv(PreparedEnv):
         if launch.command.argv is not None:
             command = list(launch.command.argv)
         else:
-            command = ["sh", "-c", _SHELL_WRAPPER, "mlrun-shell", str(launch.command.shell)]
+            command = ["sh", "-c", _SHELL_WRAPPER, "mlrun-shell", launch.argv()[2]]
         kwargs: dict[str, Any] = {
             "image": self.image.id,
             "command": command,
             "name": f"mlrun-{launch.run_id}",
             "working_dir": CODE_DIR,
-            "environment": {"PYTHONUNBUFFERED": "1", **settings.env, **launch.run_env},
+            "environment": {
+                "PYTHONUNBUFFERED": "1",
+                **settings.env,
+                **launch.run_env,
+                **launch.command.env,  # the values a shell-mode command refers to
+            },
             "mounts": mounts,
             "volumes": list(settings.binds),
             # An init as PID 1 passes SIGTERM on to the command (PID 1 itself would
