@@ -210,7 +210,7 @@ def load_project(uri: str = ".") -> Any:
 
     source = sources.resolve(uri)
     try:
-        return _load(source.project_dir)
+        return _load(source.project_dir, source.root)
     finally:
         source.close()
 

@@ -130,7 +130,7 @@ def open_project(request: RunRequest, reporter: Reporter) -> Opened:
         reporter=reporter,
     )
     try:
-        project = load_project(source.project_dir)
+        project = load_project(source.project_dir, source.root)
     except BaseException:
         source.close()
         raise
@@ -193,7 +193,7 @@ def plan_env(request: RunRequest, reporter: Reporter) -> tuple[Source, EnvPlan]:
         reporter=reporter,
     )
     try:
-        project = load_project(source.project_dir)
+        project = load_project(source.project_dir, source.root)
         manager = get_manager(choose_manager(project.env, request.env_manager))
         return source, manager.plan(project, request.env_options)
     except BaseException:

@@ -36,7 +36,7 @@ def dag(uri: str, name: str | None, version: str | None, fmt: str) -> int:
 
     source = sources.resolve(uri, version=version, cwd=Path.cwd())
     try:
-        project = load_project(source.project_dir)
+        project = load_project(source.project_dir, source.root)
         if name is None:
             names = workflow_names(project)
             if len(names) != 1:

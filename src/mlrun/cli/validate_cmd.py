@@ -32,7 +32,7 @@ def validate(uri: str, version: str | None, as_json: bool, strict: bool, offline
         reporter=TerminalReporter(quiet=as_json),
     )
     try:
-        project = load_project(source.project_dir)
+        project = load_project(source.project_dir, source.root)
         summary = project_summary(project)
         if "workflows" in project.extra:
             from mlrun.workflow.summary import workflows_summary

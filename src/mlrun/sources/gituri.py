@@ -100,6 +100,18 @@ def normalize_subdir(sub: str, uri: str) -> str:
     return "/".join(parts)
 
 
+def check_subdir(root: Path, subdir: str, where: str) -> None:
+    """UsageError when `root/subdir` leads outside `root` (a committed symlink)."""
+    from mlrun.util.confine import escapes, leads_outside
+
+    real = escapes(root, root / subdir)
+    if real is not None:
+        raise UsageError(
+            leads_outside(f"the subdirectory {subdir!r} of {where}", real),
+            hint="a symlink in the project cannot make another directory the project",
+        )
+
+
 def is_remote(uri: str) -> bool:
     match = _URL.match(uri)
     if match:

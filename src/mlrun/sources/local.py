@@ -50,6 +50,8 @@ def resolve_local(
         from mlrun.sources.gitsource import resolve_worktree_version
 
         inner = (path / subdir) if subdir else path
+        if subdir:
+            _check_subdir(path, subdir)
         rel = inner.relative_to(top).as_posix() if inner != top else ""
         return resolve_worktree_version(top, "" if rel == "." else rel, version, reporter)
     if version is not None:
@@ -58,16 +60,25 @@ def resolve_local(
             hint="drop --version to run the directory as it is",
         )
     project_dir = path / subdir if subdir else path
+    if subdir:
+        _check_subdir(path, subdir)
     if not project_dir.is_dir():
         raise UsageError(
             f"the subdirectory {subdir!r} does not exist in {path}", hint="check the path after '#'"
         )
-    return _in_place(project_dir, top, require_clean, reporter)
+    return _in_place(project_dir, top, top or path, require_clean, reporter)
+
+
+def _check_subdir(path: Path, subdir: str) -> None:
+    from mlrun.sources.gituri import check_subdir  # only for URI#subdir: start-up time
+
+    check_subdir(path, subdir, str(path))
 
 
 def _in_place(
-    project_dir: Path, top: Path | None, require_clean: bool, reporter: Reporter
+    project_dir: Path, top: Path | None, root: Path, require_clean: bool, reporter: Reporter
 ) -> Source:
+    """`root`: the git working tree holding the project, or the directory named."""
     from mlrun.sources.provenance import directory_state, worktree_state
 
     state = None
@@ -91,4 +102,5 @@ def _in_place(
         provenance=state.provenance,
         code_identity=state.code_identity,
         artifacts=state.artifacts,
+        root=root,
     )

@@ -15,7 +15,7 @@ from typing import Any
 from mlrun.errors import SpecError
 from mlrun.spec.context import LoadContext, did_you_mean
 from mlrun.spec.environment import ENV_KEYS, detect_env, parse_env
-from mlrun.spec.model import EntryPoint, Parameter, Project
+from mlrun.spec.model import EntryPoint, EnvSpec, Parameter, Project
 from mlrun.spec.params import NAME_RE, TYPE_ALIASES, canonical_type
 from mlrun.spec.yamlio import load_yaml_file
 
@@ -47,18 +47,25 @@ def find_mlproject(directory: Path) -> Path | None:
     return directory / found[0] if found else None
 
 
-def load_project(directory: Path) -> Project:
+def load_project(directory: Path, root: Path | None = None) -> Project:
+    """The project in `directory`. `root` is the checkout it lives in (default: the
+    directory itself): the MLproject, its env files and docker build paths must not
+    lead outside it, through symlinks or `..`."""
     directory = directory.absolute()
+    root = directory if root is None else root.absolute()
     if not os.path.isdir(directory):
         raise SpecError(
             "the project directory does not exist or is not a directory", file=str(directory)
         )
     path = find_mlproject(directory)
     if path is None:
+        env = detect_env(directory)
+        _confine_env(env, directory, root, None)
         return Project(
-            directory=directory, file=None, name=None, env=detect_env(directory), entry_points={}
+            directory=directory, file=None, name=None, env=env, entry_points={}, root=root
         )
     file = str(path)
+    _confine(root, path, "the MLproject file", file, None)
     doc = load_yaml_file(path)
     ctx = LoadContext(file=file, doc=doc, warnings=list(doc.warnings))
     data = {} if doc.data is None else doc.data  # an empty file is an empty project
@@ -76,6 +83,7 @@ def load_project(directory: Path) -> Project:
     if isinstance(name, (list, dict)):
         raise ctx.error("name must be a string", "name")
     env = parse_env(ctx, data, directory)
+    _confine_env(env, directory, root, ctx)
     entry_points = _entry_points(ctx, data.get("entry_points"), path)
     extra = {k: v for k, v in data.items() if k not in TOP_LEVEL_KEYS}
     for key in extra:
@@ -92,7 +100,36 @@ def load_project(directory: Path) -> Project:
         warnings=tuple(ctx.warnings),
         extra=extra,
         extra_lines={k: line for k in extra if (line := ctx.line(k)) is not None},
+        root=root,
     )
+
+
+def _confine_env(env: EnvSpec, directory: Path, root: Path, ctx: LoadContext | None) -> None:
+    """The env file and docker build paths must stay inside `root`."""
+    file = ctx.file if ctx is not None else str(directory)
+    if env.file is not None:
+        what = f"{env.kind} file {env.file.name!r}" if env.declared else f"{env.file.name}"
+        _confine(root, env.file, what, file, ctx, env.kind)
+    if env.docker is not None:
+        for key in ("dockerfile", "context"):
+            value = getattr(env.docker, key)
+            if value is not None:
+                what = f"docker_env.{key} {value!r}"
+                _confine(root, directory / value, what, file, ctx, "docker_env", key)
+
+
+def _confine(
+    root: Path, path: Path, what: str, file: str, ctx: LoadContext | None, *key: str
+) -> None:
+    from mlrun.util.confine import escapes, leads_outside
+
+    real = escapes(root, path)
+    if real is None:
+        return
+    hint = f"project files must be inside {root}; copy the file into the project"
+    if ctx is not None:
+        raise ctx.error(leads_outside(what, real), *key, hint=hint)
+    raise SpecError(leads_outside(what, real), hint, file=file)
 
 
 def _entry_points(ctx: LoadContext, raw: object, path: Path) -> dict[str, EntryPoint]:

@@ -123,15 +123,25 @@ def env_identity(env_key: str | None, manager: str) -> str:
     return f"{manager}:{shutil.which('python') or shutil.which('python3') or '-'}"
 
 
-def deps_digests(paths: list[str], project_dir: Path) -> dict[str, str]:
-    """{path as declared: digest}; a missing dep is an error worth stopping for."""
+def deps_digests(paths: list[str], project_dir: Path, root: Path | None = None) -> dict[str, str]:
+    """{path as declared: digest}; a missing dep is an error worth stopping for. A
+    relative dep must stay inside `root` (the checkout): a symlink or `..` leading out
+    is refused rather than followed."""
     from mlrun.errors import UsageError
     from mlrun.sources.contenthash import files_hash, tree_hash
+    from mlrun.util.confine import escapes, leads_outside
 
     digests = {}
     for declared in paths:
         full = Path(declared).expanduser()
-        full = full if full.is_absolute() else project_dir / full
+        if not full.is_absolute():
+            full = project_dir / full
+            real = escapes(root or project_dir, full)
+            if real is not None:
+                raise UsageError(
+                    leads_outside(f"dep {declared!r}", real),
+                    hint="write its absolute path to make the step depend on it",
+                )
         if full.is_dir():
             digests[declared] = "d" + tree_hash(full)
         elif full.exists():

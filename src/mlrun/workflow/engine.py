@@ -161,7 +161,7 @@ class WorkflowRun:
             parameters=the_plan.params.all(),
             code=self.code,
             env=wcache.env_identity(the_plan.env_plan.key, the_plan.env_plan.manager),
-            deps=wcache.deps_digests(deps, project_dir),
+            deps=wcache.deps_digests(deps, project_dir, self.opened.project.root),
             upstream={n: self.keys[n] for n in node.needs},
         )
         key = inputs.key()

@@ -138,7 +138,7 @@ class DockerEnv(PreparedEnv):
         mounts = [Mount(str(launch.run_dir), str(launch.run_dir), type="bind")]
         if not settings.build_image:
             mounts.append(Mount(CODE_DIR, str(launch.cwd), type="bind", read_only=True))
-        for path in _extra_paths(launch):
+        for path in _extra_paths(launch, self.plan.project.root or launch.cwd):
             mounts.append(Mount(str(path), str(path), type="bind", read_only=True))
         if launch.command.argv is not None:
             command = list(launch.command.argv)
@@ -185,10 +185,21 @@ def _user(settings: Settings) -> str | None:
     return f"{os.getuid()}:{os.getgid()}"
 
 
-def _extra_paths(launch: Launch) -> list[Path]:
-    """Host paths named by path/uri parameters, minus those already inside a mount."""
+def _extra_paths(launch: Launch, root: Path) -> list[Path]:
+    """Host paths named by path/uri parameters, minus those already inside a mount.
+    One written inside the project must really be there: a committed symlink must not
+    mount the host's files (UsageError)."""
+    from mlrun.errors import UsageError
+    from mlrun.util.confine import escapes, inside, leads_outside
+
     paths: list[Path] = []
     for path in sorted(set(launch.host_paths)):
+        real = escapes(root, path) if inside(root, path) else None
+        if real is not None:
+            raise UsageError(
+                leads_outside(f"the path parameter value {str(path)!r}", real),
+                hint="pass the real location (an absolute path) to mount it",
+            )
         if path.is_relative_to(launch.run_dir) or any(path.is_relative_to(p) for p in paths):
             continue
         paths.append(path)
