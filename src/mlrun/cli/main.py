@@ -83,7 +83,9 @@ def run_cli(argv: list[str] | None = None) -> int:
         if debug:
             import traceback
 
-            traceback.print_exc()
+            from mlrun.util.redact import redact
+
+            click.echo(redact(traceback.format_exc()), err=True)
         return exc.exit_code
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
@@ -106,9 +108,11 @@ def run_cli(argv: list[str] | None = None) -> int:
 
 
 def _print_error(message: str, hint: str | None = None) -> None:
-    click.echo(f"mlrun: error: {message}", err=True)
+    from mlrun.util.redact import redact  # the last net: no error shows a token
+
+    click.echo(f"mlrun: error: {redact(message)}", err=True)
     if hint:
-        click.echo(f"  hint: {hint}", err=True)
+        click.echo(f"  hint: {redact(hint)}", err=True)
 
 
 def _crash(exc: Exception, debug: bool) -> int:

@@ -28,8 +28,10 @@ def resolve_local(
         raw = file_url_path(uri)
     path = (cwd / Path(raw).expanduser()).resolve()
     if not path.exists():
+        from mlrun.sources.gituri import redacted
+
         raise UsageError(
-            f"project directory {uri!r} does not exist",
+            f"project directory {redacted(uri)!r} does not exist",
             hint="give a path to a directory holding an MLproject, or a git URL",
         )
     if not path.is_dir():
