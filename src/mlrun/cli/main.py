@@ -76,6 +76,10 @@ def run_cli(argv: list[str] | None = None) -> int:
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _raise_terminated)
     debug = os.environ.get("MLRUN_DEBUG") == "1" or "--debug" in (argv or sys.argv[1:])
+    problem = _not_text(sys.argv[1:] if argv is None else argv)
+    if problem is not None:
+        _print_error(problem, "mlrun keeps what it is given as text in its run records; use UTF-8")
+        return 2
     try:
         result = cli.main(args=argv, prog_name="mlrun", standalone_mode=False)
     except MlrunError as exc:
@@ -107,6 +111,19 @@ def run_cli(argv: list[str] | None = None) -> int:
     return int(result or 0)
 
 
+def _not_text(args: list[str]) -> str | None:
+    """Which argument (or MLRUN_* variable) holds bytes that are not UTF-8: Python keeps
+    them as lone surrogates, which no run record, terminal or JSON can take."""
+    candidates = [("an argument", arg) for arg in args]
+    candidates += [(f"${k}", v) for k, v in os.environ.items() if k.startswith("MLRUN_")]
+    for what, text in candidates:
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return f"{what} ({os.fsencode(text)!r}) is not valid UTF-8 text"
+    return None
+
+
 def _print_error(message: str, hint: str | None = None) -> None:
     from mlrun.util.redact import redact  # the last net: no error shows a token
 
@@ -116,25 +133,16 @@ def _print_error(message: str, hint: str | None = None) -> None:
 
 
 def _crash(exc: Exception, debug: bool) -> int:
-    import time
     import traceback
 
-    from mlrun.util.paths import data_dir
+    from mlrun.util.crashlog import write_crash_log
     from mlrun.util.redact import redact  # a token in a URL must reach no log or terminal
 
-    text = redact("".join(traceback.format_exception(exc)))
-    log = None
-    try:
-        folder = data_dir()
-        folder.mkdir(parents=True, exist_ok=True)
-        log = folder / f"crash-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
-        log.write_text(f"mlrun {__version__}\nargv: {redact(str(sys.argv))}\n\n{text}")
-    except OSError:
-        pass
+    log = write_crash_log(exc)
     _print_error(
-        redact(f"internal error: {type(exc).__name__}: {exc}"),
+        f"internal error: {type(exc).__name__}: {exc}",
         f"this is a bug in mlrun; the traceback is in {log}" if log else None,
     )
     if debug:
-        click.echo(text, err=True)
+        click.echo(redact("".join(traceback.format_exception(exc))), err=True)
     return 1

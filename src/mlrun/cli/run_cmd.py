@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from mlrun.cli.entry import startup_done
+from mlrun.cli.options import seconds
 from mlrun.cli.output import TerminalReporter, dump_json
 from mlrun.cli.workflow_options import check_unused, options_from, workflow_options
 
@@ -94,6 +95,7 @@ _NOT_YET = {
     default=10.0,
     show_default=True,
     type=float,
+    callback=seconds,
     metavar="SECONDS",
     help="After SIGINT/SIGTERM, how long the command may take to stop before it is killed.",
 )

@@ -117,6 +117,7 @@ def template_problems(ep: EntryPoint) -> list[str]:
     """Why `ep`'s template would fail to render, parameters it never uses, and what
     happens to placeholders written in quotes or other special places."""
     used, problem = _scan_fields(ep)
+    problem = _text_problem(ep.command) or problem
     if problem is not None:
         return [f"the command of entry point {ep.name!r} {problem}"]
     problems: list[str] = []
