@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Callable
+from pathlib import Path
 from typing import NamedTuple
 
 import pytest
+
+from tests.helpers import write_project
 
 
 class Result(NamedTuple):
@@ -36,3 +39,11 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Cli:
         return Result(code, captured.out, captured.err)
 
     return run
+
+
+def workflow_project(root: Path, steps: dict[str, str], name: str = "flow") -> Path:
+    """A project with one entry point `main` (echo hi) and one workflow of `steps`
+    ({step: its YAML flow mapping body, e.g. "entry_point: main, deps: [data]"})."""
+    lines = "".join(f"      {step}: {{{body}}}\n" for step, body in steps.items())
+    text = f'entry_points: {{main: {{command: "echo hi"}}}}\nworkflows:\n  {name}:\n    steps:\n'
+    return write_project(root, text + lines)

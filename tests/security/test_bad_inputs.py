@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import write_project
-from tests.security.conftest import Cli
+from tests.security.conftest import Cli, workflow_project
 
 SIMPLE = """\
 entry_points:
@@ -132,15 +132,8 @@ def test_deeply_nested_outputs_of_a_successful_command(tmp_path: Path, cli: Cli)
 def test_a_matrix_too_large_to_run(tmp_path: Path, cli: Cli) -> None:
     values = "[" + ",".join(str(i) for i in range(10)) + "]"
     matrix = ", ".join(f"k{i}: {values}" for i in range(7))  # 10**7 combinations
-    project = write_project(
-        tmp_path / "p",
-        f"""\
-        entry_points: {{main: {{command: "echo hi"}}}}
-        workflows:
-          sweep:
-            steps:
-              s: {{entry_point: main, matrix: {{{matrix}}}}}
-        """,
+    project = workflow_project(
+        tmp_path / "p", {"s": f"entry_point: main, matrix: {{{matrix}}}"}, "sweep"
     )
     for args in (("run", str(project), "-e", "sweep"), ("dag", str(project), "-e", "sweep")):
         result = cli(*args)
@@ -151,16 +144,11 @@ def test_a_matrix_too_large_to_run(tmp_path: Path, cli: Cli) -> None:
 
 def test_matrix_steps_needing_matrix_steps_are_bounded(tmp_path: Path, cli: Cli) -> None:
     values = "[" + ",".join(str(i) for i in range(100)) + "]"
-    project = write_project(
+    matrix = f"matrix: {{x: {values}, y: {values}}}"
+    project = workflow_project(
         tmp_path / "p",
-        f"""\
-        entry_points: {{main: {{command: "echo hi"}}}}
-        workflows:
-          sweep:
-            steps:
-              a: {{entry_point: main, matrix: {{x: {values}, y: {values}}}}}
-              b: {{entry_point: main, matrix: {{x: {values}, y: {values}}}, needs: [a]}}
-        """,
+        {"a": f"entry_point: main, {matrix}", "b": f"entry_point: main, {matrix}, needs: [a]"},
+        "sweep",
     )
     result = cli("run", str(project), "-e", "sweep", "--dry-run")
     assert result.code == 2, result.err
@@ -176,16 +164,7 @@ def test_an_internal_error_in_a_step_leaves_a_crash_log(
         raise RuntimeError("a bug in step planning, https://u:tok-99@h/x")
 
     monkeypatch.setattr(engine.WorkflowRun, "_work_node", broken)
-    project = write_project(
-        tmp_path / "p",
-        """\
-        entry_points: {main: {command: "echo hi"}}
-        workflows:
-          flow:
-            steps:
-              s: {entry_point: main}
-        """,
-    )
+    project = workflow_project(tmp_path / "p", {"s": "entry_point: main"})
     result = cli("run", str(project), "-e", "flow")
     assert result.code == 1, result.err
     (log,) = mlrun_home.glob("crash-*.log")

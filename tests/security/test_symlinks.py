@@ -11,7 +11,7 @@ import pytest
 
 from mlrun.sources.contenthash import tree_hash
 from tests.helpers import write_project
-from tests.security.conftest import Cli
+from tests.security.conftest import Cli, workflow_project
 from tests.sources.gitrepos import git
 
 CANARY_PROJECT = """\
@@ -133,16 +133,7 @@ def test_relative_docker_volumes_stay_inside(tmp_path: Path, cli: Cli, volume: s
 
 def test_workflow_deps_stay_inside(tmp_path: Path, cli: Cli) -> None:
     (tmp_path / "elsewhere").mkdir()
-    project = write_project(
-        tmp_path / "p",
-        """\
-        entry_points: {main: {command: "echo hi"}}
-        workflows:
-          flow:
-            steps:
-              s: {entry_point: main, deps: [data]}
-        """,
-    )
+    project = workflow_project(tmp_path / "p", {"s": "entry_point: main, deps: [data]"})
     (project / "data").symlink_to(tmp_path / "elsewhere")
     result = cli("run", str(project), "-e", "flow")
     assert result.code == 2
