@@ -87,6 +87,9 @@ class Plan:
             data["argv"] = list(self.command.argv)
         else:
             data["shell"] = self.command.shell
+            if self.command.env:  # what bash really runs: values by reference
+                data["shell_script"] = self.command.script
+                data["shell_env"] = dict(self.command.env)
         return data
 
 

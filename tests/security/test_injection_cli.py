@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from tests.helpers import mlrun, write_project
+from tests.security.conftest import Cli
 
 HOSTILE = [
     "$(touch {canary})",
@@ -81,3 +82,13 @@ def test_values_from_an_upstream_step_are_not_run(tmp_path: Path) -> None:
     shown = json.loads(mlrun("runs", "show", down["run_id"], "--json", check=True).stdout)
     log = Path(shown["log_paths"]["stdout"]).read_text()
     assert log == f"got: '{value}'\n"
+
+
+def test_dry_run_shows_the_command_and_what_bash_runs(tmp_path: Path, cli: Cli) -> None:
+    project = write_project(tmp_path / "p", PROJECT, {"emit.py": EMIT})
+    result = cli("run", str(project), "-e", "dq", "-P", "a=$(x)", "--dry-run", "--json")
+    assert result.code == 0, result.err
+    plan = json.loads(result.out)
+    assert plan["shell"] == "echo \"got: '\\$(x)'\" | cat"  # the values in place, escaped
+    assert plan["shell_script"] == 'echo "got: ${MLRUN_P_1}" | cat'
+    assert plan["shell_env"] == {"MLRUN_P_1": "'$(x)'"}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mlrun.util.redact import redact, redact_uri
+from mlrun.util.redact import redact
 from tests.helpers import write_project
 from tests.security.conftest import Cli
 
@@ -48,6 +48,8 @@ def test_tokens_in_malformed_urls_are_never_shown(uri: str, cli: Cli, tmp_path: 
 
 
 def test_redaction_keeps_what_is_not_a_secret() -> None:
+    from mlrun.util.redact import redact_uri
+
     assert redact("ssh://git@host/repo") == "ssh://git@host/repo"
     assert redact("https://host/pkg/@scope/name") == "https://host/pkg/@scope/name"
     assert redact("'https://u:t@h/r' and 'https://h2/x'") == "'https://***@h/r' and 'https://h2/x'"
