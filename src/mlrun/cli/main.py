@@ -71,19 +71,37 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def run_cli(argv: list[str] | None = None) -> int:
-    from mlrun.errors import MlrunError
+    from mlrun.cli.output import json_stdout
 
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _raise_terminated)
-    debug = os.environ.get("MLRUN_DEBUG") == "1" or "--debug" in (argv or sys.argv[1:])
-    problem = _not_text(sys.argv[1:] if argv is None else argv)
-    if problem is not None:
-        _print_error(problem, "mlrun keeps what it is given as text in its run records; use UTF-8")
-        return 2
+    args = sys.argv[1:] if argv is None else argv
+    given = args[: args.index("--")] if "--" in args else args
+    debug = os.environ.get("MLRUN_DEBUG") == "1" or "--debug" in given
+    with json_stdout("--json" in given):
+        problem = _not_text(args)
+        if problem is not None:
+            hint = "mlrun keeps what it is given as text in its run records; use UTF-8"
+            _print_error(problem, hint, 2, "UsageError")
+            return 2
+        return _run(args, debug)
+
+
+def _run(args: list[str], debug: bool) -> int:
+    from mlrun.errors import MlrunError
+
     try:
-        result = cli.main(args=argv, prog_name="mlrun", standalone_mode=False)
+        result = cli.main(args=_debug_first(args), prog_name="mlrun", standalone_mode=False)
     except MlrunError as exc:
-        _print_error(exc.message, exc.hint)
+        _print_error(
+            exc.message,
+            exc.hint,
+            exc.exit_code,
+            type(exc).__name__,
+            file=getattr(exc, "file", None),
+            line=getattr(exc, "line", None),
+            key=getattr(exc, "key", None),
+        )
         if debug:
             import traceback
 
@@ -95,12 +113,17 @@ def run_cli(argv: list[str] | None = None) -> int:
         return int(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
-        return 2 if isinstance(exc, click.UsageError) else exc.exit_code
+        code = 2 if isinstance(exc, click.UsageError) else exc.exit_code
+        from mlrun.util.redact import redact
+
+        _json_error("UsageError", redact(exc.format_message()), None, code)
+        return code
     except (KeyboardInterrupt, click.Abort):
-        _print_error("interrupted")
+        _print_error("interrupted", None, 128 + signal.SIGINT, "Interrupted")
         return 128 + signal.SIGINT
     except Terminated as exc:
-        _print_error(f"stopped by {signal.Signals(exc.signum).name}")
+        name = signal.Signals(exc.signum).name
+        _print_error(f"stopped by {name}", None, 128 + exc.signum, "Interrupted")
         return 128 + exc.signum
     except BrokenPipeError:
         # `mlrun runs list | head`: the reader left; not an error worth a traceback.
@@ -124,12 +147,37 @@ def _not_text(args: list[str]) -> str | None:
     return None
 
 
-def _print_error(message: str, hint: str | None = None) -> None:
+def _debug_first(args: list[str]) -> list[str]:
+    """`--debug` is the group's option; accept it after the subcommand too
+    (`mlrun run . --debug`), as users type it."""
+    if "--debug" not in args:
+        return args
+    end = args.index("--") if "--" in args else len(args)
+    head = [a for a in args[:end] if a != "--debug"]
+    return ["--debug", *head, *args[end:]]
+
+
+def _print_error(
+    message: str,
+    hint: str | None = None,
+    exit_code: int = 1,
+    kind: str = "MlrunError",
+    **extra: object,
+) -> None:
     from mlrun.util.redact import redact  # the last net: no error shows a token
 
-    click.echo(f"mlrun: error: {redact(message)}", err=True)
+    message = redact(message)
+    hint = redact(hint) if hint else hint
+    click.echo(f"mlrun: error: {message}", err=True)
     if hint:
-        click.echo(f"  hint: {redact(hint)}", err=True)
+        click.echo(f"  hint: {hint}", err=True)
+    _json_error(kind, message, hint, exit_code, **extra)
+
+
+def _json_error(kind: str, message: str, hint: str | None, exit_code: int, **extra: object) -> None:
+    from mlrun.cli.output import dump_json_error
+
+    dump_json_error(kind, message, hint, exit_code, **extra)
 
 
 def _crash(exc: Exception, debug: bool) -> int:
@@ -138,11 +186,15 @@ def _crash(exc: Exception, debug: bool) -> int:
     from mlrun.util.crashlog import write_crash_log
     from mlrun.util.redact import redact  # a token in a URL must reach no log or terminal
 
+    text = redact("".join(traceback.format_exception(exc)))
     log = write_crash_log(exc)
     _print_error(
         f"internal error: {type(exc).__name__}: {exc}",
         f"this is a bug in mlrun; the traceback is in {log}" if log else None,
+        1,
+        "InternalError",
+        crash_log=str(log) if log else None,
     )
     if debug:
-        click.echo(redact("".join(traceback.format_exception(exc))), err=True)
+        click.echo(text, err=True)
     return 1

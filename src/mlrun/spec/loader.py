@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from mlrun.errors import SpecError
+from mlrun.errors import SpecError, SpecErrors
 from mlrun.spec.context import LoadContext, did_you_mean
 from mlrun.spec.environment import ENV_KEYS, detect_env, parse_env
 from mlrun.spec.model import EntryPoint, EnvSpec, Parameter, Project
@@ -48,9 +48,20 @@ def find_mlproject(directory: Path) -> Path | None:
 
 
 def load_project(directory: Path, root: Path | None = None) -> Project:
-    """The project in `directory`. `root` is the checkout it lives in (default: the
-    directory itself): the MLproject, its env files and docker build paths must not
+    """The project in `directory`; SpecErrors (all of them, the first in line order
+    leading) when the MLproject has errors. `root` is the checkout it lives in (default:
+    the directory itself): the MLproject, its env files and docker build paths must not
     lead outside it, through symlinks or `..`."""
+    project = read_project(directory, root)
+    if project.errors:
+        raise SpecErrors(list(project.errors), list(project.warnings))
+    return project
+
+
+def read_project(directory: Path, root: Path | None = None) -> Project:
+    """The project with the errors found in one pass in `errors` (what is broken is left
+    out of the model), for `mlrun validate`. Only an unreadable file raises (an
+    MLproject that leads outside `root` is not read)."""
     directory = directory.absolute()
     root = directory if root is None else root.absolute()
     if not os.path.isdir(directory):
@@ -59,8 +70,7 @@ def load_project(directory: Path, root: Path | None = None) -> Project:
         )
     path = find_mlproject(directory)
     if path is None:
-        env = detect_env(directory)
-        _confine_env(env, directory, root, None)
+        env = _confine_env(detect_env(directory), directory, root, None)
         return Project(
             directory=directory, file=None, name=None, env=env, entry_points={}, root=root
         )
@@ -78,12 +88,13 @@ def load_project(directory: Path, root: Path | None = None) -> Project:
         )
     for key in data:
         if not isinstance(key, str):
-            raise ctx.error(f"the top-level key {key!r} is not a string", key, hint=_QUOTE_HINT)
+            ctx.fail(f"the top-level key {key!r} is not a string", key, hint=_QUOTE_HINT)
+    data = {k: v for k, v in data.items() if isinstance(k, str)}
     name = data.get("name")
     if isinstance(name, (list, dict)):
-        raise ctx.error("name must be a string", "name")
-    env = parse_env(ctx, data, directory)
-    _confine_env(env, directory, root, ctx)
+        ctx.fail("name must be a string", "name")
+        name = None
+    env = _confine_env(parse_env(ctx, data, directory), directory, root, ctx)
     entry_points = _entry_points(ctx, data.get("entry_points"), path)
     extra = {k: v for k, v in data.items() if k not in TOP_LEVEL_KEYS}
     for key in extra:
@@ -100,59 +111,66 @@ def load_project(directory: Path, root: Path | None = None) -> Project:
         warnings=tuple(ctx.warnings),
         extra=extra,
         extra_lines={k: line for k in extra if (line := ctx.line(k)) is not None},
+        errors=tuple(ctx.errors),
         root=root,
     )
 
 
-def _confine_env(env: EnvSpec, directory: Path, root: Path, ctx: LoadContext | None) -> None:
-    """The env file and docker build paths must stay inside `root`."""
+def _confine_env(env: EnvSpec, directory: Path, root: Path, ctx: LoadContext | None) -> EnvSpec:
+    """`env`, or a local one (nothing read) when its file or docker build paths lead
+    outside `root`: an error recorded in `ctx` (raised without one)."""
     file = ctx.file if ctx is not None else str(directory)
+    ok = True
     if env.file is not None:
         what = f"{env.kind} file {env.file.name!r}" if env.declared else f"{env.file.name}"
-        _confine(root, env.file, what, file, ctx, env.kind)
+        ok = _confine(root, env.file, what, file, ctx, env.kind)
     if env.docker is not None:
         for key in ("dockerfile", "context"):
             value = getattr(env.docker, key)
             if value is not None:
                 what = f"docker_env.{key} {value!r}"
-                _confine(root, directory / value, what, file, ctx, "docker_env", key)
+                ok = _confine(root, directory / value, what, file, ctx, "docker_env", key) and ok
+    return env if ok else EnvSpec(kind="local")
 
 
 def _confine(
     root: Path, path: Path, what: str, file: str, ctx: LoadContext | None, *key: str
-) -> None:
+) -> bool:
+    """Whether `path` is inside `root`; if not, the error goes to `ctx` (raised without)."""
     from mlrun.util.confine import escapes, leads_outside
 
     real = escapes(root, path)
     if real is None:
-        return
+        return True
     hint = f"project files must be inside {root}; copy the file into the project"
-    if ctx is not None:
-        raise ctx.error(leads_outside(what, real), *key, hint=hint)
-    raise SpecError(leads_outside(what, real), hint, file=file)
+    if ctx is None:
+        raise SpecError(leads_outside(what, real), hint, file=file)
+    ctx.fail(leads_outside(what, real), *key, hint=hint)
+    return False
 
 
 def _entry_points(ctx: LoadContext, raw: object, path: Path) -> dict[str, EntryPoint]:
     if raw is None:
         return {}
     if not isinstance(raw, dict):
-        raise ctx.error(
+        ctx.fail(
             "entry_points must be a mapping of entry point names to {command, parameters}",
             "entry_points",
         )
+        return {}
     result: dict[str, EntryPoint] = {}
     for name, body in raw.items():
         where = ("entry_points", name)
         if not isinstance(name, str):
-            raise ctx.error(
-                f"the entry point name {name!r} is not a string", *where, hint=_QUOTE_HINT
-            )
+            ctx.fail(f"the entry point name {name!r} is not a string", *where, hint=_QUOTE_HINT)
+            continue
         if not isinstance(body, dict):
-            raise ctx.error(
+            ctx.fail(
                 f"entry point {name!r} must be a mapping with a command",
                 *where,
                 hint=f'e.g. {name}: {{command: "python {name}.py"}}',
             )
+            continue
         unknown = ctx.unknown_keys(body, ENTRY_POINT_KEYS, f"entry point {name!r}", *where)
         command = body.get("command")
         if command is None or (isinstance(command, str) and not command.strip()):
@@ -162,24 +180,28 @@ def _entry_points(ctx: LoadContext, raw: object, path: Path) -> dict[str, EntryP
                 if typo
                 else f'add e.g. `command: "python {name}.py"`'
             )
-            raise ctx.error(f"entry point {name!r} has no command", *where, hint=hint)
-        if not isinstance(command, str):
-            raise ctx.error(
-                f"the command of entry point {name!r} must be a string", *where, "command"
-            )
+            ctx.fail(f"entry point {name!r} has no command", *where, hint=hint)
+            command = ""
+        elif not isinstance(command, str):
+            ctx.fail(f"the command of entry point {name!r} must be a string", *where, "command")
+            command = ""
         raw_params = body.get("parameters")
         if raw_params is None:
             raw_params = {}  # MLflow crashes on `parameters:` left empty; we read it as none
         if not isinstance(raw_params, dict):
-            raise ctx.error(
+            ctx.fail(
                 f"the parameters of entry point {name!r} must be a mapping of names to types",
                 *where,
                 "parameters",
             )
+            raw_params = {}
         params = {}
         for pname, praw in raw_params.items():
             param = _parameter(ctx, name, pname, praw)
-            params[param.name] = param
+            if param is not None:
+                params[param.name] = param
+        if not command:
+            continue  # reported above; its parameters were still checked
         result[name] = EntryPoint(
             name=name,
             command=command,
@@ -191,20 +213,23 @@ def _entry_points(ctx: LoadContext, raw: object, path: Path) -> dict[str, EntryP
     return result
 
 
-def _parameter(ctx: LoadContext, ep: str, name: object, raw: object) -> Parameter:
+def _parameter(ctx: LoadContext, ep: str, name: object, raw: object) -> Parameter | None:
+    """The parameter, or None (an error recorded) when it cannot be one."""
     where = ("entry_points", ep, "parameters", name)
     if not isinstance(name, str):
-        raise ctx.error(
+        ctx.fail(
             f"parameter name {name!r} of entry point {ep!r} is not a string",
             *where,
             hint=_QUOTE_HINT,
         )
+        return None
     if not NAME_RE.match(name):
-        raise ctx.error(
+        ctx.fail(
             f"parameter name {name!r} of entry point {ep!r} is not valid: use letters, "
             "digits, '_', '.' and '-', starting with a letter or '_'",
             *where,
         )
+        return None
     label = f"parameter {name!r} of entry point {ep!r}"
     default: object = None
     if isinstance(raw, str):  # short form `alpha: float`: a type, no default
@@ -216,11 +241,12 @@ def _parameter(ctx: LoadContext, ep: str, name: object, raw: object) -> Paramete
         declared = raw.get("type", "string")  # MLflow's default type
         default = raw.get("default")
     else:
-        raise ctx.error(
+        ctx.fail(
             f"{label} must be a type name (`{name}: float`) or a mapping "
             f"(`{name}: {{type: float, default: 0.5}}`)",
             *where,
         )
+        return None
     if declared is None:
         ctx.warn(f"{label} has an empty type; it is treated as a string", *where, "type")
         declared = "string"
