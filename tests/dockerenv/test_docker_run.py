@@ -69,6 +69,55 @@ def test_parameters_arrive_verbatim_in_the_container(
     assert proc.stdout == "".join(f"[{v}]" for v in HOSTILE)
 
 
+def test_quoted_placeholders_are_not_evaluated_in_the_container(
+    tmp_path: Path, busybox_image: str
+) -> None:
+    # In double quotes (and in a here-document) the container's shell gets MLflow's
+    # quoted text, literally: the values travel in the container's environment.
+    project = _docker_project(
+        tmp_path / "p",
+        busybox_image,
+        """\
+  main:
+    parameters: {a: string}
+    command: |
+      printf '[%s]' "{a}" '{a}' {a}; cat <<EOF
+      [{a}]
+      EOF
+""",
+    )
+    value = "$(echo EVALUATED)`echo EVALUATED`"
+    proc = mlrun("run", str(project), "-P", f"a={value}", "-q")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == f"['{value}'][{value}][{value}]['{value}']\n"
+
+
+def test_path_parameters_through_a_symlink_out_of_the_project_are_not_mounted(
+    tmp_path: Path, busybox_image: str
+) -> None:
+    secret = tmp_path / "elsewhere" / "secret.txt"
+    secret.parent.mkdir()
+    secret.write_text("host file\n")
+    project = _docker_project(
+        tmp_path / "p",
+        busybox_image,
+        """\
+  main:
+    parameters: {f: {type: path, default: data/secret.txt}}
+    command: "cat {f}"
+""",
+    )
+    (project / "data").symlink_to(secret.parent)
+    proc = mlrun("run", str(project))
+    assert proc.returncode == 2, proc.stderr
+    assert f"leads outside the project (to {secret})" in proc.stderr
+    assert "host file" not in proc.stdout
+    # An absolute path the user names is theirs to mount.
+    proc = mlrun("run", str(project), "-P", f"f={secret}", "-q")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "host file\n"
+
+
 @pytest.mark.parametrize(("code", "status"), [(0, "FINISHED"), (3, "FAILED")])
 def test_exit_code_is_passed_through(
     tmp_path: Path, busybox_image: str, code: int, status: str
