@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-CORPUS = REPO.parent / "shared" / "corpus" / "mlproject"
+# Third-party MLproject files (and what MLflow made of them): see its README for sources.
+CORPUS = REPO / "tests" / "data" / "mlproject"
 
 
 @pytest.fixture(autouse=True)

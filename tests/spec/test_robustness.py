@@ -8,8 +8,6 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-import pytest
-
 from mlrun.errors import ParameterError, SpecError
 from mlrun.spec.loader import load_project
 from mlrun.spec.params import resolve_parameters
@@ -46,7 +44,6 @@ def _mutants(count: int) -> list[str]:
     return result
 
 
-@pytest.mark.skipif(not CORPUS.is_dir(), reason=f"MLproject corpus not found at {CORPUS}")
 def test_mutated_corpus_files_fail_cleanly(tmp_path: Path) -> None:
     (tmp_path / "conda.yaml").write_text("")
     loaded = 0
