@@ -18,7 +18,7 @@ import pytest
 
 from tests.envs.projects import PYTHON, python_project, run_json
 from tests.envs.wheelhouse import local_package
-from tests.helpers import mlrun
+from tests.helpers import cli
 
 ENV = f"""\
 python: "{PYTHON}"
@@ -75,7 +75,7 @@ def test_eight_concurrent_runs_build_once(tmp_path: Path, monkeypatch: pytest.Mo
     assert codes == [0] * 8, [e.read_text() for e in errs]
     results = [_last_json((logs / f"run{i}.out").read_text()) for i in range(8)]
     records = [
-        json.loads(mlrun("runs", "show", r["run_id"], "--json", check=True).stdout) for r in results
+        json.loads(cli("runs", "show", r["run_id"], "--json", check=True).stdout) for r in results
     ]
     assert len({r["env"]["key"] for r in records}) == 1
     assert sorted(r["env"]["built"] for r in records) == [False] * 7 + [True]
@@ -121,7 +121,7 @@ def test_build_killed_halfway_is_rebuilt(
         flag.unlink()
     assert second.wait(240) == 0, (tmp_path / "second.err").read_text()
     result = _last_json((tmp_path / "second.out").read_text())
-    shown = json.loads(mlrun("runs", "show", str(result["run_id"]), "--json", check=True).stdout)
+    shown = json.loads(cli("runs", "show", str(result["run_id"]), "--json", check=True).stdout)
     assert shown["env"]["built"] is True
     assert not (key_dir / "env" / "left-over").exists()
     assert (key_dir / "mlrun-env.json").exists()

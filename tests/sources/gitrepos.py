@@ -9,7 +9,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from tests.helpers import mlrun
+from tests.helpers import cli, mlrun
 
 SHOW = """\
 import os, sys
@@ -88,7 +88,7 @@ def run_recorded(*args: str, cwd: Path | None = None) -> tuple[str, dict[str, An
     proc = mlrun("run", *args, "--json", cwd=cwd)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     result = json.loads(proc.stdout[proc.stdout.index("{") :])
-    shown = mlrun("runs", "show", result["run_id"], "--json", check=True)
+    shown = cli("runs", "show", result["run_id"], "--json", check=True)
     return proc.stdout[: proc.stdout.index("{")], json.loads(shown.stdout)
 
 

@@ -8,7 +8,7 @@ import json
 import os
 from pathlib import Path
 
-from tests.helpers import mlrun
+from tests.helpers import cli, mlrun
 from tests.sources.gitrepos import (
     MLPROJECT,
     SHOW,
@@ -60,7 +60,7 @@ def test_dirty_tree_records_flag_diff_and_untracked_files(tmp_path: Path) -> Non
     identity = source["code_identity"]
     assert identity.startswith(f"git:{sha}+dirty:")
 
-    text = mlrun("runs", "show", record["run_id"], check=True).stdout
+    text = cli("runs", "show", record["run_id"], check=True).stdout
     assert "dirty: true" in text and f"commit: {sha}" in text
 
     _, again = run_recorded(str(work))
@@ -181,7 +181,7 @@ def test_without_git_installed(tmp_path: Path) -> None:
     ran = mlrun("run", str(work), "--json", env=env)
     assert ran.returncode == 0, ran.stderr  # still runs, identified by its files
     run_id = json.loads(ran.stdout[ran.stdout.index("{") :])["run_id"]
-    source = json.loads(mlrun("runs", "show", run_id, "--json", env=env).stdout)["source"]
+    source = json.loads(cli("runs", "show", run_id, "--json", env=env).stdout)["source"]
     assert source["content_hash"].startswith("sha256:") and source["vcs"] is None
     bare = tmp_path / "bare.git"
     git(tmp_path, "clone", "-q", "--bare", str(work), str(bare))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import mlrun, write_project
+from tests.helpers import cli, mlrun, write_project
 from tests.workflow.wfhelpers import env_with, read_stream_until, run_json, statuses
 
 # Each step announces itself, then waits (bounded) for its sibling to announce itself
@@ -53,7 +53,7 @@ def _meet_project(tmp_path: Path, wait: float) -> Path:
 def _records(result: dict) -> dict:  # type: ignore[type-arg]
     out = {}
     for step in result["steps"]:
-        shown = mlrun("runs", "show", step["run_id"], "--json", check=True)
+        shown = cli("runs", "show", step["run_id"], "--json", check=True)
         out[step["name"]] = json.loads(shown.stdout)
     return out
 
@@ -66,7 +66,7 @@ def test_jobs_2_runs_independent_steps_at_the_same_time(tmp_path: Path) -> None:
     assert left["outputs"]["met"] and right["outputs"]["met"]
     # Overlapping intervals: each started before the other ended.
     assert left["start_time"] < right["end_time"] and right["start_time"] < left["end_time"]
-    workflow_run = json.loads(mlrun("runs", "show", result["run_id"], "--json").stdout)
+    workflow_run = json.loads(cli("runs", "show", result["run_id"], "--json").stdout)
     assert left["parent_run_id"] == right["parent_run_id"] == workflow_run["run_id"]
     assert workflow_run["entry_point"] == "both" and workflow_run["env_kind"] == "workflow"
 
@@ -117,7 +117,7 @@ def test_keep_going_runs_what_does_not_depend_on_the_failure(tmp_path: Path) -> 
         "other": "finished",
         "other2": "finished",
     }
-    shown = json.loads(mlrun("runs", "show", result["run_id"], "--json").stdout)
+    shown = json.loads(cli("runs", "show", result["run_id"], "--json").stdout)
     assert (shown["status"], shown["exit_code"]) == ("FAILED", 4)
 
 
@@ -173,7 +173,7 @@ def test_signal_stops_running_steps_and_starts_no_more(tmp_path: Path, signum: i
     result = json.loads(out)
     assert result["status"] == "KILLED"
     assert statuses(result) == {"first": "killed", "then": "not run"}
-    step = json.loads(mlrun("runs", "show", result["steps"][0]["run_id"], "--json").stdout)
+    step = json.loads(cli("runs", "show", result["steps"][0]["run_id"], "--json").stdout)
     assert step["status"] == "KILLED"
 
 
