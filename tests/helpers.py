@@ -119,6 +119,16 @@ def wait_until(predicate: Callable[[], object], what: str, timeout: float = 60) 
         time.sleep(0.01)
 
 
+def flock_waiters(path: Path) -> int:
+    """How many flock requests are blocked on the file at `path` right now (Linux:
+    /proc/locks lists each waiter as `N: -> FLOCK ... <major>:<minor>:<inode> ...`). A
+    thread or process blocked on a lock is an event a test can wait for."""
+    st = os.stat(path)
+    ident = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    lines = Path("/proc/locks").read_text().splitlines()
+    return sum(1 for line in lines if "->" in line.split() and ident in line.split())
+
+
 def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from mlrun.envs.cache.inventory import list_envs, prune
 from tests.envs.projects import PYTHON, python_project, run_json
-from tests.helpers import cli, mlrun
+from tests.helpers import cli, mlrun, wait_until
 
 ENV = f"""\
 python: "{PYTHON}"
@@ -80,10 +80,10 @@ def test_prune_removes_unused_envs_and_leaves_one_in_use(tmp_path: Path) -> None
         stderr=subprocess.PIPE,
     )
     try:
-        deadline = time.monotonic() + 120
-        while not started.exists():
-            assert time.monotonic() < deadline and running.poll() is None
-            time.sleep(0.05)
+        wait_until(
+            lambda: started.exists() or running.poll() is not None, "the busy run", timeout=120
+        )
+        assert running.poll() is None, running.communicate()
         envs = {tuple(e.projects): e for e in list_envs()}
         busy_env, idle_env = envs[(str(busy),)], envs[(str(idle),)]
         assert busy_env.in_use and not idle_env.in_use

@@ -11,14 +11,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.envs.projects import PYTHON, python_project, run_json
 from tests.envs.wheelhouse import local_package
-from tests.helpers import cli
+from tests.helpers import cli, wait_until
 
 ENV = f"""\
 python: "{PYTHON}"
@@ -45,13 +44,6 @@ def _spawn(project: Path, out: Path, *, new_session: bool = False) -> subprocess
         )
 
 
-def _wait(predicate: object, what: str, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():  # type: ignore[operator]
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-
-
 def test_eight_concurrent_runs_build_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     project = _project(tmp_path)
     flag = tmp_path / "hold-build"
@@ -63,11 +55,12 @@ def test_eight_concurrent_runs_build_once(tmp_path: Path, monkeypatch: pytest.Mo
     try:
         # One run is building (and holds the build open); the seven others must be waiting
         # for it, which they say on stderr.
-        _wait(lambda: Path(f"{flag}.started").exists(), "the build to start")
+        wait_until(lambda: Path(f"{flag}.started").exists(), "the build to start", timeout=120)
         errs = [logs / f"run{i}.err" for i in range(8)]
-        _wait(
+        wait_until(
             lambda: sum("waiting for another mlrun" in e.read_text() for e in errs) == 7,
             "seven runs to wait for the build",
+            timeout=120,
         )
     finally:
         flag.unlink()
@@ -99,7 +92,7 @@ def test_build_killed_halfway_is_rebuilt(
     flag.touch()
     monkeypatch.setenv("MLT_SLOW_FLAG", str(flag))
     first = _spawn(project, tmp_path / "first", new_session=True)
-    _wait(lambda: Path(f"{flag}.started").exists(), "the build to start")
+    wait_until(lambda: Path(f"{flag}.started").exists(), "the build to start", timeout=120)
     envs = Path(os.environ["MLRUN_HOME"]) / "cache" / "envs"
     (key_dir,) = [d for d in envs.iterdir() if not d.name.startswith(".")]
     assert (key_dir / "env" / "pyvenv.cfg").exists()  # halfway: venv made, no marker
@@ -117,7 +110,11 @@ def test_build_killed_halfway_is_rebuilt(
         first.wait(30)
         second = _spawn(project, tmp_path / "second")
         err = tmp_path / "second.err"
-        _wait(lambda: "waiting for another mlrun" in err.read_text(), "the second run to wait")
+        wait_until(
+            lambda: "waiting for another mlrun" in err.read_text(),
+            "the second run to wait",
+            timeout=120,
+        )
         flag.unlink()
     assert second.wait(240) == 0, (tmp_path / "second.err").read_text()
     result = _last_json((tmp_path / "second.out").read_text())

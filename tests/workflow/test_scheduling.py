@@ -6,12 +6,11 @@ import json
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import cli, mlrun, write_project
+from tests.helpers import cli, mlrun, wait_until, write_project
 from tests.workflow.wfhelpers import env_with, read_stream_until, run_json, statuses
 
 # Each step announces itself, then waits (bounded) for its sibling to announce itself
@@ -134,7 +133,7 @@ def test_summary_and_failed_step_log_tail_are_shown(tmp_path: Path) -> None:
 
 SLOW = """\
 entry_points:
-  slow: {command: "python -c 'import time; print(\\"started\\", flush=True); time.sleep(60)'"}
+  slow: {command: "python -c 'import os, time; os.mkdir(\\"started\\"); time.sleep(60)'"}
   ok: {command: "python -c 'print(1)'"}
 workflows:
   w:
@@ -164,9 +163,7 @@ def test_signal_stops_running_steps_and_starts_no_more(tmp_path: Path, signum: i
         stderr=subprocess.PIPE,
         text=True,
     )
-    seen = read_stream_until(proc, "first: running", timeout=60)
-    assert "first: running" in seen
-    time.sleep(0.3)  # let the child get going; the outcome does not depend on it
+    wait_until((project / "started").exists, "the first step's command to start")
     proc.send_signal(signum)
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 128 + signum
@@ -206,9 +203,7 @@ def test_concurrent_workflow_runs_never_execute_a_key_twice(tmp_path: Path) -> N
     )
     args = [sys.executable, "-m", "mlrun", "run", str(project), "-e", "w", "--json"]
     first = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 60
-    while not (marks / "executions").exists() and time.time() < deadline:
-        time.sleep(0.02)
+    wait_until((marks / "executions").exists, "the first workflow's step to start")
     second = subprocess.Popen(
         args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env_with()
     )
@@ -228,14 +223,17 @@ def test_concurrent_workflow_runs_never_execute_a_key_twice(tmp_path: Path) -> N
 
 DEAF_PY = """\
 import os, signal, sys, time
-signal.signal(signal.SIGINT, signal.SIG_IGN)
-open(os.path.join(sys.argv[1], sys.argv[2]), "w").close()  # deaf from now on
+mark = os.path.join(sys.argv[1], sys.argv[2])
+def heard(signum, frame):  # say so, and go on as if nothing happened
+    open(mark + ".heard", "w").close()
+signal.signal(signal.SIGINT, heard)
+open(mark, "w").close()  # deaf from now on
 time.sleep(120)
 """
 
 
 def test_a_second_signal_kills_steps_at_once(tmp_path: Path) -> None:
-    """The steps ignore SIGINT and the grace period is long: only the second Ctrl-C,
+    """The steps shrug SIGINT off and the grace period is long: only the second Ctrl-C,
     passed on as "kill now", ends them (well before the grace period would)."""
     marks = tmp_path / "marks"
     marks.mkdir()
@@ -274,12 +272,12 @@ def test_a_second_signal_kills_steps_at_once(tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.time() + 60
-    while not ((marks / "one").exists() and (marks / "two").exists()) and time.time() < deadline:
-        time.sleep(0.02)
+    steps = [marks / "one", marks / "two"]
+    wait_until(lambda: all(p.exists() for p in steps), "both steps to start")
     proc.send_signal(signal.SIGINT)
-    with pytest.raises(subprocess.TimeoutExpired):
-        proc.wait(timeout=1)  # the steps ignore the first one, and mlrun waits for them
+    heard = [p.with_suffix(".heard") for p in steps]
+    wait_until(lambda: all(p.exists() for p in heard), "the first Ctrl-C to reach both steps")
+    assert proc.poll() is None  # the steps go on, and mlrun waits for them
     proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=120)
     assert proc.returncode == 130
