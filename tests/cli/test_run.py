@@ -31,6 +31,7 @@ def _args_project(tmp_path: Path, command: str) -> Path:
     )
 
 
+@pytest.mark.slow  # trains the example model (~1 s)
 def test_example_project_runs_and_is_recorded(tmp_path: Path) -> None:
     proc = mlrun("run", str(REPO / "example_projects/elasticnet"), "-P", "alpha=0.3", "--json")
     assert proc.returncode == 0, proc.stderr
@@ -91,6 +92,7 @@ HOSTILE = [
 ]
 
 
+@pytest.mark.slow  # 14 runs each (~3 s)
 @pytest.mark.parametrize("mode", ["argv", "shell"])
 def test_hostile_values_arrive_verbatim(tmp_path: Path, mode: str) -> None:
     marker = tmp_path / "pwned"
@@ -180,7 +182,13 @@ def test_run_environment_variables(tmp_path: Path) -> None:
     assert seen["MLRUN_TRACKING_URI"] == result["tracking_uri"]
 
 
-@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+@pytest.mark.parametrize(
+    ("signum", "code"),
+    [
+        (signal.SIGTERM, 143),
+        pytest.param(signal.SIGINT, 130, marks=pytest.mark.slow),  # ~2.5 s
+    ],
+)
 def test_signal_kills_the_whole_group_and_run_is_killed(
     tmp_path: Path, signum: int, code: int
 ) -> None:

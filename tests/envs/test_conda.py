@@ -57,6 +57,7 @@ def _run(project: Path, *args: str) -> tuple[str, dict[str, object]]:
     return out.strip(), shown
 
 
+@pytest.mark.slow  # builds an env
 def test_conda_env_with_rattler_builds_runs_and_caches(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -84,6 +85,7 @@ def test_conda_env_with_rattler_builds_runs_and_caches(
     assert changed["env"]["key"] != key and changed["env"]["built"] is True  # type: ignore[index]
 
 
+@pytest.mark.slow  # builds an env
 def test_concurrent_conda_runs_build_once_and_prune(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -115,6 +117,7 @@ def test_concurrent_conda_runs_build_once_and_prune(
     assert json.loads(cli("env", "list", "--json", check=True).stdout) == []
 
 
+@pytest.mark.slow  # starts an env build
 def test_unsolvable_conda_env_is_exit_125(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _rattler()
     monkeypatch.setenv("MLRUN_CONDA_EXE", "rattler")

@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from mlrun.envs.cache.inventory import list_envs, prune
 from tests.envs.projects import PYTHON, python_project, run_json
 from tests.helpers import cli, mlrun, wait_until
@@ -18,6 +20,7 @@ dependencies: [mlt-alpha==1.0, mlt-beta==1.0]
 """
 
 
+@pytest.mark.slow  # builds an env
 def test_env_build_prepares_without_running(tmp_path: Path) -> None:
     marker = tmp_path / "ran"
     project = python_project(tmp_path / "p", ENV, command=f"touch {marker}")
@@ -36,6 +39,7 @@ def test_env_build_prepares_without_running(tmp_path: Path) -> None:
     assert "nothing to build" in mlrun("env", "build", str(local), check=True).stdout
 
 
+@pytest.mark.slow  # builds envs
 def test_env_list(tmp_path: Path) -> None:
     assert "no cached environments" in cli("env", "list", check=True).stdout
     one = python_project(tmp_path / "one", ENV)
@@ -64,6 +68,7 @@ def test_env_list(tmp_path: Path) -> None:
     assert str(two) in text
 
 
+@pytest.mark.slow  # builds envs
 def test_prune_removes_unused_envs_and_leaves_one_in_use(tmp_path: Path) -> None:
     started, release = tmp_path / "started", tmp_path / "release"
     wait = (
@@ -101,6 +106,7 @@ def test_prune_removes_unused_envs_and_leaves_one_in_use(tmp_path: Path) -> None
     assert list_envs() == []
 
 
+@pytest.mark.slow  # builds an env
 def test_prune_by_age_and_incomplete_envs(tmp_path: Path) -> None:
     run_json(python_project(tmp_path / "p", ENV))
     (info,) = list_envs()

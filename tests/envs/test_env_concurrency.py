@@ -19,6 +19,8 @@ from tests.envs.projects import PYTHON, python_project, run_json
 from tests.envs.wheelhouse import local_package
 from tests.helpers import cli, wait_until
 
+pytestmark = pytest.mark.slow  # every test here builds an env
+
 ENV = f"""\
 python: "{PYTHON}"
 dependencies: [mlt-alpha==1.0, mlt-beta==1.0, ./localpkg]

@@ -22,6 +22,7 @@ dependencies:
 """
 
 
+@pytest.mark.slow  # builds envs
 @pytest.mark.parametrize("manager", ["uv", "virtualenv"])
 def test_env_is_built_offline_and_the_entry_point_imports_it(tmp_path: Path, manager: str) -> None:
     project = python_project(tmp_path / "p", ENV)
@@ -49,6 +50,7 @@ def test_env_is_built_offline_and_the_entry_point_imports_it(tmp_path: Path, man
     assert seen2 == seen
 
 
+@pytest.mark.slow  # builds envs
 def test_reformatted_yaml_keeps_the_key_a_changed_dependency_does_not(tmp_path: Path) -> None:
     project = python_project(tmp_path / "p", ENV)
     first = dry_env(project)
@@ -74,6 +76,7 @@ def test_reformatted_yaml_keeps_the_key_a_changed_dependency_does_not(tmp_path: 
     assert seen["packages"]["mlt_beta"] == "2.0" and shown["env"]["built"] is True
 
 
+@pytest.mark.slow  # builds an env
 def test_requirements_file_and_local_package(tmp_path: Path) -> None:
     project = python_project(
         tmp_path / "p",
@@ -96,6 +99,7 @@ def test_requirements_file_and_local_package(tmp_path: Path) -> None:
     assert shown["env"]["key"] != key and seen["packages"]["mlt_local"] == "local-two"
 
 
+@pytest.mark.slow  # builds an env
 def test_unpinned_requirement_warns_and_rebuild_resolves_again(tmp_path: Path) -> None:
     project = python_project(
         tmp_path / "p",
@@ -113,6 +117,7 @@ def test_unpinned_requirement_warns_and_rebuild_resolves_again(tmp_path: Path) -
     assert seen["packages"]["mlt_beta"] == "2.0"
 
 
+@pytest.mark.slow  # starts an env build
 def test_failed_build_is_exit_125_with_the_log_tail(tmp_path: Path) -> None:
     project = python_project(
         tmp_path / "p",
@@ -150,6 +155,7 @@ def test_bad_python_env_yaml_is_exit_2(tmp_path: Path) -> None:
     assert "python_env.yaml:1" in proc.stderr and "quoted" in proc.stderr
 
 
+@pytest.mark.slow  # builds an env
 def test_conda_yaml_under_uv_uses_its_python_and_pip_section(tmp_path: Path) -> None:
     project = tmp_path / "p"
     write_project(

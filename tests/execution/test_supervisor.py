@@ -92,6 +92,7 @@ def test_cancel_stops_the_whole_group(tmp_path: Path) -> None:
     assert not _alive(grandchild)
 
 
+@pytest.mark.slow  # waits out a 1 s grace period
 def test_child_ignoring_sigterm_is_killed_after_grace(tmp_path: Path) -> None:
     code = (
         "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
@@ -120,6 +121,7 @@ def test_background_leftover_is_removed_after_normal_exit(tmp_path: Path) -> Non
     wait_until(lambda: not _alive(pid), f"the leftover background job {pid} to go")
 
 
+@pytest.mark.slow  # waits out the 2 s pipe drain
 def test_grandchild_holding_pipes_does_not_hang_the_run(tmp_path: Path) -> None:
     script = "sleep 300 & echo started"
     outcome, _ = _run(["bash", "-c", script], tmp_path)

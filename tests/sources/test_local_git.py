@@ -8,6 +8,8 @@ import json
 import os
 from pathlib import Path
 
+import pytest
+
 from tests.helpers import cli, mlrun
 from tests.sources.gitrepos import (
     MLPROJECT,
@@ -43,6 +45,7 @@ def test_clean_tree_records_commit_and_branch(tmp_path: Path) -> None:
     assert record["source"]["tag"] == "v1.0"
 
 
+@pytest.mark.slow  # git and runs (~1.3 s)
 def test_dirty_tree_records_flag_diff_and_untracked_files(tmp_path: Path) -> None:
     work = tmp_path / "repo"
     sha = project_repo(work, "v1")
@@ -144,6 +147,7 @@ def test_describing_a_dirty_tree_does_not_rewrite_its_index(tmp_path: Path) -> N
     assert _snapshot(work / ".git") == before
 
 
+@pytest.mark.slow  # several runs (~1 s)
 def test_plain_directory_records_a_content_hash(tmp_path: Path) -> None:
     project = tmp_path / "plain"
     write(project, {"MLproject": MLPROJECT, "show.py": SHOW, "version.txt": "p1"})

@@ -8,6 +8,8 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import pytest
+
 from mlrun.errors import ParameterError, SpecError
 from mlrun.spec.loader import load_project
 from mlrun.spec.params import resolve_parameters
@@ -44,6 +46,7 @@ def _mutants(count: int) -> list[str]:
     return result
 
 
+@pytest.mark.slow  # 1500 mutants (~4 s)
 def test_mutated_corpus_files_fail_cleanly(tmp_path: Path) -> None:
     (tmp_path / "conda.yaml").write_text("")
     loaded = 0

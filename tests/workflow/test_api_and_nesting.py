@@ -51,6 +51,7 @@ def test_python_api_failed_workflow_raises(tmp_path: Path, monkeypatch: pytest.M
     assert info.value.exit_code == 3 and info.value.status == "FAILED"
 
 
+@pytest.mark.slow  # nested mlrun processes (~1.5 s)
 def test_nested_mlrun_run_in_a_step_is_a_child_of_the_step(tmp_path: Path) -> None:
     python = sys.executable  # an interpreter that has mlrun installed
     project = write_project(

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.helpers import REPO, cli
 from tests.workflow.wfhelpers import flow_project, reasons, run_json, statuses
 
@@ -46,6 +48,7 @@ def test_dry_run_lists_run_or_cached_with_reasons_and_runs_nothing(tmp_path: Pat
     assert "a  " in text and "cached" in text and "upstream b will run" in text
 
 
+@pytest.mark.slow  # runs the workflow three times (~2 s)
 def test_only_and_from(tmp_path: Path) -> None:
     project, _ = flow_project(tmp_path)
     proc = cli("run", str(project), "-e", "flow", "--only", "c")
@@ -83,6 +86,7 @@ def test_dag_formats(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "no workflows" in proc.stderr
 
 
+@pytest.mark.slow  # runs the example pipeline (~1.5 s)
 def test_example_pipeline_runs_then_is_fully_cached(tmp_path: Path) -> None:
     project = REPO / "example_projects" / "wine-pipeline"
     first = run_json(project, "-e", "pipeline", "-j", "2")
@@ -106,6 +110,7 @@ def test_example_pipeline_runs_then_is_fully_cached(tmp_path: Path) -> None:
     assert not (project / "local-run").exists()
 
 
+@pytest.mark.slow  # runs the example pipeline twice (~1 s)
 def test_readme_workflow_command_runs_and_its_second_run_is_cached() -> None:
     import os
     import re

@@ -70,6 +70,7 @@ def test_jobs_2_runs_independent_steps_at_the_same_time(tmp_path: Path) -> None:
     assert workflow_run["entry_point"] == "both" and workflow_run["env_kind"] == "workflow"
 
 
+@pytest.mark.slow  # the first step waits 0.5 s in vain, on purpose
 def test_jobs_1_runs_them_one_after_the_other(tmp_path: Path) -> None:
     project = _meet_project(tmp_path, wait=0.5)
     runs = _records(run_json(project, "-e", "both"))
@@ -195,6 +196,7 @@ while not os.path.exists(os.path.join(marks, "release")) and time.time() < deadl
 """
 
 
+@pytest.mark.slow  # two workflow processes (~1 s)
 def test_concurrent_workflow_runs_never_execute_a_key_twice(tmp_path: Path) -> None:
     marks = tmp_path / "marks"
     marks.mkdir()
