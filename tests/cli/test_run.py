@@ -249,7 +249,8 @@ def test_cli_start_does_not_import_heavy_modules(tmp_path: Path) -> None:
         "('docker', 'git', 'virtualenv', 'uv', 'requests'))\n"
         "print('HEAVY', heavy, rc, file=sys.stderr)\n"
     )
-    for args in (["--help"], ["run", str(REPO / "example_projects/elasticnet"), "-q"]):
+    example = str(REPO / "example_projects/elasticnet")
+    for args in (["--help"], ["run", example, "-q", "-P", "iterations=1"]):
         proc = subprocess.run(
             [sys.executable, "-c", code, *args],
             capture_output=True,

@@ -72,7 +72,7 @@ def test_dirty_tree_records_flag_diff_and_untracked_files(tmp_path: Path) -> Non
     _, edited = run_recorded(str(work))
     assert edited["source"]["code_identity"] != identity  # untracked contents count
 
-    refused = mlrun("run", str(work), "--require-clean")
+    refused = cli("run", str(work), "--require-clean")
     assert refused.returncode == 2
     assert "uncommitted changes (1 changed, 1 untracked)" in refused.stderr
     assert "--require-clean" in refused.stderr and "Traceback" not in refused.stderr
@@ -132,7 +132,7 @@ def test_running_another_version_leaves_the_users_repository_untouched(tmp_path:
     tag_run = run_recorded(str(work / "proj"), "-v", other[:10])[1]
     assert tag_run["source"]["commit"] == other
     assert _snapshot(work) == before
-    bad = mlrun("run", str(work / "proj"), "-v", "no-such-thing")
+    bad = cli("run", str(work / "proj"), "-v", "no-such-thing")
     assert bad.returncode == 2 and "'no-such-thing' is not a branch" in bad.stderr
 
 
