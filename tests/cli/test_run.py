@@ -209,7 +209,7 @@ def test_signal_kills_the_whole_group_and_run_is_killed(
     proc.send_signal(signum)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == code, err
-    assert not any(pid_alive(p) for p in child_pids)
+    wait_until(lambda: not any(pid_alive(p) for p in child_pids), "the command's processes to end")
     run_id = json.loads(out[out.index("{") :])["run_id"]
     shown = json.loads(cli("runs", "show", run_id, "--json").stdout)
     assert shown["status"] == "KILLED"
