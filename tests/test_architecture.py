@@ -4,9 +4,11 @@ table's "may import" column allows. The table is read from the document, so the 
 follows it when it changes.
 
 How the column reads: a comma-separated list of table entries (`spec`, `runner`) or of
-modules inside one (`execution.child`); `everything`; `nothing`; `stdlib only` (no import
-outside the standard library at all). Words in parentheses are remarks. Every module may
-also import its own package, and `mlrun` itself (for `__version__`)."""
+modules inside one (`execution.child`); `everything`; `all layers below` (every entry in
+the rows after this one); `nothing`; `stdlib only` (no import outside the standard
+library at all). Words in parentheses are remarks. Unless its row says `nothing` or
+`stdlib only`, every module may also import its own package, `errors` and `reporting`
+(what every layer raises and talks through), and `mlrun` itself (for `__version__`)."""
 
 from __future__ import annotations
 
@@ -24,6 +26,8 @@ DOC = REPO / "docs" / "architecture.md"
 SRC = REPO / "src"
 EVERYTHING = "everything"
 STDLIB_ONLY = "stdlib only"
+BELOW = ("all layers below", "everything below")
+ANYWHERE = ("errors", "reporting")  # may be imported by every module that imports anything
 
 
 class Rule(NamedTuple):
@@ -37,13 +41,15 @@ def _unit_of_entry(entry: str) -> str:
     return "" if name == "__init__" else name
 
 
-def _allowed(cell: str) -> frozenset[str]:
+def _allowed(cell: str, below: list[str]) -> frozenset[str]:
     text = re.sub(r"\([^)]*\)", "", cell).replace("`", "").strip()
     if text in ("nothing", ""):
         return frozenset()
     if text in (EVERYTHING, STDLIB_ONLY):
         return frozenset({text})
-    return frozenset(item.strip() for item in text.split(",") if item.strip())
+    if text in BELOW:
+        return frozenset([*below, *ANYWHERE])
+    return frozenset([*(item.strip() for item in text.split(",") if item.strip()), *ANYWHERE])
 
 
 def read_table(markdown: str) -> dict[str, Rule]:
@@ -53,11 +59,12 @@ def read_table(markdown: str) -> dict[str, Rule]:
     rows = [line for line in section.splitlines() if line.startswith("|")]
     header = [c.strip() for c in rows[0].strip("|").split("|")]
     where = header.index("may import")
-    rules = {}
-    for row in rows[2:]:  # after the header and its |---| line
-        cells = [c.strip() for c in row.strip("|").split("|")]
-        rules[_unit_of_entry(cells[0])] = Rule(cells[0], _allowed(cells[where]))
-    return rules
+    cells = [[c.strip() for c in row.strip("|").split("|")] for row in rows[2:]]  # no |---|
+    units = [_unit_of_entry(row[0]) for row in cells]
+    return {
+        unit: Rule(row[0], _allowed(row[where], [u for u in units[n + 1 :] if u]))
+        for n, (unit, row) in enumerate(zip(units, cells, strict=True))
+    }
 
 
 class Import(NamedTuple):
@@ -146,7 +153,7 @@ def test_every_permission_names_a_table_entry() -> None:
     rules = read_table(DOC.read_text())
     modules = {_module_name(p).removeprefix("mlrun.") for p in _source_files()}
     for rule in rules.values():
-        for name in rule.allowed - {EVERYTHING, STDLIB_ONLY}:
+        for name in rule.allowed - {EVERYTHING, STDLIB_ONLY, *ANYWHERE}:
             assert name.split(".")[0] in rules and name in modules, (rule.entry, name)
 
 
@@ -157,10 +164,11 @@ TABLE = """\
 
 | package | holds | may import |
 |---|---|---|
-| `low/` | the bottom | nothing |
-| `mid.py` | the middle | low (lazily) |
-| `leaf.py` | copied into projects | stdlib only |
 | `top/` | the top | everything |
+| `mid.py` | the middle | low (lazily) |
+| `upper.py` | above the rest | all layers below |
+| `leaf.py` | copied into projects | stdlib only |
+| `low/` | the bottom | nothing |
 
 ## Next
 """
@@ -173,6 +181,8 @@ def made_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[Path]:
         "mlrun/low/__init__.py": "from . import base\n",
         "mlrun/low/base.py": "import os\n",
         "mlrun/mid.py": "def f():\n    from mlrun.low import base\n    from mlrun import top\n",
+        "mlrun/upper.py": "from mlrun import errors, leaf, low\nfrom mlrun.mid import f\n",
+        "mlrun/errors.py": "",
         "mlrun/leaf.py": "import json\nimport yaml\n",
         "mlrun/top/__init__.py": "from mlrun import mid, low\nfrom ..low.base import x\n",
     }
@@ -188,11 +198,14 @@ def test_the_checker_finds_imports_in_functions_and_third_party_in_stdlib_only(
     made_up: list[Path],
 ) -> None:
     rules = read_table(TABLE)
-    assert rules["mid"].allowed == {"low"} and rules["low"].allowed == set()
+    assert rules["mid"].allowed == {"low", *ANYWHERE} and rules["low"].allowed == set()
+    assert rules["upper"].allowed == {"leaf", "low", *ANYWHERE}  # not mid: it is above
     rules[""] = Rule("`__init__.py`", frozenset())
+    rules["errors"] = Rule("`errors.py`", frozenset())
     assert violations(rules, made_up) == [
         "mlrun/leaf.py:2 imports yaml; `leaf.py` may import: stdlib only",
-        "mlrun/mid.py:3 imports mlrun.top; `mid.py` may import: low",
+        "mlrun/mid.py:3 imports mlrun.top; `mid.py` may import: errors, low, reporting",
+        "mlrun/upper.py:2 imports mlrun.mid; `upper.py` may import: errors, leaf, low, reporting",
     ]
     del rules[""]
     assert "mlrun/__init__.py: `__init__` has no table row" in violations(rules, made_up)
