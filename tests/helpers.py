@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
@@ -111,8 +112,6 @@ def wait_until(predicate: Callable[[], object], what: str, timeout: float = 60) 
     """Wait for an event another process or thread makes observable (a file appears, a
     record exists): poll `predicate` until it is true; fail naming `what` at `timeout`.
     Tests order events with this, never with a bare sleep."""
-    import time
-
     deadline = time.monotonic() + timeout
     while not predicate():
         assert time.monotonic() < deadline, f"timed out after {timeout:.0f} s waiting for {what}"
