@@ -2,9 +2,9 @@
 test gets its own MLRUN_HOME, and the platform defaults are made to fail loudly.
 
 Test tiers: `pytest -m "not slow"` is the inner loop; CI runs everything. A test is `slow`
-when it builds an environment, needs a docker engine or a git server (the `docker` and
-`gitserver` markers imply `slow`: see pytest_collection_modifyitems), or takes more than
-about 1 s alone. A run reports the tests outside the slow tier that took longer."""
+when it builds an environment, needs a docker engine, a git server or another service
+(the `docker` and `gitserver` markers imply `slow`: see pytest_collection_modifyitems), or
+takes more than about 1 s alone. A run reports the tests outside the slow tier that took longer."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests import services
 
 REPO = Path(__file__).resolve().parent.parent
 # Third-party MLproject files (and what MLflow made of them): see its README for sources.
@@ -86,3 +88,12 @@ def require_service(available: bool, reason: str) -> None:
     if os.environ.get("MLRUN_REQUIRE_SERVICES") == "1":
         pytest.fail(f"required service unavailable (MLRUN_REQUIRE_SERVICES=1): {reason}")
     pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[services.MlflowServer]:
+    """One real `mlflow server` (SQLite store, served artifacts) for the test session.
+    Tests that stop or reconfigure a server start their own with services.serve_mlflow."""
+    require_service(services.mlflow_executable() is not None, services.NO_MLFLOW)
+    with services.serve_mlflow(tmp_path_factory.mktemp("mlflow-server")) as server:
+        yield server
