@@ -39,7 +39,15 @@ def python_image(docker_client: Any) -> str:
 
 
 def mlrun_containers(client: Any) -> set[str]:
-    return {c.name for c in client.containers.list(all=True, filters={"label": RUN_LABEL})}
+    """Names of the containers of this test's runs: those whose run is in the test's own
+    store (MLRUN_HOME). Other test runs may share the engine, and their containers are
+    none of this test's business."""
+    from mlrun.tracking import open_store
+
+    with open_store() as store:
+        ours = {run.run_id for run in store.search_runs(limit=None)}
+    listed = client.containers.list(all=True, filters={"label": RUN_LABEL})
+    return {c.name for c in listed if c.labels.get(RUN_LABEL) in ours}
 
 
 @pytest.fixture
