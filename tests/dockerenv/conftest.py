@@ -38,14 +38,18 @@ def python_image(docker_client: Any) -> str:
     return PYTHON
 
 
-def mlrun_containers(client: Any) -> set[str]:
-    """Names of the containers of this test's runs: those whose run is in the test's own
-    store (MLRUN_HOME). Other test runs may share the engine, and their containers are
-    none of this test's business."""
+def _this_tests_run_ids() -> set[str]:
+    # The engine is shared with whatever else runs on the machine (other test sessions
+    # too): only containers of runs recorded in this test's own store are this test's.
     from mlrun.tracking import open_store
 
-    with open_store() as store:
-        ours = {run.run_id for run in store.search_runs(limit=None)}
+    with open_store(None) as store:
+        return {run.run_id for run in store.search_runs(limit=None)}
+
+
+def mlrun_containers(client: Any) -> set[str]:
+    """Names of the containers of this test's own runs (see _this_tests_run_ids)."""
+    ours = _this_tests_run_ids()
     listed = client.containers.list(all=True, filters={"label": RUN_LABEL})
     return {c.name for c in listed if c.labels.get(RUN_LABEL) in ours}
 
