@@ -3,10 +3,10 @@ module, at any depth (inside functions and `if TYPE_CHECKING:` blocks too), is o
 table's "may import" column allows. The table is read from the document, so the test
 follows it when it changes.
 
-How the column reads: a comma-separated list of table entries (`spec`, `runner`) or of
-modules inside one (`execution.child`); `everything`; `all layers below` (every entry in
-the rows after this one); `nothing`; `stdlib only` (no import outside the standard
-library at all). Words in parentheses are remarks. Unless its row says `nothing` or
+How the column reads: a list (commas or semicolons) of table entries (`spec`, `runner`),
+of modules inside one (`execution.child`) or `all layers below` (every entry in the rows
+after this one); or `everything`, `nothing`, `stdlib only` (no import outside the
+standard library at all). Words in parentheses are remarks. Unless its row says `nothing` or
 `stdlib only`, every module may also import its own package, `errors` and `reporting`
 (what every layer raises and talks through), and `mlrun` itself (for `__version__`)."""
 
@@ -47,9 +47,11 @@ def _allowed(cell: str, below: list[str]) -> frozenset[str]:
         return frozenset()
     if text in (EVERYTHING, STDLIB_ONLY):
         return frozenset({text})
-    if text in BELOW:
-        return frozenset([*below, *ANYWHERE])
-    return frozenset([*(item.strip() for item in text.split(",") if item.strip()), *ANYWHERE])
+    items = [item.strip() for item in re.split(r"[,;]", text) if item.strip()]
+    if EVERYTHING in items:
+        return frozenset({EVERYTHING})
+    expanded = [name for item in items for name in (below if item in BELOW else [item])]
+    return frozenset([*expanded, *ANYWHERE])
 
 
 def read_table(markdown: str) -> dict[str, Rule]:
@@ -166,7 +168,7 @@ TABLE = """\
 |---|---|---|
 | `top/` | the top | everything |
 | `mid.py` | the middle | low (lazily) |
-| `upper.py` | above the rest | all layers below |
+| `upper.py` | above the rest | all layers below; top (lazily) |
 | `leaf.py` | copied into projects | stdlib only |
 | `low/` | the bottom | nothing |
 
@@ -199,13 +201,14 @@ def test_the_checker_finds_imports_in_functions_and_third_party_in_stdlib_only(
 ) -> None:
     rules = read_table(TABLE)
     assert rules["mid"].allowed == {"low", *ANYWHERE} and rules["low"].allowed == set()
-    assert rules["upper"].allowed == {"leaf", "low", *ANYWHERE}  # not mid: it is above
+    assert rules["upper"].allowed == {"leaf", "low", "top", *ANYWHERE}  # not mid: above
     rules[""] = Rule("`__init__.py`", frozenset())
     rules["errors"] = Rule("`errors.py`", frozenset())
     assert violations(rules, made_up) == [
         "mlrun/leaf.py:2 imports yaml; `leaf.py` may import: stdlib only",
         "mlrun/mid.py:3 imports mlrun.top; `mid.py` may import: errors, low, reporting",
-        "mlrun/upper.py:2 imports mlrun.mid; `upper.py` may import: errors, leaf, low, reporting",
+        "mlrun/upper.py:2 imports mlrun.mid; "
+        "`upper.py` may import: errors, leaf, low, reporting, top",
     ]
     del rules[""]
     assert "mlrun/__init__.py: `__init__` has no table row" in violations(rules, made_up)
