@@ -6,9 +6,10 @@ follows it when it changes.
 How the column reads: a list (commas or semicolons) of table entries (`spec`, `runner`),
 of modules inside one (`execution.child`) or `all layers below` (every entry in the rows
 after this one); or `everything`, `nothing`, `stdlib only` (no import outside the
-standard library at all). Words in parentheses are remarks. Unless its row says `nothing` or
-`stdlib only`, every module may also import its own package, `errors` and `reporting`
-(what every layer raises and talks through), and `mlrun` itself (for `__version__`)."""
+standard library at all). Words in parentheses, or after a name, are remarks. Unless
+its row says `nothing` or `stdlib only`, every module may also import its own package,
+`errors` and `reporting` (what every layer raises and talks through), and `mlrun`
+itself (for `__version__`)."""
 
 from __future__ import annotations
 
@@ -50,7 +51,8 @@ def _allowed(cell: str, below: list[str]) -> frozenset[str]:
     items = [item.strip() for item in re.split(r"[,;]", text) if item.strip()]
     if EVERYTHING in items:
         return frozenset({EVERYTHING})
-    expanded = [name for item in items for name in (below if item in BELOW else [item])]
+    # A name is one word; what follows it ("lazily") is a remark, like text in parentheses.
+    expanded = [name for item in items for name in (below if item in BELOW else [item.split()[0]])]
     return frozenset([*expanded, *ANYWHERE])
 
 
@@ -167,7 +169,7 @@ TABLE = """\
 | package | holds | may import |
 |---|---|---|
 | `top/` | the top | everything |
-| `mid.py` | the middle | low (lazily) |
+| `mid.py` | the middle | `low` lazily |
 | `upper.py` | above the rest | all layers below; top (lazily) |
 | `leaf.py` | copied into projects | stdlib only |
 | `low/` | the bottom | nothing |
