@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import signal
-import time
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,7 @@ import pytest
 
 from tests.dockerenv.conftest import mlrun_containers
 from tests.dockerenv.runs import show, split_output
-from tests.helpers import REPO, mlrun, spawn_mlrun, write_project
+from tests.helpers import REPO, mlrun, spawn_mlrun, wait_until, write_project
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("no_leftover_containers")]
 
@@ -308,13 +307,6 @@ def test_docker_args_reach_the_engine_and_keep_container(
     }
 
 
-def _wait_for(path: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not path.exists():
-        assert time.monotonic() < deadline, f"{path} never appeared"
-        time.sleep(0.05)
-
-
 @pytest.mark.parametrize(
     ("signum", "ignores", "code"),
     [
@@ -340,7 +332,7 @@ def test_signal_stops_and_removes_the_container(
     )
     before = mlrun_containers(docker_client)
     proc = spawn_mlrun("run", str(project), "--grace-period", "3", "--json")
-    _wait_for(signals / "started")
+    wait_until((signals / "started").exists, "the container to start")
     (name,) = mlrun_containers(docker_client) - before
     assert docker_client.containers.get(name).status == "running"
     proc.send_signal(signum)
@@ -372,7 +364,7 @@ def test_python_api_cancel_removes_the_container(
     submitted = mlrun.run(
         str(project), synchronous=False, echo=False, docker_args={"env": "GREETING=hello"}
     )
-    _wait_for(signals / "started")
+    wait_until((signals / "started").exists, "the container to start")
     assert (signals / "started").read_text() == "hello\n"
     (name,) = mlrun_containers(docker_client) - before
     assert name == f"mlrun-{submitted.run_id}"
