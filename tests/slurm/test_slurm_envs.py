@@ -7,10 +7,14 @@ import json
 import os
 from pathlib import Path
 
+import pytest
+
 from mlrun.tracking import open_store
 from tests.envs.conftest import isolated_tools, tool_dirs  # noqa: F401  (offline builds)
 from tests.envs.projects import PYTHON, dry_env, python_project, run_json
 from tests.slurm.slurmtools import require_slurm
+
+pytestmark = pytest.mark.slurm
 
 ENV = f"""\
 python: "{PYTHON}"

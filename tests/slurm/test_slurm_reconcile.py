@@ -9,6 +9,8 @@ import signal
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from mlrun.tracking import open_store
 from mlrun.tracking.liveness import BACKEND_TAG, this_host
 from mlrun.tracking.model import NewRun
@@ -26,6 +28,7 @@ def _orphan(tmp_path: Path, *args: str) -> tuple[str, str]:
     return run.run_id, job
 
 
+@pytest.mark.slurm
 def test_a_run_whose_mlrun_died_stays_running_with_its_job_then_is_reconciled(
     tmp_path: Path,
 ) -> None:
@@ -52,6 +55,7 @@ def test_a_run_whose_mlrun_died_stays_running_with_its_job_then_is_reconciled(
     assert (again.metrics, again.status_reason) == (run.metrics, run.status_reason)
 
 
+@pytest.mark.slurm
 def test_a_job_cancelled_after_mlrun_died_is_reconciled_killed(tmp_path: Path) -> None:
     require_slurm()
     run_id, job = _orphan(tmp_path, "-P", "what=sleep")
@@ -103,6 +107,7 @@ def test_a_run_of_a_backend_not_installed_here_is_left_running() -> None:
     assert open_store().get_run(local).status == "KILLED"
 
 
+@pytest.mark.slurm
 def test_a_job_slurm_forgot_is_recorded_killed(tmp_path: Path) -> None:
     require_slurm()
     run_id = _dead_run({BACKEND_TAG: "slurm", "mlrun.slurm.job_id": "999999999"})

@@ -16,6 +16,8 @@ from tests.helpers import REPO, spawn_mlrun, write_project
 from tests.slurm.slurmtools import accounted, in_queue, require_slurm, wait_for
 from tests.workflow.wfhelpers import run_json, statuses
 
+pytestmark = pytest.mark.slurm
+
 
 @pytest.fixture(autouse=True)
 def _cluster() -> None:
