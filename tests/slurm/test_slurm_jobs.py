@@ -218,3 +218,34 @@ def test_a_controller_that_does_not_answer(tmp_path: Path) -> None:
     said = _submission_fails(project(tmp_path / "p"), env=env)
     assert "mlrun: error: the Slurm controller did not answer (sbatch: " in said
     assert "scontrol ping" in said
+
+
+def test_a_controller_that_stops_answering_never_holds_mlrun_forever(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlrun.backends.slurm import child
+
+    monkeypatch.setattr(child, "UNCONFIRMED_AFTER", 1.0)
+    conf = tmp_path / "slurm.conf"
+    text = Path("/etc/slurm/slurm.conf").read_text()
+    conf.write_text(text.replace("SlurmctldPort=16817", "SlurmctldPort=9") + "MessageTimeout=1\n")
+    submitted = mlrun.run(
+        str(project(tmp_path / "p")),
+        parameters={"what": "sleep"},
+        backend="slurm",
+        backend_config={"poll_interval": 1},
+        synchronous=False,
+        echo=False,
+    )
+    _, job = started_job(latest_run)
+    monkeypatch.setenv("SLURM_CONF", str(conf))  # from now on the controller is silent
+    try:
+        submitted.cancel()
+        submitted.cancel()  # a second request kills at once; scancel cannot reach Slurm
+        submitted.wait(timeout=120)
+        got = open_store().get_run(submitted.run_id)
+        assert (got.status, got.tags["mlrun.slurm.state"]) == ("KILLED", "UNCONFIRMED")
+    finally:
+        monkeypatch.delenv("SLURM_CONF")
+        subprocess.run(["scancel", job], check=True)
+    assert accounted(job)["State"].startswith("CANCELLED")

@@ -19,6 +19,7 @@ from mlrun.execution.child import Child
 TAG_PREFIX = "mlrun.slurm."
 _READ = 65536
 _TAIL_FIRST, _TAIL_MAX = 0.05, 0.5  # seconds between looks at the files (backoff)
+UNCONFIRMED_AFTER = 60.0  # seconds after a forced kill without word of the job's end
 
 
 class SlurmChild(Child):
@@ -40,7 +41,7 @@ class SlurmChild(Child):
         self._ended = threading.Event()  # the controller says the job ended
         self._done = threading.Event()  # ... and its output is all in the pipes
         self._stop = threading.Event()  # cleanup: stop tailing now
-        self._cancelled = False
+        self._give_up: threading.Timer | None = None
         out_r, self._out_w = os.pipe()
         err_r, self._err_w = os.pipe()
         self.stdout, self.stderr = out_r, err_r
@@ -65,7 +66,6 @@ class SlurmChild(Child):
     def signal(self, signum: int) -> None:
         """Any stop request cancels the job: Slurm sends SIGTERM to everything it runs,
         and SIGKILL after the cluster's KillWait."""
-        self._cancelled = True
         ctl.cancel(self.job_id)
         self._watcher.poke(self.job_id)
 
@@ -73,12 +73,28 @@ class SlurmChild(Child):
         ctl.cancel(self.job_id, kill=True)
         ctl.cancel(self.job_id)
         self._watcher.poke(self.job_id)
+        # A controller that never confirms the end must not keep mlrun waiting forever.
+        if self._give_up is None:
+            self._give_up = threading.Timer(UNCONFIRMED_AFTER, self._unconfirmed)
+            self._give_up.daemon = True
+            self._give_up.start()
+
+    def _unconfirmed(self) -> None:
+        if not self._ended.is_set():
+            info = self._info
+            self._info = JobInfo(
+                self.job_id, "UNCONFIRMED", "0:9", info.node, info.partition,
+                f"no end confirmed {UNCONFIRMED_AFTER:.0f} s after scancel",
+            )  # fmt: skip
+            self._ended.set()
 
     def cleanup(self) -> None:
         # mlrun is done with the run: a job still queued or running would outlive it
         # (mlrun failing, or interrupted before the job ended), so it goes too.
         if not self._ended.is_set():
             ctl.cancel(self.job_id)
+        if self._give_up is not None:
+            self._give_up.cancel()
         self._watcher.forget(self.job_id)
         self._stop.set()
         for fd in (self.stdout, self.stderr):  # a tail blocked on a full pipe gets EPIPE

@@ -35,6 +35,8 @@ ENDINGS: dict[str, tuple[str, int, str]] = {
     "NODE_FAIL": (FAILED, _SIGTERM, "lost its node (NODE_FAIL)"),
     "BOOT_FAIL": (FAILED, 125, "could not start: its node failed to boot"),
     "REVOKED": (KILLED, _SIGTERM, "was revoked (it ran on another cluster)"),
+    # Not Slurm's: mlrun killed the job and the controller never confirmed its end.
+    "UNCONFIRMED": (KILLED, _SIGKILL, "was cancelled, but Slurm did not confirm its end"),
     # Not Slurm's: neither the controller nor the accounting knows the job any more.
     "LOST": (FAILED, 1, "is no longer known to Slurm (how it ended was not recorded)"),
 }
