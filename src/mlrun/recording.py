@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlrun.reporting import Reporter
 from mlrun.tracking.base import RunStore
 
 if TYPE_CHECKING:
@@ -84,26 +85,25 @@ def finish_on_error(store: RunStore, run_id: str, exc: BaseException) -> None:
         store.finish_run(run_id, FAILED, None, f"mlrun failed: {exc!r}")
 
 
-def record_outputs(
-    store: RunStore, run_id: str, run_dir: Path, warn: Callable[[str], None]
-) -> None:
-    """What the step left in its $MLRUN_RUN_DIR (execution/outputs.py) joins its record:
-    when the command ended, or when a backend reconciles a run whose mlrun died."""
+def record_outputs(store: RunStore, run_id: str, run_dir: Path, reporter: Reporter) -> None:
+    """What the step left in $MLRUN_RUN_DIR. Metrics go last: they are the one part
+    written twice if repeated (the others are upserts), so a retry after a failure redoes
+    everything safely."""
     from mlrun.execution.outputs import collect
 
     collected = collect(run_dir)
     for warning in collected.warnings:
-        warn(warning)
+        reporter.warn(warning)
     if collected.params:
         store.log_params(run_id, collected.params)
     if collected.tags:
         store.set_tags(run_id, collected.tags)
-    if collected.metrics:
-        store.log_metrics(run_id, collected.metrics)
     if collected.outputs:
         store.log_outputs(run_id, collected.outputs)
     if collected.artifacts:
         store.log_artifacts(run_id, collected.artifacts)
+    if collected.metrics:
+        store.log_metrics(run_id, collected.metrics)
 
 
 def user() -> str:

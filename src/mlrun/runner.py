@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mlrun.envs.base import EnvOptions, EnvPlan, Launch, PreparedEnv
-from mlrun.execution.supervisor import DEFAULT_GRACE, Cancel
+from mlrun.execution.supervisor import DEFAULT_GRACE, Cancel, Outcome
 from mlrun.reporting import Reporter
 from mlrun.sources.model import Source
 from mlrun.spec.model import EMPTY, Command, EntryPoint, Project, ResolvedParameters
@@ -282,7 +282,7 @@ def execute(
         sink.close()
         if env is not None:
             env.release()
-    record_outputs(store, run_id, launch.run_dir, reporter.warn)
+    record_outputs(store, run_id, launch.run_dir, reporter)
     store.finish_run(run_id, outcome.status, outcome.exit_code, outcome.reason)
     return RunResult(run_id, outcome.status, outcome.exit_code, outcome.reason)
 
@@ -363,7 +363,7 @@ def _supervise(
     cancel: Cancel | None,
     on_start: Any,
 ) -> Any:
-    from mlrun.execution.supervisor import Outcome, supervise
+    from mlrun.execution.supervisor import supervise
 
     request = the_plan.request
     child = the_plan.backend.start(env, launch, request.backend_config, reporter)

@@ -86,8 +86,9 @@ def _finish(store: RunStore, run: Run, job_id: str, info: JobInfo | None, why: s
             return
         _copy_rest(files, run)
         from mlrun.recording import record_outputs
+        from mlrun.reporting import Reporter
 
-        record_outputs(store, run.run_id, Path(run.run_dir), lambda text: None)
+        record_outputs(store, run.run_id, Path(run.run_dir), Reporter())  # silent
         tags = {"job_id": job_id, "state": info.state, "exit_code": info.exit_code}
         tags.update({k: v for k, v in (("node", info.node), ("partition", info.partition)) if v})
         store.set_tags(run.run_id, {TAG_PREFIX + k: v for k, v in tags.items()})
