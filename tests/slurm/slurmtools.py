@@ -16,6 +16,8 @@ from tests import services
 from tests.conftest import require_service
 from tests.helpers import write_project
 
+# `hog` is one process that grows without end (tail holds a newline-free stream): no pipe,
+# whose writer could get slurmstepd itself OOM-killed and leave the job RUNNING.
 # Each entry point announces itself on stdout, then does its part; `wait` waits for the
 # file named by -P go (the test creates it), so a test can act while the job runs.
 STEP = """\
@@ -49,7 +51,7 @@ entry_points:
       go: {type: string, default: none}
     command: "python step.py {what} {code} {go}"
   hog:
-    command: "head -c 300M /dev/zero | tail > /dev/null"
+    command: "tail /dev/zero"
 """
 
 

@@ -124,25 +124,39 @@ def test_a_job_over_its_memory_limit_fails_out_of_memory(tmp_path: Path) -> None
 
 @pytest.mark.slow
 def test_a_preempted_job_is_recorded_killed(tmp_path: Path) -> None:
-    # A job holding the node's whole memory in `debug` is preempted (PreemptMode=CANCEL)
-    # by one asking for the same in `urgent`.
-    memory = subprocess.run(
-        ["sinfo", "-h", "-N", "-o", "%m"], capture_output=True, text=True, check=True
-    ).stdout.split()[0]
+    # The cluster is shared: the run's job takes the memory nobody holds now, at the
+    # lowest priority (so it is the first a preemptor picks); then an `urgent` job asks
+    # for all that is free plus the job's share, which only cancelling it provides
+    # (PreemptMode=CANCEL).
+    share = _unallocated_memory()
+    if share < 512:
+        pytest.skip(f"the node has only {share} MB of memory nobody holds")
     root = project(tmp_path / "p")
-    config = json.dumps({"mem": memory, "poll_interval": 1})
+    config = json.dumps({"mem": str(share), "poll_interval": 1, "extra": ["--nice=10000"]})
     proc = spawn_mlrun("run", str(root), "-b", "slurm", "-P", "what=sleep", "-c", config)
     run, job = started_job(latest_run)
     urgent = subprocess.run(
-        ["sbatch", "--parsable", "-p", "urgent", f"--mem={memory}", "-o", os.devnull,
-         "--wrap", "true"],
+        ["sbatch", "--parsable", "-p", "urgent", f"--mem={_unallocated_memory() + share}",
+         "-o", os.devnull, "--wrap", "true"],
         capture_output=True, text=True, check=True,
     ).stdout.strip()  # fmt: skip
-    _, err = proc.communicate(timeout=120)
-    accounted(urgent)
+    try:
+        _, err = proc.communicate(timeout=120)
+        accounted(urgent)
+    finally:
+        subprocess.run(["scancel", urgent], check=False)
     got = open_store().get_run(run.run_id)
     assert (proc.returncode, got.status, got.exit_code) == (143, "KILLED", 143), err
     assert got.status_reason == f"Slurm job {job} was preempted by a job of higher priority"
+
+
+def _unallocated_memory() -> int:
+    """MB of the node's memory no job holds now (RealMemory - AllocMem)."""
+    shown = subprocess.run(
+        ["scontrol", "show", "node", "-o"], capture_output=True, text=True, check=True
+    ).stdout.split()
+    fields = dict(item.split("=", 1) for item in shown if "=" in item)
+    return int(fields["RealMemory"]) - int(fields.get("AllocMem", "0"))
 
 
 def test_secrets_reach_the_job_but_not_the_controllers_state(
