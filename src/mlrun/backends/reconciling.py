@@ -42,11 +42,12 @@ def finish(
     if another reader is at it or was first."""
     from mlrun.util.locks import FileLock
 
-    lock: FileLock | None = FileLock(directory / LOCK)
+    # The run's directory may be gone (or its record point anywhere): never create it.
+    lock: FileLock | None = FileLock(directory / LOCK) if directory.is_dir() else None
     try:
         if lock is not None and not lock.exclusive(blocking=False):
             return  # another reader is at it
-    except OSError:  # the run's directory is gone: finish it all the same
+    except OSError:  # unreadable now: finish it all the same
         lock = None
     try:
         if (directory / DONE).exists():
