@@ -9,7 +9,7 @@ import os
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mlrun import __version__
 from mlrun.envs.base import EnvOptions, EnvPlan, Launch, PreparedEnv
@@ -18,6 +18,10 @@ from mlrun.reporting import Reporter
 from mlrun.sources.model import Source
 from mlrun.spec.model import EMPTY, Command, EntryPoint, Project, ResolvedParameters
 from mlrun.tracking.base import RunStore
+
+if TYPE_CHECKING:
+    from mlrun.tracking.mlflow import Tracker
+    from mlrun.tracking.model import Run
 
 
 class RunRequest(NamedTuple):
@@ -220,22 +224,27 @@ def execute(
     from mlrun.tracking.model import FAILED, KILLED
 
     try:
-        run_id, run_root, launch = _create_record(the_plan, store)
+        record, run_root, launch = _create_record(the_plan, store)
+        run_id = record.run_id
         if on_record is not None:
             on_record(run_id)
         sink = LogSink(run_root / "logs", echo=the_plan.request.echo)
         env: PreparedEnv | None = None
+        tracker = None
         try:
+            tracker, launch = _mlflow_prepare(record, store, launch, reporter)
             env = _prepare_env(the_plan, store, run_id, reporter)
             outcome = _supervise(
                 the_plan, env, launch, sink, store, reporter, forward_signals, cancel, on_start
             )
         except MlrunError as exc:
             sink.note(str(exc))
+            _mlflow_finish(tracker, store, FAILED, reporter)
             store.finish_run(run_id, FAILED, exc.exit_code, str(exc))
             raise
         except BaseException as exc:
             interrupted = isinstance(exc, KeyboardInterrupt)
+            _mlflow_finish(tracker, store, KILLED if interrupted else FAILED, reporter)
             store.finish_run(
                 run_id,
                 KILLED if interrupted else FAILED,
@@ -248,13 +257,34 @@ def execute(
             if env is not None:
                 env.release()
         _record_outputs(store, run_id, launch.run_dir, reporter)
+        _mlflow_finish(tracker, store, outcome.status, reporter)
         store.finish_run(run_id, outcome.status, outcome.exit_code, outcome.reason)
         return RunResult(run_id, outcome.status, outcome.exit_code, outcome.reason)
     finally:
         the_plan.source.close()
 
 
-def _create_record(the_plan: Plan, store: RunStore) -> tuple[str, Path, Launch]:
+def _mlflow_prepare(
+    record: Run, store: RunStore, launch: Launch, reporter: Reporter
+) -> tuple[Tracker, Launch]:
+    """The run's MLflow context (tracking/mlflow): its variables join the command's."""
+    from mlrun.tracking.mlflow import prepare
+
+    tracker = prepare(record, store, reporter)
+    if not tracker.env:
+        return tracker, launch
+    return tracker, launch._replace(run_env={**launch.run_env, **tracker.env})
+
+
+def _mlflow_finish(
+    tracker: Tracker | None, store: RunStore, status: str, reporter: Reporter
+) -> None:
+    """What the code logged with the MLflow client joins the record (before it ends)."""
+    if tracker is not None:
+        tracker.finish(store, status, reporter)
+
+
+def _create_record(the_plan: Plan, store: RunStore) -> tuple[Run, Path, Launch]:
     from mlrun.execution.logs import log_paths
     from mlrun.tracking import runs_root
     from mlrun.tracking.liveness import process_start_token, this_host
@@ -270,8 +300,8 @@ def _create_record(the_plan: Plan, store: RunStore) -> tuple[str, Path, Launch]:
         if the_plan.command.argv is not None
         else the_plan.command.shell or ""
     )
-    experiment = request.experiment_name or os.environ.get("MLRUN_EXPERIMENT_NAME") or "Default"
-    store.create_run(
+    experiment = experiment_name(request.experiment_name)
+    record = store.create_run(
         NewRun(
             run_id=run_id,
             experiment=experiment,
@@ -310,7 +340,18 @@ def _create_record(the_plan: Plan, store: RunStore) -> tuple[str, Path, Launch]:
         run_id=run_id,
         host_paths=_host_paths(the_plan),
     )
-    return run_id, run_root, launch
+    return record, run_root, launch
+
+
+def experiment_name(given: str | None) -> str:
+    """--experiment-name, else MLRUN_EXPERIMENT_NAME, else MLFLOW_EXPERIMENT_NAME (what
+    an MLflow user has set), else "Default"."""
+    return (
+        given
+        or os.environ.get("MLRUN_EXPERIMENT_NAME")
+        or os.environ.get("MLFLOW_EXPERIMENT_NAME")
+        or "Default"
+    )
 
 
 def _host_paths(the_plan: Plan) -> tuple[Path, ...]:

@@ -33,6 +33,16 @@ class Artifact(NamedTuple):
     sha256: str | None = None
 
 
+class Model(NamedTuple):
+    """A model the code logged: a directory with an MLmodel file (MLflow's format)."""
+
+    path: str  # relative to the run's artifact dir, or absolute when stored elsewhere
+    name: str  # the artifact path (MLflow 2) or the logged model's name (MLflow 3)
+    flavors: list[str]  # e.g. ["python_function", "sklearn"]
+    model_id: str | None = None  # MLflow's model_uuid / model_id
+    mlflow_version: str | None = None
+
+
 class NewRun(NamedTuple):
     """What the runner knows when a run starts."""
 
@@ -58,6 +68,10 @@ class NewRun(NamedTuple):
     tags: Mapping[str, str] = EMPTY
     run_id: str | None = None  # chosen by the store when None
     status: str = RUNNING
+    # Epoch seconds for a run recorded after the fact (one the code logged to MLflow);
+    # None: now, and for a final status, ended now.
+    start_time: float | None = None
+    end_time: float | None = None
 
 
 class Run(NamedTuple):
@@ -91,9 +105,11 @@ class Run(NamedTuple):
     outputs: dict[str, Any]
     artifacts: list[Artifact]
     heartbeat_time: float | None = None
+    models: tuple[Model, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         data = self._asdict()
         data["metrics"] = [m._asdict() for m in self.metrics]
         data["artifacts"] = [a._asdict() for a in self.artifacts]
+        data["models"] = [m._asdict() for m in self.models]
         return data

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from mlrun.errors import StoreError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 APPLICATION_ID = 0x6D6C726E  # "mlrn"
 
 # Version 0 -> 1. Later versions append a list here; each runs in one transaction.
@@ -98,7 +98,24 @@ _V1 = [
     ) WITHOUT ROWID""",
 ]
 
-MIGRATIONS: dict[int, list[str]] = {0: _V1}
+# Version 1 -> 2: models the code logged (directories with an MLmodel file); the metrics
+# index gains step and timestamp, so "the latest value of metric K of run R" (runs list
+# --metric K) is one index seek however long the history is.
+_V2 = [
+    """CREATE TABLE models (
+        run_id TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+        path TEXT NOT NULL,
+        name TEXT NOT NULL,
+        flavors_json TEXT NOT NULL,
+        model_id TEXT,
+        mlflow_version TEXT,
+        PRIMARY KEY (run_id, path)
+    ) WITHOUT ROWID""",
+    "DROP INDEX metrics_by_run",
+    "CREATE INDEX metrics_by_run ON metrics (run_id, key, step, timestamp)",
+]
+
+MIGRATIONS: dict[int, list[str]] = {0: _V1, 1: _V2}
 
 
 def _pragma(conn: sqlite3.Connection, name: str) -> int:

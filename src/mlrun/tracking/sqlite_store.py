@@ -28,6 +28,7 @@ from mlrun.tracking.model import (
     STATUSES,
     Artifact,
     Metric,
+    Model,
     NewRun,
     Run,
 )
@@ -76,10 +77,12 @@ class SqliteStore(RunStore):
         _check_status(new.status)
         run_id = new.run_id or uuid.uuid4().hex
         now = time.time()
+        start = new.start_time if new.start_time is not None else now
+        end = None if new.status == RUNNING else (new.end_time or now)
         run = Run(
             run_id=run_id, experiment=new.experiment, run_name=new.run_name,
-            status=new.status, exit_code=None, status_reason=None, start_time=now,
-            end_time=None if new.status == RUNNING else now, source_uri=new.source_uri,
+            status=new.status, exit_code=None, status_reason=None, start_time=start,
+            end_time=end, source_uri=new.source_uri,
             source_type=new.source_type, source=dict(new.source), entry_point=new.entry_point,
             params={k: str(v) for k, v in new.params.items()}, command=new.command,
             command_mode=new.command_mode, env_kind=new.env_kind, env=dict(new.env),
@@ -187,6 +190,14 @@ class SqliteStore(RunStore):
     def log_artifacts(self, run_id: str, artifacts: Iterable[Artifact]) -> None:
         self._write_children(run_id, "artifacts", [(a.path, a.size, a.sha256) for a in artifacts])
 
+    def log_models(self, run_id: str, models: Iterable[Model]) -> None:
+        encoded = [
+            (m.path, m.name, rows.dumps(list(m.flavors), "model flavors"), m.model_id,
+             m.mlflow_version)
+            for m in models
+        ]  # fmt: skip
+        self._write_children(run_id, "models", encoded)
+
     def log_metrics(self, run_id: str, metrics: Iterable[Metric]) -> None:
         now = time.time()
         # A zero timestamp is the dataclass default, i.e. "now". NaN travels as NULL.
@@ -236,6 +247,8 @@ class SqliteStore(RunStore):
         parent_run_id: str | None = None,
         tags: Mapping[str, str] | None = None,
         limit: int | None = 100,
+        order_by_metric: str | None = None,
+        ascending: bool = True,
     ) -> list[Run]:
         if status is not None:
             _check_status(status)
@@ -261,9 +274,19 @@ class SqliteStore(RunStore):
         for key, value in (tags or {}).items():
             where.append("r.run_id IN (SELECT run_id FROM tags WHERE key = ? AND value = ?)")
             args += [key, value]
-        tail = ("WHERE " + " AND ".join(where) if where else "") + (
-            " ORDER BY r.start_time DESC, r.rowid DESC"
-        )
+        order = "r.start_time DESC, r.rowid DESC"
+        if order_by_metric is not None:
+            # The latest value (highest step, then latest timestamp), as MLflow's
+            # latest_metrics; runs without the metric come last. NaN is stored as NULL.
+            latest = (
+                "(SELECT m.value FROM metrics m WHERE m.run_id = r.run_id AND m.key = ?"
+                " ORDER BY m.step DESC, m.timestamp DESC, m.id DESC LIMIT 1)"
+            )
+            direction = "ASC" if ascending else "DESC"
+            order = f"{latest} IS NULL, {latest} {direction}, {order}"
+        tail = ("WHERE " + " AND ".join(where) if where else "") + f" ORDER BY {order}"
+        if order_by_metric is not None:
+            args += [order_by_metric, order_by_metric]
         if limit is not None:
             tail += f" LIMIT {int(limit)}"
         return self._db.read(lambda conn: rows.select_runs(conn, tail, args))
