@@ -151,6 +151,7 @@ def plan_entry_point(opened: Opened, request: RunRequest, reporter: Reporter) ->
     from mlrun.spec.entrypoints import get_entry_point
     from mlrun.spec.params import resolve_parameters
     from mlrun.spec.render import render_command
+    from mlrun.tracking.mlflow import mode as mlflow_mode
 
     cwd = request.cwd or Path.cwd()
     project = opened.project
@@ -166,6 +167,7 @@ def plan_entry_point(opened: Opened, request: RunRequest, reporter: Reporter) ->
             ".py/.sh file in it with -e",
         ) from exc
     params = resolve_parameters(entry_point, request.parameters, cwd)
+    mlflow_mode()  # an MLFLOW_TRACKING_URI mlrun cannot serve is bad input (exit 2)
     command = render_command(entry_point, params)
     manager = get_manager(choose_manager(project.env, request.env_manager))
     env_plan = manager.plan(project, request.env_options)

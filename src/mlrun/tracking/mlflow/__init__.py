@@ -35,6 +35,7 @@ TAG_RUN_ID = "mlrun.mlflow.run_id"
 TAG_EXPERIMENT_ID = "mlrun.mlflow.experiment_id"
 _OFF = ("0", "off", "false", "no", "none")
 _SQL = ("sqlite", "postgresql", "mysql", "mssql")
+_NAMED = ("databricks", "databricks-uc", "uc")  # MLflow's scheme-less remote stores
 
 
 class Tracker:
@@ -53,28 +54,42 @@ def enabled() -> bool:
     return os.environ.get(SWITCH, "").strip().lower() not in _OFF
 
 
-def prepare(record: Run, store: RunStore, reporter: Reporter) -> Tracker:
-    """Create the MLflow run for `record` and say how the command reaches it."""
+def mode() -> tuple[str, str]:
+    """(mode, tracking URI) for this process's environment: ("off", ""), ("embedded",
+    ""), ("server", URL) or ("file", URI). Other stores raise NotAvailableError (exit 2):
+    the runner asks while planning, before anything is recorded or built."""
     if not enabled():
-        return Tracker()
+        return "off", ""
     uri = os.environ.get("MLFLOW_TRACKING_URI", "").strip()
     if not uri:
+        return "embedded", ""
+    scheme = uri.split(":", 1)[0].lower() if ":" in uri else ""
+    if scheme in ("http", "https"):
+        return "server", uri
+    if scheme == "file" or (not scheme and "://" not in uri and uri not in _NAMED):
+        return "file", uri
+    raise unsupported(uri)
+
+
+def prepare(record: Run, store: RunStore, reporter: Reporter) -> Tracker:
+    """Create the MLflow run for `record` and say how the command reaches it."""
+    kind, uri = mode()
+    if kind == "embedded":
         from mlrun.tracking.mlflow.embedded import embedded
 
         return embedded(record)
-    scheme = uri.split(":", 1)[0].lower() if ":" in uri else ""
-    if scheme in ("http", "https"):
+    if kind == "server":
         raise NotAvailableError("tracking servers: soon")
-    if scheme == "file" or (not scheme and "://" not in uri):
+    if kind == "file":
         from mlrun.tracking.mlflow.embedded import shared_file_store
 
         return shared_file_store(uri, record)
-    raise unsupported(uri)
+    return Tracker()
 
 
 def unsupported(uri: str) -> NotAvailableError:
     scheme = uri.split(":", 1)[0].split("+", 1)[0].lower()
-    kind = "a database" if scheme in _SQL else f"{scheme!r}"
+    kind = "a database" if scheme in _SQL else f"a {scheme!r}"
     return NotAvailableError(
         f"MLFLOW_TRACKING_URI is {kind} store ({_shown(uri)}), which mlrun cannot give "
         "to a run's code; it supports an MLflow tracking server (http:// or https://) "

@@ -32,7 +32,7 @@ STATUS_NAMES = {number: name for name, number in STATUS_NUMBERS.items()}
 SOURCE_TYPE_PROJECT = 3  # SourceType.PROJECT
 # MLflow's rule for param, metric and tag names (utils/validation.py).
 _KEY = re.compile(r"^[/\w.\- :]*$")
-_PLAIN = re.compile(r"^[A-Za-z0-9_./:+@-][^#]*$")
+_PLAIN = re.compile(r"^[A-Za-z0-9_./(+-][^\t]*$")  # a plain scalar we can take as is
 
 
 def file_uri(path: Path) -> str:
@@ -292,7 +292,7 @@ def _flat_scalar(raw: str) -> Any:
             return json.loads(raw)
         except ValueError:
             return _UNKNOWN
-    if _PLAIN.match(raw) and not raw.endswith(":"):
+    if _PLAIN.match(raw) and not raw.endswith(":") and ": " not in raw and " #" not in raw:
         return raw
     return _UNKNOWN
 
