@@ -275,7 +275,10 @@ def _mlflow_prepare(
     tracker = prepare(record, store, reporter)
     if not tracker.env:
         return tracker, launch
-    return tracker, launch._replace(run_env={**launch.run_env, **tracker.env})
+    return tracker, launch._replace(
+        run_env={**launch.run_env, **tracker.env},
+        host_network=launch.host_network or tracker.host_network,
+    )
 
 
 def _mlflow_finish(

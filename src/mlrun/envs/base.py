@@ -53,6 +53,9 @@ class Launch(NamedTuple):
     run_id: str
     # Existing local files/dirs named by path/uri parameters (a container mounts them).
     host_paths: tuple[Path, ...] = ()
+    # The command talks to a service on this host's loopback interface (an MLflow
+    # tracking server on 127.0.0.1): a container then shares the host's network.
+    host_network: bool = False
 
     def argv(self) -> list[str]:
         if self.command.argv is not None:

@@ -160,6 +160,10 @@ class DockerEnv(PreparedEnv):
         }
         if self.user is not None:
             kwargs["user"] = self.user
+        if launch.host_network and not {"network", "network_mode"} & set(settings.args.kwargs):
+            # A service on the host's loopback (127.0.0.1) is reachable from the host's
+            # network namespace only; `-A network=...` chooses otherwise.
+            kwargs["network_mode"] = "host"
         kwargs.update(settings.args.kwargs)
         kwargs["labels"] = {
             **dict(settings.args.kwargs.get("labels", {})),

@@ -41,10 +41,12 @@ _NAMED = ("databricks", "databricks-uc", "uc")  # MLflow's scheme-less remote st
 class Tracker:
     """The MLflow side of one run. The base class does nothing (interop off)."""
 
-    env: dict[str, str]
+    env: dict[str, str]  # for the command
+    host_network: bool  # the command must reach a service on this host's loopback
 
     def __init__(self) -> None:
         self.env = {}
+        self.host_network = False
 
     def finish(self, store: RunStore, status: str, reporter: Reporter) -> None:
         """Bring what the code logged into mlrun's record and close the MLflow run."""
@@ -79,7 +81,9 @@ def prepare(record: Run, store: RunStore, reporter: Reporter) -> Tracker:
 
         return embedded(record)
     if kind == "server":
-        raise NotAvailableError("tracking servers: soon")
+        from mlrun.tracking.mlflow.server import ServerTracker
+
+        return ServerTracker.start(uri, record, store, reporter)
     if kind == "file":
         from mlrun.tracking.mlflow.embedded import shared_file_store
 
