@@ -18,6 +18,7 @@ from mlrun.execution.supervisor import Cancel
 from mlrun.reporting import Reporter
 from mlrun.runner import Opened, Plan, RunRequest
 from mlrun.tracking.base import RunStore
+from mlrun.tracking.mlflow import Tracker
 from mlrun.tracking.model import FINISHED as RUN_FINISHED
 from mlrun.tracking.model import KILLED as RUN_KILLED
 from mlrun.tracking.model import Run
@@ -99,6 +100,7 @@ class WorkflowRun:
         self.results: dict[str, Upstream] = {}
         self.keys: dict[str, str] = {}
         self.run_id: str | None = None
+        self._tracker = Tracker()  # the workflow's MLflow run, once recorded
         self._log: Any = None
         self._lock = threading.Lock()
         self._env_lock = threading.Lock()
@@ -299,6 +301,7 @@ class WorkflowRun:
 
         self._resolve_cache_only()  # bad selections fail here, before any record exists
         self.run_id = self._create_record()
+        self._tracker = self._mlflow_prepare()
         self.reporter.info(
             f"running workflow {self.workflow.name!r} of {self.opened.source.uri} "
             f"({len(self.needed)} steps, {self.options.jobs} at a time; run {self.run_id})"
@@ -323,6 +326,7 @@ class WorkflowRun:
             stopped_by = scheduler.run()
         except BaseException as exc:
             interrupted = isinstance(exc, KeyboardInterrupt)
+            self._tracker.finish(self.store, KILLED if interrupted else FAILED, self.reporter)
             self.store.finish_run(
                 self.run_id,
                 KILLED if interrupted else FAILED,
@@ -353,6 +357,7 @@ class WorkflowRun:
                 }
             },
         )
+        self._tracker.finish(self.store, status, self.reporter)
         self.store.finish_run(self.run_id, status, code, reason)
         self._log_line(
             f"workflow {self.workflow.name} {status}" + (f": {reason}" if reason else "")
@@ -518,11 +523,25 @@ class WorkflowRun:
             ended=time.time() if state.started is not None else None,
         )
 
+    def _mlflow_prepare(self) -> Tracker:
+        """The workflow's MLflow run: the parent of its steps' runs (tracking/mlflow)."""
+        from mlrun.tracking.mlflow import prepare
+        from mlrun.tracking.model import FAILED
+
+        assert self.run_id is not None
+        try:
+            return prepare(self.store.get_run(self.run_id), self.store, self.reporter)
+        except MlrunError as exc:
+            self.store.finish_run(self.run_id, FAILED, exc.exit_code, str(exc))
+            self._close_log()
+            raise
+
     def _create_record(self) -> str:
         import uuid
 
         from mlrun import __version__
         from mlrun.execution.logs import LogSink, log_paths
+        from mlrun.runner import experiment_name
         from mlrun.tracking import runs_root
         from mlrun.tracking.liveness import process_start_token
         from mlrun.tracking.model import NewRun
@@ -538,9 +557,7 @@ class WorkflowRun:
         self.store.create_run(
             NewRun(
                 run_id=run_id,
-                experiment=(
-                    request.experiment_name or os.environ.get("MLRUN_EXPERIMENT_NAME") or "Default"
-                ),
+                experiment=experiment_name(request.experiment_name),
                 run_name=request.run_name,
                 source_uri=source.uri,
                 source_type=source.kind,
