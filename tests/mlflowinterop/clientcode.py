@@ -4,6 +4,7 @@ client (params, metrics with steps, a tag, an artifact, a pyfunc model, a nested
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 TRAIN = """\
@@ -50,3 +51,40 @@ def seen(output: str) -> dict[str, Any]:
             data: dict[str, Any] = json.loads(line[5:])
             return data
     raise AssertionError(f"the code printed no 'seen' line:\n{output}")
+
+
+def check_landed(record: dict[str, Any], output: str, version: str) -> dict[str, Any]:
+    """Everything TRAIN logged is in mlrun's record (run with -P alpha=0.25, embedded).
+    Returns what the code printed about its run."""
+    from tests.dockerenv.runs import show
+
+    ids = seen(output)
+    run_id = record["run_id"]
+    assert ids["version"] == version
+    # The code attached to the run mlrun created (one id for both), in the run directory.
+    assert ids["run_id"] == ids["env_run_id"] == run_id
+    assert ids["tracking_uri"] == (Path(record["run_dir"]) / "mlflow").as_uri()
+    assert record["status"] == "FINISHED"
+    assert record["params"] == {"alpha": "0.25", "lr": "0.01"}
+    loss = [(m["step"], m["value"]) for m in record["metrics"] if m["key"] == "loss"]
+    assert loss == [(0, 1.0), (1, 0.5), (2, 1 / 3)]
+    assert all(m["timestamp"] > 1e9 for m in record["metrics"])
+    assert record["tags"]["team"] == "wine"
+    assert record["tags"]["mlrun.mlflow.run_id"] == run_id
+    assert record["tags"]["mlrun.mlflow.tracking_uri"] == ids["tracking_uri"]
+    artifacts = {a["path"]: a for a in record["artifacts"]}
+    assert artifacts["notes/note.txt"]["size"] == len("hello from the code")
+    (model,) = record["models"]
+    assert model["flavors"] == ["python_function"] and model["mlflow_version"] == version
+    # A relative path is in the run's artifacts; MLflow 3 keeps a logged model apart.
+    assert (Path(record["run_dir"]) / "artifacts" / model["path"] / "MLmodel").is_file()
+    if int(version.split(".")[0]) >= 3:
+        assert model["name"] == "model" and model["model_id"].startswith("m-")
+    else:
+        assert model["path"] == "model"
+    # The nested run is a child run with its own metric.
+    child = show(ids["child_id"])
+    assert child["parent_run_id"] == run_id and child["run_name"] == "inner"
+    assert child["status"] == "FINISHED" and child["tags"]["mlrun.kind"] == "mlflow"
+    assert [(m["key"], m["value"]) for m in child["metrics"]] == [("inner_score", 0.5)]
+    return ids

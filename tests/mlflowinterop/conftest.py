@@ -12,6 +12,11 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import require_service
+from tests.dockerenv.conftest import (  # noqa: F401 (the docker tests' fixtures)
+    docker_client,
+    no_leftover_containers,
+    python_image,
+)
 from tests.helpers import write_project
 from tests.mlflowinterop.service import NO_MLFLOW, MlflowServer, mlflow_executable, serve_mlflow
 
