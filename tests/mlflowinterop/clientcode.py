@@ -69,9 +69,10 @@ def check_landed(record: dict[str, Any], output: str, version: str) -> dict[str,
     loss = [(m["step"], m["value"]) for m in record["metrics"] if m["key"] == "loss"]
     assert loss == [(0, 1.0), (1, 0.5), (2, 1 / 3)]
     assert all(m["timestamp"] > 1e9 for m in record["metrics"])
-    assert record["tags"]["team"] == "wine"
-    assert record["tags"]["mlrun.mlflow.run_id"] == run_id
-    assert record["tags"]["mlrun.mlflow.tracking_uri"] == ids["tracking_uri"]
+    assert record["tags"] == {"team": "wine"}  # the user's; MLflow's and mlrun's apart
+    assert record["system_tags"]["mlrun.mlflow.experiment_id"] == ids["experiment_id"]
+    assert record["mlflow"]["run_id"] == run_id
+    assert record["mlflow"]["tracking_uri"] == ids["tracking_uri"]
     artifacts = {a["path"]: a for a in record["artifacts"]}
     assert artifacts["notes/note.txt"]["size"] == len("hello from the code")
     (model,) = record["models"]
@@ -85,6 +86,6 @@ def check_landed(record: dict[str, Any], output: str, version: str) -> dict[str,
     # The nested run is a child run with its own metric.
     child = show(ids["child_id"])
     assert child["parent_run_id"] == run_id and child["run_name"] == "inner"
-    assert child["status"] == "FINISHED" and child["tags"]["mlrun.kind"] == "mlflow"
+    assert child["status"] == "FINISHED" and child["system_tags"]["mlrun.kind"] == "mlflow"
     assert [(m["key"], m["value"]) for m in child["metrics"]] == [("inner_score", 0.5)]
     return ids

@@ -66,7 +66,7 @@ def test_a_container_reaches_a_server_on_the_hosts_loopback(
     monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server.url)
     project = docker_project(tmp_path / "p", ensure_mlflow_image(docker_client, MLFLOW3))
     _, output, record = run_json(project, "-P", "alpha=0.25")
-    run_id = record["tags"]["mlrun.mlflow.run_id"]
+    run_id = record["mlflow"]["run_id"]
     assert seen(output)["run_id"] == run_id and seen(output)["tracking_uri"] == mlflow_server.url
     back = read_mlflow_run(mlflow_server.url, run_id)
     assert back["status"] == "FINISHED" and back["params"] == {"alpha": "0.25", "lr": "0.01"}

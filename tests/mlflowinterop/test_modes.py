@@ -67,7 +67,7 @@ def test_a_file_store_of_the_users_gets_the_runs(
     for output, record in runs:
         ids = seen(output)
         assert ids["uri"] == store.as_uri() and (store / experiment / record["run_id"]).is_dir()
-        assert record["tags"]["mlrun.mlflow.tracking_uri"] == store.as_uri()
+        assert record["mlflow"]["tracking_uri"] == store.as_uri()
         # Only the runs this run started are its children (a shared store holds others);
         # the non-nested "second" cannot be told apart from a stranger's run there.
         children = json.loads(mlrun("runs", "list", "--json", check=True).stdout)
@@ -105,7 +105,7 @@ def test_mlrun_mlflow_off_gives_the_command_no_mlflow_run(
     run_id = json.loads(proc.stdout[proc.stdout.rindex("\n{") + 1 :])["run_id"]
     record = show(run_id)
     assert not (Path(record["run_dir"]) / "mlflow").exists()
-    assert not any(k.startswith("mlrun.mlflow") for k in record["tags"])
+    assert record["mlflow"] is None and not record["system_tags"]
     monkeypatch.delenv("MLRUN_MLFLOW")
     proc = mlrun("run", str(project))
     assert "MLFLOW_RUN_ID=" in proc.stdout and "MLFLOW_ALLOW_FILE_STORE=true" in proc.stdout

@@ -44,9 +44,9 @@ def test_a_run_through_mlrun_reads_back_with_mlflowclient(
     project = client_project(tmp_path / "p", version, TRAIN + PROTOCOL)
     proc, output, record = run_json(project, "-P", "alpha=0.25", "--experiment-name", "wine")
     ids = seen(output)
-    run_id = record["tags"]["mlrun.mlflow.run_id"]
+    run_id = record["mlflow"]["run_id"]
     assert ids["run_id"] == ids["env_run_id"] == run_id != record["run_id"]
-    assert record["tags"]["mlrun.mlflow.tracking_uri"] == mlflow_server.url
+    assert record["mlflow"]["tracking_uri"] == mlflow_server.url
     back = read_mlflow_run(mlflow_server.url, run_id)
     assert back["status"] == "FINISHED" and back["end_time"]
     assert back["params"] == {"alpha": "0.25", "lr": "0.01", "batch": "32"}
@@ -89,7 +89,7 @@ def test_exit_3_is_failed_and_sigterm_is_killed_on_the_server(
         """,
     )
     _, _, failed = run_json(project, "-e", "fail", code=3)
-    back = read_mlflow_run(mlflow_server.url, failed["tags"]["mlrun.mlflow.run_id"])
+    back = read_mlflow_run(mlflow_server.url, failed["mlflow"]["run_id"])
     assert failed["status"] == back["status"] == "FAILED" and back["end_time"]
     proc = spawn_mlrun("run", str(project), "-e", "hang", "--json")
     deadline = time.monotonic() + 120
@@ -100,7 +100,7 @@ def test_exit_3_is_failed_and_sigterm_is_killed_on_the_server(
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 143, err
     killed = show(split_output(out)[1]["run_id"])
-    back = read_mlflow_run(mlflow_server.url, killed["tags"]["mlrun.mlflow.run_id"])
+    back = read_mlflow_run(mlflow_server.url, killed["mlflow"]["run_id"])
     assert killed["status"] == back["status"] == "KILLED" and back["end_time"]
 
 
@@ -191,5 +191,5 @@ def test_basic_auth_as_mlflow_does_it_and_a_refusal_is_exit_125(
         monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", password)
         _, _, record = run_json(project)
         auth = {"MLFLOW_TRACKING_USERNAME": "admin", "MLFLOW_TRACKING_PASSWORD": password}
-        back = read_mlflow_run(server.url, record["tags"]["mlrun.mlflow.run_id"], auth)
+        back = read_mlflow_run(server.url, record["mlflow"]["run_id"], auth)
         assert back["status"] == "FINISHED" and back["tags"]["mlflow.user"] == record["user"]

@@ -117,13 +117,13 @@ def test_on_a_server_steps_nest_under_the_workflow_run_and_cached_ones_are_not_l
     monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server.url)
     project = write_project(tmp_path / "p", PLAIN.replace("NONCE", uuid.uuid4().hex))
     first = run_json(project, "-e", "flow")
-    parent = show(first["run_id"])["tags"]["mlrun.mlflow.run_id"]
+    parent = show(first["run_id"])["mlflow"]["run_id"]
     seen = children_on_server(mlflow_server, parent)
     assert seen["status"] == "FINISHED"
     assert seen["children"] == {"a": "FINISHED", "b": "FINISHED"}
     second = run_json(project, "-e", "flow")
     assert statuses(second) == {"a": "cached", "b": "cached"}
-    parent2 = show(second["run_id"])["tags"]["mlrun.mlflow.run_id"]
+    parent2 = show(second["run_id"])["mlflow"]["run_id"]
     assert parent2 != parent
     again = children_on_server(mlflow_server, parent2)
     assert again["status"] == "FINISHED" and again["children"] == {}

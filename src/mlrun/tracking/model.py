@@ -18,6 +18,8 @@ FINISHED = "FINISHED"
 FAILED = "FAILED"
 KILLED = "KILLED"
 STATUSES = (RUNNING, FINISHED, FAILED, KILLED)
+# Tags set by mlrun and MLflow themselves, shown apart from the user's.
+SYSTEM_TAG_PREFIXES = ("mlrun.", "mlflow.")
 
 
 class Metric(NamedTuple):
@@ -107,8 +109,29 @@ class Run(NamedTuple):
     heartbeat_time: float | None = None
     models: tuple[Model, ...] = ()
 
+    def user_tags(self) -> dict[str, str]:
+        return {k: v for k, v in self.tags.items() if not k.startswith(SYSTEM_TAG_PREFIXES)}
+
+    def system_tags(self) -> dict[str, str]:
+        """mlrun's (`mlrun.*`) and MLflow's (`mlflow.*`) own tags."""
+        return {k: v for k, v in self.tags.items() if k.startswith(SYSTEM_TAG_PREFIXES)}
+
+    def mlflow(self) -> dict[str, str] | None:
+        """Where the run's MLflow run is: tracking_uri, run_id, experiment_id."""
+        found = {
+            key: self.tags[f"mlrun.mlflow.{key}"]
+            for key in ("tracking_uri", "run_id", "experiment_id")
+            if f"mlrun.mlflow.{key}" in self.tags
+        }
+        return found or None
+
     def to_json(self) -> dict[str, Any]:
+        """The record for `--json`: the user's tags apart from the system tags, every
+        metric value (history: key, value, step, timestamp), models with flavors."""
         data = self._asdict()
+        data["tags"] = self.user_tags()
+        data["system_tags"] = self.system_tags()
+        data["mlflow"] = self.mlflow()
         data["metrics"] = [m._asdict() for m in self.metrics]
         data["artifacts"] = [a._asdict() for a in self.artifacts]
         data["models"] = [m._asdict() for m in self.models]
