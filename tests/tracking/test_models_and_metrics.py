@@ -89,8 +89,24 @@ def test_a_schema_1_store_is_upgraded_and_keeps_its_runs(tmp_path: Path) -> None
     with SqliteStore(path) as store:
         run = store.get_run("r1")
         assert run.metrics == [Metric("loss", 0.5, 3, 6.0)] and run.models == ()
+        assert [r.run_id for r in store.search_runs(order_by_metric="loss")] == ["r1"]
         store.log_models("r1", [Model("m", "m", ["sklearn"])])
         assert store.get_run("r1").models[0].flavors == ["sklearn"]
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     conn.close()
+
+
+def test_later_batches_append_and_the_latest_value_follows_the_step(
+    store: SqliteStore, new_run: NewRunFactory
+) -> None:
+    low, high = store.create_run(new_run()), store.create_run(new_run())
+    store.log_metrics(low.run_id, [Metric("acc", 0.5, 10, 1.0)])
+    store.log_metrics(high.run_id, [Metric("acc", 0.9, 1, 1.0)])
+    # An earlier step logged later does not replace the latest; a later step does.
+    store.log_metrics(low.run_id, [Metric("acc", 0.99, 2, 2.0), Metric("loss", 1.0, 0, 2.0)])
+    store.log_metrics(high.run_id, [Metric("acc", 0.1, 5, 3.0)])
+    got = store.get_run(low.run_id).metrics
+    assert [(m.key, m.value) for m in got] == [("acc", 0.5), ("acc", 0.99), ("loss", 1.0)]
+    order = store.search_runs(order_by_metric="acc", ascending=False)
+    assert [r.run_id for r in order] == [low.run_id, high.run_id]  # 0.5 (step 10) > 0.1

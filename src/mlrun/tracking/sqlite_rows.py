@@ -84,7 +84,8 @@ def select_runs(conn: sqlite3.Connection, tail: str = "", args: Sequence[Any] = 
     )
     metrics = _children(  # history in the order it was logged
         conn,
-        "SELECT run_id, key, value, step, timestamp FROM metrics WHERE run_id IN ({}) ORDER BY id",
+        "SELECT run_id, key, value, step, timestamp FROM metric_values WHERE run_id IN ({})"
+        " ORDER BY run_id, seq",
         ids,
     )
     runs = []

@@ -98,9 +98,10 @@ _V1 = [
     ) WITHOUT ROWID""",
 ]
 
-# Version 1 -> 2: models the code logged (directories with an MLmodel file); the metrics
-# index gains step and timestamp, so "the latest value of metric K of run R" (runs list
-# --metric K) is one index seek however long the history is.
+# Version 1 -> 2 (MLflow interop): models the code logged (directories with an MLmodel
+# file); metrics clustered by run in logging order (one B-tree instead of a table and an
+# index: a run's 100,000 imported values go in at half the cost), and each run's latest
+# value per metric kept apart, as MLflow's SQL store does, for `runs list --metric K`.
 _V2 = [
     """CREATE TABLE models (
         run_id TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
@@ -111,8 +112,35 @@ _V2 = [
         mlflow_version TEXT,
         PRIMARY KEY (run_id, path)
     ) WITHOUT ROWID""",
-    "DROP INDEX metrics_by_run",
-    "CREATE INDEX metrics_by_run ON metrics (run_id, key, step, timestamp)",
+    """CREATE TABLE metric_values (
+        run_id TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,  -- the order values were logged in, per run
+        key TEXT NOT NULL,
+        value REAL,  -- NULL stands for NaN, which SQLite cannot store
+        step INTEGER NOT NULL,
+        timestamp REAL NOT NULL,
+        PRIMARY KEY (run_id, seq)
+    ) WITHOUT ROWID""",
+    """INSERT INTO metric_values (run_id, seq, key, value, step, timestamp)
+        SELECT run_id, id, key, value, step, timestamp FROM metrics""",
+    """CREATE TABLE latest_metrics (
+        run_id TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+        key TEXT NOT NULL,
+        value REAL,
+        step INTEGER NOT NULL,
+        timestamp REAL NOT NULL,
+        seq INTEGER NOT NULL,
+        PRIMARY KEY (run_id, key)
+    ) WITHOUT ROWID""",
+    # The latest value: the highest step, then the latest timestamp, then the last logged.
+    """INSERT INTO latest_metrics (run_id, key, value, step, timestamp, seq)
+        SELECT run_id, key, value, step, timestamp, seq FROM (
+            SELECT *, row_number() OVER (
+                PARTITION BY run_id, key ORDER BY step DESC, timestamp DESC, seq DESC) AS n
+            FROM metric_values)
+        WHERE n = 1""",
+    "DROP TABLE metrics",
+    "CREATE INDEX latest_metrics_by_key ON latest_metrics (key, value)",
 ]
 
 MIGRATIONS: dict[int, list[str]] = {0: _V1, 1: _V2}

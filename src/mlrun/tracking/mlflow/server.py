@@ -142,6 +142,8 @@ class ServerTracker(Tracker):
         base = _artifact_root(uri)
         root = Path(record.run_dir) / "artifacts"
         for artifact in record.artifacts:
+            if artifact.path.startswith("mlrun/"):
+                continue  # mlrun's provenance files (uncommitted diff...) stay with mlrun
             path = root / artifact.path
             if path.is_file():
                 self.client.upload(f"{base}/{artifact.path}", path.read_bytes())
