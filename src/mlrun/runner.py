@@ -85,6 +85,7 @@ class Plan:
                 **{k: v for k, v in self.env_plan.details.items() if k != "inputs"},
             },
             "source": self.source.provenance,
+            "mlflow": _mlflow_plan(),
             "warnings": self.warnings,
         }
         if self.command.argv is not None:
@@ -92,6 +93,15 @@ class Plan:
         else:
             data["shell"] = self.command.shell
         return data
+
+
+def _mlflow_plan() -> dict[str, str | None]:
+    """Where the run's MLflow run would go (nothing is created for a dry run)."""
+    from mlrun.tracking.mlflow import mode
+    from mlrun.util.redact import strip_credentials
+
+    kind, uri = mode()
+    return {"mode": kind, "tracking_uri": strip_credentials(uri) if uri else None}
 
 
 class RunResult(NamedTuple):

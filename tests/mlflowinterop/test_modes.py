@@ -109,3 +109,25 @@ def test_mlrun_mlflow_off_gives_the_command_no_mlflow_run(
     monkeypatch.delenv("MLRUN_MLFLOW")
     proc = mlrun("run", str(project))
     assert "MLFLOW_RUN_ID=" in proc.stdout and "MLFLOW_ALLOW_FILE_STORE=true" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("uri", "expected"),
+    [
+        (None, {"mode": "embedded", "tracking_uri": None}),
+        (
+            "https://user:pw@mlflow.example/x",
+            {"mode": "server", "tracking_uri": "https://mlflow.example/x"},
+        ),
+        ("file:///tmp/mlruns", {"mode": "file", "tracking_uri": "file:///tmp/mlruns"}),
+    ],
+)
+def test_dry_run_says_where_the_mlflow_run_would_go(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, uri: str | None, expected: dict[str, str]
+) -> None:
+    project = write_project(tmp_path / "p", "entry_points:\n  main:\n    command: 'true'\n")
+    if uri:
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    proc = mlrun("run", str(project), "--dry-run", "--json", check=True)
+    assert json.loads(proc.stdout)["mlflow"] == expected
+    assert "pw" not in proc.stdout

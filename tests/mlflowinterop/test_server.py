@@ -91,6 +91,8 @@ def test_exit_3_is_failed_and_sigterm_is_killed_on_the_server(
     _, _, failed = run_json(project, "-e", "fail", code=3)
     back = read_mlflow_run(mlflow_server.url, failed["mlflow"]["run_id"])
     assert failed["status"] == back["status"] == "FAILED" and back["end_time"]
+    text = mlrun("runs", "show", failed["run_id"], check=True).stdout
+    assert f"{mlflow_server.url}/#/experiments/{back['experiment_id']}/runs/" in text
     proc = spawn_mlrun("run", str(project), "-e", "hang", "--json")
     deadline = time.monotonic() + 120
     while not ready.exists():

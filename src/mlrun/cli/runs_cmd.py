@@ -148,13 +148,11 @@ def show(run_id: str, history: bool, as_json: bool, tracking_uri: str | None) ->
         lines.append(("parent run", r.parent_run_id))
     where = r.mlflow()
     if where:
-        lines.append(
-            (
-                "mlflow run",
-                f"{where.get('run_id', '-')} in {where.get('tracking_uri', '-')}"
-                f" (experiment {where.get('experiment_id', '-')})",
-            )
-        )
+        uri, exp = where.get("tracking_uri", "-"), where.get("experiment_id", "-")
+        mlflow_id = where.get("run_id", "-")
+        lines.append(("mlflow run", f"{mlflow_id} in {uri} (experiment {exp})"))
+        if uri.startswith(("http://", "https://")):
+            lines.append(("mlflow ui", f"{uri.rstrip('/')}/#/experiments/{exp}/runs/{mlflow_id}"))
     width = max(len(k) for k, _ in lines)
     for key, value in lines:
         click.echo(f"{key.ljust(width)}  {value}")

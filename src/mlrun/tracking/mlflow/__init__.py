@@ -79,7 +79,7 @@ def prepare(record: Run, store: RunStore, reporter: Reporter) -> Tracker:
     if kind == "embedded":
         from mlrun.tracking.mlflow.embedded import embedded
 
-        return embedded(record)
+        return embedded(record, reporter)
     if kind == "server":
         from mlrun.tracking.mlflow.server import ServerTracker
 

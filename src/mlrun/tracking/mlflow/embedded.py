@@ -107,9 +107,14 @@ class FileStoreTracker(Tracker):
             )
 
 
-def embedded(record: Run) -> Tracker:
+def embedded(record: Run, reporter: Reporter | None = None) -> Tracker:
     """The run-private store in the run directory."""
     root = Path(record.run_dir) / STORE_DIR
+    if reporter is not None and "artifacts" in root.parts:
+        reporter.warn(
+            f"the run's MLflow store {root} is below a directory named 'artifacts', where "
+            "MLflow 3 clients do not look for runs; move MLRUN_HOME elsewhere"
+        )
     return FileStoreTracker(record, root, EXPERIMENT_ID, private=True).create()
 
 
