@@ -66,9 +66,16 @@ def test_a_run_through_mlrun_reads_back_with_mlflowclient(
     assert loss == [(0, 1.0), (1, 0.5), (2, 1 / 3)]
     assert record["experiment"] == "wine"
     assert "MLflow run " + run_id in proc.stderr
-    # The nested run the code started is nested on the server.
+    # The nested run the code started is nested on the server, and a child run in mlrun.
     child = read_mlflow_run(mlflow_server.url, ids["child_id"])
     assert child["tags"]["mlflow.parentRunId"] == run_id
+    mine = show(ids["child_id"])
+    assert mine["parent_run_id"] == record["run_id"] and mine["run_name"] == "inner"
+    assert [(m["key"], m["value"]) for m in mine["metrics"]] == [("inner_score", 0.5)]
+    # The model the code logged on the server is listed with its flavors.
+    (model,) = record["models"]
+    assert model["flavors"] == ["python_function"] and model["name"] == "model"
+    assert model["path"].startswith("mlflow-artifacts:")
     # Nothing of the server went into the project directory.
     assert sorted(p.name for p in project.iterdir()) == ["MLproject", "python_env.yaml", "train.py"]
 

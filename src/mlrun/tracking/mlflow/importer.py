@@ -170,42 +170,42 @@ def _children(
     return sorted(others, key=lambda o: (_int(o.meta.get("start_time")), o.run_id))
 
 
-def _import_child(
-    store: RunStore,
-    parent: Run,
-    child: Logged,
-    stored_models: list[Model],
-    parent_status: str,
-    siblings: list[Logged],
-) -> None:
+class Child(NamedTuple):
+    """A run the code started, wherever it was logged (a file store or a server)."""
+
+    run_id: str
+    name: str | None
+    parent_id: str | None  # its mlflow.parentRunId
+    status: str  # RUNNING when the code left it open
+    start_time: float | None
+    end_time: float | None
+    params: dict[str, str]
+    tags: dict[str, str]
+    metrics: list[Metric]
+    run_dir: str  # where its artifacts/ are (the parent's run dir when nowhere local)
+    models: list[Model]
+
+
+def record_child(
+    store: RunStore, parent: Run, child: Child, known: set[str], parent_status: str
+) -> str | None:
+    """Record `child` as a child run of mlrun's `parent` (or of `child.parent_id` when
+    that is in `known`). Returns the final status given to a run the code left open
+    (the parent's, KILLED when the parent succeeded), for the caller to mirror; None
+    when the run was recorded already (an mlrun run started inside the command)."""
     from mlrun.errors import RunNotFoundError
 
     try:
         store.get_run(child.run_id)
-        return  # recorded already: an mlrun run started inside the command
+        return None
     except RunNotFoundError:
         pass
-    known = {parent.run_id} | {s.run_id for s in siblings}
-    parent_id = child.tags.get(PARENT_TAG)
-    if parent_id not in known:
-        parent_id = parent.run_id
-    meta = child.meta
-    status = fs.STATUS_NAMES.get(_int(meta.get("status")), RUNNING)
-    start = _int(meta.get("start_time")) / 1000.0 or None
-    end = _int(meta.get("end_time")) / 1000.0 or None
-    final: str | None = None
-    if status not in (FINISHED, FAILED, KILLED):
-        # The command ended with this run still open (MLflow leaves it RUNNING): it ends
-        # as its parent did, or KILLED when the parent succeeded.
-        status, final = RUNNING, parent_status if parent_status != FINISHED else KILLED
-        fs.set_status(child.path, final, int(time.time() * 1000))
-    name = child.tags.get(RUN_NAME_TAG) or meta.get("run_name") or None
-    artifacts = child.path / "artifacts"
+    status = child.status if child.status in (FINISHED, FAILED, KILLED) else RUNNING
     store.create_run(
         NewRun(
             run_id=child.run_id,
             experiment=parent.experiment,
-            run_name=str(name) if name else None,
+            run_name=child.name,
             source_uri=parent.source_uri,
             source_type=parent.source_type,
             source=parent.source,
@@ -215,31 +215,65 @@ def _import_child(
             command_mode="mlflow",
             env_kind=parent.env_kind,
             env=parent.env,
-            run_dir=str(child.path),
+            run_dir=child.run_dir,
             log_paths=parent.log_paths,
             host=parent.host,
             user=parent.user,
             pid=parent.pid,
             pid_start=parent.pid_start,
             mlrun_version=parent.mlrun_version,
-            parent_run_id=parent_id,
+            parent_run_id=child.parent_id if child.parent_id in known else parent.run_id,
             tags={**child.tags, TAG_KIND: "mlflow"},
             status=status,
-            start_time=start,
-            end_time=end,
+            start_time=child.start_time,
+            end_time=child.end_time,
         )
     )
-    if final is not None:
-        reason = "the command ended while this MLflow run was still running"
-        store.finish_run(child.run_id, final, None, reason)
     if child.metrics:
         store.log_metrics(child.run_id, child.metrics)
-    listed = _artifacts(artifacts)
+    listed = (
+        _artifacts(Path(child.run_dir) / "artifacts") if child.run_dir != parent.run_dir else []
+    )
     if listed:
         store.log_artifacts(child.run_id, listed)
-    models = find_models(artifacts) + stored_models
-    if models:
-        store.log_models(child.run_id, models)
+    if child.models:
+        store.log_models(child.run_id, child.models)
+    if status != RUNNING:
+        return status
+    final = parent_status if parent_status != FINISHED else KILLED
+    store.finish_run(
+        child.run_id, final, None, "the command ended while this MLflow run was still running"
+    )
+    return final
+
+
+def _import_child(
+    store: RunStore,
+    parent: Run,
+    child: Logged,
+    stored_models: list[Model],
+    parent_status: str,
+    siblings: list[Logged],
+) -> None:
+    meta = child.meta
+    name = child.tags.get(RUN_NAME_TAG) or meta.get("run_name") or None
+    found = Child(
+        run_id=child.run_id,
+        name=str(name) if name else None,
+        parent_id=child.tags.get(PARENT_TAG),
+        status=fs.STATUS_NAMES.get(_int(meta.get("status")), RUNNING),
+        start_time=_int(meta.get("start_time")) / 1000.0 or None,
+        end_time=_int(meta.get("end_time")) / 1000.0 or None,
+        params=child.params,
+        tags=child.tags,
+        metrics=child.metrics,
+        run_dir=str(child.path),
+        models=find_models(child.path / "artifacts") + stored_models,
+    )
+    known = {parent.run_id} | {s.run_id for s in siblings}
+    final = record_child(store, parent, found, known, parent_status)
+    if final is not None and final != found.status:
+        fs.set_status(child.path, final, int(time.time() * 1000))
 
 
 def _artifacts(root: Path) -> list[Any]:

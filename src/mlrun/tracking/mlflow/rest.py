@@ -69,6 +69,10 @@ class RestClient:
     def post(self, endpoint: str, body: dict[str, Any]) -> dict[str, Any]:
         return self._json("POST", API + endpoint, json.dumps(body).encode())
 
+    def download(self, artifact_path: str) -> bytes:
+        """GET one file through the server's artifact proxy."""
+        return self._send("GET", ARTIFACTS + parse.quote(artifact_path), None, "")
+
     def upload(self, artifact_path: str, data: bytes) -> None:
         """PUT one file through the server's artifact proxy."""
         self._send("PUT", ARTIFACTS + parse.quote(artifact_path), data, "application/octet-stream")

@@ -24,7 +24,7 @@ from mlrun.tracking.mlflow import TAG_EXPERIMENT_ID, TAG_RUN_ID, TAG_URI, Tracke
 from mlrun.tracking.mlflow.filestore import valid_key
 from mlrun.tracking.mlflow.rest import RestClient, ServerError, auth_environment
 from mlrun.tracking.mlflow.tags import mlflow_run_tags, run_name
-from mlrun.tracking.model import Metric, Run
+from mlrun.tracking.model import Metric, Model, Run
 
 # Limits of runs/log-batch (MLflow's REST API).
 _BATCH = {"metrics": 1000, "params": 100, "tags": 100}
@@ -100,20 +100,23 @@ class ServerTracker(Tracker):
             record = store.get_run(self.record.run_id)
             self._send_outputs(record, reporter)
             self._import(store, record)
+            self._import_children(store, record, status)
         except ServerError as exc:
             reporter.warn(f"MLflow run {self.run_id}: {exc}")
         except Exception as exc:  # the run must still end, on both sides
             reporter.warn(f"MLflow run {self.run_id}: not all was exchanged: {exc!r}")
         self._end(status, reporter)
 
-    def _end(self, status: str, reporter: Reporter) -> None:
+    def _end(self, status: str, reporter: Reporter | None, run_id: str | None = None) -> None:
+        run_id = run_id or self.run_id
         try:
             self.client.post(
                 "runs/update",
-                {"run_id": self.run_id, "status": status, "end_time": int(time.time() * 1000)},
+                {"run_id": run_id, "status": status, "end_time": int(time.time() * 1000)},
             )
         except ServerError as exc:
-            reporter.warn(f"MLflow run {self.run_id} could not be set {status}: {exc}")
+            if reporter is not None:
+                reporter.warn(f"MLflow run {run_id} could not be set {status}: {exc}")
 
     # -- what mlrun collected goes to the server ----------------------------------------
 
@@ -198,11 +201,129 @@ class ServerTracker(Tracker):
             store.set_tags(record.run_id, tags)
         if metrics:
             store.log_metrics(record.run_id, metrics)
+        info = self.client.get("runs/get", run_id=self.run_id).get("run", {}).get("info", {})
+        all_tags = {t["key"]: t["value"] for t in data.get("tags", [])}
+        models = self._models(self.run_id, all_tags, str(info.get("artifact_uri") or ""))
+        if models:
+            store.log_models(record.run_id, models)
 
-    def _history(self, key: str) -> Iterator[Metric]:
+    def _import_children(self, store: RunStore, record: Run, status: str) -> None:
+        """Runs the code started on the server (nested at any depth) become child runs;
+        one it left open ends as its parent did (KILLED when the parent succeeded)."""
+        from mlrun.tracking.mlflow.importer import Child, record_child
+
+        found: list[dict[str, Any]] = []
+        parents = [self.run_id]
+        while parents:
+            parent = parents.pop(0)
+            runs = self._search_runs(f"tags.mlflow.parentRunId = '{parent}'")
+            found += runs
+            parents += [r["info"]["run_id"] for r in runs]
+        known = {r["info"]["run_id"] for r in found}
+        for run in found:
+            info, data = run["info"], run.get("data", {})
+            run_id = str(info["run_id"])
+            tags = {t["key"]: t["value"] for t in data.get("tags", [])}
+            child = Child(
+                run_id=run_id,
+                name=info.get("run_name") or tags.get("mlflow.runName"),
+                parent_id=tags.get("mlflow.parentRunId"),
+                status=str(info.get("status", "RUNNING")),
+                start_time=int(info.get("start_time") or 0) / 1000 or None,
+                end_time=int(info.get("end_time") or 0) / 1000 or None,
+                params={p["key"]: p["value"] for p in data.get("params", [])},
+                tags=tags,
+                metrics=[
+                    m
+                    for key in sorted({m["key"] for m in data.get("metrics", [])})
+                    for m in self._history(key, run_id)
+                ],
+                run_dir=record.run_dir,
+                models=self._models(run_id, tags, str(info.get("artifact_uri") or "")),
+            )
+            final = record_child(store, record, child, known, status)
+            if final is not None and final != child.status:
+                self._end(final, None, run_id)
+
+    def _search_runs(self, filter_string: str) -> list[dict[str, Any]]:
+        runs: list[dict[str, Any]] = []
         token = ""
         while True:
-            query = {"run_id": self.run_id, "metric_key": key, "max_results": "25000"}
+            body: dict[str, Any] = {
+                "experiment_ids": [self.experiment_id],
+                "filter": filter_string,
+                "max_results": 1000,
+            }
+            if token:
+                body["page_token"] = token
+            page = self.client.post("runs/search", body)
+            runs += page.get("runs", [])
+            token = str(page.get("next_page_token") or "")
+            if not token:
+                return runs
+
+    def _models(self, run_id: str, tags: dict[str, str], artifact_uri: str) -> list[Model]:
+        """Models of a run on the server: MLflow 2's log-model history tag, MLflow 3's
+        logged models (flavors from their MLmodel file, through the artifact proxy)."""
+        import json
+
+        models: list[Model] = []
+        try:
+            history = json.loads(tags.get("mlflow.log-model.history", "[]"))
+        except ValueError:
+            history = []
+        for entry in history if isinstance(history, list) else []:
+            path = str(entry.get("artifact_path", ""))
+            models.append(
+                Model(
+                    f"{artifact_uri.rstrip('/')}/{path}" if artifact_uri else path,
+                    path,
+                    sorted(entry.get("flavors") or {}),
+                    entry.get("model_uuid"),
+                    None,
+                )
+            )
+        try:
+            logged = self.client.post(
+                "logged-models/search",
+                {
+                    "experiment_ids": [self.experiment_id],
+                    "filter": f"source_run_id = '{run_id}'",
+                    "max_results": 100,
+                },
+            ).get("models", [])
+        except ServerError:
+            logged = []  # an MLflow 2 server has no logged models
+        for model in logged:
+            info = model.get("info", {})
+            uri = str(info.get("artifact_uri", ""))
+            flavors, version = self._mlmodel(uri)
+            models.append(
+                Model(uri, str(info.get("name", "")), flavors, info.get("model_id"), version)
+            )
+        return models
+
+    def _mlmodel(self, uri: str) -> tuple[list[str], str | None]:
+        if not uri.startswith("mlflow-artifacts:"):
+            return [], None
+        import yaml
+
+        try:
+            data = yaml.safe_load(self.client.download(_artifact_root(uri) + "/MLmodel"))
+        except (ServerError, yaml.YAMLError):
+            return [], None
+        if not isinstance(data, dict):
+            return [], None
+        flavors = data.get("flavors")
+        version = data.get("mlflow_version")
+        return sorted(flavors) if isinstance(flavors, dict) else [], str(
+            version
+        ) if version else None
+
+    def _history(self, key: str, run_id: str | None = None) -> Iterator[Metric]:
+        token = ""
+        while True:
+            query = {"run_id": run_id or self.run_id, "metric_key": key, "max_results": "25000"}
             if token:
                 query["page_token"] = token
             page = self.client.get("metrics/get-history", **query)
