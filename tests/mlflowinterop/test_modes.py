@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.dockerenv.runs import run_json, show
+from tests.dockerenv.runs import run_json, show, split_output
 from tests.helpers import mlrun, write_project
 from tests.mlflowinterop.clientcode import seen
 from tests.mlflowinterop.conftest import MLFLOW3, client_project
@@ -131,3 +131,32 @@ def test_dry_run_says_where_the_mlflow_run_would_go(
     proc = mlrun("run", str(project), "--dry-run", "--json", check=True)
     assert json.loads(proc.stdout)["mlflow"] == expected
     assert "pw" not in proc.stdout
+
+
+MESS = """\
+import os
+from urllib.parse import unquote, urlsplit
+root = unquote(urlsplit(os.environ["MLFLOW_TRACKING_URI"]).path)
+run = os.path.join(root, "0", os.environ["MLFLOW_RUN_ID"])
+with open(os.path.join(run, "metrics", "loss"), "w") as handle:
+    handle.write("1000 0.5 0\\nnot a metric line\\n2000 0.25 1\\n")
+other = os.path.join(root, "0", "b" * 32)
+for sub in ("metrics", "params", "tags", "artifacts"):
+    os.makedirs(os.path.join(other, sub))
+with open(os.path.join(other, "meta.yaml"), "w") as handle:
+    handle.write("{{{ not yaml")
+"""
+
+
+def test_a_store_the_code_left_in_a_mess_costs_warnings_not_the_run(tmp_path: Path) -> None:
+    project = write_project(
+        tmp_path / "p", "entry_points:\n  main:\n    command: 'python mess.py'\n", {"mess.py": MESS}
+    )
+    proc = mlrun("run", str(project), "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert "metrics/loss:2: metric value ignored ('not a metric line')" in proc.stderr
+    record = show(split_output(proc.stdout)[1]["run_id"])
+    assert record["status"] == "FINISHED"
+    assert [(m["step"], m["value"]) for m in record["metrics"]] == [(0, 0.5), (1, 0.25)]
+    child = show("b" * 32)  # a run without readable metadata still becomes a child run
+    assert child["parent_run_id"] == record["run_id"] and child["status"] == "KILLED"

@@ -202,3 +202,31 @@ def test_basic_auth_as_mlflow_does_it_and_a_refusal_is_exit_125(
         auth = {"MLFLOW_TRACKING_USERNAME": "admin", "MLFLOW_TRACKING_PASSWORD": password}
         back = read_mlflow_run(server.url, record["mlflow"]["run_id"], auth)
         assert back["status"] == "FINISHED" and back["tags"]["mlflow.user"] == record["user"]
+
+
+def test_a_server_that_goes_away_during_the_run_costs_a_warning_not_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ready, go = tmp_path / "ready", tmp_path / "go"
+    project = write_project(
+        tmp_path / "p",
+        f"""\
+        entry_points:
+          main:
+            command: "bash -c 'echo 7 > $MLRUN_RUN_DIR/x; touch {ready}; \\
+                      while [ ! -e {go} ]; do sleep 0.1; done'"
+        """,
+    )
+    with serve_mlflow(tmp_path / "server") as server:
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", server.url)
+        proc = spawn_mlrun("run", str(project), "--json")
+        deadline = time.monotonic() + 120
+        while not ready.exists():
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.1)
+    go.touch()  # the server is stopped now
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err  # the command's own status
+    assert "cannot reach the MLflow tracking server" in err and "Traceback" not in err
+    record = show(split_output(out)[1]["run_id"])
+    assert record["status"] == "FINISHED" and record["exit_code"] == 0

@@ -49,7 +49,19 @@ class Tracker:
         self.host_network = False
 
     def finish(self, store: RunStore, status: str, reporter: Reporter) -> None:
-        """Bring what the code logged into mlrun's record and close the MLflow run."""
+        """Bring what the code logged into mlrun's record and close the MLflow run.
+        Never raises: the run must still be finished, and what failed is a warning."""
+        try:
+            self._finish(store, status, reporter)
+        except Exception as exc:
+            from mlrun.util.redact import redact
+
+            reporter.warn(
+                f"what the code logged to MLflow was not all recorded: {redact(str(exc))}"
+            )
+
+    def _finish(self, store: RunStore, status: str, reporter: Reporter) -> None:
+        """What `finish` does (nothing when the interop is off)."""
 
 
 def enabled() -> bool:

@@ -72,7 +72,7 @@ class FileStoreTracker(Tracker):
         )
         return self
 
-    def finish(self, store: RunStore, status: str, reporter: Reporter) -> None:
+    def _finish(self, store: RunStore, status: str, reporter: Reporter) -> None:
         from mlrun.tracking.mlflow.importer import import_store
 
         warnings: list[str] = []
@@ -94,9 +94,6 @@ class FileStoreTracker(Tracker):
                 warnings=warnings,
             )
             fs.set_status(self.run_dir, status, int(time.time() * 1000))
-        except Exception as exc:  # what was recorded so far stays; the run still ends
-            reporter.warn(f"what the code logged to MLflow could not all be imported: {exc}")
-            return
         finally:
             for warning in warnings:
                 reporter.warn(f"MLflow store: {warning}")

@@ -74,10 +74,12 @@ def write_experiment(
 ) -> None:
     """Create the experiment directory and its meta.yaml unless it exists."""
     exp_dir = root / experiment_id
-    exp_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        os.makedirs(exp_dir)
+    except FileExistsError:
+        if (exp_dir / "meta.yaml").exists():
+            return
     meta = exp_dir / "meta.yaml"
-    if meta.exists():
-        return
     meta.write_text(
         _meta_text(
             {
@@ -114,8 +116,9 @@ def write_run(
     whose params are still being written. MLflow 3 ignores a run directory without
     metrics/, params/ and artifacts/, even when artifact_uri points elsewhere."""
     run_dir = root / meta.experiment_id / meta.run_id
+    run_dir.mkdir(parents=True, exist_ok=True)
     for sub in ("params", "tags", "metrics", "artifacts"):
-        (run_dir / sub).mkdir(parents=True, exist_ok=True)
+        os.mkdir(run_dir / sub)  # a new run: one system call each
     write_values(run_dir / "params", params)
     write_values(run_dir / "tags", tags)
     fields = {
@@ -140,10 +143,15 @@ def write_run(
 
 def write_values(directory: Path, values: Mapping[str, str]) -> None:
     for key, value in values.items():
-        path = directory / key
+        path = os.path.join(directory, key)
         if "/" in key:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(value, encoding="utf-8")
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+        # os.open and os.write: these files are many and small, written on every run.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+        try:
+            os.write(fd, value.encode("utf-8"))
+        finally:
+            os.close(fd)
 
 
 def set_status(run_dir: Path, status: str, end_ms: int) -> None:
@@ -168,21 +176,26 @@ def set_status(run_dir: Path, status: str, end_ms: int) -> None:
 # -- reading -----------------------------------------------------------------------
 
 
-def read_values(directory: Path) -> dict[str, str]:
-    """{key: value} of a params/ or tags/ directory (nested keys joined with `/`)."""
+def read_values(
+    directory: Path, skip: Mapping[str, str] | None = None, prefix: str = ""
+) -> dict[str, str]:
+    """{key: value} of a params/ or tags/ directory (nested keys joined with `/`); keys
+    in `skip` are not read."""
     values: dict[str, str] = {}
     try:
         entries = list(os.scandir(directory))
     except OSError:
         return values
     for entry in entries:
+        key = prefix + entry.name
         if entry.is_dir(follow_symlinks=False):
-            for key, value in read_values(Path(entry.path)).items():
-                values[f"{entry.name}/{key}"] = value
+            values.update(read_values(Path(entry.path), skip, key + "/"))
+        elif skip and key in skip:
+            continue
         elif entry.is_file(follow_symlinks=False):
             try:
                 with open(entry.path, encoding="utf-8", errors="replace") as handle:
-                    values[entry.name] = handle.read()
+                    values[key] = handle.read()
             except OSError:
                 continue
     return values
@@ -367,10 +380,13 @@ def list_runs(root: Path) -> list[StoredRun]:
     return runs
 
 
-def list_logged_models(root: Path) -> list[Path]:
-    """The directories of MLflow 3 logged models (`<experiment>/models/<model id>`)."""
+def list_logged_models(root: Path, experiments: set[str] | None = None) -> list[Path]:
+    """The directories of MLflow 3 logged models (`<experiment>/models/<model id>`), in
+    every experiment or in those named."""
     found: list[Path] = []
     for exp in _experiments(root):
+        if experiments is not None and exp.name not in experiments:
+            continue
         models = os.path.join(exp.path, "models")
         if os.path.isdir(models):
             found += [Path(m.path) for m in os.scandir(models) if m.is_dir()]

@@ -34,7 +34,6 @@ class Logged(NamedTuple):
     params: dict[str, str]
     tags: dict[str, str]
     metrics: list[Metric]
-    models: list[Model]
 
 
 class Imported(NamedTuple):
@@ -45,15 +44,22 @@ class Imported(NamedTuple):
     children: int
 
 
-def read_run(path: Path, run_id: str, warnings: list[str], meta: bool = True) -> Logged:
+def read_run(
+    path: Path,
+    run_id: str,
+    warnings: list[str],
+    meta: bool = True,
+    skip_params: Mapping[str, str] | None = None,
+) -> Logged:
+    """`skip_params`: params written before the command, not read again (a client that
+    logs one with another value fails; with the same value, nothing changes)."""
     return Logged(
         run_id,
         path,
         fs.read_meta(path / "meta.yaml") if meta else {},
-        fs.read_values(path / "params"),
+        fs.read_values(path / "params", skip=skip_params or {}),
         fs.read_values(path / "tags"),
         fs.read_metrics(path / "metrics", warnings),
-        [],
     )
 
 
@@ -94,10 +100,11 @@ def read_model(directory: Path, path: str, name: str) -> Model:
     )
 
 
-def logged_models(root: Path) -> dict[str, list[Model]]:
-    """MLflow 3's logged models in the store, by the run that logged them."""
+def logged_models(root: Path, experiments: set[str] | None = None) -> dict[str, list[Model]]:
+    """MLflow 3's logged models in the store (or in these experiments), by the run that
+    logged them."""
     by_run: dict[str, list[Model]] = {}
-    for directory in fs.list_logged_models(root):
+    for directory in fs.list_logged_models(root, experiments):
         meta = fs.read_meta(directory / "meta.yaml")
         run_id = meta.get("source_run_id")
         location = fs.local_path(str(meta.get("artifact_location") or ""))
@@ -128,14 +135,16 @@ def import_store(
     `preset_*`: what mlrun wrote itself when it created the run (not imported again).
     `private`: every other run in the store is the code's; else only descendants."""
     run_id = record.run_id
-    logged = read_run(main, run_id, warnings, meta=False)
+    logged = read_run(main, run_id, warnings, meta=False, skip_params=preset_params)
     params = {k: v for k, v in logged.params.items() if preset_params.get(k) != v}
     tags = {k: v for k, v in logged.tags.items() if preset_tags.get(k) != v}
     tags.update(extra_tags)
     models = find_models(Path(record.run_dir) / "artifacts")
-    # MLflow 3 stores a logged model's files with the model, not in the run's artifacts.
     stored = fs.list_runs(root)
-    by_run = logged_models(root)
+    children = _children(stored, run_id, private, warnings)
+    # MLflow 3 keeps a logged model's files with the model, not in the run's artifacts.
+    ours = {run_id} | {c.run_id for c in children}
+    by_run = logged_models(root, {s.experiment_id for s in stored if s.run_id in ours})
     models += by_run.get(run_id, [])
     if params:
         store.log_params(run_id, params)
@@ -145,7 +154,6 @@ def import_store(
         store.log_metrics(run_id, logged.metrics)
     if models:
         store.log_models(run_id, models)
-    children = _children(stored, run_id, private, warnings)
     for child in children:
         _import_child(store, record, child, by_run.get(child.run_id, []), status, children)
     return Imported(len(params), len(tags), len(logged.metrics), len(models), len(children))
@@ -154,10 +162,11 @@ def import_store(
 def _children(
     stored: list[fs.StoredRun], run_id: str, private: bool, warnings: list[str]
 ) -> list[Logged]:
-    others = [read_run(s.path, s.run_id, warnings) for s in stored if s.run_id != run_id]
+    others = [s for s in stored if s.run_id != run_id]
     if not private:
-        # A shared store: only runs whose parent chain leads to ours.
-        parents = {o.run_id: o.tags.get(PARENT_TAG) for o in others}
+        # A shared store: only runs whose parent chain leads to ours, found from each
+        # run's parent tag alone (the store may hold thousands of runs).
+        parents = {s.run_id: _parent_of(s.path) for s in others}
         mine = {run_id}
         changed = True
         while changed:
@@ -166,8 +175,16 @@ def _children(
                 if child not in mine and parent in mine:
                     mine.add(child)
                     changed = True
-        others = [o for o in others if o.run_id in mine]
-    return sorted(others, key=lambda o: (_int(o.meta.get("start_time")), o.run_id))
+        others = [s for s in others if s.run_id in mine]
+    runs = [read_run(s.path, s.run_id, warnings) for s in others]
+    return sorted(runs, key=lambda o: (_int(o.meta.get("start_time")), o.run_id))
+
+
+def _parent_of(run_dir: Path) -> str | None:
+    try:
+        return (run_dir / "tags" / PARENT_TAG).read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
 
 
 class Child(NamedTuple):

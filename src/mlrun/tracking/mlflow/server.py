@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from mlrun.tracking.model import Metric, Model, Run
 # Limits of runs/log-batch (MLflow's REST API).
 _BATCH = {"metrics": 1000, "params": 100, "tags": 100}
 _LOOPBACK = ("localhost", "127.0.0.1", "::1", "ip6-localhost")
+_MAX_VALUE = 6000  # the longest param value MLflow accepts (tags: 8000)
 
 
 class ServerTracker(Tracker):
@@ -95,16 +96,21 @@ class ServerTracker(Tracker):
         reporter.info(f"MLflow run {run_id} on {client.url} (experiment {experiment!r})")
         return tracker
 
-    def finish(self, store: RunStore, status: str, reporter: Reporter) -> None:
-        try:
-            record = store.get_run(self.record.run_id)
-            self._send_outputs(record, reporter)
-            self._import(store, record)
-            self._import_children(store, record, status)
-        except ServerError as exc:
-            reporter.warn(f"MLflow run {self.run_id}: {exc}")
-        except Exception as exc:  # the run must still end, on both sides
-            reporter.warn(f"MLflow run {self.run_id}: not all was exchanged: {exc!r}")
+    def _finish(self, store: RunStore, status: str, reporter: Reporter) -> None:
+        """Each exchange on its own: one that fails (a server gone, a value it refuses)
+        is a warning and the others still happen; the run always ends, on both sides."""
+        record = store.get_run(self.record.run_id)
+        exchanges: list[tuple[str, Callable[[], None]]] = [
+            ("sending the run's outputs", lambda: self._send_outputs(record, reporter)),
+            ("reading what the code logged", lambda: self._import(store, record)),
+            ("reading the runs it started", lambda: self._import_children(store, record, status)),
+        ]
+        for what, exchange in exchanges:
+            try:
+                exchange()
+            except Exception as exc:
+                shown = str(exc) if isinstance(exc, ServerError) else repr(exc)
+                reporter.warn(f"MLflow run {self.run_id}: {what} failed: {shown}")
         self._end(status, reporter)
 
     def _end(self, status: str, reporter: Reporter | None, run_id: str | None = None) -> None:
@@ -121,8 +127,17 @@ class ServerTracker(Tracker):
     # -- what mlrun collected goes to the server ----------------------------------------
 
     def _send_outputs(self, record: Run, reporter: Reporter) -> None:
-        params = {k: v for k, v in record.params.items() if k not in self.params and valid_key(k)}
-        tags = {k: v for k, v in record.tags.items() if valid_key(k) and k not in _OURS}
+        params = {
+            k: v
+            for k, v in record.params.items()
+            if k not in self.params and valid_key(k) and len(v) <= _MAX_VALUE
+        }
+        # mlrun's own tags too (workflow, step...), unless too long for the server.
+        tags = {
+            k: v
+            for k, v in record.tags.items()
+            if valid_key(k) and k not in _OURS and len(v) <= _MAX_VALUE
+        }
         self._log_batch(
             params=params,
             tags=tags,
