@@ -59,7 +59,16 @@ def test_meta_yaml_reads_as_pyyaml_reads_it(tmp_path: Path, text: str) -> None:
 
 
 def test_written_run_reads_back_as_yaml(tmp_path: Path) -> None:
-    meta = fs.RunMeta("0", "a" * 32, 'run "x" \u00e9', "file:///x%20y", 5, "me", "/src", "main")
+    meta = fs.RunMeta(
+        experiment_id="0",
+        run_id="a" * 32,
+        run_name='run "x" \u00e9',
+        artifact_uri="file:///x%20y",
+        start_ms=5,
+        user="me",
+        source_name="/src",
+        entry_point="main",
+    )
     run_dir = fs.write_run(tmp_path, meta, {"alpha": "0.5", "a/b": "c"}, {"mlflow.user": "me"})
     data = yaml.safe_load((run_dir / "meta.yaml").read_text())
     assert data["run_id"] == data["run_uuid"] == "a" * 32

@@ -73,6 +73,15 @@ class FileStoreTracker(Tracker):
         return self
 
     def _finish(self, store: RunStore, status: str, reporter: Reporter) -> None:
+        ours = {
+            TAG_URI: self.uri,
+            TAG_RUN_ID: self.record.run_id,
+            TAG_EXPERIMENT_ID: self.experiment_id,
+        }
+        if self._untouched():  # most runs' code never calls MLflow: a few listdirs
+            store.set_tags(self.record.run_id, ours)
+            fs.set_status(self.run_dir, status, int(time.time() * 1000))
+            return
         from mlrun.tracking.mlflow.importer import import_store
 
         warnings: list[str] = []
@@ -84,11 +93,7 @@ class FileStoreTracker(Tracker):
                 main=self.run_dir,
                 preset_params=self.params,
                 preset_tags=self.tags,
-                extra_tags={
-                    TAG_URI: self.uri,
-                    TAG_RUN_ID: self.record.run_id,
-                    TAG_EXPERIMENT_ID: self.experiment_id,
-                },
+                extra_tags=ours,
                 status=status,
                 private=self.private,
                 warnings=warnings,
@@ -102,6 +107,27 @@ class FileStoreTracker(Tracker):
                 f"imported from MLflow: {done.params} params, {done.metrics} metric values, "
                 f"{done.models} models, {done.children} child runs"
             )
+
+    def _untouched(self) -> bool:
+        """Nothing but what mlrun wrote is in the private store, and the run has no
+        artifacts (where a model could be): no client ran."""
+        if not self.private or os.path.exists(Path(self.record.run_dir) / "artifacts"):
+            return False
+        run_dir = self.run_dir
+        try:
+            return (
+                set(os.listdir(self.root)) <= {self.experiment_id, ".trash"}
+                and set(os.listdir(run_dir.parent)) == {"meta.yaml", self.record.run_id}
+                and not os.listdir(run_dir / "metrics")
+                and set(os.listdir(run_dir / "params")) == _top(self.params)
+                and fs.read_values(run_dir / "tags") == self.tags
+            )
+        except OSError:
+            return False
+
+
+def _top(keys: dict[str, str]) -> set[str]:
+    return {key.split("/", 1)[0] for key in keys}
 
 
 def embedded(record: Run, reporter: Reporter | None = None) -> Tracker:

@@ -144,7 +144,7 @@ def import_store(
     children = _children(stored, run_id, private, warnings)
     # MLflow 3 keeps a logged model's files with the model, not in the run's artifacts.
     ours = {run_id} | {c.run_id for c in children}
-    by_run = logged_models(root, {s.experiment_id for s in stored if s.run_id in ours})
+    by_run = logged_models(root, {exp for exp, i, _ in stored if i in ours})
     models += by_run.get(run_id, [])
     if params:
         store.log_params(run_id, params)
@@ -160,13 +160,13 @@ def import_store(
 
 
 def _children(
-    stored: list[fs.StoredRun], run_id: str, private: bool, warnings: list[str]
+    stored: list[tuple[str, str, Path]], run_id: str, private: bool, warnings: list[str]
 ) -> list[Logged]:
-    others = [s for s in stored if s.run_id != run_id]
+    others = [(i, path) for _, i, path in stored if i != run_id]
     if not private:
         # A shared store: only runs whose parent chain leads to ours, found from each
         # run's parent tag alone (the store may hold thousands of runs).
-        parents = {s.run_id: _parent_of(s.path) for s in others}
+        parents = {i: _parent_of(path) for i, path in others}
         mine = {run_id}
         changed = True
         while changed:
@@ -175,8 +175,8 @@ def _children(
                 if child not in mine and parent in mine:
                     mine.add(child)
                     changed = True
-        others = [s for s in others if s.run_id in mine]
-    runs = [read_run(s.path, s.run_id, warnings) for s in others]
+        others = [(i, path) for i, path in others if i in mine]
+    runs = [read_run(path, i, warnings) for i, path in others]
     return sorted(runs, key=lambda o: (_int(o.meta.get("start_time")), o.run_id))
 
 
