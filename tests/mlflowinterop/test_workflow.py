@@ -128,3 +128,25 @@ def test_on_a_server_steps_nest_under_the_workflow_run_and_cached_ones_are_not_l
     again = children_on_server(mlflow_server, parent2)
     assert again["status"] == "FINISHED" and again["children"] == {}
     assert seen["name"].startswith("flow-") and again["name"].startswith("flow-")
+
+
+def test_a_workflow_with_a_server_that_is_down_runs_no_step(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.helpers import mlrun
+    from tests.mlflowinterop.service import free_port
+
+    url = f"http://127.0.0.1:{free_port()}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
+    marker = tmp_path / "ran"
+    project = write_project(
+        tmp_path / "p",
+        PLAIN.replace("NONCE", uuid.uuid4().hex).replace(
+            'print(\\"{name}\\")', f'open(\\"{marker}\\", \\"w\\")'
+        ),
+    )
+    assert str(marker) in (project / "MLproject").read_text()  # each step would write it
+    proc = mlrun("run", str(project), "-e", "flow")
+    assert proc.returncode == 125, proc.stderr
+    assert f"cannot reach the MLflow tracking server at {url}" in proc.stderr
+    assert not marker.exists() and "Traceback" not in proc.stderr
