@@ -159,7 +159,7 @@ def plan_entry_point(opened: Opened, request: RunRequest, reporter: Reporter) ->
     from mlrun.envs import choose_manager, get_manager
     from mlrun.errors import UsageError
     from mlrun.spec.entrypoints import get_entry_point
-    from mlrun.spec.params import resolve_parameters
+    from mlrun.spec.params import resolve_parameters, undeclared
     from mlrun.spec.render import render_command
     from mlrun.tracking.mlflow import mode as mlflow_mode
 
@@ -178,6 +178,8 @@ def plan_entry_point(opened: Opened, request: RunRequest, reporter: Reporter) ->
         ) from exc
     params = resolve_parameters(entry_point, request.parameters, cwd)
     mlflow_mode()  # an MLFLOW_TRACKING_URI mlrun cannot serve is bad input (exit 2)
+    for typo, note in undeclared(entry_point, params.extra):
+        (reporter.warn if typo else reporter.info)(note)
     command = render_command(entry_point, params)
     manager = get_manager(choose_manager(project.env, request.env_manager))
     env_plan = manager.plan(project, request.env_options)

@@ -65,8 +65,8 @@ def test_every_env_kind_gets_the_mlflow_context(tmp_path: Path, kind: str) -> No
     extra = {"MLRUN_CONDA_EXE": "rattler"} if kind == "conda" else {}
     proc = mlrun("run", str(project), "--offline", "--json", *args, env={**os.environ, **extra})
     assert proc.returncode == 0, proc.stderr
-    run_id = json.loads(proc.stdout[proc.stdout.index("\n{") + 1 :])["run_id"]
-    assert f"logged {run_id}" in proc.stdout
+    run_id = json.loads(proc.stdout)["run_id"]  # --json: the command's output is on stderr
+    assert f"logged {run_id}" in proc.stderr
     record = json.loads(mlrun("runs", "show", run_id, "--json", check=True).stdout)
     assert record["env_kind"] == kind
     assert [(m["key"], m["value"], m["step"]) for m in record["metrics"]] == [("seen", 1.5, 3)]

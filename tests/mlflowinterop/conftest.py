@@ -11,14 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import require_service
 from tests.dockerenv.conftest import (  # noqa: F401 (the docker tests' fixtures)
     docker_client,
     no_leftover_containers,
     python_image,
 )
 from tests.helpers import write_project
-from tests.mlflowinterop.service import NO_MLFLOW, MlflowServer, mlflow_executable, serve_mlflow
 
 MLFLOW3 = "3.17.2"
 MLFLOW2 = "2.22.4"
@@ -40,14 +38,6 @@ def _interop_env(shared_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
         if name.startswith("MLFLOW_") or name == "MLRUN_MLFLOW":
             monkeypatch.delenv(name)
     yield shared_home
-
-
-@pytest.fixture(scope="session")
-def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
-    """A real `mlflow server` (SQLite backend, artifacts served) on a loopback port."""
-    require_service(mlflow_executable() is not None, NO_MLFLOW)
-    with serve_mlflow(tmp_path_factory.mktemp("mlflow-server")) as server:
-        yield server
 
 
 def python_env(version: str) -> str:

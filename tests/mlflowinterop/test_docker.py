@@ -14,7 +14,7 @@ from tests.helpers import write_project
 from tests.mlflowinterop.clientcode import TRAIN, check_landed, seen
 from tests.mlflowinterop.conftest import CLIENTS, MLFLOW3, listing
 from tests.mlflowinterop.images import ensure_mlflow_image
-from tests.mlflowinterop.service import MlflowServer, read_mlflow_run
+from tests.services import MlflowServer, read_mlflow_run
 
 pytestmark = [
     pytest.mark.docker,

@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import REPO
 from tests.dockerenv.runs import run_json
 from tests.mlflowinterop.conftest import listing
-from tests.mlflowinterop.service import MlflowServer, read_mlflow_run
+from tests.services import MlflowServer, read_mlflow_run
 
 EXAMPLE = REPO / "example_projects" / "sklearn-elasticnet"
 

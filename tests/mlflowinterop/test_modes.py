@@ -101,9 +101,9 @@ def test_mlrun_mlflow_off_gives_the_command_no_mlflow_run(
     monkeypatch.setenv("MLRUN_MLFLOW", "off")
     proc = mlrun("run", str(project), "--json")
     assert proc.returncode == 0, proc.stderr
-    assert "MLFLOW_" not in proc.stdout
-    run_id = json.loads(proc.stdout[proc.stdout.rindex("\n{") + 1 :])["run_id"]
-    record = show(run_id)
+    output, result = split_output(proc.stdout)
+    assert "PATH=" in output and "MLFLOW_" not in output
+    record = show(result["run_id"])
     assert not (Path(record["run_dir"]) / "mlflow").exists()
     assert record["mlflow"] is None and not record["system_tags"]
     monkeypatch.delenv("MLRUN_MLFLOW")

@@ -14,7 +14,7 @@ import pytest
 
 from mlrun.tracking.mlflow.rest import RestClient, ServerError
 from mlrun.util.redact import redact
-from tests.mlflowinterop.service import free_port
+from tests.services import free_port
 
 
 class Listener(http.server.BaseHTTPRequestHandler):

@@ -17,7 +17,7 @@ from tests.dockerenv.runs import run_json, show, split_output
 from tests.helpers import mlrun, spawn_mlrun, write_project
 from tests.mlflowinterop.clientcode import TRAIN, seen
 from tests.mlflowinterop.conftest import CLIENTS, client_project
-from tests.mlflowinterop.service import MlflowServer, free_port, read_mlflow_run, serve_mlflow
+from tests.services import MlflowServer, free_port, read_mlflow_run, serve_mlflow
 
 # The code also uses mlrun's outputs protocol: mlrun sends what it collected to the run.
 PROTOCOL = """
@@ -147,7 +147,7 @@ def test_a_token_appears_in_no_log_store_argv_or_output(
     )
     proc = mlrun("--debug", "run", str(project), "--json")
     assert proc.returncode == 0, proc.stderr
-    assert "token given: True argv leaks: []" in proc.stdout
+    assert "token given: True argv leaks: []" in proc.stderr  # --json: output on stderr
     shown = mlrun("runs", "show", split_output(proc.stdout)[1]["run_id"], "--json")
     listed = mlrun("runs", "list", "--json")
     for text in (proc.stdout, proc.stderr, shown.stdout, listed.stdout):

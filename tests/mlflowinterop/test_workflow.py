@@ -16,7 +16,7 @@ import pytest
 from tests.helpers import write_project
 from tests.mlflowinterop.clientcode import TRAIN
 from tests.mlflowinterop.conftest import MLFLOW3, listing, python_env
-from tests.mlflowinterop.service import MlflowServer, mlflow_python
+from tests.services import MlflowServer, mlflow_python
 from tests.workflow.wfhelpers import run_json, statuses
 
 WORKFLOW = """\
@@ -134,7 +134,7 @@ def test_a_workflow_with_a_server_that_is_down_runs_no_step(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from tests.helpers import mlrun
-    from tests.mlflowinterop.service import free_port
+    from tests.services import free_port
 
     url = f"http://127.0.0.1:{free_port()}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", url)

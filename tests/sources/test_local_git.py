@@ -180,7 +180,7 @@ def test_without_git_installed(tmp_path: Path) -> None:
     project_repo(work, "v1")
     ran = mlrun("run", str(work), "--json", env=env)
     assert ran.returncode == 0, ran.stderr  # still runs, identified by its files
-    run_id = json.loads(ran.stdout[ran.stdout.index("{") :])["run_id"]
+    run_id = json.loads(ran.stdout)["run_id"]
     source = json.loads(mlrun("runs", "show", run_id, "--json", env=env).stdout)["source"]
     assert source["content_hash"].startswith("sha256:") and source["vcs"] is None
     bare = tmp_path / "bare.git"

@@ -62,28 +62,15 @@ def git_identity(commit: str, subdir: str, dirty_digest: str | None = None) -> s
 def worktree_state(project_dir: Path, top: Path, *, require_clean: bool) -> LocalState | None:
     """Provenance of `project_dir` inside the working tree `top`; None when git cannot
     describe it (git missing, or not really a repository)."""
-    from mlrun.sources.gitcmd import GitMissingError
+    from mlrun.sources.gitcmd import read_only
 
-    try:
-        status = git(
-            [
-                *_READ_ONLY,
-                "status",
-                "--porcelain=v2",
-                "--branch",
-                "--untracked-files=all",
-                "-z",
-                "--",
-                ".",
-            ],
-            cwd=project_dir,
-            check=False,
-        )
-    except GitMissingError:
+    status = read_only(
+        ["status", "--porcelain=v2", "--branch", "--untracked-files=all", "-z", "--", "."],
+        project_dir,
+    )
+    if status is None:
         return None
-    if not status.ok:
-        return None
-    commit, branch, changed, untracked = _parse_status(status.stdout)
+    commit, branch, changed, untracked = _parse_status(status)
     subdir = project_dir.relative_to(top).as_posix() if project_dir != top else ""
     dirty = bool(changed or untracked or commit is None)
     provenance: dict[str, Any] = {
