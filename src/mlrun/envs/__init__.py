@@ -1,14 +1,19 @@
 """Environments: choosing a manager for a project, and the registry of managers.
 
-Adding an environment kind = one module exposing MANAGER + one line in MANAGERS."""
+Adding an environment kind = one module exposing MANAGER + one line in MANAGERS; the
+command line's `--env-manager` choices come from here too. Importing this package
+stays cheap (the CLI builds its options from it): the managers load when used."""
 
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
-from mlrun.envs.base import EnvManager
 from mlrun.errors import NotAvailableError, UsageError
-from mlrun.spec.model import EnvSpec
+
+if TYPE_CHECKING:
+    from mlrun.envs.base import EnvManager
+    from mlrun.spec.model import EnvSpec
 
 # manager name -> module; modules are imported only when used (start-up time).
 MANAGERS: dict[str, str] = {
@@ -18,16 +23,16 @@ MANAGERS: dict[str, str] = {
     "conda": "mlrun.envs.conda.manager",
     "docker": "mlrun.envs.docker.manager",
 }
-# MLflow's --env-manager values plus our own; not all are implemented yet.
-KNOWN = ("local", "uv", "virtualenv", "conda", "docker")
+# What --env-manager offers: every manager but docker, which a docker_env section selects.
+CHOICES = tuple(name for name in MANAGERS if name != "docker")
 
 
 def choose_manager(env: EnvSpec, requested: str | None) -> str:
     """The manager for a project, following MLflow's rules, with uv for python_env."""
-    if requested is not None and requested not in KNOWN:
+    if requested is not None and requested not in MANAGERS:
         raise UsageError(
             f"unknown environment manager {requested!r}",
-            hint=f"choose one of: {', '.join(KNOWN)}",
+            hint=f"choose one of: {', '.join(MANAGERS)}",
         )
     if env.kind == "docker_env":
         if requested not in (None, "docker"):
