@@ -40,6 +40,8 @@ ENVS = {
     "conda": ("conda_env: conda.yaml", "channels: [./channel]\ndependencies: [hello-mlrun]\n"),
 }
 
+pytestmark = pytest.mark.slow  # builds environments
+
 
 @pytest.mark.parametrize("kind", sorted(ENVS))
 def test_every_env_kind_gets_the_mlflow_context(tmp_path: Path, kind: str) -> None:

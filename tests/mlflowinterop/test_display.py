@@ -29,6 +29,8 @@ with open(os.path.join(model, "MLmodel"), "w") as handle:
                  "mlflow_version: 2.22.4\\nmodel_uuid: abc123\\n")
 """
 
+pytestmark = pytest.mark.slow  # real mlrun runs
+
 
 @pytest.fixture(autouse=True)
 def _own_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.dockerenv.runs import run_json, show, split_output
-from tests.helpers import mlrun, write_project
+from tests.helpers import cli, mlrun, write_project
 from tests.mlflowinterop.clientcode import seen
 from tests.mlflowinterop.conftest import MLFLOW3, client_project
 
@@ -83,14 +83,15 @@ def test_a_store_mlrun_cannot_serve_is_exit_2_before_anything(
 ) -> None:
     project = write_project(tmp_path / "p", "entry_points:\n  main:\n    command: 'true'\n")
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    proc = mlrun("run", str(project))
+    proc = cli("run", str(project))
     assert proc.returncode == 2, proc.stderr
     assert "MLFLOW_TRACKING_URI" in proc.stderr and "tracking server" in proc.stderr
     assert "secret" not in proc.stderr and "Traceback" not in proc.stderr
-    runs = json.loads(mlrun("runs", "list", "--json", check=True).stdout)
+    runs = json.loads(cli("runs", "list", "--json", check=True).stdout)
     assert str(project) not in {r["source_uri"] for r in runs}  # nothing recorded
 
 
+@pytest.mark.slow
 def test_mlrun_mlflow_off_gives_the_command_no_mlflow_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -128,7 +129,7 @@ def test_dry_run_says_where_the_mlflow_run_would_go(
     project = write_project(tmp_path / "p", "entry_points:\n  main:\n    command: 'true'\n")
     if uri:
         monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    proc = mlrun("run", str(project), "--dry-run", "--json", check=True)
+    proc = cli("run", str(project), "--dry-run", "--json", check=True)
     assert json.loads(proc.stdout)["mlflow"] == expected
     assert "pw" not in proc.stdout
 
@@ -148,6 +149,7 @@ with open(os.path.join(other, "meta.yaml"), "w") as handle:
 """
 
 
+@pytest.mark.slow
 def test_a_store_the_code_left_in_a_mess_costs_warnings_not_the_run(tmp_path: Path) -> None:
     project = write_project(
         tmp_path / "p", "entry_points:\n  main:\n    command: 'python mess.py'\n", {"mess.py": MESS}

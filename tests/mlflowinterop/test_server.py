@@ -34,8 +34,9 @@ with open(os.path.join(run_dir, "artifacts", "report.txt"), "w") as handle:
     handle.write("report")
 """
 
+pytestmark = pytest.mark.slow  # a real mlflow server, real mlrun runs
 
-@pytest.mark.slow
+
 @pytest.mark.parametrize("version", CLIENTS)
 def test_a_run_through_mlrun_reads_back_with_mlflowclient(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mlflow_server: MlflowServer, version: str

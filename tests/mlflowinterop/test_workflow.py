@@ -39,6 +39,8 @@ workflows:
         parameters: {loss_run: "${{ steps.train.run_id }}"}
 """
 
+pytestmark = pytest.mark.slow  # a real mlflow server, real mlrun runs
+
 
 def flow_project(root: Path) -> Path:
     # A unique comment: the step cache is keyed by content, and tests share one store.
@@ -52,7 +54,6 @@ def show(run_id: str) -> dict[str, Any]:
     return show_run(run_id)
 
 
-@pytest.mark.slow
 def test_a_step_that_used_the_client_is_nested_and_stays_cached(tmp_path: Path) -> None:
     project = flow_project(tmp_path / "p")
     before = listing(project)

@@ -311,7 +311,7 @@ class SqliteStore(RunStore):
         if order_by_metric is not None:
             args += [order_by_metric, order_by_metric]
         if limit is not None:
-            tail += f" LIMIT {int(limit)}"
+            tail += f" LIMIT {min(int(limit), 2**63 - 1)}"  # SQLite's largest integer
         return self._db.read(lambda conn: rows.select_runs(conn, tail, args))
 
     def list_experiments(self) -> list[str]:
