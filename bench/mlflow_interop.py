@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import interleaved, median_ms, mlrun_exe, report, verdict
+from _common import median_ms, mlrun_exe, report, time_and_cpu_once, verdict
 
 MLPROJECT = """\
 name: quiet
@@ -51,9 +51,14 @@ def overhead(repeat: int) -> bool:
         run = [*mlrun_exe(), "run", str(project), "-q"]
         # Both sides start through env(1), so that neither pays an exec the other does not.
         on, off = (["env", f"MLRUN_MLFLOW={value}", *run] for value in ("on", "off"))
-        samples = interleaved(
-            {"interop off": off, "interop on": on}, repeat, warmup=2, cwd=project, env=env
-        )
+        samples: dict[str, list[float]] = {"interop off": [], "interop on": []}
+        cpu: dict[str, list[float]] = {"interop off": [], "interop on": []}
+        for i in range(repeat + 2):  # the first two pairs warm the caches up
+            for name, argv in (("interop off", off), ("interop on", on)):
+                wall, used = time_and_cpu_once(argv, cwd=project, env=env)
+                if i >= 2:
+                    samples[name].append(wall)
+                    cpu[name].append(used)
         report(samples)
         # Paired differences: each "on" run against the "off" run just before it, so that
         # load from elsewhere on the machine hits both sides of a pair alike.
@@ -64,8 +69,12 @@ def overhead(repeat: int) -> bool:
         median_diff = statistics.median(diffs)
         added = median_ms(samples["interop on"]) - median_ms(samples["interop off"])
         best = (min(samples["interop on"]) - min(samples["interop off"])) * 1000
+        cpu_added = median_ms(cpu["interop on"]) - median_ms(cpu["interop off"])
         print(
-            f"median of paired differences: {median_diff:.1f} ms; best on - best off: {best:.1f} ms"
+            f"median of paired differences: {median_diff:.1f} ms; best on - best off: "
+            f"{best:.1f} ms; CPU (user+sys) medians: off {median_ms(cpu['interop off']):.1f} "
+            f"ms, on {median_ms(cpu['interop on']):.1f} ms, added {cpu_added:.1f} ms; "
+            f"load average {os.getloadavg()[0]:.1f}"
         )
         ratio = median_ms(samples["interop on"]) / median_ms(samples["interop off"])
         return verdict(
