@@ -6,14 +6,19 @@ from __future__ import annotations
 import base64
 import http.server
 import json
+import shutil
+import ssl
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
 
 from mlrun.tracking.mlflow.rest import RestClient, ServerError
 from mlrun.util.redact import redact
+from tests.conftest import require_service
+from tests.helpers import loopback_certificate
 from tests.services import free_port
 
 
@@ -90,3 +95,40 @@ def test_an_unreachable_server_is_one_sentence() -> None:
     assert (
         str(info.value) == f"cannot reach the MLflow tracking server at {url}: connection refused."
     )
+
+
+@pytest.mark.slow  # an RSA key made by openssl
+def test_https_verifies_the_server_as_mlflow_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    require_service(shutil.which("openssl") is not None, "openssl is not installed")
+    for name in ("TOKEN", "USERNAME", "PASSWORD", "INSECURE_TLS", "SERVER_CERT_PATH"):
+        monkeypatch.delenv(f"MLFLOW_TRACKING_{name}", raising=False)
+    cert, key = loopback_certificate(tmp_path / "tls")
+    Listener.seen, Listener.status = [], 200
+    server = http.server.HTTPServer(("127.0.0.1", free_port()), Listener)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"https://127.0.0.1:{server.server_address[1]}"
+    try:
+        # A certificate nobody vouches for is refused, in one sentence with the way out.
+        with pytest.raises(ServerError) as info:
+            RestClient(url).post("runs/create", {})
+        assert str(info.value).startswith(f"cannot reach the MLflow tracking server at {url}: ")
+        assert "TLS error" in str(info.value) and not Listener.seen
+        # MLFLOW_TRACKING_SERVER_CERT_PATH: the CA bundle that vouches for it.
+        monkeypatch.setenv("MLFLOW_TRACKING_SERVER_CERT_PATH", str(cert))
+        assert RestClient(url).post("runs/create", {}) == {"ok": True}
+        # MLFLOW_TRACKING_INSECURE_TLS=true: no verification at all.
+        monkeypatch.setenv("MLFLOW_TRACKING_SERVER_CERT_PATH", str(tmp_path / "missing.pem"))
+        with pytest.raises(ServerError, match="cannot load the TLS certificate"):
+            RestClient(url)
+        monkeypatch.setenv("MLFLOW_TRACKING_INSECURE_TLS", "true")
+        assert RestClient(url).post("runs/create", {}) == {"ok": True}
+        assert len(Listener.seen) == 2
+    finally:
+        server.shutdown()
+        server.server_close()
