@@ -17,6 +17,7 @@ from mlrun.reporting import RecordingReporter
 from mlrun.sources.checkout import lease
 from mlrun.sources.gituri import parse_remote
 from mlrun.sources.mirror import Mirror
+from tests.execution.procs import survivors
 from tests.sources.gitrepos import commit, git, output_fields, project_repo, publish, run_recorded
 from tests.sources.gitservers import GitDaemon, GitHttpServer
 
@@ -78,17 +79,43 @@ def _big_repo(tmp_path: Path, served: Path) -> Path:
     return work
 
 
-def _kill_during_fetch(server: GitHttpServer, url: str) -> str:
+def _kill_during_fetch(server: GitHttpServer, url: str, *, mlrun_only: bool = False) -> str:
+    """SIGKILL mlrun mid-fetch: with its git (the session), or alone (`mlrun_only`, the
+    server then stays slow for the next run)."""
     server.fetch_started.clear()
     server.throttle = 0.05  # 16 KiB every 50 ms: seconds for the pack
     proc = _spawn(url)
     assert server.fetch_started.wait(60), "the fetch never started"
     time.sleep(0.5)  # part of the pack is on its way
-    os.killpg(proc.pid, signal.SIGKILL)
+    if mlrun_only:
+        proc.kill()
+    else:
+        os.killpg(proc.pid, signal.SIGKILL)
     _out, err = proc.communicate()
-    server.throttle = 0
+    if not mlrun_only:
+        server.throttle = 0
     assert proc.returncode == -signal.SIGKILL
     return err
+
+
+def _published_with_a_newer_big_commit(work: Path, served: Path, url: str) -> str:
+    """The repository in the mirror at v1, then a v2 with 3 MiB more on the server."""
+    project_repo(work, "v1")
+    publish(work, served, "app.git")
+    run_recorded(url)
+    (work / "blob.bin").write_bytes(os.urandom(3 << 20))
+    newer = commit(work, {"version.txt": "v2"})
+    publish(work, served, "app.git")
+    return newer
+
+
+def _run_json(url: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mlrun", "run", url, "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 def test_clone_killed_midway_is_rebuilt(
@@ -110,32 +137,41 @@ def test_clone_killed_midway_is_rebuilt(
 def test_fetch_killed_midway_is_repaired(
     http_server: GitHttpServer, served: Path, tmp_path: Path, mlrun_home: Path
 ) -> None:
-    work = tmp_path / "app"
-    project_repo(work, "v1")
-    publish(work, served, "app.git")
     url = http_server.url("app.git", credentials=True)
-    run_recorded(url)
-    (work / "blob.bin").write_bytes(os.urandom(3 << 20))
-    newer = commit(work, {"version.txt": "v2"})
-    publish(work, served, "app.git")
+    newer = _published_with_a_newer_big_commit(tmp_path / "app", served, url)
 
     _kill_during_fetch(http_server, url)
     git_dir = _mirror_dir(mlrun_home) / "mirror.git"
     assert (git_dir / "mlrun-fetching").exists()  # the kill did land mid-fetch
     assert git(git_dir, "rev-parse", "refs/heads/main") != newer  # ... before it ended
 
-    proc = subprocess.run(
-        [sys.executable, "-m", "mlrun", "run", url, "--json"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    proc = _run_json(url)
     assert proc.returncode == 0, proc.stderr
     assert "repaired the mirror" in proc.stderr
     assert output_fields(proc.stderr)["version"] == "v2"  # --json: the output is on stderr
     assert not (git_dir / "mlrun-fetching").exists()
     assert not list((git_dir / "objects" / "pack").glob("tmp_*"))
     assert git(git_dir, "rev-parse", "refs/heads/main") == newer
+    _fsck(git_dir)
+
+
+def test_a_fetch_whose_mlrun_is_killed_leaves_a_mirror_the_next_run_uses(
+    http_server: GitHttpServer, served: Path, tmp_path: Path, mlrun_home: Path
+) -> None:
+    """Issue 11.7: only mlrun is SIGKILLed, in the middle of a fetch. Its git must die
+    with it: an orphaned fetch would finish later and move the refs under the next run's
+    own fetch ("unable to update local ref")."""
+    url = http_server.url("app.git", credentials=True)
+    newer = _published_with_a_newer_big_commit(tmp_path / "app", served, url)
+    _kill_during_fetch(http_server, url, mlrun_only=True)
+    git_dir = _mirror_dir(mlrun_home) / "mirror.git"
+    # The next run comes at once, while an orphaned fetch would still be downloading (it
+    # started earlier, so it would move the refs first).
+    proc = _run_json(url)
+    assert proc.returncode == 0, proc.stderr
+    assert output_fields(proc.stderr)["version"] == "v2"
+    assert git(git_dir, "rev-parse", "refs/heads/main") == newer
+    assert survivors(str(git_dir)) == []
     _fsck(git_dir)
 
 

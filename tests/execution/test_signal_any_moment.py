@@ -1,0 +1,170 @@
+"""Issue 11.5: SIGINT, SIGTERM or SIGHUP sent to `mlrun run` at any moment leaves
+nothing behind: every process of the run gone, the run KILLED when a record exists, and
+exit 128+N.
+
+A counting test, not one lucky timing: a seeded generator picks, for each run, the
+signal and the moment -- a random delay after mlrun starts (so some land before the
+command exists), the moment the run's record appears, or the moment the command has
+started its background processes (one of them in a session of its own). Every run is
+checked and the outcome of each is counted."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.execution.procs import kill_survivors, records, spawn_mlrun, survivors, wait_until
+from tests.helpers import write_project
+
+RUNS = 60
+SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+# The command: a background job, an escapee in its own session (`setsid`), then a
+# foreground wait. Each process carries the run's token in its command line.
+WORK = """\
+token=$1
+sleep 3000.$token &
+setsid sleep 3001.$token &
+echo "$$" > "$2.tmp" && mv "$2.tmp" "$2"
+exec sleep 3002.$token
+"""
+
+
+@pytest.mark.slow
+def test_a_signal_at_any_moment_leaves_nothing_behind(tmp_path: Path, mlrun_home: Path) -> None:
+    project = write_project(
+        tmp_path / "p",
+        """\
+        entry_points:
+          main:
+            parameters: {token: string, started: string}
+            command: "sh work.sh {token} {started}"
+        """,
+        {"work.sh": WORK},
+    )
+    rng = random.Random(20261201)
+    counts: Counter[str] = Counter()
+    failures: list[str] = []
+    # How long a run takes to reach its command, to spread the random delays over it.
+    window = _time_to_start(project, tmp_path, mlrun_home)
+    for i in range(RUNS):
+        token = f"{os.getpid()}{i:03d}"
+        started = tmp_path / f"started-{i}"
+        signum = rng.choice(SIGNALS)
+        when = rng.choice(("delay", "record", "started"))
+        before = set(records(mlrun_home))
+        proc = spawn_mlrun(
+            "run", str(project), "-P", f"token={token}", "-P", f"started={started}",
+            "--grace-period", "3",
+        )  # fmt: skip
+        if when == "delay":
+            time.sleep(rng.uniform(0, window * 1.3))
+        elif when == "record":
+            wait_until(lambda known=before: set(records(mlrun_home)) - known, "the record")
+        else:
+            wait_until(started.exists, "the command to start")
+        command_started = started.exists()
+        proc.send_signal(signum)
+        _, err = proc.communicate(timeout=60)
+        left = survivors(token)
+        kill_survivors(token)
+        new = {k: v for k, v in records(mlrun_home).items() if k not in before}
+        where = f"run {i} ({signal.Signals(signum).name} at {when}, exit {proc.returncode})"
+        if left:
+            failures.append(f"{where}: survivors {left}")
+        if proc.returncode == 128 + signum:
+            if not new:
+                counts["128+N, no record yet"] += 1
+            elif list(new.values()) == [("KILLED", 128 + signum, _reason(signum))]:
+                counts["128+N, KILLED" + (" after the command started" * command_started)] += 1
+            else:
+                failures.append(f"{where}: recorded {new}")
+        elif proc.returncode == -signum and not new:
+            # The interpreter itself was still starting: no mlrun code had run, so the
+            # signal's default action ended it (a shell shows 128+N) with nothing made.
+            counts["died starting Python, nothing made"] += 1
+        else:
+            failures.append(f"{where}: recorded {new}; stderr {err.decode()[-500:]}")
+    print(dict(counts))
+    assert not failures, "\n".join(failures)
+    assert sum(counts.values()) == RUNS
+    # The moments did spread over the window: before the record, between the record and
+    # the command, and while the command ran.
+    assert counts["128+N, KILLED after the command started"] >= RUNS // 4
+    assert counts["128+N, KILLED"] + counts["128+N, no record yet"] >= 3
+
+
+def _reason(signum: int) -> str:
+    return f"stopped by {signal.Signals(signum).name} sent to mlrun"
+
+
+def _time_to_start(project: Path, tmp_path: Path, home: Path) -> float:
+    started = tmp_path / "started-warmup"
+    begin = time.monotonic()
+    proc = spawn_mlrun("run", str(project), "-P", "token=0", "-P", f"started={started}")
+    wait_until(started.exists, "the warm-up command to start")
+    elapsed = time.monotonic() - begin
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=60)
+    kill_survivors("3002.0")
+    return elapsed
+
+
+ENDING = """\
+import json, os, sys
+run_dir = os.environ["MLRUN_RUN_DIR"]
+with open(os.path.join(run_dir, "metrics.jsonl"), "w") as fh:
+    for step in range(5000):  # recording these keeps mlrun writing for a while
+        fh.write(json.dumps({"key": "loss", "value": 1.0 / (step + 1), "step": step}) + "\\n")
+open(sys.argv[1], "w").close()
+"""
+
+
+@pytest.mark.slow
+def test_a_signal_while_the_outcome_is_recorded_still_agrees_with_the_exit_code(
+    tmp_path: Path, mlrun_home: Path
+) -> None:
+    """The command ends by itself; the signal comes as mlrun records how it ended.
+    Until mlrun seals the outcome, the signal makes the run KILLED with 128+N; after
+    that it is ignored. Either way the record and the exit code agree."""
+    project = write_project(
+        tmp_path / "p",
+        """\
+        entry_points:
+          main:
+            parameters: {ended: string}
+            command: "python ending.py {ended}"
+        """,
+        {"ending.py": ENDING},
+    )
+    rng = random.Random(11_8)
+    counts: Counter[str] = Counter()
+    failures: list[str] = []
+    for i in range(20):
+        ended = tmp_path / f"ended-{i}"
+        signum = rng.choice(SIGNALS)
+        before = set(records(mlrun_home))
+        proc = spawn_mlrun("run", str(project), "-P", f"ended={ended}")
+        wait_until(ended.exists, "the command to end")
+        time.sleep(rng.uniform(0, 0.3))
+        proc.send_signal(signum)
+        _, err = proc.communicate(timeout=60)
+        (run,) = [v for k, v in records(mlrun_home).items() if k not in before]
+        status, code, reason = run
+        where = f"run {i} ({signal.Signals(signum).name}): exit {proc.returncode}, {run}"
+        if proc.returncode == 128 + signum and status == "KILLED" and code == 128 + signum:
+            late = reason is not None and "after the command ended" in reason
+            counts["KILLED" + " after the command ended" * late] += 1
+        elif proc.returncode == 0 and (status, code) == ("FINISHED", 0):
+            counts["signal after the outcome was sealed: ignored"] += 1
+        else:
+            failures.append(f"{where}; stderr {err.decode()[-300:]}")
+    print(dict(counts))
+    assert not failures, "\n".join(failures)
+    assert counts["KILLED after the command ended"] >= 3
