@@ -14,8 +14,8 @@ import pytest
 
 from tests.envs.projects import PYTHON, python_project
 from tests.envs.wheelhouse import local_package
-from tests.execution.procs import records, spawn_mlrun, survivors, wait_until
-from tests.helpers import mlrun, pid_alive
+from tests.execution.procs import records, spawn_mlrun, survivors
+from tests.helpers import mlrun, pid_alive, wait_until
 
 ENV = f"""\
 python: "{PYTHON}"

@@ -8,8 +8,6 @@ import os
 import sqlite3
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 from tests.helpers import pid_alive
@@ -64,10 +62,3 @@ def spawn_mlrun(*args: str, env: dict[str, str] | None = None) -> subprocess.Pop
         env=env,
         start_new_session=True,
     )
-
-
-def wait_until(predicate: Callable[[], object], what: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.002)

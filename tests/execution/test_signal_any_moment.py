@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.execution.procs import kill_survivors, records, spawn_mlrun, survivors, wait_until
-from tests.helpers import write_project
+from tests.execution.procs import kill_survivors, records, spawn_mlrun, survivors
+from tests.helpers import wait_until, write_project
 
 RUNS = 60
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)

@@ -18,8 +18,10 @@ from mlrun.sources.checkout import lease
 from mlrun.sources.gituri import parse_remote
 from mlrun.sources.mirror import Mirror
 from tests.execution.procs import survivors
+from tests.helpers import pid_alive, wait_until
 from tests.sources.gitrepos import commit, git, output_fields, project_repo, publish, run_recorded
 from tests.sources.gitservers import GitDaemon, GitHttpServer
+from tests.workflow.wfhelpers import read_stream_until
 
 pytestmark = pytest.mark.gitserver
 
@@ -57,10 +59,18 @@ def test_concurrent_runs_of_a_new_url_clone_once(
     work = tmp_path / "app"
     sha = project_repo(work, "v1")
     publish(work, served, "app.git")
-    http_server.delay = 0.3  # the first clone takes long enough for the second to queue
     url = http_server.url("app.git", credentials=True)
-    procs = [_spawn(url, "-P", f"alpha={i}") for i in range(2)]
+    http_server.hold = frozenset({"fetch"})  # the first clone waits, holding the mirror lock
+    first = _spawn(url, "-P", "alpha=0")
+    assert http_server.wait_held() == "fetch"
+    http_server.hold = frozenset()
+    second = _spawn(url, "-P", "alpha=1")
+    queued = read_stream_until(second, "waiting for another mlrun fetching", timeout=60)
+    assert "waiting for another mlrun fetching" in queued  # the second queues behind it
+    http_server.resume()
+    procs = [first, second]
     outputs = [p.communicate(timeout=120) for p in procs]
+    outputs[1] = (outputs[1][0], queued + outputs[1][1])
     for proc, (out, err) in zip(procs, outputs, strict=True):
         assert proc.returncode == 0, err
         assert output_fields(out)["version"] == "v1"
@@ -79,21 +89,14 @@ def _big_repo(tmp_path: Path, served: Path) -> Path:
     return work
 
 
-def _kill_during_fetch(server: GitHttpServer, url: str, *, mlrun_only: bool = False) -> str:
-    """SIGKILL mlrun mid-fetch: with its git (the session), or alone (`mlrun_only`, the
-    server then stays slow for the next run)."""
-    server.fetch_started.clear()
-    server.throttle = 0.05  # 16 KiB every 50 ms: seconds for the pack
+def _kill_during_fetch(server: GitHttpServer, url: str) -> str:
+    server.hold = frozenset({"pack"})
     proc = _spawn(url)
-    assert server.fetch_started.wait(60), "the fetch never started"
-    time.sleep(0.5)  # part of the pack is on its way
-    if mlrun_only:
-        proc.kill()
-    else:
-        os.killpg(proc.pid, signal.SIGKILL)
+    assert server.wait_held() == "pack"  # 64 KiB of the pack are on their way
+    os.killpg(proc.pid, signal.SIGKILL)
     _out, err = proc.communicate()
-    if not mlrun_only:
-        server.throttle = 0
+    server.hold = frozenset()
+    server.resume()  # the answer goes on into a closed connection
     assert proc.returncode == -signal.SIGKILL
     return err
 
@@ -159,19 +162,30 @@ def test_a_fetch_whose_mlrun_is_killed_leaves_a_mirror_the_next_run_uses(
     http_server: GitHttpServer, served: Path, tmp_path: Path, mlrun_home: Path
 ) -> None:
     """Issue 11.7: only mlrun is SIGKILLed, in the middle of a fetch. Its git must die
-    with it: an orphaned fetch would finish later and move the refs under the next run's
-    own fetch ("unable to update local ref")."""
+    with it: an orphaned fetch would go on and move the refs under the next run's own
+    fetch, which then fails ("unable to update local ref")."""
     url = http_server.url("app.git", credentials=True)
     newer = _published_with_a_newer_big_commit(tmp_path / "app", served, url)
-    _kill_during_fetch(http_server, url, mlrun_only=True)
     git_dir = _mirror_dir(mlrun_home) / "mirror.git"
-    # The next run comes at once, while an orphaned fetch would still be downloading (it
-    # started earlier, so it would move the refs first).
-    proc = _run_json(url)
-    assert proc.returncode == 0, proc.stderr
-    assert output_fields(proc.stderr)["version"] == "v2"
+    http_server.hold = frozenset({"pack"})
+    first = _spawn(url)
+    assert http_server.wait_held() == "pack"  # 64 KiB of the pack are on their way
+    first.kill()  # mlrun alone: its git is not part of the kill
+    first.communicate()
+    orphans = [pid for pid, _ in survivors(str(git_dir))]  # a fetch that would go on
+    # The next run negotiates while that fetch is still under way ...
+    http_server.hold = frozenset({"fetch"})
+    second = _spawn(url, "--json")
+    assert http_server.wait_held() == "fetch"
+    # ... which then gets the rest of its pack, and ends (or died with its mlrun).
+    http_server.resume("pack")
+    wait_until(lambda: not any(pid_alive(p) for p in orphans), "the first fetch to end")
+    http_server.hold = frozenset()
+    http_server.resume("fetch")
+    _out, err = second.communicate(timeout=120)
+    assert second.returncode == 0, err
+    assert output_fields(err)["version"] == "v2"  # --json: the output is on stderr
     assert git(git_dir, "rev-parse", "refs/heads/main") == newer
-    assert survivors(str(git_dir)) == []
     _fsck(git_dir)
 
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.execution.procs import spawn_mlrun, wait_until
-from tests.helpers import mlrun, pid_alive, write_project
+from tests.execution.procs import spawn_mlrun
+from tests.helpers import mlrun, pid_alive, wait_until, write_project
 
 # Each execution first says which earlier execution's processes are still alive, then
 # adds its own pids; the first one holds on, the second one ends at once.
