@@ -96,3 +96,23 @@ def test_prune_never_deletes_an_env_a_dead_mlruns_command_still_uses(
     actions = {r["key"]: r["action"] for r in json.loads(pruned.stdout)}
     assert actions == {env_dir.name: "removed"}  # ... so the env could go
     assert "whose mlrun process" in pruned.stderr
+
+
+def test_a_signal_during_a_workflow_steps_env_build_stops_it_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mlrun_home: Path
+) -> None:
+    """The step's env is built in a worker thread; the signal reaches the main thread,
+    which interrupts the build there and then (not after it ends by itself)."""
+    project, flag = _held_build(tmp_path, monkeypatch)
+    mlproject = project / "MLproject"
+    mlproject.write_text(
+        mlproject.read_text() + "workflows:\n  w:\n    steps:\n      s: {entry_point: main}\n"
+    )
+    proc = spawn_mlrun("run", str(project), "-e", "w", "--offline")
+    wait_until(Path(f"{flag}.started").exists, "the build to start", 120)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)  # the held build would take 120 s
+    assert proc.returncode == 128 + signal.SIGTERM, err.decode()
+    assert survivors(str(flag)) == []
+    (workflow,) = records(mlrun_home).values()  # the step's run never started
+    assert workflow[:2] == ("KILLED", 143)

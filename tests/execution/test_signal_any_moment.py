@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import random
 import signal
+import subprocess
 import time
 from collections import Counter
 from pathlib import Path
@@ -70,14 +71,8 @@ def test_a_signal_at_any_moment_leaves_nothing_behind(tmp_path: Path, mlrun_home
         else:
             wait_until(started.exists, "the command to start")
         command_started = started.exists()
-        proc.send_signal(signum)
-        _, err = proc.communicate(timeout=60)
-        left = survivors(token)
-        kill_survivors(token)
-        new = {k: v for k, v in records(mlrun_home).items() if k not in before}
+        err, new = _signal(proc, signum, token, mlrun_home, before, failures)
         where = f"run {i} ({signal.Signals(signum).name} at {when}, exit {proc.returncode})"
-        if left:
-            failures.append(f"{where}: survivors {left}")
         if proc.returncode == 128 + signum:
             if not new:
                 counts["128+N, no record yet"] += 1
@@ -85,9 +80,7 @@ def test_a_signal_at_any_moment_leaves_nothing_behind(tmp_path: Path, mlrun_home
                 counts["128+N, KILLED" + (" after the command started" * command_started)] += 1
             else:
                 failures.append(f"{where}: recorded {new}")
-        elif proc.returncode == -signum and not new:
-            # The interpreter itself was still starting: no mlrun code had run, so the
-            # signal's default action ended it (a shell shows 128+N) with nothing made.
+        elif _interpreter_starting(proc.returncode, err, signum) and not new:
             counts["died starting Python, nothing made"] += 1
         else:
             failures.append(f"{where}: recorded {new}; stderr {err.decode()[-500:]}")
@@ -98,6 +91,35 @@ def test_a_signal_at_any_moment_leaves_nothing_behind(tmp_path: Path, mlrun_home
     # the command, and while the command ran.
     assert counts["128+N, KILLED after the command started"] >= RUNS // 4
     assert counts["128+N, KILLED"] + counts["128+N, no record yet"] >= 3
+
+
+def _signal(
+    proc: subprocess.Popen[bytes],
+    signum: int,
+    token: str,
+    home: Path,
+    before: set[str],
+    failures: list[str],
+) -> tuple[bytes, dict[str, tuple[str, int | None, str | None]]]:
+    """Send the signal, wait for mlrun; (its stderr, the records it made). Processes of
+    the run still alive then are failures (and are killed)."""
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=60)
+    left = survivors(token)
+    kill_survivors(token)
+    if left:
+        failures.append(f"{signal.Signals(signum).name}, exit {proc.returncode}: left {left}")
+    return err, {k: v for k, v in records(home).items() if k not in before}
+
+
+def _interpreter_starting(returncode: int | None, err: bytes, signum: int) -> bool:
+    """The signal came while the interpreter itself was starting, before mlrun's first
+    line could install its handlers: the default action ended it (a shell shows that as
+    128+N), or for SIGINT Python's own KeyboardInterrupt (exit 1, with a traceback of
+    the interpreter's start-up imports). Nothing had been made yet either way."""
+    if returncode == -signum:
+        return True
+    return signum == signal.SIGINT and returncode == 1 and b"KeyboardInterrupt" in err
 
 
 def _reason(signum: int) -> str:
@@ -168,3 +190,60 @@ def test_a_signal_while_the_outcome_is_recorded_still_agrees_with_the_exit_code(
     print(dict(counts))
     assert not failures, "\n".join(failures)
     assert counts["KILLED after the command ended"] >= 3
+
+
+WORKFLOW = """\
+entry_points:
+  main:
+    parameters: {token: string, started: string}
+    command: "sh work.sh {token} {started}"
+workflows:
+  w:
+    parameters: {token: string, dir: string}
+    steps:
+      a:
+        entry_point: main
+        parameters: {token: "${{ params.token }}", started: "${{ params.dir }}/a"}
+      b:
+        entry_point: main
+        parameters: {token: "${{ params.token }}", started: "${{ params.dir }}/b"}
+"""
+
+
+@pytest.mark.slow
+def test_a_signal_at_any_moment_of_a_workflow_leaves_nothing_behind(
+    tmp_path: Path, mlrun_home: Path
+) -> None:
+    """The same for a workflow of two steps running at once (each a run of its own in a
+    worker thread): nothing left, the workflow and every step that started KILLED."""
+    project = write_project(tmp_path / "p", WORKFLOW, {"work.sh": WORK})
+    rng = random.Random(5)
+    counts: Counter[str] = Counter()
+    failures: list[str] = []
+    for i in range(20):
+        token = f"{os.getpid()}{i:03d}"
+        marks = tmp_path / f"marks-{i}"
+        marks.mkdir()
+        signum = rng.choice(SIGNALS)
+        when = rng.choice(("delay", "started"))
+        before = set(records(mlrun_home))
+        proc = spawn_mlrun(
+            "run", str(project), "-e", "w", "-j", "2", "-P", f"token={token}",
+            "-P", f"dir={marks}", "--grace-period", "3",
+        )  # fmt: skip
+        if when == "delay":
+            time.sleep(rng.uniform(0, 1.5))
+        else:
+            wait_until(lambda m=marks: any(m.iterdir()), "a step to start")
+        err, new = _signal(proc, signum, token, mlrun_home, before, failures)
+        where = f"run {i} ({signal.Signals(signum).name} at {when}, exit {proc.returncode})"
+        if _interpreter_starting(proc.returncode, err, signum) and not new:
+            counts["died starting Python"] += 1
+        elif proc.returncode != 128 + signum:
+            failures.append(f"{where}: stderr {err.decode()[-400:]}")
+        elif any(status != "KILLED" or code != 128 + signum for status, code, _ in new.values()):
+            failures.append(f"{where}: recorded {new}")
+        else:
+            counts[f"128+N, {len(new)} records KILLED"] += 1
+    print(dict(counts))
+    assert not failures, "\n".join(failures)

@@ -26,6 +26,8 @@ from mlrun.util.lifeline import Lifeline
 from mlrun.util.redact import redact
 
 _STOP_GRACE = 5.0  # seconds a stopped helper gets between SIGTERM and SIGKILL
+_live: set[Helper] = set()  # helpers running now, in any thread (interrupt_helpers)
+_live_lock = threading.Lock()
 
 
 class ProcResult(NamedTuple):
@@ -63,6 +65,8 @@ class Helper:
                 self.proc = subprocess.Popen(list(argv), start_new_session=True, **popen)
                 if watch:
                     self._lifeline = Lifeline(self.proc.pid)
+                with _live_lock:
+                    _live.add(self)
         except BaseException:
             self.stop()
             raise
@@ -90,6 +94,8 @@ class Helper:
         self.proc.wait()
         if self._lifeline is not None:
             self._lifeline.release()
+        with _live_lock:
+            _live.discard(self)
 
     def _signal(self, signum: int) -> None:
         assert self.proc is not None
@@ -97,6 +103,16 @@ class Helper:
             os.killpg(self.proc.pid, signum)
         except (ProcessLookupError, PermissionError):
             pass
+
+
+def interrupt_helpers() -> None:
+    """SIGTERM to every helper running now, whatever thread waits for it (a workflow
+    stopping: a step's env build must not go on to its end first). Each waiting thread
+    then sees its helper fail and unwinds as it would on any failure."""
+    with _live_lock:
+        helpers = list(_live)
+    for helper in helpers:
+        helper._signal(signal.SIGTERM)
 
 
 def run(
