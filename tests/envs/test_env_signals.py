@@ -17,6 +17,8 @@ from tests.envs.wheelhouse import local_package
 from tests.execution.procs import records, spawn_mlrun, survivors
 from tests.helpers import mlrun, pid_alive, wait_until
 
+pytestmark = pytest.mark.slow  # every test here builds an env
+
 ENV = f"""\
 python: "{PYTHON}"
 dependencies: [mlt-alpha==1.0, ./localpkg]

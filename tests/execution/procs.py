@@ -10,12 +10,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.helpers import pid_alive
+from tests.helpers import pid_alive, write_project
 
 
 def survivors(token: str) -> list[tuple[int, str]]:
     """Live processes (zombies are dead) whose command line or environment holds
-    `token`, other than this test process."""
+    `token`, other than this test process. A token is the calling test's own (its pid
+    at a fixed width and a number, or a path under its tmp_path): what it finds -- and
+    `kill_survivors` kills -- is only what that test started, even with other test
+    sessions running on the machine."""
     found = []
     for name in os.listdir("/proc"):
         if not name.isdigit() or int(name) == os.getpid():
@@ -61,4 +64,19 @@ def spawn_mlrun(*args: str, env: dict[str, str] | None = None) -> subprocess.Pop
         stderr=subprocess.PIPE,
         env=env,
         start_new_session=True,
+    )
+
+
+def script_project(root: Path, script: str, arg: str = "{arg}") -> Path:
+    """A project whose one entry point runs `script` with sh, given `arg` (by default the
+    parameter `arg`, a string)."""
+    params = "\n    parameters: {arg: string}" if "{arg}" in arg else ""
+    return write_project(
+        root,
+        f"""\
+entry_points:
+  main:{params}
+    command: "sh script.sh {arg}"
+""",
+        {"script.sh": script},
     )

@@ -11,8 +11,18 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.execution.procs import kill_survivors, records, spawn_mlrun, survivors
-from tests.helpers import mlrun, wait_until, write_project
+import pytest
+
+from tests.execution.procs import (
+    kill_survivors,
+    records,
+    script_project,
+    spawn_mlrun,
+    survivors,
+)
+from tests.helpers import mlrun, wait_until
+
+pytestmark = pytest.mark.slow  # real mlrun processes, signalled and killed
 
 # Three ways out of the process group, then the command itself ends at once.
 ESCAPE = """\
@@ -24,25 +34,12 @@ sleep 0.2
 """
 
 
-def _project(tmp_path: Path) -> Path:
-    return write_project(
-        tmp_path / "p",
-        """\
-        entry_points:
-          main:
-            parameters: {token: string}
-            command: "sh escape.sh {token}"
-        """,
-        {"escape.sh": ESCAPE},
-    )
-
-
 def test_processes_that_leave_the_session_are_stopped_when_the_run_ends(
     tmp_path: Path, mlrun_home: Path
 ) -> None:
-    token = f"{os.getpid()}1"
+    token = f"{os.getpid():07d}001"
     try:
-        proc = mlrun("run", str(_project(tmp_path)), "-P", f"token={token}")
+        proc = mlrun("run", str(script_project(tmp_path / "p", ESCAPE)), "-P", f"arg={token}")
         assert proc.returncode == 0, proc.stderr
         assert survivors(token) == []
     finally:
@@ -54,7 +51,7 @@ def test_processes_that_leave_the_session_are_stopped_when_the_run_ends(
 API = """\
 import ctypes, os, sys
 import mlrun
-run = mlrun.run(sys.argv[1], parameters={"token": sys.argv[2]})
+run = mlrun.run(sys.argv[1], parameters={"arg": sys.argv[2]})
 reaper = ctypes.c_int(-1)
 ctypes.CDLL(None).prctl(37, ctypes.byref(reaper), 0, 0, 0)  # PR_GET_CHILD_SUBREAPER
 print(run.get_status(), reaper.value)
@@ -68,10 +65,10 @@ def test_the_python_api_stops_what_carries_the_run_id_and_leaves_the_caller_alon
     the run's session with its environment is found by MLRUN_RUN_ID and stopped. One
     that also dropped its environment cannot be told from the caller's own processes:
     only the CLI catches that one (README)."""
-    token = f"{os.getpid()}2"
+    token = f"{os.getpid():07d}002"
     try:
         proc = subprocess.run(
-            [sys.executable, "-c", API, str(_project(tmp_path)), token],
+            [sys.executable, "-c", API, str(script_project(tmp_path / "p", ESCAPE)), token],
             capture_output=True,
             text=True,
             check=False,
@@ -96,14 +93,7 @@ def test_orphans_the_cli_adopts_are_collected_while_the_run_goes_on(tmp_path: Pa
     """As subreaper, mlrun adopts every orphan of the run; the ones that exit must not
     pile up as zombies until the run ends."""
     done = tmp_path / "done"
-    project = write_project(
-        tmp_path / "p",
-        f"""\
-        entry_points:
-          main: {{command: "sh orphans.sh {done}"}}
-        """,
-        {"orphans.sh": ORPHANS},
-    )
+    project = script_project(tmp_path / "p", ORPHANS, str(done))
     proc = spawn_mlrun("run", str(project))
     try:
         wait_until(done.exists, "the orphans to be made")

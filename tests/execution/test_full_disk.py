@@ -22,6 +22,8 @@ from tests.conftest import require_service
 from tests.execution.procs import records
 from tests.helpers import mlrun, write_project
 
+pytestmark = pytest.mark.slow  # real mlrun processes filling a disk
+
 
 @pytest.fixture
 def small_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:

@@ -3,10 +3,12 @@ nothing behind: every process of the run gone, the run KILLED when a record exis
 exit 128+N.
 
 A counting test, not one lucky timing: a seeded generator picks, for each run, the
-signal and the moment -- a random delay after mlrun starts (so some land before the
-command exists), the moment the run's record appears, or the moment the command has
+signal and the moment -- for one run in five a random delay after mlrun starts (so some
+land before the command exists), for the others a random delay after the run's record
+appears (before the command, as it starts, or as it runs) or the moment the command has
 started its background processes (one of them in a session of its own). Every run is
-checked and the outcome of each is counted."""
+checked and the outcome of each is counted: each of the 51 runs signalled once their
+record existed must be KILLED with 128+N, and no process of any run may survive."""
 
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ import pytest
 from tests.execution.procs import kill_survivors, records, spawn_mlrun, survivors
 from tests.helpers import wait_until, write_project
 
-RUNS = 60
+RUNS = 64  # a fifth signalled at a random delay, the rest once the record exists
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 # The command: a background job, an escapee in its own session (`setsid`), then a
@@ -55,10 +57,10 @@ def test_a_signal_at_any_moment_leaves_nothing_behind(tmp_path: Path, mlrun_home
     # How long a run takes to reach its command, to spread the random delays over it.
     window = _time_to_start(project, tmp_path, mlrun_home)
     for i in range(RUNS):
-        token = f"{os.getpid()}{i:03d}"
+        token = f"{os.getpid():07d}{i:03d}"  # one width: no token holds another
         started = tmp_path / f"started-{i}"
         signum = rng.choice(SIGNALS)
-        when = rng.choice(("delay", "record", "started"))
+        when = "delay" if i % 5 == 0 else rng.choice(("record", "started"))
         before = set(records(mlrun_home))
         proc = spawn_mlrun(
             "run", str(project), "-P", f"token={token}", "-P", f"started={started}",
@@ -68,6 +70,7 @@ def test_a_signal_at_any_moment_leaves_nothing_behind(tmp_path: Path, mlrun_home
             time.sleep(rng.uniform(0, window * 1.3))
         elif when == "record":
             wait_until(lambda known=before: set(records(mlrun_home)) - known, "the record")
+            time.sleep(rng.uniform(0, window / 4))  # up to the command and into it
         else:
             wait_until(started.exists, "the command to start")
         command_started = started.exists()
@@ -91,6 +94,8 @@ def test_a_signal_at_any_moment_leaves_nothing_behind(tmp_path: Path, mlrun_home
     # the command, and while the command ran.
     assert counts["128+N, KILLED after the command started"] >= RUNS // 4
     assert counts["128+N, KILLED"] + counts["128+N, no record yet"] >= 3
+    # Every run signalled once its record existed (51 of them) was counted KILLED.
+    assert counts["128+N, KILLED"] + counts["128+N, KILLED after the command started"] >= 50
 
 
 def _signal(
@@ -128,13 +133,14 @@ def _reason(signum: int) -> str:
 
 def _time_to_start(project: Path, tmp_path: Path, home: Path) -> float:
     started = tmp_path / "started-warmup"
+    token = f"{os.getpid():07d}999"  # this test's own: no other process carries it
     begin = time.monotonic()
-    proc = spawn_mlrun("run", str(project), "-P", "token=0", "-P", f"started={started}")
+    proc = spawn_mlrun("run", str(project), "-P", f"token={token}", "-P", f"started={started}")
     wait_until(started.exists, "the warm-up command to start")
     elapsed = time.monotonic() - begin
     proc.send_signal(signal.SIGTERM)
     proc.communicate(timeout=60)
-    kill_survivors("3002.0")
+    kill_survivors(token)
     return elapsed
 
 
@@ -221,7 +227,7 @@ def test_a_signal_at_any_moment_of_a_workflow_leaves_nothing_behind(
     counts: Counter[str] = Counter()
     failures: list[str] = []
     for i in range(20):
-        token = f"{os.getpid()}{i:03d}"
+        token = f"{os.getpid():07d}{i:03d}"  # one width: no token holds another
         marks = tmp_path / f"marks-{i}"
         marks.mkdir()
         signum = rng.choice(SIGNALS)

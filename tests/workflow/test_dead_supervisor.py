@@ -7,8 +7,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.execution.procs import spawn_mlrun
 from tests.helpers import mlrun, pid_alive, wait_until, write_project
+
+pytestmark = pytest.mark.slow  # real mlrun processes, signalled and killed
 
 # Each execution first says which earlier execution's processes are still alive, then
 # adds its own pids; the first one holds on, the second one ends at once.
