@@ -7,6 +7,7 @@ halfway (tests.envs.wheelhouse), so the signal lands inside the build, not by lu
 from __future__ import annotations
 
 import json
+import os
 import signal
 from pathlib import Path
 
@@ -81,23 +82,31 @@ def test_prune_never_deletes_an_env_a_dead_mlruns_command_still_uses(
     project = python_project(
         tmp_path / "p", f'python: "{PYTHON}"\n', {"hold.sh": HOLD}, command=f"sh hold.sh {pidfile}"
     )
+    escapee = 0
     proc = spawn_mlrun("run", str(project), "--offline")
-    wait_until(pidfile.exists, "the command to start", 120)
-    escapee = int(pidfile.read_text())
-    envs = mlrun_home / "cache" / "envs"
-    (env_dir,) = [d for d in envs.iterdir() if not d.name.startswith(".")]
-    prefix = Path(f"{pidfile}.prefix")
-    wait_until(lambda: prefix.read_text().strip(), "the escapee to start")
-    assert prefix.read_text().strip().startswith(str(env_dir))  # it uses the env's python
-    proc.kill()
-    proc.communicate(timeout=60)
-    pruned = mlrun("env", "prune", "--all", "--json")
-    assert pruned.returncode == 0, pruned.stderr
-    assert not pid_alive(escapee) or env_dir.exists()
-    assert not pid_alive(escapee)  # the dead mlrun's leftovers were stopped first ...
-    actions = {r["key"]: r["action"] for r in json.loads(pruned.stdout)}
-    assert actions == {env_dir.name: "removed"}  # ... so the env could go
-    assert "whose mlrun process" in pruned.stderr
+    try:
+        wait_until(pidfile.exists, "the command to start", 120)
+        escapee = int(pidfile.read_text())
+        envs = mlrun_home / "cache" / "envs"
+        (env_dir,) = [d for d in envs.iterdir() if not d.name.startswith(".")]
+        prefix = Path(f"{pidfile}.prefix")  # made by the escapee's shell: it may lag
+        wait_until(lambda: prefix.exists() and prefix.read_text().strip(), "the escapee")
+        assert prefix.read_text().strip().startswith(str(env_dir))  # the env's python
+        proc.kill()
+        proc.communicate(timeout=60)
+        pruned = mlrun("env", "prune", "--all", "--json")
+        assert pruned.returncode == 0, pruned.stderr
+        assert not pid_alive(escapee) or env_dir.exists()
+        assert not pid_alive(escapee)  # the dead mlrun's leftovers were stopped first ...
+        actions = {r["key"]: r["action"] for r in json.loads(pruned.stdout)}
+        assert actions == {env_dir.name: "removed"}  # ... so the env could go
+        assert "whose mlrun process" in pruned.stderr
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=60)
+        if escapee and pid_alive(escapee):
+            os.kill(escapee, signal.SIGKILL)
 
 
 def test_a_signal_during_a_workflow_steps_env_build_stops_it_at_once(
