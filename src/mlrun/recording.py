@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from mlrun.execution.ledger import Ledger
     from mlrun.runner import RunRequest
     from mlrun.sources.model import Source
+    from mlrun.tracking.model import Run
 
 _SILENT = Reporter()
 _ledgers: dict[str, Ledger] = {}  # this process's runs whose record is not finished yet
@@ -40,10 +41,12 @@ def create(
     env: Mapping[str, Any],
     tags: Mapping[str, str],
     starts: str = "process",
-) -> tuple[str, Path, str]:
-    """Record a new RUNNING run; returns (run id, its directory, its experiment). The
-    directory holds `outputs/` (the step's $MLRUN_RUN_DIR, created here) and `logs/`.
-    `starts`: "process", "container" or "workflow" (what the ledger's reaper looks for)."""
+) -> tuple[Run, Path]:
+    """Record a new RUNNING run; returns (the record, its directory). The directory
+    holds `outputs/` (the step's $MLRUN_RUN_DIR, created here) and `logs/`. The
+    experiment: --experiment-name, else MLRUN_EXPERIMENT_NAME, else what an MLflow user
+    has set (MLFLOW_EXPERIMENT_NAME), else "Default". `starts`: "process", "container"
+    or "workflow" (what the ledger's reaper looks for)."""
     from mlrun import __version__
     from mlrun.execution.ledger import Ledger
     from mlrun.execution.logs import log_paths
@@ -54,7 +57,12 @@ def create(
     run_id = request.run_id or uuid.uuid4().hex
     root = runs_root(store) / run_id
     (root / "outputs").mkdir(parents=True, exist_ok=True)
-    experiment = request.experiment_name or os.environ.get("MLRUN_EXPERIMENT_NAME") or "Default"
+    experiment = (
+        request.experiment_name
+        or os.environ.get("MLRUN_EXPERIMENT_NAME")
+        or os.environ.get("MLFLOW_EXPERIMENT_NAME")
+        or "Default"
+    )
     pid_start = process_start_token(os.getpid())
     ledger = Ledger.create(
         run_id,
@@ -92,12 +100,12 @@ def create(
         tags=tags,
     )
     try:
-        store.create_run(new)
+        record = store.create_run(new)
     except BaseException:
         if _ledgers.pop(run_id, None) is not None and ledger is not None:
             ledger.remove()
         raise
-    return run_id, root, experiment
+    return record, root
 
 
 def finish(

@@ -17,6 +17,7 @@ from mlrun.execution.supervisor import Cancel
 from mlrun.reporting import Reporter
 from mlrun.runner import Opened, Plan, RunRequest
 from mlrun.tracking.base import RunStore
+from mlrun.tracking.mlflow import Tracker
 from mlrun.tracking.model import FINISHED as RUN_FINISHED
 from mlrun.tracking.model import KILLED as RUN_KILLED
 from mlrun.tracking.model import Run
@@ -97,6 +98,8 @@ class WorkflowRun:
         self.keys: dict[str, str] = {}
         self.run_id: str | None = None
         self._root: Path | None = None
+        self._record: Run | None = None
+        self._tracker = Tracker()  # the workflow's MLflow run, once recorded
         self._log: Any = None
         self._lock = threading.Lock()
         self._env_lock = threading.Lock()
@@ -430,6 +433,7 @@ class WorkflowRun:
                     run_id=self.run_id,
                     steps=[s.snapshot() for s in self.states.values()],
                 )
+                self._tracker = self._mlflow_prepare()
                 self._resolve_resumed()
                 scheduler = Scheduler(
                     {n: self.graph.nodes[n].needs for n in self.needed},
@@ -444,6 +448,8 @@ class WorkflowRun:
                 stopped_by = scheduler.run()
                 reaping.sweep()  # the CLI's subreaper: whatever the steps left
             except BaseException as exc:
+                stopped = isinstance(exc, KeyboardInterrupt) or signals.first() is not None
+                self._tracker.finish(self.store, KILLED if stopped else FAILED, self.reporter)
                 recording.finish_on_error(self.store, self.run_id, exc, self.reporter)
                 self._close_log()
                 self.step_code.save(self._root)
@@ -483,6 +489,7 @@ class WorkflowRun:
             if late is not None and stopped_by is None:  # came after the last step ended
                 status, code = KILLED, 128 + late
                 reason = f"{recording.stopped_by(late)} (after the steps ended)"
+            self._tracker.finish(self.store, status, self.reporter)
             recording.finish(self.store, self.run_id, status, code, reason, self.reporter)
         self._log_line(
             f"workflow {self.workflow.name} {status}" + (f": {reason}" if reason else "")
@@ -681,7 +688,7 @@ class WorkflowRun:
         argv = ["mlrun", "run", source.uri, "-e", self.workflow.name]
         for k, v in self.params.items():
             argv += ["-P", f"{k}={v}"]
-        run_id, root, _ = recording.create(
+        record, root = recording.create(
             self.store,
             request._replace(run_id=None),
             source,
@@ -699,9 +706,16 @@ class WorkflowRun:
                 **request.tags,
             },
         )
-        self._root = root
+        self._root, self._record = root, record
         self._log = LogSink(root / "logs", echo=False)
-        return run_id
+        return record.run_id
+
+    def _mlflow_prepare(self) -> Tracker:
+        """The workflow's MLflow run: the parent of its steps' runs (tracking/mlflow)."""
+        from mlrun.tracking.mlflow import prepare
+
+        assert self._record is not None
+        return prepare(self._record, self.store, self.reporter)
 
     def _heartbeat(self) -> None:
         from mlrun.errors import StoreError
