@@ -71,7 +71,11 @@ def test_dry_run_needs_no_engine(tmp_path: Path) -> None:
     assert plan["env"]["workdir"] == "/mlflow/projects/code"
     text = mlrun("run", str(_project(tmp_path / "p")), "--dry-run", env=_no_engine(tmp_path))
     assert "argv:         'echo' '1'" in text.stdout
-    assert "code mounted read-only at /mlflow/projects/code" in text.stdout
+    assert "a writable copy of the code at /mlflow/projects/code" in text.stdout
+    mounted = mlrun(
+        "run", str(tmp_path / "p"), "--mount-code", "--dry-run", env=_no_engine(tmp_path)
+    )
+    assert "code mounted read-only at /mlflow/projects/code" in mounted.stdout
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -23,17 +22,22 @@ def _settings(tmp_path: Path, docker_env: str, **options: object):  # type: igno
 
 
 def test_volume_forms(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DATA", "/srv/data")
+    data, home = tmp_path / "srv-data", tmp_path / "home"
+    for folder in (data / "in", home / "models", tmp_path / "p" / "out"):
+        folder.mkdir(parents=True)
+    monkeypatch.setenv("DATA", str(data))
+    monkeypatch.setenv("HOME", str(home))
     settings = _settings(
         tmp_path,
         '  image: x\n  volumes: ["${DATA}/in:/in:ro", '
-        '"cache:/cache", "~/models:/models:ro,z", "./sub/../out:/out"]',
+        '"cache:/cache", "~/models:/models:ro,z", "./sub/../out:/out", "${PWD}/out:/o2"]',
     )
     assert settings.binds == (
-        "/srv/data/in:/in:ro",
+        f"{data}/in:/in:ro",
         "cache:/cache:rw",
-        f"{os.path.expanduser('~')}/models:/models:ro,z",
+        f"{home}/models:/models:ro,z",
         f"{tmp_path / 'p' / 'out'}:/out:rw",
+        f"{tmp_path / 'p' / 'out'}:/o2:rw",  # ${PWD} is the project, as under MLflow
     )
 
 
@@ -60,6 +64,10 @@ def test_build_variant_and_build_image_summary(tmp_path: Path) -> None:
     )
     plain = _settings(tmp_path, "  image: python:3.11")
     assert plain.summary() == (
+        "docker image python:3.11, a writable copy of the code at /mlflow/projects/code"
+    )
+    mounted = _settings(tmp_path, "  image: python:3.11", mount_code=True)
+    assert mounted.summary() == (
         "docker image python:3.11, code mounted read-only at /mlflow/projects/code"
     )
     assert plain.key() != built.key()
