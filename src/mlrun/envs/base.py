@@ -18,10 +18,22 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from mlrun.reporting import Reporter
 from mlrun.spec.model import EMPTY, Command, Project
+
+if TYPE_CHECKING:  # defining a Protocol costs start-up time that every run would pay
+
+    class AfterRun(Protocol):
+        """What a container's finish step does about its working directory (docker envs:
+        envs/docker/workdir.py `Leftovers`)."""
+
+        def collect(self, container: Any) -> tuple[dict[str, Any], list[str]]:
+            """Before the container is removed: (what the run record's env gains, problems)."""
+
+        def discard(self, *, container_removed: bool) -> None:
+            """After it: remove what only this run needed."""
 
 
 class EnvOptions(NamedTuple):
@@ -87,17 +99,6 @@ class ProcessSpec:
             return list(self.command.argv)
         assert self.command.shell is not None
         return ["bash", "-c", self.command.shell]
-
-
-class AfterRun(Protocol):
-    """What a container's finish step does about its working directory (docker envs:
-    envs/docker/workdir.py `Leftovers`)."""
-
-    def collect(self, container: Any) -> tuple[dict[str, Any], list[str]]:
-        """Before the container is removed: (what the run record's env gains, problems)."""
-
-    def discard(self, *, container_removed: bool) -> None:
-        """After it: remove what only this run needed."""
 
 
 class ContainerSpec:

@@ -21,7 +21,7 @@ import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from mlrun.envs.base import AfterRun, ContainerSpec
+from mlrun.envs.base import ContainerSpec
 from mlrun.envs.docker.engine import engine_errors, short_reason
 from mlrun.errors import CommandNotFoundError, EngineError, LaunchError
 from mlrun.execution.child import Child
@@ -30,6 +30,8 @@ from mlrun.reporting import Reporter
 if TYPE_CHECKING:
     from docker import DockerClient
     from docker.models.containers import Container
+
+    from mlrun.envs.base import AfterRun
 
 _PUMP_JOIN = 5.0  # seconds to let the output thread finish once the container is gone
 _LOST_ENGINE = 125  # exit code when the engine stopped answering about the container

@@ -19,7 +19,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlrun.envs.base import AfterRun, ContainerSpec, EnvOptions, EnvPlan, Launch, PreparedEnv
+from mlrun.envs.base import ContainerSpec, EnvOptions, EnvPlan, Launch, PreparedEnv
 from mlrun.envs.docker.settings import CODE_DIR, Settings, resolve
 from mlrun.reporting import Reporter
 from mlrun.spec.model import Project
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from docker import DockerClient
     from docker.models.images import Image
 
+    from mlrun.envs.base import AfterRun
     from mlrun.envs.docker.codecopy import CodeCopy
 
 # Shell-mode commands run under bash when the image has it (MLflow users write bash),
