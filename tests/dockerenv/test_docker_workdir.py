@@ -120,6 +120,9 @@ def test_keep_workdir_keeps_what_the_run_added_or_changed(
         "workdir/new.txt": 4,
         "workdir/out/deep/d.txt": 5,
     }
+    shown = mlrun("runs", "show", record["run_id"], check=True).stdout
+    assert "left in the working directory:\n  changed.txt (changed, 14 bytes)\n" in shown
+    assert "  gone.txt (deleted)\n" in shown
     kept = Path(record["run_dir"]) / "artifacts" / "workdir"
     assert (kept / "changed.txt").read_text() == "original\nmore\n"
     assert not (kept / "link").exists()  # a link is listed, never followed out

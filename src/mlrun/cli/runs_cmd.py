@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -150,7 +151,22 @@ def show(run_id: str, as_json: bool, tracking_uri: str | None) -> int:
         click.echo("artifacts:")
         for a in r.artifacts:
             click.echo(f"  {a.path} ({a.size} bytes)")
+    _show_workdir_files(r.env)
     return 0
+
+
+def _show_workdir_files(env: dict[str, Any], most: int = 20) -> None:
+    """What a container's run left in its working directory (docker envs)."""
+    files = env.get("workdir_files") or []
+    if not files:
+        return
+    click.echo("left in the working directory:")
+    for entry in files[:most]:
+        size = f", {entry['size']} bytes" if "size" in entry else ""
+        click.echo(f"  {entry['path']} ({entry['change']}{size})")
+    more = len(files) - most + int(env.get("workdir_files_omitted") or 0)
+    if more > 0:
+        click.echo(f"  ... and {more} more (`mlrun runs show --json`)")
 
 
 @runs.command("logs")
