@@ -25,6 +25,7 @@ from mlrun.envs.docker.args import DockerArgs, parse
 from mlrun.envs.docker.expand import expand, shell_variables
 from mlrun.errors import UsageError
 from mlrun.spec.model import DockerEnv, Project
+from mlrun.util.confine import escapes, inside, leads_outside
 
 CODE_DIR = "/mlflow/projects/code"  # MLflow's path for the project inside the container
 _VOLUME_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
@@ -130,13 +131,14 @@ def resolve(project: Project, options: EnvOptions) -> Settings:
     where = str(project.file) if project.file else str(project.directory)
     directory = project.directory
     _check_code_options(options)
+    root = project.root or directory
     args = parse(options.docker_args)
     variables = shell_variables(directory)
     binds = [
-        _bind(v, directory, f"{where}: docker_env.volumes[{i}]", variables)
+        _bind(v, directory, root, f"{where}: docker_env.volumes[{i}]", variables)
         for i, v in enumerate(spec.volumes)
     ]
-    binds += [_bind(v, directory, "-A volume", variables) for v in args.binds]
+    binds += [_bind(v, directory, root, "-A volume", variables) for v in args.binds]
     env, names, missing, unset = _environment(spec, args, where, variables)
     dockerfile, context = _build_paths(spec, directory)
     return Settings(
@@ -189,7 +191,7 @@ def _build_paths(spec: DockerEnv, directory: Path) -> tuple[Path | None, Path | 
 
 
 def volume_problems(
-    raw: str, directory: Path, where: str
+    raw: str, directory: Path, where: str, root: Path | None = None
 ) -> tuple[list[str], str | None, str | None]:
     """For `mlrun validate`: the variables `raw` uses that are not set here and the host
     path it names that does not exist here (a run elsewhere may have them), and why a
@@ -203,7 +205,7 @@ def volume_problems(
 
     try:
         text = expand(raw, variables, where, _note)
-        host = _parse_bind(text, raw, directory, where)[0]
+        host = _parse_bind(text, raw, directory, root or directory, where)[0]
     except UsageError as exc:
         return unset, exc.message, None
     missing = host if os.path.isabs(host) and not unset and not os.path.exists(host) else None
@@ -234,7 +236,7 @@ def valid_env_name(name: str) -> bool:
     return bool(_ENV_NAME.match(name))
 
 
-def _bind(raw: str, directory: Path, where: str, variables: dict[str, str]) -> str:
+def _bind(raw: str, directory: Path, root: Path, where: str, variables: dict[str, str]) -> str:
     """HOST:CONTAINER:MODE with variables expanded (an unset one is an error: MLflow's
     shell would make it empty and mount the wrong directory) and the host path checked:
     one that does not exist is an error, never a directory the engine creates as root."""
@@ -245,7 +247,8 @@ def _bind(raw: str, directory: Path, where: str, variables: dict[str, str]) -> s
             hint=f"set {name} before running, or change the volume",
         )
 
-    host, target, mode = _parse_bind(expand(raw, variables, where, _refuse), raw, directory, where)
+    text = expand(raw, variables, where, _refuse)
+    host, target, mode = _parse_bind(text, raw, directory, root, where)
     if os.path.isabs(host) and not os.path.exists(host):
         hint = "create it first, or correct the volume (mlrun never creates host paths)"
         if "PWD" in raw:
@@ -254,7 +257,9 @@ def _bind(raw: str, directory: Path, where: str, variables: dict[str, str]) -> s
     return f"{host}:{target}:{mode}"
 
 
-def _parse_bind(text: str, raw: str, directory: Path, where: str) -> tuple[str, str, str]:
+def _parse_bind(
+    text: str, raw: str, directory: Path, root: Path, where: str
+) -> tuple[str, str, str]:
     parts = text.split(":")
     if len(parts) not in (2, 3) or not parts[0] or not parts[1]:
         raise UsageError(
@@ -281,6 +286,16 @@ def _parse_bind(text: str, raw: str, directory: Path, where: str) -> tuple[str, 
         host = os.path.normpath(directory / host)
     elif not _VOLUME_NAME.match(host):
         raise UsageError(f"{where}: {host!r} in {raw!r} is neither a path nor a volume name")
+    if os.path.isabs(host) and inside(directory, host):
+        # A path in the project (relative, or `${PWD}/...`) means inside it: a committed
+        # symlink (or `..`) must not mount the host's files.
+        real = escapes(root, host)
+        if real is not None:
+            raise UsageError(
+                leads_outside(f"{where} ({raw!r})", real),
+                hint="write an absolute path (or ${HOME}/...) to mount a directory "
+                "outside the project",
+            )
     return host, target, mode
 
 
