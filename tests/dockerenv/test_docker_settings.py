@@ -71,3 +71,14 @@ def test_build_variant_and_build_image_summary(tmp_path: Path) -> None:
         "docker image python:3.11, code mounted read-only at /mlflow/projects/code"
     )
     assert plain.key() != built.key()
+
+
+def test_a_pwd_volume_through_a_link_out_of_the_project_is_refused(tmp_path: Path) -> None:
+    from mlrun.errors import UsageError
+
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p" / "data").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(UsageError) as caught:
+        _settings(tmp_path, '  image: x\n  volumes: ["${PWD}/data:/d"]')
+    assert "leads outside the project" in caught.value.message

@@ -353,3 +353,43 @@ def test_code_options_that_contradict_each_other_are_exit_2(tmp_path: Path) -> N
     assert keep.returncode == 2
     assert "--mount-code makes read-only" in keep.stderr.splitlines()[0]
     assert json.loads(mlrun("runs", "list", "--json").stdout) == []
+
+
+def test_keep_workdir_never_follows_a_link_the_run_left(tmp_path: Path, busybox_image: str) -> None:
+    victim = tmp_path / "victim"  # a host directory the container cannot see
+    victim.mkdir()
+    project = docker_project(
+        tmp_path / "p",
+        busybox_image,
+        "sh step.sh",
+        files={
+            "step.sh": f"""\
+                mkdir -p "$MLRUN_RUN_DIR/artifacts/workdir"
+                ln -s {victim} "$MLRUN_RUN_DIR/artifacts/workdir/out"
+                echo mine > "$MLRUN_RUN_DIR/artifacts/workdir/note.txt"
+                mkdir out && echo payload > out/x.txt
+                echo other > note.txt
+                echo fine > fine.txt
+                """
+        },
+    )
+    proc, _, record = run_json(project, "--keep-workdir")
+    assert list(victim.iterdir()) == []
+    assert "--keep-workdir could not keep out/x.txt" in proc.stderr
+    assert "leads outside the run directory" in proc.stderr
+    assert "--keep-workdir could not keep note.txt: the run already wrote" in proc.stderr
+    kept = Path(record["run_dir"]) / "artifacts" / "workdir"
+    assert (kept / "note.txt").read_text() == "mine\n"  # the run's own artifact stays
+    assert (kept / "fine.txt").read_text() == "fine\n"
+
+
+def test_the_python_api_takes_the_same_choices(tmp_path: Path, busybox_image: str) -> None:
+    import mlrun as api
+    from mlrun.tracking import open_store
+
+    project = docker_project(tmp_path / "p", busybox_image, "sh -c 'echo r > result.txt'")
+    kept = api.run(str(project), keep_workdir=True, echo=False)
+    run = open_store(None).get_run(kept.run_id)
+    assert [a.path for a in run.artifacts] == ["workdir/result.txt"]
+    with pytest.raises(api.errors.ExecutionError):
+        api.run(str(project), mount_code=True, echo=False)  # read-only: the write fails

@@ -203,14 +203,16 @@ class DockerEnv(PreparedEnv):
                 mounts.append((host, target, "ro" in mode.split(",")))
             else:
                 volumes.append(bind)  # named volumes; SELinux and propagation modes
-        keep_to = launch.run_dir / "artifacts" / "workdir" if settings.keep_workdir else None
+        run_dir = launch.run_dir
+        keep_to = run_dir / "artifacts" / "workdir" if settings.keep_workdir else None
         if settings.code == "mounted":
             mounts.append((str(launch.cwd), CODE_DIR, True))
             return mounts, volumes, None, None
         if self.copy is None:  # the code is in the image: the container's diff tells
-            return mounts, volumes, None, Leftovers(CODE_DIR, keep_to, None)
+            return mounts, volumes, None, Leftovers(CODE_DIR, keep_to, None, confine=run_dir)
         overlay = Overlay(self.copy.path, launch.run_id)
-        return mounts, volumes, overlay.options(), Leftovers(CODE_DIR, keep_to, overlay)
+        leftovers = Leftovers(CODE_DIR, keep_to, overlay, confine=run_dir)
+        return mounts, volumes, overlay.options(), leftovers
 
 
 def _code_copy(

@@ -278,15 +278,16 @@ def _parse_bind(
         raise UsageError(f"{where}: the container path {target!r} in {raw!r} is not absolute")
     if host.startswith("~"):
         host = os.path.expanduser(host)
+    relative = False
     if os.path.isabs(host):
         host = os.path.normpath(host)
     elif host.startswith(".") or "/" in host:
         # `docker run -v` refuses relative paths; the project directory is the only
         # sensible anchor for a path written in the MLproject.
-        host = os.path.normpath(directory / host)
+        host, relative = os.path.normpath(directory / host), True
     elif not _VOLUME_NAME.match(host):
         raise UsageError(f"{where}: {host!r} in {raw!r} is neither a path nor a volume name")
-    if os.path.isabs(host) and inside(directory, host):
+    if relative or (os.path.isabs(host) and inside(directory, host)):
         # A path in the project (relative, or `${PWD}/...`) means inside it: a committed
         # symlink (or `..`) must not mount the host's files.
         real = escapes(root, host)

@@ -201,10 +201,13 @@ class Leftovers:
     code is in the image), keep those files in `keep_to` on request, and finally remove
     the run's overlay directories."""
 
-    def __init__(self, workdir: str, keep_to: Path | None, overlay: Overlay | None) -> None:
+    def __init__(
+        self, workdir: str, keep_to: Path | None, overlay: Overlay | None, *, confine: Path
+    ) -> None:
         self.workdir = workdir
-        self.keep_to = keep_to
+        self.keep_to = keep_to  # inside `confine` (the run directory, mounted writable)
         self.overlay = overlay
+        self.confine = confine
 
     def collect(self, container: Container) -> tuple[dict[str, Any], list[str]]:
         """(what the run record's env gains, the files that could not be kept)."""
@@ -215,10 +218,11 @@ class Leftovers:
         problems: list[str] = []
         if self.keep_to is not None:
             wanted = kept(changes)
+            targets = _targets(self.keep_to, wanted, self.confine, problems)
             if self.overlay is not None:
-                problems = keep_from_upper(self.overlay.upper, wanted, self.keep_to)
+                problems += keep_from_upper(self.overlay.upper, targets)
             else:
-                problems = keep_from_container(container, self.workdir, wanted, self.keep_to)
+                problems += keep_from_container(container, self.workdir, targets)
         return record(changes), problems
 
     def discard(self, *, container_removed: bool) -> None:
@@ -288,16 +292,32 @@ def kept(changes: Iterable[dict[str, Any]]) -> list[str]:
     return [c["path"] for c in changes if c["change"] != "deleted" and not c.get("link")]
 
 
-def keep_from_upper(upper: Path, paths: Iterable[str], dest: Path) -> list[str]:
-    """Move the files from the upper layer into `dest` (the run's artifacts); the
-    paths that could not be kept, with why."""
-    problems: list[str] = []
+def _targets(
+    dest: Path, paths: Iterable[str], confine: Path, problems: list[str]
+) -> list[tuple[str, Path]]:
+    """(path, where to keep it) for the paths that can be kept in `dest`. The run could
+    write to the run directory: a link it left there must not lead mlrun's copy out of
+    it, and what it wrote itself is not overwritten."""
+    from mlrun.util.confine import escapes
+
+    targets: list[tuple[str, Path]] = []
     for rel in paths:
         target = dest / rel
+        if os.path.lexists(target):
+            problems.append(f"{rel}: the run already wrote {target}")
+        elif (real := escapes(confine, target.parent)) is not None:
+            problems.append(f"{rel}: {target.parent} leads outside the run directory ({real})")
+        else:
+            targets.append((rel, target))
+    return targets
+
+
+def keep_from_upper(upper: Path, targets: Iterable[tuple[str, Path]]) -> list[str]:
+    """Move the files from the upper layer to their targets (in the run's artifacts);
+    the paths that could not be kept, with why."""
+    problems: list[str] = []
+    for rel, target in targets:
         try:
-            if os.path.lexists(target):
-                problems.append(f"{rel}: the run already wrote {target}")
-                continue
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(upper / rel, target)
         except OSError as exc:
@@ -306,20 +326,16 @@ def keep_from_upper(upper: Path, paths: Iterable[str], dest: Path) -> list[str]:
 
 
 def keep_from_container(
-    container: Container, workdir: str, paths: Iterable[str], dest: Path
+    container: Container, workdir: str, targets: Iterable[tuple[str, Path]]
 ) -> list[str]:
-    """Copy the files out of the (stopped) container into `dest`; the problems."""
+    """Copy the files out of the (stopped) container to their targets; the problems."""
     import tarfile
     import tempfile
 
     from docker.errors import DockerException
 
     problems: list[str] = []
-    for rel in paths:
-        target = dest / rel
-        if os.path.lexists(target):
-            problems.append(f"{rel}: the run already wrote {target}")
-            continue
+    for rel, target in targets:
         try:
             chunks, _ = container.get_archive(f"{workdir.rstrip('/')}/{rel}")
             with tempfile.SpooledTemporaryFile(max_size=8 << 20) as spool:
