@@ -301,8 +301,13 @@ def test_docker_args_reach_the_engine_and_keep_container(
         host = container.attrs["HostConfig"]
         assert (host["NetworkMode"], host["ReadonlyRootfs"], host["Init"]) == ("none", True, True)
     finally:
-        container.remove(force=True)
-    assert f"kept container mlrun-{run_id}" in proc.stderr
+        volumes = [m["Name"] for m in container.attrs["Mounts"] if m["Type"] == "volume"]
+        assert len(volumes) == 1  # the writable working directory
+        container.remove(force=True, v=True)
+        assert not [v for v in docker_client.volumes.list() if v.name in volumes]
+    assert f"kept container mlrun-{run_id} (remove it with `docker rm -v mlrun-{run_id}`" in (
+        proc.stderr
+    )
     shown = show(run_id)
     assert shown["env"]["docker_args"] == {
         "network": "none",

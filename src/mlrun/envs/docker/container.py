@@ -199,7 +199,10 @@ class DockerChild(Child):
             self._collect_leftovers()
         kept = self._keep and self._ran
         if kept:
-            self._reporter.info(f"kept {self.label} (remove it with `docker rm {self.name}`)")
+            self._reporter.info(
+                f"kept {self.label} (remove it with `docker rm -v {self.name}`; -v removes "
+                "its working directory's volume too)"
+            )
         else:
             self._remove()  # also ends the attach stream (and unmounts its volumes)
         self._pump.join(_PUMP_JOIN)
