@@ -54,16 +54,18 @@ def docker_project(
     return write_project(root, text, files)
 
 
-def bash_expands(value: str, cwd: Path, env: dict[str, str]) -> str:
+def bash_expands(value: str, cwd: Path, env: dict[str, str], *, quoted: bool = True) -> str:
     """What bash makes of `value` in a double-quoted word, run from `cwd` as MLflow runs
     its `docker run` line: the meaning of a docker_env value (MLflow leaves the word
-    unquoted, which agrees for values without blanks or quotes)."""
+    unquoted, which agrees for values without blanks or quotes). `quoted=False`: the
+    unquoted word itself, as MLflow's line has it (where bash also expands `~`)."""
     import shutil
 
     bash = shutil.which("bash")
     assert bash is not None
+    word = f'"{value}"' if quoted else value
     return subprocess.run(
-        [bash, "-c", f'printf %s "{value}"'],
+        [bash, "-c", f"printf %s {word}"],
         cwd=cwd,
         env=env,
         capture_output=True,

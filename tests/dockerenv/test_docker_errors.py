@@ -123,6 +123,47 @@ def test_bad_volumes_are_exit_2(tmp_path: Path, volumes: str, message: str) -> N
     assert proc.stderr.splitlines()[0] == f"mlrun: error: {project / 'MLproject'}: {message}"
 
 
+@pytest.mark.parametrize(
+    ("extra", "args", "message"),
+    [
+        (
+            '  environment: [[TRIM, "${HOME%/}"]]',
+            [],
+            "docker_env.environment[0] (TRIM) uses ${HOME%/} in '${HOME%/}', "
+            "which mlrun does not expand",
+        ),
+        (
+            '  environment: [[LEN, "x${#HOME}"]]',
+            [],
+            "docker_env.environment[0] (LEN) uses ${#HOME} in 'x${#HOME}', "
+            "which mlrun does not expand",
+        ),
+        (
+            "",
+            ["-A", "env=ALT=${HOME:+set}"],
+            "-A env=ALT uses ${HOME:+set} in '${HOME:+set}', which mlrun does not expand",
+        ),
+        (
+            '  volumes: ["${PWD:/data"]',
+            [],
+            "docker_env.volumes[0] has a `${` without its closing `}` in '${PWD:/data'",
+        ),
+    ],
+)
+def test_expansions_bash_would_do_differently_are_exit_2(
+    tmp_path: Path, extra: str, args: list[str], message: str
+) -> None:
+    # mlrun refuses rather than give a value different from MLflow's shell silently.
+    project = _project(tmp_path / "p", extra=extra)
+    proc = cli("run", str(project), *args, env=_no_engine(tmp_path))
+    assert proc.returncode == 2
+    first, hint = proc.stderr.splitlines()
+    where = "" if args else f"{project / 'MLproject'}: "
+    assert first == f"mlrun: error: {where}{message}"
+    assert hint.startswith("  hint: ")
+    assert cli("runs", "list", "--json").stdout.strip() == "[]"
+
+
 @pytest.mark.docker
 @pytest.mark.usefixtures("no_leftover_containers")
 def test_image_not_present_and_not_pullable(tmp_path: Path, docker_client: object) -> None:

@@ -10,12 +10,18 @@ from pathlib import Path
 
 import pytest
 
-from mlrun.envs.docker.expand import expand, shell_variables
+from mlrun.envs.docker.expand import Tildes, expand, shell_variables
 from mlrun.errors import UsageError
 from tests.dockerenv.runs import bash_expands
 
 BASH = shutil.which("bash")
-ENV = {"A": "x y", "EMPTY": "", "HOME": "/home/someone", "DATA": "/srv/data"}
+ENV = {
+    "A": "x y",
+    "EMPTY": "",
+    "HOME": "/home/someone",
+    "DATA": "/srv/data",
+    "DOLLARS": "$A ${DATA} $(touch CANARY)",  # a value is never expanded again
+}
 
 # What bash gives for the value in a double-quoted word: what the project means. MLflow
 # puts it unquoted on its command line, which agrees for values without blanks or
@@ -36,6 +42,17 @@ AGREES_WITH_BASH = [
     "${EMPTY:-default}",
     "${NOT_SET_ANYWHERE:-$A/z}",
     "${A:-unused}",
+    "${NOT_SET_ANYWHERE:-${DATA}/in}",
+    "${NOT_SET_ANYWHERE:-two words}",
+    "${NOT_SET_ANYWHERE:-a}b}",
+    "${EMPTY-}",
+    "$A_B",  # the longest name: A_B, unset
+    "${A}_B",
+    "$DATA$A",
+    "$DOLLARS",
+    "${DOLLARS}",
+    "tab\there",
+    "new\nline",
     "two  words",
     "a$",
     "a$ b $ c",
@@ -111,3 +128,58 @@ def test_expansions_mlrun_does_not_do_are_refused(value: str, message: str) -> N
         expand(value, ENV, "here", lambda name: "")
     assert caught.value.exit_code == 2
     assert caught.value.message == message
+
+
+def test_a_value_is_never_expanded_twice(tmp_path: Path) -> None:
+    # A variable whose value holds `$` gives that value as it is, as bash does.
+    assert _ours("<$DOLLARS>", tmp_path) == "<$A ${DATA} $(touch CANARY)>"
+    assert not (tmp_path / "CANARY").exists()
+
+
+# A `~` as bash expands it in MLflow's unquoted `-e NAME=VALUE` and `-v VOLUME` words
+# (values without blanks, quotes or globs: there the unquoted word is the value).
+TILDES_IN_VALUES = [
+    "~",
+    "~/x",
+    "~root/x",
+    "~+/in",
+    "a:~/lib:~root",
+    "~/a:~",
+    "x~/y",
+    "~mlrun-no-such-user/x",
+    "~$DATA",
+    "~${DATA}/x",
+    "$HOME~",
+    "${NOT_SET_ANYWHERE:-~/d}",
+    "${NOT_SET_ANYWHERE:-a:~/d}",
+]
+TILDES_IN_VOLUMES = ["~/v:/v", "~root:/r:ro", "~+/data:/data", "/a:~/b", "x~:/y"]
+
+
+def _bash_word(word: str, project: Path, home: str | None) -> str:
+    env = {**ENV, "PATH": os.environ["PATH"]}
+    env.pop("HOME")
+    if home is not None:
+        env["HOME"] = home
+    return bash_expands(word, project, env, quoted=False)
+
+
+@pytest.mark.skipif(BASH is None, reason="bash is not installed")
+@pytest.mark.parametrize("home", ["/home/someone", None])
+def test_tildes_expand_where_mlflows_shell_expands_them(tmp_path: Path, home: str | None) -> None:
+    project = tmp_path / "p"
+    project.mkdir()
+    env = {k: v for k, v in ENV.items() if k != "HOME"}
+    if home is not None:
+        env["HOME"] = home
+    variables = shell_variables(project, env)
+
+    def ours(value: str, tildes: Tildes) -> str:
+        return expand(value, variables, "test", lambda name: "", tildes)
+
+    for value in TILDES_IN_VALUES:
+        expected = _bash_word(f"NAME={value}", project, home).removeprefix("NAME=")
+        assert ours(value, "assignment") == expected, value
+    for volume in TILDES_IN_VOLUMES:
+        assert ours(volume, "start") == _bash_word(volume, project, home), volume
+    assert ours("~/x", "none") == "~/x"  # what is not a word MLflow gives bash

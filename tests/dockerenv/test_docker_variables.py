@@ -38,6 +38,7 @@ def test_environment_values_arrive_as_mlflow_shell_gives_them(
         ["RAW", EVALUATED_BY_MLFLOW],
         ["FALLBACK", "${MLRUN_TEST_NOT_SET:-fallback}"],
         ["GONE", "before-${MLRUN_TEST_NOT_SET}-after"],
+        ["TILDE", "~/cache:~+/lib"],
     ]
     names = [name for name, _ in environment] + ["EXTRA"]
     script = "".join(f'printf "%s=[%s]\\n" {n} "${n}"\n' for n in names)
@@ -69,6 +70,10 @@ def test_environment_values_arrive_as_mlflow_shell_gives_them(
         proc.stderr
     )  # ...and said
     assert got["EXTRA"] == f"[{tmp_path / 'home dir'}/x]"
+    # bash reads MLflow's `-e TILDE=~/cache:~+/lib` as an assignment: both `~` expand
+    tilde = bash_expands("TILDE=~/cache:~+/lib", project, env, quoted=False)
+    assert got["TILDE"] == f"[{tilde.removeprefix('TILDE=')}]"
+    assert got["TILDE"] == f"[{tmp_path / 'home dir'}/cache:{project}/lib]"
     assert not list(tmp_path.rglob("CANARY"))
 
 

@@ -13,6 +13,11 @@ the environment lacks them (bash keeps inherited values of those three, and sets
 What is expanded, and what is not:
 - `$NAME`, `${NAME}`; `${NAME-WORD}` and `${NAME:-WORD}` (WORD when NAME is unset, or
   unset or empty, with WORD itself expanded), as bash does.
+- A `~` where bash expands it in MLflow's words: at the start of a volume; at the start
+  of an environment value and after each `:` in it (bash treats `-e NAME=VALUE` as an
+  assignment), and at the start of a `${NAME-WORD}` default there. `~` and `~/...` are
+  `$HOME` (the user's home directory when HOME is unset), `~+` is `$PWD`, `~USER` that
+  user's home directory; any other `~` is kept.
 - `\\$` is a literal `$`, as in bash. Every other byte arrives as written: spaces,
   quotes, backslashes, `$(...)`, backticks, globs (bash would split, unquote, run or
   glob them: MLflow breaks such values).
@@ -29,12 +34,17 @@ import re
 import socket
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Literal
 
 from mlrun.errors import UsageError
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _BRACED = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)(.*))?\}\Z", re.DOTALL)
+_USER = re.compile(r"[A-Za-z0-9._][A-Za-z0-9._-]*\Z")
 FORMS = "$NAME, ${NAME}, ${NAME-default} and ${NAME:-default}"
+# Where a `~` is expanded: nowhere, at the start (a volume), or at the start and after
+# each `:` (an environment value: bash expands `NAME=VALUE` words as assignments).
+Tildes = Literal["none", "start", "assignment"]
 
 
 def shell_variables(project_dir: Path, environ: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -53,14 +63,18 @@ def expand(
     variables: Mapping[str, str],
     where: str,
     unset: Callable[[str], str],
+    tildes: Tildes = "none",
 ) -> str:
-    """`text` with its variables replaced; `unset(name)` gives (or refuses) the value of
-    a variable that is not set."""
+    """`text` with its variables (and, where `tildes` says, its `~`) replaced;
+    `unset(name)` gives (or refuses) the value of a variable that is not set."""
     out: list[str] = []
     i, end = 0, len(text)
     while i < end:
         char = text[i]
-        if char == "\\" and text.startswith("$", i + 1):
+        if char == "~" and _tilde_position(text, i, tildes):
+            home, i = _tilde(text, i, variables)
+            out.append(home)
+        elif char == "\\" and text.startswith("$", i + 1):
             out.append("$")
             i += 2
         elif char != "$":
@@ -73,7 +87,8 @@ def expand(
                     f"{where} has a `${{` without its closing `}}` in {text!r}",
                     hint=r"close it, or write \$ for a literal $",
                 )
-            out.append(_braced(text[i + 1 : close + 1], variables, where, unset, text))
+            body = text[i + 1 : close + 1]
+            out.append(_braced(body, variables, where, unset, text, tildes != "none"))
             i = close + 1
         elif (match := _NAME.match(text, i + 1)) is not None:
             name = match.group()
@@ -83,6 +98,43 @@ def expand(
             out.append(char)
             i += 1
     return "".join(out)
+
+
+def _tilde_position(text: str, i: int, tildes: Tildes) -> bool:
+    if tildes == "none":
+        return False
+    return i == 0 or (tildes == "assignment" and text[i - 1] == ":")
+
+
+def _tilde(text: str, i: int, variables: Mapping[str, str]) -> tuple[str, int]:
+    """(what the tilde-prefix at `i` stands for, where it ends): as bash, the prefix runs
+    to the next `/` or `:`; a `~` bash cannot expand is kept."""
+    end = i + 1
+    while end < len(text) and text[end] not in "/:":
+        end += 1
+    prefix = text[i + 1 : end]
+    if prefix == "":
+        home = variables.get("HOME")
+        return (home if home is not None else _home_of(None) or "~"), end
+    if prefix == "+":
+        return variables.get("PWD", "~+"), end
+    if _USER.match(prefix):
+        home = _home_of(prefix)
+        if home is not None:
+            return home, end
+    return "~", i + 1  # kept; what follows is expanded as usual
+
+
+def _home_of(user: str | None) -> str | None:
+    try:
+        import pwd
+    except ImportError:  # not a POSIX system
+        return None
+    try:
+        entry = pwd.getpwnam(user) if user is not None else pwd.getpwuid(os.getuid())
+    except KeyError:
+        return None
+    return entry.pw_dir
 
 
 def _closing_brace(text: str, start: int) -> int:
@@ -108,6 +160,7 @@ def _braced(
     where: str,
     unset: Callable[[str], str],
     text: str,
+    tildes: bool,
 ) -> str:
     match = _BRACED.match(body)
     if match is None:
@@ -120,5 +173,6 @@ def _braced(
     if operator is None:
         return value if value is not None else unset(name)
     if value is None or (operator == ":-" and value == ""):
-        return expand(default, variables, where, unset)
+        # bash expands a `~` that starts the default word (not one after a `:` there)
+        return expand(default, variables, where, unset, "start" if tildes else "none")
     return value

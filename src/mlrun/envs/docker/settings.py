@@ -204,7 +204,7 @@ def volume_problems(
         return "unset"
 
     try:
-        text = expand(raw, variables, where, _note)
+        text = expand(raw, variables, where, _note, "start")
         host = _parse_bind(text, raw, directory, root or directory, where)[0]
     except UsageError as exc:
         return unset, exc.message, None
@@ -226,7 +226,7 @@ def environment_problems(
         return ""
 
     try:
-        expand(value, shell_variables(directory), where, _note)
+        expand(value, shell_variables(directory), where, _note, "assignment")
     except UsageError as exc:
         return unset, exc.message
     return unset, None
@@ -247,7 +247,7 @@ def _bind(raw: str, directory: Path, root: Path, where: str, variables: dict[str
             hint=f"set {name} before running, or change the volume",
         )
 
-    text = expand(raw, variables, where, _refuse)
+    text = expand(raw, variables, where, _refuse, "start")
     host, target, mode = _parse_bind(text, raw, directory, root, where)
     if os.path.isabs(host) and not os.path.exists(host):
         hint = "create it first, or correct the volume (mlrun never creates host paths)"
@@ -276,8 +276,6 @@ def _parse_bind(
         )
     if not posixpath.isabs(target):
         raise UsageError(f"{where}: the container path {target!r} in {raw!r} is not absolute")
-    if host.startswith("~"):
-        host = os.path.expanduser(host)
     relative = False
     if os.path.isabs(host):
         host = os.path.normpath(host)
@@ -328,5 +326,6 @@ def _environment(
             unset.append((entry, var))
             return ""
 
-        env[name] = expand(value, variables, entry, _empty)
+        # bash reads MLflow's `-e NAME=VALUE` as an assignment: `~` after `:` too
+        env[name] = expand(value, variables, entry, _empty, "assignment")
     return env, tuple(wanted), tuple(missing), tuple(unset)
