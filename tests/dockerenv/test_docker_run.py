@@ -302,7 +302,9 @@ def test_docker_args_reach_the_engine_and_keep_container(
         assert (host["NetworkMode"], host["ReadonlyRootfs"], host["Init"]) == ("none", True, True)
     finally:
         volumes = [m["Name"] for m in container.attrs["Mounts"] if m["Type"] == "volume"]
-        assert len(volumes) == 1  # the writable working directory
+        assert len(volumes) == 1  # the writable working directory, labelled as its run
+        labels = docker_client.volumes.get(volumes[0]).attrs["Labels"]
+        assert labels["org.mlrun.run-id"] == run_id
         container.remove(force=True, v=True)
         assert not [v for v in docker_client.volumes.list() if v.name in volumes]
     assert f"kept container mlrun-{run_id} (remove it with `docker rm -v mlrun-{run_id}`" in (

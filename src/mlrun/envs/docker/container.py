@@ -59,9 +59,19 @@ def create_kwargs(spec: ContainerSpec) -> dict[str, Any]:
         for source, target, read_only in spec.mounts
     ]
     if spec.workdir_volume is not None:
-        # An anonymous volume: created with the container, removed with it (v=True).
+        # An anonymous volume: created with the container, removed with it (v=True);
+        # labelled like the container, so `docker volume ls --filter label=...` finds it.
         driver = DriverConfig("local", dict(spec.workdir_volume))
-        mounts.append(Mount(spec.workdir, None, type="volume", no_copy=True, driver_config=driver))
+        mounts.append(
+            Mount(
+                spec.workdir,
+                None,
+                type="volume",
+                no_copy=True,
+                driver_config=driver,
+                labels={k: v for k, v in spec.labels.items() if k.startswith("org.mlrun.")},
+            )
+        )
     kwargs: dict[str, Any] = {
         "image": spec.image,
         "command": list(spec.command),
