@@ -461,6 +461,15 @@ def _supervise(
     elif local:
         within = os.getpid() if reaping.is_subreaper() else None  # a workflow's step
         reaping.kill_marked(launch.run_id, since=since, within=within)
+    found = child.recorded()  # e.g. the files a container's run left in its workdir
+    if found:
+        from mlrun.errors import StoreError
+
+        env.record.update(found)
+        try:
+            store.update_run(launch.run_id, env=dict(env.record))
+        except StoreError as exc:  # a full store never changes the run's outcome
+            reporter.warn(f"what the run left in its working directory is not recorded: {exc}")
     return outcome
 
 

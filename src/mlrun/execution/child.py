@@ -12,6 +12,7 @@ import signal
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from mlrun.errors import CommandNotFoundError, LaunchError
 from mlrun.execution import reaping
@@ -48,6 +49,11 @@ class Child(abc.ABC):
         """Child processes of mlrun that this Child waits for itself (a subreaper must
         never collect their exit status)."""
         return ()
+
+    def recorded(self) -> dict[str, Any]:
+        """What cleanup() found worth adding to the run record's env (a container: the
+        files the run left in its working directory)."""
+        return {}
 
 
 class LocalChild(Child):
