@@ -14,6 +14,9 @@ from mlrun.envs import CHOICES as ENV_MANAGERS
 @click.group("env", context_settings={"help_option_names": ["-h", "--help"]})
 def env() -> None:
     """Cached environments: list them, prune them, build one ahead of a run."""
+    from mlrun.recording import settle
+
+    settle(TerminalReporter())  # an env still used by a dead mlrun's leftovers: free it
 
 
 @env.command("list")

@@ -9,7 +9,7 @@ import click
 
 from mlrun.backends import BACKENDS
 from mlrun.backends import DEFAULT as DEFAULT_BACKEND
-from mlrun.cli.entry import startup_done
+from mlrun.cli.entry import owns_process, startup_done
 from mlrun.cli.options import seconds
 from mlrun.cli.output import TerminalReporter, dump_json
 from mlrun.cli.workflow_options import given_flags, options_from, stream_output, workflow_options
@@ -167,6 +167,8 @@ def run(
     from mlrun.cli.options import parse_docker_args, parse_params
     from mlrun.envs.base import EnvOptions
     from mlrun.errors import NotAvailableError
+    from mlrun.execution.reaping import become_subreaper
+    from mlrun.recording import settle
 
     given = {"experiment_id": experiment_id, "storage_dir": storage_dir}
     for name, flag in _NOT_YET.items():
@@ -176,6 +178,9 @@ def run(
     reporter = TerminalReporter(
         quiet=quiet or (as_json and dry_run), debug=bool(ctx.obj and ctx.obj.get("debug"))
     )
+    if owns_process():  # everything this run starts stays below mlrun (reaping.py)
+        become_subreaper()
+    settle(reporter)  # what mlrun processes that died left running, before it clashes
     request = runner.RunRequest(
         uri=uri,
         entry_point=entry_point,

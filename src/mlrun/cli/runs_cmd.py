@@ -26,6 +26,10 @@ _tracking_option = click.option(
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def runs() -> None:
     """List and inspect recorded runs."""
+    from mlrun.cli.output import TerminalReporter
+    from mlrun.recording import settle
+
+    settle(TerminalReporter())  # runs whose mlrun died: their kept outcome first
 
 
 @runs.command("list")

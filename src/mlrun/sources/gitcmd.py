@@ -86,14 +86,25 @@ def git(
     check: bool = True,
     input: str | None = None,
     on_stderr: Callable[[str], None] | None = None,
+    watch: bool = True,
 ) -> ProcResult:
     """`git [--git-dir D] args...` through the one subprocess helper. A failure with
-    `check` is a PrepareError naming the git command and its last words."""
+    `check` is a PrepareError naming the git command and its last words. `watch` (off
+    only for read-only queries): git dies with mlrun, so an orphaned fetch or checkout
+    never writes into a mirror or checkout the next run is using."""
     argv = ["git"]
     if git_dir is not None:
         argv.append(f"--git-dir={git_dir}")
     argv.extend(args)
-    result = run(argv, cwd=cwd, env=git_env(env), check=False, input=input, on_stderr=on_stderr)
+    result = run(
+        argv,
+        cwd=cwd,
+        env=git_env(env),
+        check=False,
+        input=input,
+        on_stderr=on_stderr,
+        watch=watch,
+    )
     if result.returncode == 127 and "command not found" in result.stderr:
         raise GitMissingError(
             "git is not installed (mlrun needs it for git projects)",
@@ -115,7 +126,7 @@ def read_only(args: Sequence[str], cwd: Path) -> str | None:
     rewrite the user's index), or None when git is missing or cannot answer there; the
     caller then treats the directory as plain files."""
     try:
-        result = git(["--no-optional-locks", *args], cwd=cwd, check=False)
+        result = git(["--no-optional-locks", *args], cwd=cwd, check=False, watch=False)
     except GitMissingError:
         return None
     return result.stdout if result.ok else None

@@ -175,7 +175,9 @@ def _parse_status(out: str) -> tuple[str | None, str | None, list[str], list[str
 
 def remote_url(top: Path) -> str | None:
     """The URL of `origin` (else of the only remote), credentials removed."""
-    out = git(["config", "-z", "--get-regexp", r"^remote\..*\.url$"], cwd=top, check=False).stdout
+    out = git(
+        ["config", "-z", "--get-regexp", r"^remote\..*\.url$"], cwd=top, check=False, watch=False
+    ).stdout
     urls = {}
     for entry in filter(None, out.split("\0")):
         key, _, value = entry.partition("\n")
