@@ -138,7 +138,12 @@ def show(run_id: str, as_json: bool, tracking_uri: str | None) -> int:
         if mapping:
             click.echo(f"{title}:")
             for key, value in mapping.items():
-                shown = value if isinstance(value, str) else json.dumps(value)
+                if isinstance(value, str):
+                    shown = value
+                elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+                    shown = ", ".join(value)  # e.g. the files that made the tree dirty
+                else:
+                    shown = json.dumps(value)
                 click.echo(f"  {key}: {shown}")
     if r.metrics:
         click.echo("metrics (last value):")

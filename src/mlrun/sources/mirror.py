@@ -31,6 +31,7 @@ _REFSPECS = (
     "+HEAD:refs/mlrun/remote-head",
 )
 PINS = "refs/mlrun/pins/"  # commits fetched by id (on no branch): kept from gc
+_ING = {"fetch": "fetching", "clone": "cloning"}  # the progress line's word for an action
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ class Mirror:
         try:
             lock.acquire(timeout=0)
         except Timeout:
-            with reporter.progress(f"waiting for another mlrun fetching {self.remote.url}"):
+            with reporter.progress(f"waiting for another mlrun fetching {self.remote.display}"):
                 lock.acquire()
         try:
             yield
@@ -84,7 +85,7 @@ class Mirror:
         if not self.exists():
             if offline:
                 raise FetchError(
-                    f"{self.remote.url} is not in the mirror cache and "
+                    f"{self.remote.display} is not in the mirror cache and "
                     "--offline forbids fetching it",
                     hint="run once without --offline",
                 )
@@ -129,7 +130,7 @@ class Mirror:
         if not re.search(r"^[0-9a-f]{40}\tHEAD$", head.stdout, re.MULTILINE):
             shutil.rmtree(tmp, ignore_errors=True)
             raise FetchError(
-                f"the repository at {self.remote.url} is empty (it has no "
+                f"the repository at {self.remote.display} is empty (it has no "
                 "commit on its default branch)",
                 hint="push a commit, or check the URL",
             )
@@ -137,7 +138,7 @@ class Mirror:
         if match is not None:  # else the remote's HEAD is detached: no default branch
             git(["symbolic-ref", "HEAD", match.group(1)], git_dir=tmp)
         try:
-            self._fetch(reporter, list(_REFSPECS), prune=True, git_dir=tmp, verb="cloning")
+            self._fetch(reporter, list(_REFSPECS), prune=True, git_dir=tmp, action="clone")
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -150,7 +151,7 @@ class Mirror:
         *,
         prune: bool,
         git_dir: Path | None = None,
-        verb: str = "fetching",
+        action: str = "fetch",
     ) -> None:
         git_dir = git_dir or self.git_dir
         marker = git_dir / _FETCHING
@@ -158,7 +159,7 @@ class Mirror:
         args = ["fetch", "--progress", "--no-write-fetch-head", "--no-tags"]
         if prune:
             args.append("--prune")
-        with reporter.progress(f"{verb} {self.remote.url}") as progress:
+        with reporter.progress(f"{_ING[action]} {self.remote.display}") as progress:
             result = git(
                 [*args, "origin", *refspecs],
                 git_dir=git_dir,
@@ -171,7 +172,7 @@ class Mirror:
             marker.unlink()
             if not result.ok:
                 reporter.debug(result.describe())
-                raise fetch_error(result, self.remote, verb.removesuffix("ing"))
+                raise fetch_error(result, self.remote, action)
         if "->" in result.stderr:  # some ref moved (an unchanged remote prints nothing)
             self._follow_default_branch(git_dir)
 
@@ -214,11 +215,13 @@ class Mirror:
             check=False,
         )
         if check.ok:
-            reporter.warn(f"repaired the mirror of {self.remote.url} after an interrupted fetch")
+            reporter.warn(
+                f"repaired the mirror of {self.remote.display} after an interrupted fetch"
+            )
             (self.git_dir / _FETCHING).unlink()
         else:
             reporter.warn(
-                f"the mirror of {self.remote.url} was broken by an interrupted "
+                f"the mirror of {self.remote.display} was broken by an interrupted "
                 "fetch; cloning it again"
             )
             shutil.rmtree(self.git_dir)
@@ -238,11 +241,11 @@ class Mirror:
         if offline:
             raise FetchError(
                 f"version {version!r} is not in the mirror cache of "
-                f"{self.remote.url}, and --offline forbids fetching",
+                f"{self.remote.display}, and --offline forbids fetching",
                 hint="run once without --offline",
             )
         raise UsageError(
-            f"version {version!r} is not a branch, tag or commit of {self.remote.url}",
+            f"version {version!r} is not a branch, tag or commit of {self.remote.display}",
             hint=self._known_versions(),
         )
 
@@ -262,7 +265,7 @@ class Mirror:
             return Target(tag, f"refs/tags/{version}", tag=version)
         if other == "ambiguous":
             raise UsageError(
-                f"the abbreviated commit {version!r} is ambiguous in {self.remote.url}",
+                f"the abbreviated commit {version!r} is ambiguous in {self.remote.display}",
                 hint="give more of its characters",
             )
         if other is None:
@@ -281,7 +284,7 @@ class Mirror:
         commit = remote_head or branch_head
         if not commit or commit == "ambiguous":
             raise FetchError(
-                f"the mirror of {self.remote.url} has no default branch",
+                f"the mirror of {self.remote.display} has no default branch",
                 hint="give a version with -v/--version",
             )
         branch = head.removeprefix("refs/heads/") if branch_head == commit else None
