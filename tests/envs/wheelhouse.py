@@ -57,7 +57,16 @@ def build_wheelhouse(out: Path) -> Path:
     )
     for version in ("1.0", "2.0"):
         make_wheel(out, "mlt-beta", version, {"mlt_beta/__init__.py": module("beta", version)})
-    make_wheel(out, "mlt-gamma", "1.0", {"mlt_gamma/__init__.py": module("gamma", "1.0")})
+    make_wheel(
+        out,
+        "mlt-gamma",
+        "1.0",
+        {
+            "mlt_gamma/__init__.py": module("gamma", "1.0"),
+            "mlt_gamma/tests/__init__.py": "",  # a test suite shipped in the package
+            "mlt_gamma/tests/test_gamma.py": "def test_it():\n    pass\n",
+        },
+    )
     import virtualenv.seed.wheels.embed as embed
 
     for wheel in sorted(Path(embed.__file__).parent.glob("*.whl")):

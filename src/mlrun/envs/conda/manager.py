@@ -21,7 +21,13 @@ from mlrun.envs.base import EnvOptions
 from mlrun.envs.cache.managed import CachedManager, Inputs, path_with
 from mlrun.envs.cache.store import BuildContext
 from mlrun.envs.conda.spec import CondaSpec
-from mlrun.envs.python.venv import index_args, platform_tag, relative_files
+from mlrun.envs.python.venv import (
+    compile_bytecode,
+    index_args,
+    install_environ,
+    platform_tag,
+    relative_files,
+)
 from mlrun.errors import EnvBuildError, UsageError
 from mlrun.spec.model import Project
 
@@ -131,7 +137,9 @@ class CondaManager(CachedManager):
                 ],
                 what="installing the pip section",
                 cwd=project_dir,
+                env=install_environ(),
             )
+        compile_bytecode(ctx, ctx.prefix)  # the pip section's, and noarch conda packages'
         packages = conda_packages(ctx.prefix) + python_packages(ctx.prefix)
         ctx.log.note("installed: " + " ".join(packages))
         return {

@@ -13,7 +13,7 @@ from pathlib import Path
 from mlrun.envs.base import EnvOptions
 from mlrun.envs.cache.store import BuildContext
 from mlrun.envs.python.interpreters import Interpreter
-from mlrun.envs.python.venv import PythonEnvManager, index_args
+from mlrun.envs.python.venv import PythonEnvManager, index_args, install_environ
 from mlrun.errors import EnvBuildError
 
 
@@ -39,7 +39,7 @@ class UvManager(PythonEnvManager):
     name = "uv"
     builder = "uv"
 
-    def create(self, ctx: BuildContext, interpreter: Interpreter) -> None:
+    def create(self, ctx: BuildContext, interpreter: Interpreter, options: EnvOptions) -> None:
         ctx.log.run(
             [uv_binary(), "venv", "--no-project", "--python", interpreter.path, str(ctx.prefix)],
             what="creating the venv",
@@ -64,6 +64,7 @@ class UvManager(PythonEnvManager):
             ],
             what="installing dependencies",
             cwd=cwd,
+            env=install_environ(),
         )
 
     def tools(self, ctx: BuildContext) -> dict[str, str]:
