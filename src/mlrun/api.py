@@ -123,6 +123,7 @@ def run(
     cwd: str | Path | None = None,
     tags: Mapping[str, str] | None = None,
     workflow_options: Mapping[str, Any] | None = None,
+    conda_to_pip: bool = False,
 ) -> SubmittedRun:
     """Run an entry point of a project; returns a SubmittedRun.
 
@@ -131,7 +132,11 @@ def run(
 
     `entry_point` may name a workflow of the project: the SubmittedRun is then the
     workflow's run, and `workflow_options` takes the CLI's workflow options by name
-    (jobs, keep_going, force, force_steps, no_cache, from_steps, only)."""
+    (jobs, keep_going, force, force_steps, no_cache, from_steps, only).
+
+    `conda_to_pip=True` builds a conda.yaml project without conda (uv unless
+    `env_manager` says virtualenv), its conda packages installed by pip name, best effort
+    (the CLI's --conda-to-pip)."""
     from mlrun import runner
     from mlrun.envs.base import EnvOptions
     from mlrun.execution.supervisor import Cancel
@@ -165,6 +170,7 @@ def run(
                 str(k): (None if v is None or v is True else str(v))
                 for k, v in (docker_args or {}).items()
             },
+            conda_to_pip=conda_to_pip,
         ),
         tags=dict(tags or {}),
     )

@@ -142,7 +142,7 @@ def open_project(request: RunRequest, reporter: Reporter) -> Opened:
 
 def plan_entry_point(opened: Opened, request: RunRequest, reporter: Reporter) -> Plan:
     """Plan one entry point of an opened project (does not close the source)."""
-    from mlrun.envs import choose_manager, get_manager
+    from mlrun.envs import plan_project_env
     from mlrun.errors import UsageError
     from mlrun.spec.entrypoints import get_entry_point
     from mlrun.spec.params import resolve_parameters
@@ -163,8 +163,7 @@ def plan_entry_point(opened: Opened, request: RunRequest, reporter: Reporter) ->
         ) from exc
     params = resolve_parameters(entry_point, request.parameters, cwd)
     command = render_command(entry_point, params)
-    manager = get_manager(choose_manager(project.env, request.env_manager))
-    env_plan = manager.plan(project, request.env_options)
+    env_plan = plan_project_env(project, request.env_manager, request.env_options)
     return Plan(
         request,
         opened.source,
@@ -181,7 +180,7 @@ def plan_env(request: RunRequest, reporter: Reporter) -> tuple[Source, EnvPlan]:
     """Only the environment part of plan(): for `mlrun env build` (no entry point or
     parameters needed). The caller closes the source."""
     from mlrun import sources
-    from mlrun.envs import choose_manager, get_manager
+    from mlrun.envs import plan_project_env
     from mlrun.spec.loader import load_project
 
     source = sources.resolve(
@@ -194,8 +193,7 @@ def plan_env(request: RunRequest, reporter: Reporter) -> tuple[Source, EnvPlan]:
     )
     try:
         project = load_project(source.project_dir)
-        manager = get_manager(choose_manager(project.env, request.env_manager))
-        return source, manager.plan(project, request.env_options)
+        return source, plan_project_env(project, request.env_manager, request.env_options)
     except BaseException:
         source.close()
         raise

@@ -34,6 +34,12 @@ def validate(uri: str, version: str | None, as_json: bool, strict: bool, offline
     try:
         project = load_project(source.project_dir)
         summary = project_summary(project)
+        if project.env.kind == "conda_env" and project.env.file is not None:
+            from mlrun.envs.conda.manager import without_conda_report
+
+            without, warnings = without_conda_report(project.env.file)
+            summary["env"]["without_conda"] = without
+            summary["warnings"] += warnings
         if "workflows" in project.extra:
             from mlrun.workflow.summary import workflows_summary
 
@@ -53,6 +59,12 @@ def _print_summary(summary: dict, file: Path | None) -> None:  # type: ignore[ty
     click.echo(f"name: {summary['name'] or '(none)'}")
     env = summary["env"]
     click.echo(f"environment: {env['kind']}" + (f" ({env['file']})" if env.get("file") else ""))
+    without = env.get("without_conda")
+    if without and without["not_installed"] and without["conda"]:  # else: a warning says it
+        click.echo(
+            f"  conda here: {without['conda']}; without it (--env-manager uv or virtualenv) "
+            f"not installed: {', '.join(without['not_installed'])}"
+        )
     for name, ep in summary["entry_points"].items():
         click.echo(f"entry point {name}: {ep['command'].strip()}")
         for pname, param in ep["parameters"].items():

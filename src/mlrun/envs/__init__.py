@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import importlib
 
-from mlrun.envs.base import EnvManager
+from mlrun.envs.base import EnvManager, EnvOptions, EnvPlan
 from mlrun.errors import NotAvailableError, UsageError
-from mlrun.spec.model import EnvSpec
+from mlrun.spec.model import EnvSpec, Project
 
 # manager name -> module; modules are imported only when used (start-up time).
 MANAGERS: dict[str, str] = {
@@ -22,8 +22,15 @@ MANAGERS: dict[str, str] = {
 KNOWN = ("local", "uv", "virtualenv", "conda", "docker")
 
 
-def choose_manager(env: EnvSpec, requested: str | None) -> str:
-    """The manager for a project, following MLflow's rules, with uv for python_env."""
+def choose_manager(env: EnvSpec, requested: str | None, conda_to_pip: bool = False) -> str:
+    """The manager for a project, following MLflow's rules, with uv for python_env.
+    `conda_to_pip` (build conda_env projects without conda) makes uv their default."""
+    if conda_to_pip and requested == "conda":
+        raise UsageError(
+            "--conda-to-pip builds conda.yaml projects without conda, and "
+            "--env-manager conda asks for conda",
+            hint="drop one of them",
+        )
     if requested is not None and requested not in KNOWN:
         raise UsageError(
             f"unknown environment manager {requested!r}",
@@ -40,6 +47,8 @@ def choose_manager(env: EnvSpec, requested: str | None) -> str:
         raise UsageError("--env-manager docker needs a project with a docker_env section")
     if requested is not None:
         return requested
+    if env.kind == "conda_env" and conda_to_pip:
+        return "uv"
     return {"python_env": "uv", "conda_env": "conda", "local": "local"}[env.kind]
 
 
@@ -52,3 +61,9 @@ def get_manager(name: str) -> EnvManager:
         )
     manager: EnvManager = importlib.import_module(module_name).MANAGER
     return manager
+
+
+def plan_project_env(project: Project, requested: str | None, options: EnvOptions) -> EnvPlan:
+    """The manager for `project` (choose_manager) and its plan (cheap: nothing is built)."""
+    name = choose_manager(project.env, requested, options.conda_to_pip)
+    return get_manager(name).plan(project, options)

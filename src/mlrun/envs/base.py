@@ -31,6 +31,7 @@ class EnvOptions(NamedTuple):
     docker_args: Mapping[str, str | None] = EMPTY
     keep_container: bool = False
     offline: bool = False
+    conda_to_pip: bool = False  # conda_env without conda: conda packages by pip name
 
 
 class EnvPlan(NamedTuple):

@@ -66,7 +66,9 @@ def find_builder() -> tuple[str, str | None]:
     raise EnvBuildError(
         "no conda was found to build this conda env (looked for micromamba, mamba and conda "
         "on PATH, and for py-rattler)",
-        hint="pip install 'mlrun[conda]' (no conda install needed), or set MLRUN_CONDA_EXE",
+        hint="pip install 'mlrun[conda]' (no conda install needed), set MLRUN_CONDA_EXE, or "
+        "build it without conda: --env-manager uv (its Python version and pip: section, as "
+        "MLflow does) or --conda-to-pip (also its conda packages that have a pip name)",
     )
 
 
@@ -182,6 +184,40 @@ class CondaManager(CachedManager):
             },
             {"VIRTUAL_ENV"},
         )
+
+
+def without_conda_report(file: Path) -> tuple[dict[str, Any], list[str]]:
+    """For `mlrun validate`: what a venv manager makes of this conda.yaml (a JSON
+    summary), and a warning when this machine has no conda, so that such a build is
+    the only way to run it here."""
+    from mlrun.envs.conda.spec import load_conda_env, without_conda
+
+    spec = load_conda_env(file)
+    plan = without_conda(spec)
+    summary: dict[str, Any] = {
+        "python": plan.python,
+        "build_dependencies": list(plan.build),
+        "pip": list(spec.pip),
+        "not_installed": [dep for dep, _ in (*plan.convertible, *plan.not_convertible)],
+        "conda_to_pip": {dep: requirement for dep, requirement in plan.convertible},
+    }
+    try:
+        summary["conda"] = find_builder()[0]
+    except EnvBuildError:
+        summary["conda"] = None
+    warnings = list(spec.warnings)
+    if summary["conda"] is None and summary["not_installed"]:
+        message = (
+            f"{file}: no conda on this machine (micromamba, mamba, conda or py-rattler), so "
+            "it runs only with --env-manager uv or virtualenv, which install its Python "
+            "version and `pip:` section, as MLflow does, and not "
+            + ", ".join(summary["not_installed"])
+        )
+        if plan.convertible:
+            names = ", ".join(summary["conda_to_pip"].values())
+            message += f" (--conda-to-pip would install {names} from the package index)"
+        warnings.append(message)
+    return summary, warnings
 
 
 def conda_spec(project: Project) -> CondaSpec:
