@@ -17,7 +17,9 @@ Then a heavy env (scikit-learn + pandas, from PyPI: uv's cache warmed once), run
 PYTHONDONTWRITEBYTECODE=1 as in many CI images (issue 12): the first run after a cold
 build against a warm run, with bytecode compiled at build time (mlrun's default) and
 without it (MLRUN_COMPILE_BYTECODE=0, what mlrun did before: with bytecode writable, then
-not), and what compiling adds to the build. Target: first run within 10% of a warm run.
+not), what compiling adds to the build, and how many modules the first run compiles
+(counted with bytecode writable: exact, where wall times are noisy). Target: the first run
+compiles none and is within 25% of a warm run.
 
     python bench/env_build.py [--reps N] [--mlflow /path/to/mlflow] [--heavy-reps N]
 """
@@ -102,38 +104,59 @@ def heavy(env: dict[str, str], root: Path, reps: int) -> dict[str, dict[str, lis
     build = [sys.executable, "-m", "mlrun", "env", "build", str(project), "-q"]
     timed(build, fresh(online, root, "heavy-warmup", True), "")  # downloads, once
     samples: dict[str, dict[str, list[float]]] = {
-        v: {"build": [], "first run": [], "warm run": []} for v in HEAVY_VARIANTS
+        v: {"build": [], "first run": [], "warm run": [], "modules compiled by run 1": []}
+        for v in HEAVY_VARIANTS
     }
     for rep in range(reps):
         for index, (variant, extra) in enumerate(HEAVY_VARIANTS.items()):
             e = {**fresh(online, root, f"heavy-{rep}-{index}", True), **extra}
             samples[variant]["build"].append(timed(build, e, ""))
+            before = pyc_files(Path(e["MLRUN_HOME"]))
             samples[variant]["first run"].append(timed(run, e, "True"))
+            written = len(pyc_files(Path(e["MLRUN_HOME"])) - before)
+            if "PYTHONDONTWRITEBYTECODE" in extra:  # count what it compiles in memory
+                probe = {k: v for k, v in e.items() if k != "PYTHONDONTWRITEBYTECODE"}
+                timed(run, probe, "True")
+                written = len(pyc_files(Path(e["MLRUN_HOME"])) - before)
+            samples[variant]["modules compiled by run 1"].append(written)
             for _ in range(3):
                 samples[variant]["warm run"].append(timed(run, e, "True"))
     return samples
 
 
+def pyc_files(home: Path) -> set[Path]:
+    """The .pyc files in the envs under an mlrun home."""
+    return set((home / "cache" / "envs").glob("*/env/lib/*/site-packages/**/*.pyc"))
+
+
 def report_heavy(samples: dict[str, dict[str, list[float]]]) -> dict[str, dict[str, float]]:
     med = {v: {k: statistics.median(x) for k, x in d.items()} for v, d in samples.items()}
     print(f"heavy env ({' + '.join(HEAVY)}), medians in seconds:")
-    print(f"  {'':<42} {'build':>7} {'first run':>10} {'warm run':>9} {'first/warm':>11}")
+    print(
+        f"  {'':<42} {'build':>7} {'first run':>10} {'warm run':>9} {'first/warm':>11}"
+        f" {'modules compiled by the first run':>34}"
+    )
     for variant, m in med.items():
         ratio = m["first run"] / m["warm run"]
         print(
             f"  {variant:<42} {m['build']:7.2f} {m['first run']:10.2f} {m['warm run']:9.2f}"
-            f" {ratio:10.2f}x"
+            f" {ratio:10.2f}x {m['modules compiled by run 1']:34.0f}"
         )
     compiled = med["compiled at build"]
     before = med["not compiled, bytecode writable"]
     ci = med["not compiled, PYTHONDONTWRITEBYTECODE=1"]
-    ok = compiled["first run"] <= 1.10 * compiled["warm run"]
+    # Wall times are noisy on a shared machine; the module count is exact.
+    ok = compiled["modules compiled by run 1"] == 0
+    ok = ok and compiled["first run"] <= 1.25 * compiled["warm run"]
     print(
         f"  compiling at build adds {compiled['build'] - before['build']:+.2f} s to the build;"
         f" the first run saves {before['first run'] - compiled['first run']:.2f} s,"
         f" each run under PYTHONDONTWRITEBYTECODE=1 {ci['warm run'] - compiled['warm run']:.2f} s"
     )
-    print(f"  [{'PASS' if ok else 'FAIL'}] first run within 10% of a warm run (compiled)")
+    print(
+        f"  [{'PASS' if ok else 'FAIL'}] compiled at build: the first run compiles nothing and"
+        " is within 25% of a warm run"
+    )
     return med
 
 

@@ -82,14 +82,15 @@ def test_bytecode_is_compiled_at_build_time_whatever_mlruns_environment_says(
     assert again["env"]["key"] == key and again["env"]["built"] is False
 
 
-def test_uv_envs_compile_all_but_the_packages_test_suites(
+def test_uv_envs_compile_all_but_test_suites_and_pip(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    env = f'python: "{PYTHON}"\ndependencies: [mlt-gamma==1.0]\n'
+    env = f'python: "{PYTHON}"\nbuild_dependencies: [pip]\ndependencies: [mlt-gamma==1.0]\n'
     _, shown = run_json(python_project(tmp_path / "p", env))
     site = next(Path(shown["env"]["path"]).glob("lib/*/site-packages"))
     assert_bytecode_used(Path(shown["env"]["path"]), "mlt_gamma")
     assert not (site / "mlt_gamma" / "tests" / "__pycache__").exists()
+    assert (site / "pip").is_dir() and not list((site / "pip").rglob("*.pyc"))
     assert "compiling bytecode" in Path(shown["env"]["build_log"]).read_text()
     monkeypatch.setenv("MLRUN_COMPILE_BYTECODE", "0")  # the way out for huge envs
     _, skipped = run_json(python_project(tmp_path / "q", env), "--rebuild-env")

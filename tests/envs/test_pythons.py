@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from mlrun.envs.python.interpreters import listed
+from mlrun.envs.python.interpreters import find, listed
 from tests.conftest import require_service
 from tests.envs.projects import assert_bytecode_used, python_project, run_json
 from tests.helpers import mlrun
@@ -80,6 +80,17 @@ def test_python_38_virtualenv_without_ensurepip_gets_pip_from_the_index(
     package index (here a local one holding the pip that supports 3.8), else the build
     fails with one sentence saying what to install."""
     _require("3.8")
+    found, _ = find("3.8")
+    assert found is not None
+    bundled = subprocess.run(  # the pip wheels Python 3.8 ships with: our package index
+        [found.path, "-c", "import ensurepip, os; print(os.path.dirname(ensurepip.__file__))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    wheels = sorted(Path(bundled, "_bundled").glob("pip-*.whl"))
+    if not wheels:
+        pytest.skip(f"Python {found.version} ships no pip wheel to serve as the index")
     monkeypatch.setenv("PYTHONPATH", str(_stripped_ensurepip(tmp_path / "stripped")))
     project = python_project(tmp_path / "p", 'python: "3.8"\ndependencies: [mlt-gamma==1.0]\n')
     failed = mlrun("run", str(project), "--offline", "--env-manager", "virtualenv", timeout=300)
@@ -91,15 +102,7 @@ def test_python_38_virtualenv_without_ensurepip_gets_pip_from_the_index(
 
     links = tmp_path / "links"
     links.mkdir()
-    pyenv_38 = next(
-        (Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions").glob("3.8*"),
-        None,
-    )
-    wheel = next(
-        iter(sorted((pyenv_38 or tmp_path).glob("lib/python3.8/ensurepip/_bundled/pip-*"))), None
-    )
-    if wheel is None:
-        pytest.skip("no pip wheel for Python 3.8 on this machine to serve as the index")
+    wheel = wheels[-1]
     (links / wheel.name).write_bytes(wheel.read_bytes())
     monkeypatch.setenv("MLRUN_FIND_LINKS", f"{os.environ['MLRUN_FIND_LINKS']} {links}")
     seen, shown = run_json(project, "--env-manager", "virtualenv")

@@ -179,19 +179,20 @@ def install_environ() -> dict[str, str]:
 
 def compile_bytecode(ctx: BuildContext, prefix: Path) -> None:
     """Compile the env's installed Python files with the env's own interpreter (so the
-    .pyc files are the ones it loads), leaving out the packages' own test suites (often
-    half of the files, never imported by a run). MLRUN_COMPILE_BYTECODE=0 skips it."""
+    .pyc files are the ones it loads), leaving out what runs do not import: the
+    packages' own test suites (often half of the files) and pip (a tool; most envs carry
+    it as a build dependency). MLRUN_COMPILE_BYTECODE=0 skips it."""
     if os.environ.get("MLRUN_COMPILE_BYTECODE", "1").lower() in ("0", "false", "no"):
         ctx.log.note("MLRUN_COMPILE_BYTECODE=0: bytecode is left to the runs")
         return
     python = str(prefix / "bin" / "python")
     for site in sorted(prefix.glob("lib/*/site-packages")):
-        tests = re.escape(str(site)) + r"/(.*/)?tests?/"
+        skip = re.escape(str(site)) + r"/(pip/|(.*/)?tests?/)"
         # worker processes pay off for big envs only (starting them costs ~0.2 s)
-        jobs = ["-j", "0"] if _more_files_than(site, ".py", 300) else []
+        jobs = ["-j", "0"] if _more_sources_than(site, 300) else []
         try:
             ctx.log.run(
-                [python, "-m", "compileall", "-q", *jobs, "-x", tests, str(site)],
+                [python, "-m", "compileall", "-q", *jobs, "-x", skip, str(site)],
                 what="compiling bytecode",
                 cwd=ctx.directory,
                 env=install_environ(),
@@ -200,10 +201,16 @@ def compile_bytecode(ctx: BuildContext, prefix: Path) -> None:
             ctx.log.note("some files did not compile; runs that import them compile them")
 
 
-def _more_files_than(root: Path, suffix: str, limit: int) -> bool:
+def _more_sources_than(site: Path, limit: int) -> bool:
+    """Whether more than `limit` files will be compiled (tests and pip left out)."""
     count = 0
-    for _, _, files in os.walk(root):
-        count += sum(name.endswith(suffix) for name in files)
+    for folder, dirs, files in os.walk(site):
+        dirs[:] = [
+            d
+            for d in dirs
+            if d not in ("tests", "test") and not (folder == str(site) and d == "pip")
+        ]
+        count += sum(name.endswith(".py") for name in files)
         if count > limit:
             return True
     return False
