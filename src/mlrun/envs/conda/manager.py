@@ -21,13 +21,8 @@ from mlrun.envs.base import EnvOptions
 from mlrun.envs.cache.managed import CachedManager, Inputs, path_with
 from mlrun.envs.cache.store import BuildContext
 from mlrun.envs.conda.spec import CondaSpec
-from mlrun.envs.python.venv import (
-    compile_bytecode,
-    index_args,
-    install_environ,
-    platform_tag,
-    relative_files,
-)
+from mlrun.envs.python.bytecode import compile_bytecode, install_environ
+from mlrun.envs.python.venv import index_args, platform_tag, relative_files
 from mlrun.errors import EnvBuildError, UsageError
 from mlrun.spec.model import Project
 

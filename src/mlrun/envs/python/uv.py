@@ -12,8 +12,9 @@ from pathlib import Path
 
 from mlrun.envs.base import EnvOptions
 from mlrun.envs.cache.store import BuildContext
+from mlrun.envs.python.bytecode import install_environ
 from mlrun.envs.python.interpreters import Interpreter
-from mlrun.envs.python.venv import PythonEnvManager, index_args, install_environ
+from mlrun.envs.python.venv import PythonEnvManager, index_args
 from mlrun.errors import EnvBuildError
 
 

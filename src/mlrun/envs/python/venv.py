@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import abc
 import os
-import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,15 +16,15 @@ from typing import Any
 from mlrun.envs.base import EnvOptions
 from mlrun.envs.cache.managed import CachedManager, Inputs, path_with
 from mlrun.envs.cache.store import BuildContext
+from mlrun.envs.python.bytecode import compile_bytecode
 from mlrun.envs.python.interpreters import Interpreter
 from mlrun.envs.python.spec import PythonEnvSpec
-from mlrun.errors import EnvBuildError
 from mlrun.spec.model import Project
 
 
 class PythonEnvManager(CachedManager):
     builder: str  # "uv" | "virtualenv"
-    installer_compiles = False  # pip compiles what it installs; uv is told not to
+    installer_compiles = False  # pip compiles what it installs; uv does not
 
     def inputs(self, project: Project, options: EnvOptions) -> Inputs:
         from mlrun.envs.python import interpreters
@@ -163,57 +162,6 @@ def python_spec(project: Project, options: EnvOptions) -> PythonEnvSpec:
 
 def platform_tag() -> str:
     return f"{sys.platform}-{os.uname().machine}"
-
-
-# Variables that would stop or misplace compiling bytecode at build time. The env's .pyc
-# files are written next to its sources with timestamps (what an import checks cheapest),
-# so the first run is as fast as the next ones, and stays so under PYTHONDONTWRITEBYTECODE.
-_NO_COMPILE = ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX", "SOURCE_DATE_EPOCH")
-
-
-def install_environ() -> dict[str, str]:
-    """The environment of the commands that install packages into an env or compile
-    them (pip compiles as it installs, unless PIP_NO_COMPILE)."""
-    return {k: v for k, v in os.environ.items() if k not in _NO_COMPILE}
-
-
-def compile_bytecode(ctx: BuildContext, prefix: Path) -> None:
-    """Compile the env's installed Python files with the env's own interpreter (so the
-    .pyc files are the ones it loads), leaving out what runs do not import: the
-    packages' own test suites (often half of the files) and pip (a tool; most envs carry
-    it as a build dependency). MLRUN_COMPILE_BYTECODE=0 skips it."""
-    if os.environ.get("MLRUN_COMPILE_BYTECODE", "1").lower() in ("0", "false", "no"):
-        ctx.log.note("MLRUN_COMPILE_BYTECODE=0: bytecode is left to the runs")
-        return
-    python = str(prefix / "bin" / "python")
-    for site in sorted(prefix.glob("lib/*/site-packages")):
-        skip = re.escape(str(site)) + r"/(pip/|(.*/)?tests?/)"
-        # worker processes pay off for big envs only (starting them costs ~0.2 s)
-        jobs = ["-j", "0"] if _more_sources_than(site, 300) else []
-        try:
-            ctx.log.run(
-                [python, "-m", "compileall", "-q", *jobs, "-x", skip, str(site)],
-                what="compiling bytecode",
-                cwd=ctx.directory,
-                env=install_environ(),
-            )
-        except EnvBuildError:  # a file that is not valid for this Python: left as source
-            ctx.log.note("some files did not compile; runs that import them compile them")
-
-
-def _more_sources_than(site: Path, limit: int) -> bool:
-    """Whether more than `limit` files will be compiled (tests and pip left out)."""
-    count = 0
-    for folder, dirs, files in os.walk(site):
-        dirs[:] = [
-            d
-            for d in dirs
-            if d not in ("tests", "test") and not (folder == str(site) and d == "pip")
-        ]
-        count += sum(name.endswith(".py") for name in files)
-        if count > limit:
-            return True
-    return False
 
 
 def index_args(tool: str, options: EnvOptions) -> list[str]:
