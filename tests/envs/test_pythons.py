@@ -15,8 +15,8 @@ import pytest
 
 from mlrun.envs.python.interpreters import find, listed
 from tests.conftest import require_service
-from tests.envs.projects import assert_bytecode_used, python_project, run_json
-from tests.helpers import mlrun
+from tests.envs.projects import SHOW, assert_bytecode_used, python_project, run_json
+from tests.helpers import mlrun, write_project
 
 REQUIRED = ("3.8", "3.10", "3.12", "3.13")  # what CI makes sure exist
 OLDEST = (3, 8)  # the oldest Python projects pin that mlrun supports in envs
@@ -110,3 +110,40 @@ def test_python_38_virtualenv_without_ensurepip_gets_pip_from_the_index(
     assert shown["env"]["tools"]["pip"] == wheel.name.split("-")[1]
     log = Path(shown["env"]["build_log"]).read_text()
     assert "installing pip from the package index" in log
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("manager", ["uv", "virtualenv"])
+@pytest.mark.parametrize("minor", REQUIRED)
+def test_conda_yaml_without_conda_with_the_pythons_ci_has(
+    tmp_path: Path, manager: str, minor: str
+) -> None:
+    """A conda.yaml pinning each Python, built without conda: its Python, its `pip:`
+    section, and with --conda-to-pip its conda package that has a pip name."""
+    _require(minor)
+    project = write_project(
+        tmp_path / "p",
+        """\
+        conda_env: conda.yaml
+        entry_points:
+          main:
+            command: "python show.py"
+        """,
+        {
+            "show.py": SHOW,
+            "conda.yaml": f"""\
+            channels: [conda-forge]
+            dependencies:
+              - python={minor}
+              - mlt-beta=1.0
+              - cudatoolkit=11.3
+              - pip:
+                - mlt-gamma==1.0
+            """,
+        },
+    )
+    seen, shown = run_json(project, "--env-manager", manager, "--conda-to-pip")
+    assert seen["packages"] == {"mlt_beta": "1.0", "mlt_gamma": "1.0"}
+    assert shown["env"]["python"]["version"].startswith(minor + ".")
+    assert shown["env"]["conda_to_pip"] == {"installed": ["mlt-beta==1.0.*"], "skipped": []}
+    assert_bytecode_used(Path(shown["env"]["path"]), "mlt_beta")
