@@ -45,6 +45,20 @@ def python_project(
     )
 
 
+def conda_project(root: Path, conda_yaml: str, command: str = "python show.py") -> Path:
+    """A conda_env project that shows what its entry point sees (SHOW)."""
+    return write_project(
+        root,
+        f"""\
+        conda_env: conda.yaml
+        entry_points:
+          main:
+            command: "{command}"
+        """,
+        {"conda.yaml": textwrap.dedent(conda_yaml), "show.py": SHOW},
+    )
+
+
 def run_json(project: Path, *args: str, check: bool = True) -> tuple[dict[str, Any], Any]:
     """Run the project offline; (what the entry point printed, the run record)."""
     proc = mlrun("run", str(project), "--offline", "--json", *args, timeout=300)

@@ -11,14 +11,14 @@ import pytest
 
 from tests.envs.projects import (
     PYTHON,
-    SHOW,
     assert_bytecode_used,
+    conda_project,
     dry_env,
     python_project,
     run_json,
 )
 from tests.envs.wheelhouse import local_package
-from tests.helpers import mlrun, write_project
+from tests.helpers import mlrun
 
 ENV = f"""\
 python: "{PYTHON}"
@@ -201,25 +201,15 @@ def test_bad_python_env_yaml_is_exit_2(tmp_path: Path) -> None:
 
 
 def test_conda_yaml_under_uv_uses_its_python_and_pip_section(tmp_path: Path) -> None:
-    project = tmp_path / "p"
-    write_project(
-        project,
-        """\
-        conda_env: conda.yaml
-        entry_points:
-          main:
-            command: "python show.py"
-        """,
-        {
-            "show.py": SHOW,
-            "conda.yaml": f"""\
+    project = conda_project(
+        tmp_path / "p",
+        f"""\
         channels: [conda-forge]
         dependencies:
           - python={PYTHON}
           - pip
           - pip: [mlt-alpha==1.0, mlt-beta==1.0]
         """,
-        },
     )
     seen, shown = run_json(project, "--env-manager", "uv")
     assert shown["env_kind"] == "uv"

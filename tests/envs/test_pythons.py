@@ -15,8 +15,8 @@ import pytest
 
 from mlrun.envs.python.interpreters import find, listed
 from tests.conftest import require_service
-from tests.envs.projects import SHOW, assert_bytecode_used, python_project, run_json
-from tests.helpers import mlrun, write_project
+from tests.envs.projects import assert_bytecode_used, conda_project, python_project, run_json
+from tests.helpers import mlrun
 
 REQUIRED = ("3.8", "3.10", "3.12", "3.13")  # what CI makes sure exist
 OLDEST = (3, 8)  # the oldest Python projects pin that mlrun supports in envs
@@ -121,26 +121,17 @@ def test_conda_yaml_without_conda_with_the_pythons_ci_has(
     """A conda.yaml pinning each Python, built without conda: its Python, its `pip:`
     section, and with --conda-to-pip its conda package that has a pip name."""
     _require(minor)
-    project = write_project(
+    project = conda_project(
         tmp_path / "p",
-        """\
-        conda_env: conda.yaml
-        entry_points:
-          main:
-            command: "python show.py"
+        f"""\
+        channels: [conda-forge]
+        dependencies:
+          - python={minor}
+          - mlt-beta=1.0
+          - cudatoolkit=11.3
+          - pip:
+            - mlt-gamma==1.0
         """,
-        {
-            "show.py": SHOW,
-            "conda.yaml": f"""\
-            channels: [conda-forge]
-            dependencies:
-              - python={minor}
-              - mlt-beta=1.0
-              - cudatoolkit=11.3
-              - pip:
-                - mlt-gamma==1.0
-            """,
-        },
     )
     seen, shown = run_json(project, "--env-manager", manager, "--conda-to-pip")
     assert seen["packages"] == {"mlt_beta": "1.0", "mlt_gamma": "1.0"}
