@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import services
+
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO.parent / "shared" / "corpus" / "mlproject"
 
@@ -50,3 +52,12 @@ def require_service(available: bool, reason: str) -> None:
     if os.environ.get("MLRUN_REQUIRE_SERVICES") == "1":
         pytest.fail(f"required service unavailable (MLRUN_REQUIRE_SERVICES=1): {reason}")
     pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[services.MlflowServer]:
+    """One real `mlflow server` (SQLite store, served artifacts) for the test session.
+    Tests that stop or reconfigure a server start their own with services.serve_mlflow."""
+    require_service(services.mlflow_executable() is not None, services.NO_MLFLOW)
+    with services.serve_mlflow(tmp_path_factory.mktemp("mlflow-server")) as server:
+        yield server

@@ -314,7 +314,7 @@ def test_python_api_cancel_removes_the_container(
         busybox_image,
         """\
   main:
-    command: "sh -c 'echo $GREETING > /signals/started; sleep 300'"
+    command: "sh -c 'echo $GREETING > /signals/t && mv /signals/t /signals/started; sleep 300'"
 """,
         extra=f'  volumes: ["{signals}:/signals"]\n',
     )
