@@ -95,7 +95,37 @@ def test_nested_run_inside_a_step_is_recorded_as_child(tmp_path: Path) -> None:
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
-    parent = json.loads(proc.stdout[proc.stdout.index("{\n") :])["run_id"]
+    parent = json.loads(proc.stdout)["run_id"]
     children = open_store().search_runs(parent_run_id=parent)
     assert sorted(c.params["n"] for c in children) == ["1", "2"]
     assert all(c.entry_point == "leaf" and c.status == "FINISHED" for c in children)
+
+
+def test_dir_shows_the_api_without_loading_it() -> None:
+    """`dir(mlrun)` (and REPL completion) lists the lazily loaded API (issue 18)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, mlrun\n"
+        "names = dir(mlrun)\n"
+        "print(all(n in names for n in mlrun.__all__), 'run' in names, 'log_metric' in names,"
+        " 'mlrun.api' in sys.modules, 'mlrun.steplog' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.split() == ["True", "True", "True", "False", "False"]
+
+
+def test_synchronous_failure_says_what_failed(tmp_path: Path) -> None:
+    """What the README promises of a failed synchronous run: ExecutionError (an
+    MlrunError) with the run id, its status and exit code."""
+    from mlrun.errors import MlrunError
+
+    with pytest.raises(ExecutionError) as info:
+        mlrun.run(str(_project(tmp_path)), parameters={"code": 5}, echo=False)
+    error = info.value
+    assert isinstance(error, MlrunError)
+    assert (error.status, error.exit_code) == ("FAILED", 5)
+    assert str(error) == f"run {error.run_id} FAILED with exit code 5"

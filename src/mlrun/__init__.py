@@ -43,6 +43,12 @@ __all__ = [
 ]
 
 
+def __dir__() -> list[str]:
+    # The API is loaded on first use (above), so the module's own namespace does not
+    # show it; dir(mlrun), and completion in a REPL or notebook, should.
+    return sorted({*globals(), *__all__})
+
+
 def __getattr__(name: str) -> Any:
     if name in _API:
         from mlrun import api

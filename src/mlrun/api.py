@@ -132,7 +132,8 @@ def run(
 
     `entry_point` may name a workflow of the project: the SubmittedRun is then the
     workflow's run, and `workflow_options` takes the CLI's workflow options by name
-    (jobs, keep_going, force, force_steps, no_cache, from_steps, only).
+    (jobs, keep_going, force, force_steps, no_cache, from_steps, only; resume=True for
+    the latest run of the workflow, or resume="RUN_ID").
 
     `conda_to_pip=True` builds a conda.yaml project without conda (uv unless
     `env_manager` says virtualenv), its conda packages installed by pip name, best effort

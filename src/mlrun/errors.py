@@ -49,9 +49,30 @@ class SpecError(UsageError):
         if file:
             where = f"{file}:{line}: " if line else f"{file}: "
         super().__init__(where + message, hint)
+        self.text = message  # without the file and line
         self.file = file
         self.line = line
         self.key = key
+
+
+class SpecErrors(SpecError):
+    """Every error found in one pass over a file (MLproject, python_env.yaml, ...): the
+    message is the first in line order; `errors` holds them all and `warnings` the
+    warnings found on the way (for `mlrun validate`, which shows everything at once)."""
+
+    def __init__(self, errors: list[SpecError], warnings: list[object] | None = None) -> None:
+        errors = sorted(errors, key=lambda e: (e.file or "", e.line or 0))
+        first = errors[0]
+        more = len(errors) - 1
+        message = first.message + (
+            f" (and {more} more error{'s' if more > 1 else ''}; `mlrun validate` lists them)"
+            if more
+            else ""
+        )
+        UsageError.__init__(self, message, first.hint)
+        self.text, self.file, self.line, self.key = first.text, first.file, first.line, first.key
+        self.errors = errors
+        self.warnings = list(warnings or [])
 
 
 class ParameterError(UsageError):

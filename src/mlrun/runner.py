@@ -145,7 +145,7 @@ def plan_entry_point(opened: Opened, request: RunRequest, reporter: Reporter) ->
     from mlrun.envs import plan_project_env
     from mlrun.errors import UsageError
     from mlrun.spec.entrypoints import get_entry_point
-    from mlrun.spec.params import resolve_parameters
+    from mlrun.spec.params import resolve_parameters, undeclared
     from mlrun.spec.render import render_command
 
     cwd = request.cwd or Path.cwd()
@@ -162,6 +162,8 @@ def plan_entry_point(opened: Opened, request: RunRequest, reporter: Reporter) ->
             ".py/.sh file in it with -e",
         ) from exc
     params = resolve_parameters(entry_point, request.parameters, cwd)
+    for typo, note in undeclared(entry_point, params.extra):
+        (reporter.warn if typo else reporter.info)(note)
     command = render_command(entry_point, params)
     env_plan = plan_project_env(project, request.env_manager, request.env_options)
     return Plan(

@@ -35,9 +35,13 @@ def test_validate_and_dry_run_match_mlflow(corpus_project: Path) -> None:
     assert "Traceback" not in proc.stderr
     if "error" in expected and corpus_project.name not in EXTENSIONS:
         assert proc.returncode == 2
-        message = proc.stderr.strip().splitlines()
-        assert message[0].startswith("mlrun: error: ")
-        assert len(message) <= 2  # the error and, optionally, a hint
+        lines = proc.stderr.strip().splitlines()
+        assert any(line.startswith("mlrun: error: ") for line in lines)
+        # Every error and warning at once, nothing else: no traceback, no "OK".
+        assert all(
+            line.startswith(("mlrun: error: ", "mlrun: warning: ", "  hint: ")) for line in lines
+        )
+        assert "error" in json.loads(proc.stdout)  # --json: the errors as JSON
         return
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)

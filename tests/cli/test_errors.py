@@ -35,6 +35,13 @@ def test_invalid_mlproject_names_file_line_and_key(tmp_path: Path) -> None:
     _assert_clean_error(proc, 2, "MLproject:3", "command")
     debug = mlrun("--debug", "run", str(project))
     assert debug.returncode == 2 and "Traceback" in debug.stderr
+    # ... and after the subcommand, where users type it (issue 18).
+    after = mlrun("run", str(project), "--debug")
+    assert after.returncode == 2 and "Traceback" in after.stderr
+    assert "No such option" not in after.stderr
+    # A -P value that happens to read --debug is a value, not the flag.
+    value = mlrun("run", str(project), "-P", "x=--debug")
+    assert value.returncode == 2 and "Traceback" not in value.stderr
 
 
 def test_yaml_syntax_error_has_a_line(tmp_path: Path) -> None:

@@ -33,8 +33,8 @@ def _args_project(tmp_path: Path, command: str) -> Path:
 def test_example_project_runs_and_is_recorded(tmp_path: Path) -> None:
     proc = mlrun("run", str(REPO / "example_projects/elasticnet"), "-P", "alpha=0.3", "--json")
     assert proc.returncode == 0, proc.stderr
-    assert "test RMSE" in proc.stdout
-    result = json.loads(proc.stdout[proc.stdout.index("{") :])
+    assert "test RMSE" in proc.stderr  # under --json the command's output goes to stderr
+    result = json.loads(proc.stdout)
     assert result["status"] == "FINISHED"
     shown = json.loads(mlrun("runs", "show", result["run_id"], "--json", check=True).stdout)
     assert shown["params"]["alpha"] == "0.3"
@@ -169,11 +169,11 @@ def test_run_environment_variables(tmp_path: Path) -> None:
         """,
         {"env.py": code},
     )
-    proc = mlrun("run", str(project), "--json")
-    lines = proc.stdout.splitlines()
+    proc = mlrun("run", str(project), "--json", "-q")
+    lines = proc.stderr.splitlines()  # under --json the command's stdout goes to stderr
     seen = json.loads(lines[0])
     assert lines[1] == str(project)
-    result = json.loads("\n".join(lines[2:]))
+    result = json.loads(proc.stdout)
     assert seen["MLRUN_RUN_ID"] == result["run_id"]
     assert Path(seen["MLRUN_RUN_DIR"]).is_dir()
     assert seen["MLRUN_TRACKING_URI"] == result["tracking_uri"]
@@ -208,7 +208,7 @@ def test_signal_kills_the_whole_group_and_run_is_killed(
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == code, err
     assert not any(pid_alive(p) for p in child_pids)
-    run_id = json.loads(out[out.index("{") :])["run_id"]
+    run_id = json.loads(out)["run_id"]
     shown = json.loads(mlrun("runs", "show", run_id, "--json").stdout)
     assert shown["status"] == "KILLED"
     assert shown["exit_code"] == code

@@ -11,9 +11,10 @@ from tests.helpers import mlrun
 
 
 def split_output(stdout: str) -> tuple[str, dict[str, Any]]:
-    """(the command's own stdout, mlrun's final JSON summary)."""
-    start = 0 if stdout.startswith("{") else stdout.rindex("\n{") + 1
-    return stdout[:start], json.loads(stdout[start:])
+    """(the command's own stdout, mlrun's JSON summary). Under --json mlrun's stdout is
+    the summary alone; the command's stdout went to stderr and to the run's log."""
+    result = json.loads(stdout)
+    return Path(show(result["run_id"])["log_paths"]["stdout"]).read_text(), result
 
 
 def show(run_id: str) -> dict[str, Any]:

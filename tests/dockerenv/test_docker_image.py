@@ -20,6 +20,11 @@ def _run(project: Path, *args: str) -> tuple[Any, dict[str, Any]]:
     return proc, shown
 
 
+def _out(proc: Any) -> str:
+    """The command's own stdout (under --json it is in the run's log, not mlrun's stdout)."""
+    return split_output(proc.stdout)[0]
+
+
 def test_dockerfile_variant_is_built_once_and_reused(
     tmp_path: Path, busybox_image: str, project_name: str, docker_client: Any
 ) -> None:
@@ -36,7 +41,7 @@ def test_dockerfile_variant_is_built_once_and_reused(
         {"docker/Dockerfile": f"FROM {busybox_image}\nRUN echo built > /built.txt\n"},
     )
     first, shown = _run(project)
-    assert first.stdout.startswith("built\n")
+    assert _out(first).startswith("built\n")
     assert BUILDING in first.stderr
     env = shown["env"]
     assert env["env_image_built"] is True and env["dockerfile"] == "docker/Dockerfile"
@@ -46,7 +51,7 @@ def test_dockerfile_variant_is_built_once_and_reused(
 
     (project / "train.py").write_text("print('a code change')\n")  # the Dockerfile has no COPY
     second, shown = _run(project)
-    assert second.stdout.startswith("built\n")
+    assert _out(second).startswith("built\n")
     assert BUILDING not in second.stderr
     assert shown["env"]["env_image_built"] is False
     assert shown["env"]["image_id"] == env["image_id"]
@@ -73,7 +78,7 @@ def test_dockerfile_with_copy_rebuilds_when_its_context_changes(
         },
     )
     first, shown = _run(project)
-    assert first.stdout.startswith("v1\n") and BUILDING in first.stderr
+    assert _out(first).startswith("v1\n") and BUILDING in first.stderr
     assert shown["env"]["env_image"].startswith(f"{project_name}-env:")
     (project / "scratch").mkdir()
     (project / "scratch/notes.txt").write_text("ignored by .dockerignore\n")
@@ -81,7 +86,7 @@ def test_dockerfile_with_copy_rebuilds_when_its_context_changes(
     assert BUILDING not in second.stderr
     (project / "conf.txt").write_text("v2\n")
     third, _ = _run(project)
-    assert third.stdout.startswith("v2\n") and BUILDING in third.stderr
+    assert _out(third).startswith("v2\n") and BUILDING in third.stderr
 
 
 def test_build_image_copies_code_reuses_and_honours_dockerignore(

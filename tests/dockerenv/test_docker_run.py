@@ -83,7 +83,7 @@ def test_exit_code_is_passed_through(
     )
     proc = mlrun("run", str(project), "--json")
     assert proc.returncode == code, proc.stderr
-    assert proc.stdout.startswith("out\n")
+    assert split_output(proc.stdout)[0].startswith("out\n")
     assert "err" in proc.stderr
     shown = show(split_output(proc.stdout)[1]["run_id"])
     assert (shown["status"], shown["exit_code"]) == (status, code)
@@ -113,8 +113,8 @@ def test_outputs_protocol_and_mounted_code(tmp_path: Path, busybox_image: str) -
     )
     proc = mlrun("run", str(project), "--json")
     assert proc.returncode == 0, proc.stderr
-    lines = proc.stdout.splitlines()
-    run_id = split_output(proc.stdout)[1]["run_id"]
+    output, result = split_output(proc.stdout)
+    lines, run_id = output.splitlines(), result["run_id"]
     assert lines[:4] == [
         "/mlflow/projects/code",
         "hello from the host",
@@ -141,7 +141,7 @@ def test_python_project_with_path_parameters(
 
     proc = mlrun("run", str(project), "-P", "alpha=0.3", "-P", f"data={outside}", "--json")
     assert proc.returncode == 0, proc.stderr
-    assert "test RMSE" in proc.stdout
+    assert "test RMSE" in split_output(proc.stdout)[0]
     shown = show(split_output(proc.stdout)[1]["run_id"])
     assert shown["env_kind"] == "docker"
     assert shown["params"]["data"] == str(outside)
@@ -172,7 +172,8 @@ def test_volumes_expand_variables_and_honour_modes(tmp_path: Path, busybox_image
     env = dict(os.environ, DATA_IN=str(data_in), DATA_OUT=str(data_out))
     proc = mlrun("run", str(project), "--json", env=env)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.splitlines()[:3] == ["input data", "in-read-only", "relative to the project"]
+    lines = split_output(proc.stdout)[0].splitlines()
+    assert lines[:3] == ["input data", "in-read-only", "relative to the project"]
     assert (data_out / "y.txt").read_text() == "result\n"
     assert not (data_in / "z").exists()
     shown = show(split_output(proc.stdout)[1]["run_id"])
@@ -197,7 +198,7 @@ def test_environment_forms(tmp_path: Path, busybox_image: str) -> None:
     env.pop("NOT_ON_HOST", None)
     proc = mlrun("run", str(project), "-A", "env=EXTRA=from -A", "--json", env=env)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.splitlines()[0] == "host value|pair value|unset|from -A|7"
+    assert split_output(proc.stdout)[0].splitlines()[0] == "host value|pair value|unset|from -A|7"
     assert "NOT_ON_HOST, which is not set here" in proc.stderr
     shown = show(split_output(proc.stdout)[1]["run_id"])
     assert shown["env"]["environment"] == ["FROM_HOST", "PAIR", "NOT_ON_HOST", "NUMBER", "EXTRA"]
@@ -233,8 +234,8 @@ def test_docker_args_reach_the_engine_and_keep_container(
         "--json",
     )
     assert proc.returncode == 0, proc.stderr
-    out = proc.stdout.splitlines()
-    run_id = split_output(proc.stdout)[1]["run_id"]
+    output, result = split_output(proc.stdout)
+    out, run_id = output.splitlines(), result["run_id"]
     assert out[0] == "lo"  # no network but loopback
     assert out[1].split()[1] == str(64 * 1024)
     assert out[2:4] == ["4321", "root-read-only"]

@@ -64,10 +64,9 @@ def run_json(project: Path, *args: str, check: bool = True) -> tuple[dict[str, A
     proc = mlrun("run", str(project), "--offline", "--json", *args, timeout=300)
     if check:
         assert proc.returncode == 0, proc.stdout + proc.stderr
-    lines = proc.stdout.splitlines()
-    seen = json.loads(lines[0])
-    result = json.loads("\n".join(lines[1:]))
+    result = json.loads(proc.stdout)  # --json: the summary alone; the output is in the log
     shown = json.loads(mlrun("runs", "show", result["run_id"], "--json", check=True).stdout)
+    seen = json.loads(Path(shown["log_paths"]["stdout"]).read_text().splitlines()[0])
     return seen, shown
 
 

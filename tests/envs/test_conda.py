@@ -51,10 +51,9 @@ def _project(root: Path, conda_yaml: str = CONDA_YAML) -> Path:
 def _run(project: Path, *args: str) -> tuple[str, dict[str, object]]:
     proc = mlrun("run", str(project), "--json", *args, timeout=300)
     assert proc.returncode == 0, proc.stderr
-    out, _, result = proc.stdout.partition("{")
-    run_id = json.loads("{" + result)["run_id"]
+    run_id = json.loads(proc.stdout)["run_id"]  # --json: the summary alone on stdout
     shown = json.loads(mlrun("runs", "show", run_id, "--json", check=True).stdout)
-    return out.strip(), shown
+    return Path(shown["log_paths"]["stdout"]).read_text().strip(), shown
 
 
 def test_conda_env_with_rattler_builds_runs_and_caches(
@@ -103,7 +102,7 @@ def test_concurrent_conda_runs_build_once_and_prune(
     assert [p.returncode for p in procs] == [0] * 4, outputs
     records = []
     for out, _ in outputs:
-        run_id = json.loads(out[out.index("{") :])["run_id"]
+        run_id = json.loads(out)["run_id"]
         records.append(json.loads(mlrun("runs", "show", run_id, "--json", check=True).stdout))
     assert len({r["env"]["key"] for r in records}) == 1
     assert sorted(r["env"]["built"] for r in records) == [False, False, False, True]

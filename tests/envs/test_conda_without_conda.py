@@ -71,15 +71,15 @@ def test_mlflow_example_runs_without_conda_as_mlflow_runs_it(example: Path, mana
     other conda packages are not installed, and the warning names them."""
     proc = mlrun("run", str(example), "--offline", "--env-manager", manager, "--json")
     assert proc.returncode == 0, proc.stderr
-    seen = json.loads(proc.stdout.splitlines()[0])
+    run_id = json.loads(proc.stdout)["run_id"]  # --json: the command's output is in its log
+    record = json.loads(mlrun("runs", "show", run_id, "--json", check=True).stdout)
+    seen = json.loads(Path(record["log_paths"]["stdout"]).read_text().splitlines()[0])
     assert seen["mlflow"] == "0.0.1" and seen["logged"] == {"alpha": 0.5}
     assert seen["found"] == {"numpy": False, "pandas": False, "sklearn": False}
     assert seen["python"] == f"{sys.version_info[0]}.{sys.version_info[1]}"
     assert f"without conda, these conda packages are not installed: {IGNORED}" in proc.stderr
     assert "names no Python version" in proc.stderr  # as MLflow warns
     assert "Traceback" not in proc.stderr
-    run_id = json.loads(proc.stdout[proc.stdout.index("\n{") :])["run_id"]
-    record = json.loads(mlrun("runs", "show", run_id, "--json", check=True).stdout)
     assert record["env_kind"] == manager and record["status"] == "FINISHED"
     assert any(p.startswith("pip==") for p in record["env"]["packages"])
 

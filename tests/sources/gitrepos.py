@@ -84,12 +84,13 @@ def add_submodule(work: Path, url: str, path: str) -> str:
 
 
 def run_recorded(*args: str, cwd: Path | None = None) -> tuple[str, dict[str, Any]]:
-    """`mlrun run ARGS --json`, which must succeed: (the command's output, the run record)."""
+    """`mlrun run ARGS --json`, which must succeed: (the command's output, the run record).
+    Under --json, stdout is the JSON summary alone; the output is in the run's log."""
     proc = mlrun("run", *args, "--json", cwd=cwd)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    result = json.loads(proc.stdout[proc.stdout.index("{") :])
-    shown = mlrun("runs", "show", result["run_id"], "--json", check=True)
-    return proc.stdout[: proc.stdout.index("{")], json.loads(shown.stdout)
+    result = json.loads(proc.stdout)
+    shown = json.loads(mlrun("runs", "show", result["run_id"], "--json", check=True).stdout)
+    return Path(shown["log_paths"]["stdout"]).read_text(), shown
 
 
 def output_fields(stdout: str) -> dict[str, str]:

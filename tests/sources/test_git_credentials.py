@@ -96,7 +96,7 @@ def test_token_is_used_but_never_written_shown_or_passed_in_argv(
     assert not leaks, leaks
     for secret in secrets:
         assert secret not in out and secret not in err
-    assert b"ENV " in out  # the project's own environment holds no credential either
+    assert b"ENV " in err  # the project's own environment holds no credential either
     assert all(r.authorized for r in http_server.requests)  # ... yet every request had it
 
     stored = [p for p in mlrun_home.rglob("*") if p.is_file() and not p.is_symlink()]

@@ -234,7 +234,7 @@ def test_without_git_installed(tmp_path: Path) -> None:
     project_repo(work, "v1")
     ran = mlrun("run", str(work), "--json", env=env)
     assert ran.returncode == 0, ran.stderr  # still runs, identified by its files
-    run_id = json.loads(ran.stdout[ran.stdout.index("{") :])["run_id"]
+    run_id = json.loads(ran.stdout)["run_id"]
     source = json.loads(mlrun("runs", "show", run_id, "--json", env=env).stdout)["source"]
     assert source["content_hash"].startswith("sha256:") and source["vcs"] is None
     bare = tmp_path / "bare.git"
@@ -246,24 +246,25 @@ def test_without_git_installed(tmp_path: Path) -> None:
 
 def test_local_remote_messages_show_plain_paths(tmp_path: Path) -> None:
     """A repository in a directory with a space, named by path or by file:// URL: the
-    messages show the path as the user knows it, never percent-encoded; a clone that
+    messages show its path as the user knows it, never percent-encoded; a clone that
     fails after the remote answered says "cannot clone"."""
     work = tmp_path / "repo"
     project_repo(work, "v1")
     bare = tmp_path / "my projects" / "app.git"
     bare.parent.mkdir()
     git(tmp_path, "clone", "-q", "--bare", str(work), str(bare))
+    assert "%20" in bare.as_uri()
     for uri in (str(bare), bare.as_uri()):
-        assert "%20" in bare.as_uri()
         proc = mlrun("run", uri, "-v", "no-such-branch")
         assert proc.returncode == 2, proc.stderr
-        assert f"is not a branch, tag or commit of {bare}\n" in proc.stderr
+        assert f"is not a branch, tag or commit of file://{bare}\n" in proc.stderr
         assert "%20" not in proc.stderr
     missing = mlrun("run", (tmp_path / "my projects" / "gone.git").as_uri())
-    assert missing.returncode == 2
-    assert f"project directory '{tmp_path}/my projects/gone.git' does not exist" in missing.stderr
+    assert missing.returncode == 125, missing.stderr
+    assert f"cannot clone file://{tmp_path}/my projects/gone.git: " in missing.stderr
+    assert "%20" not in missing.stderr
     _, record = run_recorded(bare.as_uri())
-    assert record["source_uri"] == str(bare)  # what `runs list` shows as SOURCE
+    assert record["source_uri"] == f"file://{bare}"  # what `runs list` shows as SOURCE
 
     broken = tmp_path / "my projects" / "broken.git"
     git(tmp_path, "clone", "-q", "--bare", str(work), str(broken))
@@ -271,5 +272,5 @@ def test_local_remote_messages_show_plain_paths(tmp_path: Path) -> None:
     (broken / "objects" / tree[:2] / tree[2:]).unlink()  # refs answer, objects do not
     proc = mlrun("run", str(broken))
     assert proc.returncode == 125, proc.stderr
-    assert f"error: cannot clone {broken}: " in proc.stderr
+    assert f"error: cannot clone file://{broken}: " in proc.stderr
     assert "clon " not in proc.stderr and "Traceback" not in proc.stderr

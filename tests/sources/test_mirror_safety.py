@@ -132,7 +132,7 @@ def test_fetch_killed_midway_is_repaired(
     )
     assert proc.returncode == 0, proc.stderr
     assert "repaired the mirror" in proc.stderr
-    assert output_fields(proc.stdout)["version"] == "v2"
+    assert output_fields(proc.stderr)["version"] == "v2"  # --json: the output is on stderr
     assert not (git_dir / "mlrun-fetching").exists()
     assert not list((git_dir / "objects" / "pack").glob("tmp_*"))
     assert git(git_dir, "rev-parse", "refs/heads/main") == newer

@@ -71,7 +71,7 @@ def test_nested_mlrun_run_in_a_step_is_a_child_of_the_step(tmp_path: Path) -> No
     # A plain entry point calling mlrun.run(): the sub-run is its child.
     proc = mlrun("run", str(project), "-e", "outer", "--json")
     assert proc.returncode == 0, proc.stderr
-    outer_id = json.loads(proc.stdout[proc.stdout.index("{") :])["run_id"]
+    outer_id = json.loads(proc.stdout)["run_id"]
     children = [
         r for r in json.loads(mlrun("runs", "list", "--json").stdout) if r["entry_point"] == "inner"
     ]

@@ -64,7 +64,7 @@ def test_code_change_reruns_every_step(tmp_path: Path) -> None:
     (project / "notes.txt").write_text("a new file is new code in a non-git project\n")
     result = run_json(project, "-e", "flow")
     assert statuses(result) == ALL_RUN
-    assert all("code changed (" in r for r in reasons(result).values())
+    assert all("code changed: notes.txt (new)" in r for r in reasons(result).values())
     # Byte-code caches are not code: a step importing a module does not bust the cache.
     (project / "__pycache__").mkdir()
     (project / "__pycache__" / "step.cpython-311.pyc").write_bytes(b"\0")

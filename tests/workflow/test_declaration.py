@@ -216,3 +216,23 @@ def test_unknown_workflow_of_a_malformed_section(tmp_path: Path) -> None:
             ),
             "other",
         )
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        ("[/abs/x.py]", "code pattern '/abs/x.py' of step 'a' is not relative to the project"),
+        ("['../x.py']", "code pattern '../x.py' of step 'a' reaches outside the project"),
+        ("['${{ params.p }}']", "holds a reference; code patterns are plain globs"),
+        ("[]", "code of step 'a' is empty; leave it out to mean the whole project"),
+        ("{x: 1}", "code of step 'a' must be a list of paths"),
+    ],
+)
+def test_code_patterns_are_checked(tmp_path: Path, code: str, message: str) -> None:
+    err = _error(tmp_path, f"steps:\n  a: {{entry_point: main, code: {code}}}\n")
+    assert message in str(err) and err.line == 9
+
+
+def test_code_patterns_load(tmp_path: Path) -> None:
+    graph = _load(tmp_path, "steps:\n  a: {entry_point: main, code: [a.py, 'lib/**/*.py']}\n")
+    assert graph.workflow.steps["a"].code == ("a.py", "lib/**/*.py")  # type: ignore[attr-defined]

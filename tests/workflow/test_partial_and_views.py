@@ -74,7 +74,11 @@ def test_dag_formats(tmp_path: Path) -> None:
     assert "workflow pipeline (6 steps)" in text
     assert "      evaluate" in text and "<- train[alpha=0.01], train[alpha=0.1]" in text
     mermaid = mlrun("dag", str(project), "-e", "pipeline", "--format", "mermaid", check=True).stdout
-    assert mermaid.startswith("flowchart TD") and 'n2["train[alpha=0.01]"]' in mermaid
+    # Fenced, ready for Markdown; --no-fence gives the bare diagram (mermaid-cli).
+    assert mermaid.startswith("```mermaid\nflowchart TD\n") and mermaid.endswith("\n```\n")
+    assert 'n2["train[alpha=0.01]"]' in mermaid
+    bare = mlrun("dag", str(project), "--format", "mermaid", "--no-fence", check=True).stdout
+    assert bare == mermaid.removeprefix("```mermaid\n").removesuffix("```\n")
     assert "n1 --> n2" in mermaid
     dot = mlrun("dag", str(project), "--format", "dot", check=True).stdout
     assert dot.startswith('digraph "pipeline" {') and '"prepare" -> "train[alpha=1.0]";' in dot

@@ -13,6 +13,7 @@ from mlrun.execution.supervisor import Cancel
 from mlrun.workflow import refs
 from mlrun.workflow import state as st
 from mlrun.workflow.cache import KeyInputs, StepCache, what_changed
+from mlrun.workflow.code import changed_files, short_diff
 from mlrun.workflow.refs import Ref, RefError, Upstream
 from mlrun.workflow.scheduler import Scheduler
 from mlrun.workflow.state import StepState
@@ -86,6 +87,34 @@ def test_key_inputs_key_and_what_changed() -> None:
         "upstream prep changed",
     ]
     assert what_changed(base, changed, limit=2)[-1] == "and 3 more"
+    names = {("git:abc", "git:def"): "train.py", ("-h1", "-h2"): "data.csv/x (new)"}
+    named = what_changed(base, changed, lambda a, b: names.get((a, b), ""), limit=10)
+    assert named[1] == "code changed: train.py"
+    assert named[3] == "dep data.csv changed: data.csv/x (new)"
+
+
+def test_changes_never_look_equal() -> None:
+    """Issue 18: `code changed (git:757e4112df41 -> git:757e4112df41)` said nothing."""
+    sha = "757e4112df41" + "0" * 28
+    clean, dirty = f"git:{sha}", f"git:{sha}+dirty:{'ab' * 16}"
+    assert short_diff(clean, dirty) == f"git:757e4112df41 -> git:757e4112df41+dirty:{'ab' * 6}"
+    a, b = f"sha256:{'1' * 30}aaaa{'2' * 30}", f"sha256:{'1' * 30}bbbb{'2' * 30}"
+    before, _, after = short_diff(a, b).partition(" -> ")
+    assert before != after and before.startswith("sha256:") and len(before) < 60
+    # Long parameter values are cut around their first difference.
+    p1, p2 = "/home/u/runs/" + "x" * 40 + "/a.csv", "/home/u/runs/" + "x" * 40 + "/b.csv"
+    words = what_changed(KeyInputs("c", {"p": p1}, "k", "e"), KeyInputs("c", {"p": p2}, "k", "e"))
+    old, _, new = words[0].removeprefix("parameter p: ").partition(" -> ")
+    assert old != new and old.endswith("/a.csv'") and new.endswith("/b.csv'")
+
+
+def test_changed_files_and_their_description() -> None:
+    before = {"a.py": "file:1", "b.py": "file:2", "gone.py": "file:3"}
+    after = {"a.py": "file:1", "b.py": "exec:2", "new.py": "file:4"}
+    assert changed_files(before, after) == "b.py, gone.py (removed), new.py (new)"
+    many = {f"f{i}.py": "file:x" for i in range(7)}
+    assert changed_files({}, many, limit=2) == "f0.py (new), f1.py (new) and 5 more"
+
     assert KeyInputs.from_tag("not json") is None
 
 

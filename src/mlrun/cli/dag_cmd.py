@@ -25,8 +25,17 @@ import click
     type=click.Choice(["text", "mermaid", "dot"]),
     help="text for a terminal, mermaid for Markdown, dot for Graphviz.",
 )
-def dag(uri: str, name: str | None, version: str | None, fmt: str) -> int:
-    """Draw the graph of a workflow of the project at URI (matrix steps expanded)."""
+@click.option(
+    "--fence/--no-fence",
+    default=None,
+    help="Wrap the drawing in a Markdown code block (```mermaid ... ```). "
+    "Default: on for mermaid, off for text and dot.",
+)
+def dag(uri: str, name: str | None, version: str | None, fmt: str, fence: bool | None) -> int:
+    """Draw the graph of a workflow of the project at URI (matrix steps expanded).
+
+    `--format mermaid` prints a fenced block to paste into Markdown (GitHub, GitLab and
+    most wikis draw it); `--no-fence` gives the bare diagram for mermaid-cli."""
     from mlrun import sources
     from mlrun.errors import UsageError
     from mlrun.spec.loader import load_project
@@ -49,5 +58,8 @@ def dag(uri: str, name: str | None, version: str | None, fmt: str) -> int:
         graph = build(load_workflow(project, name))
     finally:
         source.close()
-    click.echo(draw(graph, fmt))
+    drawing = draw(graph, fmt)
+    if fence if fence is not None else fmt == "mermaid":
+        drawing = f"```{fmt}\n{drawing}\n```"
+    click.echo(drawing)
     return 0

@@ -71,15 +71,32 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def run_cli(argv: list[str] | None = None) -> int:
-    from mlrun.errors import MlrunError
+    from mlrun.cli.output import json_stdout
 
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _raise_terminated)
-    debug = os.environ.get("MLRUN_DEBUG") == "1" or "--debug" in (argv or sys.argv[1:])
+    args = sys.argv[1:] if argv is None else argv
+    given = args[: args.index("--")] if "--" in args else args
+    debug = os.environ.get("MLRUN_DEBUG") == "1" or "--debug" in given
+    with json_stdout("--json" in given):
+        return _run(args, debug)
+
+
+def _run(args: list[str], debug: bool) -> int:
+    from mlrun.errors import MlrunError
+
     try:
-        result = cli.main(args=argv, prog_name="mlrun", standalone_mode=False)
+        result = cli.main(args=_debug_first(args), prog_name="mlrun", standalone_mode=False)
     except MlrunError as exc:
-        _print_error(exc.message, exc.hint)
+        _print_error(
+            exc.message,
+            exc.hint,
+            exc.exit_code,
+            type(exc).__name__,
+            file=getattr(exc, "file", None),
+            line=getattr(exc, "line", None),
+            key=getattr(exc, "key", None),
+        )
         if debug:
             import traceback
 
@@ -89,12 +106,15 @@ def run_cli(argv: list[str] | None = None) -> int:
         return int(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
-        return 2 if isinstance(exc, click.UsageError) else exc.exit_code
+        code = 2 if isinstance(exc, click.UsageError) else exc.exit_code
+        _json_error("UsageError", exc.format_message(), None, code)
+        return code
     except (KeyboardInterrupt, click.Abort):
-        _print_error("interrupted")
+        _print_error("interrupted", None, 128 + signal.SIGINT, "Interrupted")
         return 128 + signal.SIGINT
     except Terminated as exc:
-        _print_error(f"stopped by {signal.Signals(exc.signum).name}")
+        name = signal.Signals(exc.signum).name
+        _print_error(f"stopped by {name}", None, 128 + exc.signum, "Interrupted")
         return 128 + exc.signum
     except BrokenPipeError:
         # `mlrun runs list | head`: the reader left; not an error worth a traceback.
@@ -105,10 +125,33 @@ def run_cli(argv: list[str] | None = None) -> int:
     return int(result or 0)
 
 
-def _print_error(message: str, hint: str | None = None) -> None:
+def _debug_first(args: list[str]) -> list[str]:
+    """`--debug` is the group's option; accept it after the subcommand too
+    (`mlrun run . --debug`), as users type it."""
+    if "--debug" not in args:
+        return args
+    end = args.index("--") if "--" in args else len(args)
+    head = [a for a in args[:end] if a != "--debug"]
+    return ["--debug", *head, *args[end:]]
+
+
+def _print_error(
+    message: str,
+    hint: str | None = None,
+    exit_code: int = 1,
+    kind: str = "MlrunError",
+    **extra: object,
+) -> None:
     click.echo(f"mlrun: error: {message}", err=True)
     if hint:
         click.echo(f"  hint: {hint}", err=True)
+    _json_error(kind, message, hint, exit_code, **extra)
+
+
+def _json_error(kind: str, message: str, hint: str | None, exit_code: int, **extra: object) -> None:
+    from mlrun.cli.output import dump_json_error
+
+    dump_json_error(kind, message, hint, exit_code, **extra)
 
 
 def _crash(exc: Exception, debug: bool) -> int:
@@ -130,6 +173,9 @@ def _crash(exc: Exception, debug: bool) -> int:
     _print_error(
         redact(f"internal error: {type(exc).__name__}: {exc}"),
         f"this is a bug in mlrun; the traceback is in {log}" if log else None,
+        1,
+        "InternalError",
+        crash_log=str(log) if log else None,
     )
     if debug:
         click.echo(text, err=True)

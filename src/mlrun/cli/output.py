@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import io
+import os
 import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from typing import TextIO
 
 import click
 
@@ -115,7 +118,77 @@ def timestamp(epoch: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch))
 
 
+class _JsonStdout:
+    """Where the one JSON document goes while --json holds stdout (see json_stdout)."""
+
+    stream: TextIO | None = None
+    emitted = False
+
+
+@contextlib.contextmanager
+def json_stdout(enabled: bool) -> Iterator[None]:
+    """Under --json, stdout holds exactly one JSON document, on success and on error:
+    everything else written to stdout meanwhile -- the entry point's own output, a
+    library's stray print -- goes to stderr (and the run's log files, as always). Both
+    Python's sys.stdout and, for anything writing to file descriptor 1, the descriptor
+    itself are pointed at stderr; dump_json() writes to the real stdout."""
+    if not enabled:
+        yield
+        return
+    real = sys.stdout
+    real.flush()
+    saved_fd: int | None = None
+    try:
+        fd = real.fileno()
+        saved_fd = os.dup(fd)
+        os.dup2(sys.stderr.fileno(), fd)
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        saved_fd = None  # not a real file (an in-process test runner): Python level only
+    out = real if saved_fd is None else open(saved_fd, "w", encoding="utf-8", closefd=False)
+    _JsonStdout.stream, _JsonStdout.emitted = out, False
+    sys.stdout = sys.stderr
+    try:
+        yield
+    finally:
+        for stream in (sys.stdout, out):
+            with contextlib.suppress(OSError, ValueError):  # a reader that left (head)
+                stream.flush()
+        sys.stdout = real
+        _JsonStdout.stream = None
+        if saved_fd is not None:
+            os.dup2(saved_fd, fd)
+            os.close(saved_fd)
+
+
 def dump_json(data: object) -> None:
+    """The command's JSON document (on the real stdout under --json)."""
     import json
 
-    click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
+    text = json.dumps(data, indent=2, sort_keys=False, default=str)
+    if _JsonStdout.stream is None:
+        click.echo(text)
+        return
+    if not _JsonStdout.emitted:  # one document, never two
+        _JsonStdout.emitted = True
+        _JsonStdout.stream.write(text + "\n")
+        _JsonStdout.stream.flush()
+
+
+def dump_json_error(
+    kind: str, message: str, hint: str | None, exit_code: int, **extra: object
+) -> None:
+    """Under --json, a failure is a JSON document too (unless the command already wrote
+    its own): `{"error": {"kind", "message", "hint", "exit_code", ...}}`."""
+    if _JsonStdout.stream is not None and not _JsonStdout.emitted:
+        fields = {k: v for k, v in extra.items() if v is not None}
+        dump_json(
+            {
+                "error": {
+                    "kind": kind,
+                    "message": message,
+                    "hint": hint,
+                    "exit_code": exit_code,
+                    **fields,
+                }
+            }
+        )

@@ -1,8 +1,10 @@
-"""`mlrun validate`: load an MLproject, report its entry points and every warning."""
+"""`mlrun validate`: every error and warning of a project at once, then its entry points
+(the checks are in mlrun/validation.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -16,13 +18,13 @@ from mlrun.cli.output import TerminalReporter, dump_json
 @click.option("--strict", is_flag=True, help="Exit 2 when there are warnings.")
 @click.option("--offline", is_flag=True, help="git: use the mirror cache only.")
 def validate(uri: str, version: str | None, as_json: bool, strict: bool, offline: bool) -> int:
-    """Check the MLproject at URI; print its entry points, parameters and warnings.
+    """Check the MLproject at URI, its workflows and its environment files; print every
+    error and warning at once (in line order), then its entry points and parameters.
 
-    Exit 0 when the project loads (warnings allowed unless --strict), 2 otherwise.
+    Exit 0 when the project is valid (warnings allowed unless --strict), 2 otherwise.
     """
     from mlrun import sources
-    from mlrun.spec.loader import load_project
-    from mlrun.spec.summary import project_summary
+    from mlrun.validation import validate_project
 
     source = sources.resolve(
         uri,
@@ -32,30 +34,74 @@ def validate(uri: str, version: str | None, as_json: bool, strict: bool, offline
         reporter=TerminalReporter(quiet=as_json),
     )
     try:
-        project = load_project(source.project_dir)
-        summary = project_summary(project)
-        if project.env.kind == "conda_env" and project.env.file is not None:
-            from mlrun.envs.conda.manager import without_conda_report
-
-            without, warnings = without_conda_report(project.env.file)
-            summary["env"]["without_conda"] = without
-            summary["warnings"] += warnings
-        if "workflows" in project.extra:
-            from mlrun.workflow.summary import workflows_summary
-
-            summary["workflows"] = workflows_summary(project)
+        report = validate_project(source.project_dir)
     finally:
         source.close()
+    for d in report.diagnostics:
+        click.echo(f"mlrun: {d.severity}: {d}", err=True)
+        if d.hint and d.severity == "error":
+            click.echo(f"  hint: {d.hint}", err=True)
+    failure = _failure(report, strict)
+    file = report.project.file if report.project else None
     if as_json:
-        dump_json({**summary, "source": source.provenance})
-    else:
-        _print_summary(summary, project.file)
+        document: dict[str, Any] = dict(report.summary or {})
+        if failure is not None:
+            document["error"] = failure
+        document["diagnostics"] = [d.to_json() for d in report.diagnostics]
+        document.setdefault("warnings", [str(d) for d in report.warnings])
+        document["source"] = source.provenance
+        dump_json(document)
+    elif report.summary is not None:
+        _print_summary(report.summary, file, failure)
         click.echo(f"source: {_describe(source)}")
-    return 2 if strict and summary["warnings"] else 0
+    if failure is not None and not (len(report.diagnostics) == 1 and report.errors):
+        click.echo(f"mlrun: error: {failure['message']}", err=True)
+    return 0 if failure is None else 2
 
 
-def _print_summary(summary: dict, file: Path | None) -> None:  # type: ignore[type-arg]
-    click.echo(f"{file or 'no MLproject file'}: OK")
+def _failure(report: Any, strict: bool) -> dict[str, Any] | None:
+    """The `error` of the validate JSON, or None when the project passes."""
+    errors, warnings = report.errors, report.warnings
+    if errors:
+        first = errors[0]
+        counts = _count(len(errors), "error") + (
+            f" and {_count(len(warnings), 'warning')}" if warnings else ""
+        )
+        return {
+            "kind": "SpecError",
+            "message": str(first) if len(errors) == 1 else f"{counts} in {_where(report)}",
+            "hint": first.hint,
+            "exit_code": 2,
+            "file": first.file,
+            "line": first.line,
+            "key": first.key,
+        }
+    if strict and warnings:
+        return {
+            "kind": "SpecError",
+            "message": f"{_count(len(warnings), 'warning')}, and --strict was given",
+            "hint": "fix them, or drop --strict",
+            "exit_code": 2,
+        }
+    return None
+
+
+def _where(report: Any) -> str:
+    files = {d.file for d in report.errors}
+    if len(files) == 1 and None not in files:
+        return str(files.pop())
+    return f"the project at {report.project.directory}" if report.project else "the project"
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _print_summary(
+    summary: dict[str, Any], file: Path | None, failure: dict[str, Any] | None
+) -> None:
+    verdict = "OK" if failure is None else f"FAILED ({failure['message']})"
+    click.echo(f"{file or 'no MLproject file'}: {verdict}")
     click.echo(f"name: {summary['name'] or '(none)'}")
     env = summary["env"]
     click.echo(f"environment: {env['kind']}" + (f" ({env['file']})" if env.get("file") else ""))
@@ -72,8 +118,9 @@ def _print_summary(summary: dict, file: Path | None) -> None:  # type: ignore[ty
             click.echo(f"  {pname}: {param['type']} ({default})")
     for name, wf in summary.get("workflows", {}).items():
         click.echo(f"workflow {name}: {len(wf['order'])} steps ({', '.join(wf['steps'])})")
-    for warning in summary["warnings"]:
-        click.echo(f"warning: {warning}", err=True)
+        for step, info in wf["steps"].items():
+            if info["code"]:
+                click.echo(f"  {step}: code {', '.join(info['code'])}")
 
 
 def _describe(source: object) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -56,6 +57,17 @@ _OPTIONS = [
         help="Workflows: run only STEP; the steps it needs must be cached.",
     ),
     click.option(
+        "--resume",
+        "resume",
+        is_flag=False,
+        flag_value="",
+        default=None,
+        metavar="[RUN_ID]",
+        callback=lambda ctx, param, value: _run_id(value),
+        help="Workflows: reuse the steps that finished in the latest run of this workflow "
+        "(or in RUN_ID) whatever changed; run the failed step and what follows it.",
+    ),
+    click.option(
         "--stream",
         "stream_output",
         is_flag=True,
@@ -70,8 +82,21 @@ _DEFAULTS: dict[str, Any] = {
     "no_cache": False,
     "from_steps": (),
     "only_steps": (),
+    "resume": None,
     "stream_output": False,
 }
+
+
+def _run_id(value: str | None) -> str | None:
+    """--resume's optional value must look like a run id (32 hex digits, or a prefix):
+    `mlrun run --resume . -e w` would otherwise read the URI as one."""
+    if value and not re.fullmatch(r"[0-9a-fA-F]{4,32}", value):
+        raise UsageError(
+            f"--resume {value!r}: a run id is hexadecimal (mlrun runs list shows them)",
+            hint="put --resume after the URI (mlrun run URI -e WORKFLOW --resume), or write "
+            "--resume=RUN_ID",
+        )
+    return value.lower() if value else value
 
 
 def workflow_options(fn: F) -> F:
@@ -88,6 +113,7 @@ _FLAGS = {
     "no_cache": "--no-cache",
     "from_steps": "--from",
     "only_steps": "--only",
+    "resume": "--resume",
     "stream_output": "--stream",
 }
 
@@ -113,4 +139,5 @@ def options_from(values: dict[str, Any]) -> Any:
         no_cache=values["no_cache"],
         from_steps=tuple(values["from_steps"]),
         only=tuple(values["only_steps"]),
+        resume=values["resume"],
     )

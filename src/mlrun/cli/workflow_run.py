@@ -151,6 +151,7 @@ def run_workflow(
         click.echo(
             table(["STEP", "STATUS", "TIME", "RUN", "NOTE"], summary_rows(result.steps)), err=True
         )
+        _show_results(result)
         reporter.info(
             f"workflow run {result.run_id} {result.status}"
             + (f" (exit code {result.exit_code})" if result.exit_code else "")
@@ -164,6 +165,7 @@ def run_workflow(
                 "status": result.status,
                 "exit_code": result.exit_code,
                 "tracking_uri": store.uri,
+                "outputs": result.results,
                 "steps": [s.to_json() for s in result.steps],
             }
         )
@@ -181,6 +183,19 @@ def _print_dry_run(name: str, rows: list[dict[str, Any]]) -> None:
     for r in shown:
         params = " ".join(f"-P {k}={v}" for k, v in r["parameters"].items())
         click.echo(f"  {r['name']}: -e {r['entry_point']} {params}".rstrip())
+
+
+def _show_results(result: Any, width: int = 100) -> None:
+    """The final steps' outputs under the table: the result the workflow computed."""
+    import json
+
+    runs = {s.name: s.run_id for s in result.steps}
+    for name, outputs in result.results.items():
+        click.echo(f"outputs of {name} (run {(runs.get(name) or '-')[:12]}):", err=True)
+        for key, value in outputs.items():
+            text = value if isinstance(value, str) else json.dumps(value)
+            text = text if len(text) <= width else text[: width - 3] + "..."
+            click.echo(f"  {key}: {text}", err=True)
 
 
 def _show_failed_logs(store: Any, steps: list[Any], lines: int = 15) -> None:

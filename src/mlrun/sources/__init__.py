@@ -56,7 +56,13 @@ def resolve(
         from mlrun.sources.local import resolve_local
 
         source = resolve_local(
-            base, subdir, cwd, version=version, require_clean=require_clean, reporter=reporter
+            base,
+            subdir,
+            cwd,
+            version=version,
+            require_clean=require_clean,
+            offline=offline,
+            reporter=reporter,
         )
     source.provenance["code_identity"] = source.code_identity
     return source

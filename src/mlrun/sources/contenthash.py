@@ -78,14 +78,35 @@ def walk(root: Path) -> Iterator[tuple[str, os.stat_result | None]]:
                     yield rel, None
 
 
-def _hash(root: Path, entries: Iterable[tuple[str, os.stat_result | None]]) -> str:
-    cache = _StatCache(root)
+def file_digests(root: Path, rels: Iterable[str]) -> dict[str, str]:
+    """{relative path: "kind:digest"} for the given files, through the stat cache: what
+    a workflow keeps to name the files that changed between two runs."""
+    top = os.fspath(root)
+    return _digests(root, ((rel, _lstat(os.path.join(top, rel))) for rel in rels))
+
+
+def combine(digests: dict[str, str]) -> str:
+    """`sha256:<hex>` of a {path: "kind:digest"} map; tree_hash(root) equals
+    combine(file_digests(root, <its files>))."""
     digest = sha256()
-    for rel, st in sorted(entries, key=lambda e: e[0]):
-        kind, value = cache.digest(rel, st)
+    for rel in sorted(digests):
+        kind, _, value = digests[rel].partition(":")
         digest.update(f"{rel}\0{kind}\0{value}\n".encode(errors="surrogateescape"))
-    cache.save()
     return "sha256:" + digest.hexdigest()
+
+
+def _hash(root: Path, entries: Iterable[tuple[str, os.stat_result | None]]) -> str:
+    return combine(_digests(root, entries))
+
+
+def _digests(root: Path, entries: Iterable[tuple[str, os.stat_result | None]]) -> dict[str, str]:
+    cache = _StatCache(root)
+    found = {}
+    for rel, st in entries:
+        kind, value = cache.digest(rel, st)
+        found[rel] = f"{kind}:{value}"
+    cache.save()
+    return found
 
 
 def _lstat(path: str) -> os.stat_result | None:

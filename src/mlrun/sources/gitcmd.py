@@ -110,6 +110,17 @@ def git(
     return result
 
 
+def read_only(args: Sequence[str], cwd: Path) -> str | None:
+    """The output of a read-only git command in `cwd` (optional locks off: it must not
+    rewrite the user's index), or None when git is missing or cannot answer there; the
+    caller then treats the directory as plain files."""
+    try:
+        result = git(["--no-optional-locks", *args], cwd=cwd, check=False)
+    except GitMissingError:
+        return None
+    return result.stdout if result.ok else None
+
+
 def _subcommand(args: Sequence[str]) -> str:
     skip = False
     for arg in args:

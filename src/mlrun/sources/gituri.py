@@ -46,10 +46,10 @@ class GitRemote:
 
     @property
     def display(self) -> str:
-        """The remote as messages show it: a `file://` remote as its plain path (no
-        percent-encoding: `/tmp/my dir/repo.git`, not `file:///tmp/my%20dir/repo.git`)."""
+        """The remote as messages show it: a `file://` URL with its path as the user
+        knows it (`file:///tmp/my dir/repo.git`, not `file:///tmp/my%20dir/repo.git`)."""
         if self.url.lower().startswith("file://"):
-            return unquote(urlsplit(self.url).path)
+            return "file://" + unquote(urlsplit(self.url).path)
         return self.url
 
     @property

@@ -16,6 +16,7 @@ def resolve_local(
     *,
     version: str | None = None,
     require_clean: bool = False,
+    offline: bool = False,
     reporter: Reporter,
 ) -> Source:
     from mlrun.sources.provenance import find_worktree, is_bare_repo
@@ -27,6 +28,10 @@ def resolve_local(
 
         raw = file_url_path(uri)
     path = (cwd / Path(raw).expanduser()).resolve()
+    if is_file_url and not path.exists():
+        # A URL names a repository, like any remote: one that is not there is a fetch
+        # error (125), and --offline can still run it from the mirror cache.
+        return _as_remote(path, subdir, version, offline, reporter)
     if not path.exists():
         raise UsageError(
             f"project directory {raw!r} does not exist",
@@ -40,12 +45,7 @@ def resolve_local(
     top = find_worktree(path)
     if is_bare_repo(path) or (is_file_url and top == path):
         # A repository named as a remote: its commits, not its files, are the project.
-        from mlrun.sources.gitsource import resolve_remote
-        from mlrun.sources.gituri import local_remote
-
-        return resolve_remote(
-            local_remote(path), subdir, version=version, offline=False, reporter=reporter
-        )
+        return _as_remote(path, subdir, version, offline, reporter)
     if top is not None and version is not None:
         from mlrun.sources.gitsource import resolve_worktree_version
 
@@ -63,6 +63,17 @@ def resolve_local(
             f"the subdirectory {subdir!r} does not exist in {path}", hint="check the path after '#'"
         )
     return _in_place(project_dir, top, require_clean, reporter)
+
+
+def _as_remote(
+    path: Path, subdir: str, version: str | None, offline: bool, reporter: Reporter
+) -> Source:
+    from mlrun.sources.gitsource import resolve_remote
+    from mlrun.sources.gituri import local_remote
+
+    return resolve_remote(
+        local_remote(path), subdir, version=version, offline=offline, reporter=reporter
+    )
 
 
 def _in_place(

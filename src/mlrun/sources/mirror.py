@@ -20,16 +20,16 @@ from mlrun.errors import FetchError, UsageError
 from mlrun.reporting import Reporter
 from mlrun.sources.gitcmd import auth_env, fetch_error, git
 from mlrun.sources.gituri import GitRemote
+from mlrun.util.proc import ProcResult
 from mlrun.util.redact import redact
 
 FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
 _FETCHING = "mlrun-fetching"  # marker: a fetch into this mirror has not finished
+_REMOTE_HEAD = "refs/mlrun/remote-head"  # the commit the remote's HEAD was on
+_NO_DEFAULT = "refs/mlrun/no-default-branch"  # the mirror's HEAD when the remote has none
 # Branches and tags as they are on the remote (pruned), plus the remote's HEAD commit.
-_REFSPECS = (
-    "+refs/heads/*:refs/heads/*",
-    "+refs/tags/*:refs/tags/*",
-    "+HEAD:refs/mlrun/remote-head",
-)
+_HEAD_SPEC = f"+HEAD:{_REMOTE_HEAD}"
+_REFSPECS = ("+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*", _HEAD_SPEC)
 PINS = "refs/mlrun/pins/"  # commits fetched by id (on no branch): kept from gc
 _ING = {"fetch": "fetching", "clone": "cloning"}  # the progress line's word for an action
 
@@ -127,15 +127,17 @@ class Mirror:
             shutil.rmtree(tmp, ignore_errors=True)
             reporter.debug(head.describe())
             raise fetch_error(head, self.remote, "clone")
-        if not re.search(r"^[0-9a-f]{40}\tHEAD$", head.stdout, re.MULTILINE):
+        has_head = re.search(r"^[0-9a-f]{40}\tHEAD$", head.stdout, re.MULTILINE)
+        if not has_head and not self._has_refs(tmp):
             shutil.rmtree(tmp, ignore_errors=True)
             raise FetchError(
-                f"the repository at {self.remote.display} is empty (it has no "
-                "commit on its default branch)",
+                f"the repository at {self.remote.display} is empty (it has no branch or tag)",
                 hint="push a commit, or check the URL",
             )
         match = re.search(r"^ref: (refs/heads/\S+)\tHEAD$", head.stdout, re.MULTILINE)
-        if match is not None:  # else the remote's HEAD is detached: no default branch
+        if not has_head:  # HEAD names a branch that does not exist: no default branch
+            git(["symbolic-ref", "HEAD", _NO_DEFAULT], git_dir=tmp)
+        elif match is not None:  # else the remote's HEAD is detached
             git(["symbolic-ref", "HEAD", match.group(1)], git_dir=tmp)
         try:
             self._fetch(reporter, list(_REFSPECS), prune=True, git_dir=tmp, action="clone")
@@ -143,6 +145,14 @@ class Mirror:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         os.replace(tmp, self.git_dir)
+
+    def _has_refs(self, git_dir: Path) -> bool:
+        """Does the remote have any branch or tag? (Its HEAD may name a branch that does
+        not exist: `git init --bare` names `master`, and the user pushed `main`.)"""
+        refs = git(
+            ["ls-remote", "--heads", "--tags", "origin"], git_dir=git_dir, env=self.env, check=False
+        )
+        return refs.ok and bool(refs.stdout.strip())
 
     def _fetch(
         self,
@@ -160,13 +170,27 @@ class Mirror:
         if prune:
             args.append("--prune")
         with reporter.progress(f"{_ING[action]} {self.remote.display}") as progress:
-            result = git(
-                [*args, "origin", *refspecs],
-                git_dir=git_dir,
-                env=self.env,
-                check=False,
-                on_stderr=lambda line: progress.update(redact(line)),
-            )
+
+            def fetch(specs: list[str]) -> ProcResult:
+                return git(
+                    [*args, "origin", *specs],
+                    git_dir=git_dir,
+                    env=self.env,
+                    check=False,
+                    on_stderr=lambda line: progress.update(redact(line)),
+                )
+
+            result = fetch(refspecs)
+            if (
+                not result.ok
+                and _HEAD_SPEC in refspecs
+                and "couldn't find remote ref head" in result.stderr.lower()
+            ):
+                # The remote's HEAD names no existing branch: fetch the branches and
+                # tags, and forget the HEAD we knew (there is no default branch now).
+                git(["update-ref", "-d", _REMOTE_HEAD], git_dir=git_dir, check=False)
+                git(["symbolic-ref", "HEAD", _NO_DEFAULT], git_dir=git_dir)
+                result = fetch([r for r in refspecs if r != _HEAD_SPEC])
             # git cleans up after itself when it exits, even on failure; only a killed
             # git (marker left behind) needs the repair.
             marker.unlink()
@@ -184,7 +208,7 @@ class Mirror:
             [
                 "for-each-ref",
                 "--format=%(objectname) %(refname)",
-                "refs/mlrun/remote-head",
+                _REMOTE_HEAD,
                 "refs/heads/",
             ],
             git_dir=git_dir,
@@ -193,7 +217,7 @@ class Mirror:
         for line in out.splitlines():
             sha, _, name = line.partition(" ")
             refs[name] = sha
-        remote_head = refs.pop("refs/mlrun/remote-head", None)
+        remote_head = refs.pop(_REMOTE_HEAD, None)
         if remote_head is None or refs.get(current) == remote_head:
             return
         candidates = sorted(name for name, sha in refs.items() if sha == remote_head)
@@ -278,14 +302,13 @@ class Mirror:
 
     def _default_target(self) -> Target:
         head = (self.git_dir / "HEAD").read_text().strip().removeprefix("ref: ")
-        remote_head, branch_head = self._batch(
-            ["refs/mlrun/remote-head^{commit}", f"{head}^{{commit}}"]
-        )
+        remote_head, branch_head = self._batch([f"{_REMOTE_HEAD}^{{commit}}", f"{head}^{{commit}}"])
         commit = remote_head or branch_head
         if not commit or commit == "ambiguous":
-            raise FetchError(
-                f"the mirror of {self.remote.display} has no default branch",
-                hint="give a version with -v/--version",
+            raise UsageError(
+                f"the repository at {self.remote.display} has no default branch (its HEAD "
+                "names no branch that exists), so there is no version to run without -v",
+                hint=f"choose one with -v ({self._known_versions()})",
             )
         branch = head.removeprefix("refs/heads/") if branch_head == commit else None
         return Target(commit, head if branch else None, branch=branch)

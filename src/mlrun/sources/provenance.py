@@ -66,28 +66,15 @@ def git_identity(commit: str, subdir: str, dirty_digest: str | None = None) -> s
 def worktree_state(project_dir: Path, top: Path, *, require_clean: bool) -> LocalState | None:
     """Provenance of `project_dir` inside the working tree `top`; None when git cannot
     describe it (git missing, or not really a repository)."""
-    from mlrun.sources.gitcmd import GitMissingError
+    from mlrun.sources.gitcmd import read_only
 
-    try:
-        status = git(
-            [
-                *_READ_ONLY,
-                "status",
-                "--porcelain=v2",
-                "--branch",
-                "--untracked-files=all",
-                "-z",
-                "--",
-                ".",
-            ],
-            cwd=project_dir,
-            check=False,
-        )
-    except GitMissingError:
+    status = read_only(
+        ["status", "--porcelain=v2", "--branch", "--untracked-files=all", "-z", "--", "."],
+        project_dir,
+    )
+    if status is None:
         return None
-    if not status.ok:
-        return None
-    commit, branch, changed, untracked = _parse_status(status.stdout)
+    commit, branch, changed, untracked = _parse_status(status)
     ignored = _ignored_tracked(project_dir, changed) if changed else []
     if ignored:  # outputs the user told git to ignore, though committed once: not code
         changed = [path for path in changed if path not in set(ignored)]
@@ -182,14 +169,13 @@ def _ignored_tracked(project_dir: Path, changed: list[str]) -> list[str]:
     """The changed files that .gitignore (or info/exclude, core.excludesFile) covers:
     tracked because they were committed once, but declared outputs since. A run that
     rewrites them does not make the code dirty."""
-    out = git(
-        [*_READ_ONLY, "ls-files", "-z", "-c", "-i", "--exclude-standard", "--full-name", "--", "."],
-        cwd=project_dir,
-        check=False,
+    from mlrun.sources.gitcmd import read_only
+
+    out = read_only(
+        ["ls-files", "-z", "-c", "-i", "--exclude-standard", "--full-name", "--", "."],
+        project_dir,
     )
-    if not out.ok:
-        return []
-    covered = set(out.stdout.split("\0"))
+    covered = set(out.split("\0")) if out else set()
     return [path for path in changed if path in covered]
 
 

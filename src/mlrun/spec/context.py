@@ -1,12 +1,13 @@
 """What the loader carries while it walks one MLproject: the file, its key lines, and the
-warnings so far. Every error and warning goes through here so each one names file, line
-and key path the same way."""
+warnings and errors so far. Every error and warning goes through here so each one names
+file, line and key path the same way. Errors are recorded (`fail`) and loading goes on,
+so one pass finds them all; `raise_errors` ends the pass."""
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable
 
-from mlrun.errors import SpecError
+from mlrun.errors import SpecError, SpecErrors
 from mlrun.spec.model import SpecWarning
 from mlrun.spec.yamlio import YamlDoc
 
@@ -18,6 +19,7 @@ class LoadContext:
         self.file = file
         self.doc = doc
         self.warnings: list[SpecWarning] = warnings if warnings is not None else []
+        self.errors: list[SpecError] = []
 
     def line(self, *path: Hashable) -> int | None:
         return self.doc.line(*path)
@@ -26,6 +28,15 @@ class LoadContext:
         return SpecError(
             message, hint, file=self.file, line=self.line(*path), key=_dotted(path) or None
         )
+
+    def fail(self, message: str, *path: Hashable, hint: str | None = None) -> None:
+        """Record an error and go on: every error of a file is found in one pass."""
+        self.errors.append(self.error(message, *path, hint=hint))
+
+    def raise_errors(self) -> None:
+        """SpecErrors (the first in line order leads) when any error was recorded."""
+        if self.errors:
+            raise SpecErrors(self.errors, list(self.warnings))
 
     def warn(self, message: str, *path: Hashable) -> None:
         self.warnings.append(

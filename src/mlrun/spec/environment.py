@@ -13,7 +13,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-from mlrun.errors import SpecError
 from mlrun.spec.context import LoadContext
 from mlrun.spec.model import DockerEnv, DockerEnvVar, EnvKind, EnvSpec
 
@@ -41,11 +40,12 @@ def parse_env(ctx: LoadContext, data: dict[Any, Any], directory: Path) -> EnvSpe
         present.sort(key=lambda k: ctx.line(k) or 0)  # point at the one written last
         # MLflow counts keys, not values: `conda_env:` left empty still conflicts.
         listed = " and ".join(present)
-        raise ctx.error(
+        ctx.fail(
             f"the project declares {listed}; an MLproject may declare only one environment",
             present[-1],
             hint="keep one of " + ", ".join(present),
         )
+        return EnvSpec(kind="local")
     if not present:
         return detect_env(directory)
     key = present[0]
@@ -54,28 +54,34 @@ def parse_env(ctx: LoadContext, data: dict[Any, Any], directory: Path) -> EnvSpe
         ctx.warn(f"{key} is empty and ignored, as MLflow does", key)
         return detect_env(directory)
     if key == "docker_env":
-        return EnvSpec(kind="docker_env", docker=_docker(ctx, value, directory), declared=True)
+        docker = _docker(ctx, value, directory)
+        if docker is None:
+            return EnvSpec(kind="local")  # the errors are recorded
+        return EnvSpec(kind="docker_env", docker=docker, declared=True)
     if not isinstance(value, str):
         example = DEFAULT_PYTHON_ENV if key == "python_env" else DEFAULT_CONDA_ENV
-        raise ctx.error(f"{key} must name a file in the project, e.g. `{key}: {example}`", key)
+        ctx.fail(f"{key} must name a file in the project, e.g. `{key}: {example}`", key)
+        return EnvSpec(kind="local")
     path = Path(os.path.normpath(directory / value))
     # os.path, not Path: it answers False instead of raising for over-long names.
     if not os.path.isfile(path):
         problem = "is not a file" if os.path.exists(path) else "does not exist"
-        raise ctx.error(
-            f"{key} names the file {value!r}, which {problem} in the project directory", key
-        )
+        ctx.fail(f"{key} names the file {value!r}, which {problem} in the project directory", key)
+        return EnvSpec(kind="local")
     return EnvSpec(kind=key, file=path, declared=True)
 
 
-def _docker(ctx: LoadContext, raw: object, directory: Path) -> DockerEnv:
+def _docker(ctx: LoadContext, raw: object, directory: Path) -> DockerEnv | None:
+    """The docker_env section; None when it has errors (recorded in `ctx`)."""
     if not isinstance(raw, dict):
-        raise ctx.error("docker_env must be a mapping with at least `image: NAME`", "docker_env")
+        ctx.fail("docker_env must be a mapping with at least `image: NAME`", "docker_env")
+        return None
+    errors = len(ctx.errors)
     image = _optional_str(ctx, raw, "image")
     dockerfile = _optional_str(ctx, raw, "dockerfile")
     context = _optional_str(ctx, raw, "context")
-    if not image and not dockerfile and not context:
-        raise ctx.error(
+    if not image and not dockerfile and not context and len(ctx.errors) == errors:
+        ctx.fail(
             "docker_env has no image",
             "docker_env",
             hint="add `image: NAME` (or, mlrun only, `dockerfile: PATH` to build one)",
@@ -86,11 +92,12 @@ def _docker(ctx: LoadContext, raw: object, directory: Path) -> DockerEnv:
         path = directory / value
         if not (os.path.isdir(path) if want_dir else os.path.isfile(path)):
             kind = "directory" if want_dir else "file"
-            raise ctx.error(
+            ctx.fail(
                 f"docker_env.{key} names {value!r}, but there is no such {kind} in the project",
                 "docker_env",
                 key,
             )
+            continue
         if image:
             ctx.warn(
                 f"docker_env.{key} is an mlrun extension; MLflow ignores it and uses the image",
@@ -107,21 +114,28 @@ def _docker(ctx: LoadContext, raw: object, directory: Path) -> DockerEnv:
     volumes: tuple[str, ...] = ()
     if raw.get("volumes"):
         found = raw["volumes"]
-        if not (isinstance(found, list) and all(isinstance(v, str) for v in found)):
-            raise ctx.error(
+        if isinstance(found, list) and all(isinstance(v, str) for v in found):
+            volumes = tuple(found)
+        else:
+            ctx.fail(
                 'docker_env.volumes must be a list of strings, e.g. ["/data:/data"]',
                 "docker_env",
                 "volumes",
             )
-        volumes = tuple(found)
 
     environment: list[DockerEnvVar] = []
     found = raw.get("environment")
     if found:
         if not isinstance(found, list):
-            raise _bad_environment(ctx)
-        environment = [_env_var(ctx, index, item) for index, item in enumerate(found)]
+            _bad_environment(ctx)
+        else:
+            for index, item in enumerate(found):
+                var = _env_var(ctx, index, item)
+                if var is not None:
+                    environment.append(var)
 
+    if len(ctx.errors) > errors:
+        return None
     extra = {k: v for k, v in raw.items() if k not in _DOCKER_KEYS}
     return DockerEnv(
         image=image or None,
@@ -133,7 +147,7 @@ def _docker(ctx: LoadContext, raw: object, directory: Path) -> DockerEnv:
     )
 
 
-def _env_var(ctx: LoadContext, index: int, item: object) -> DockerEnvVar:
+def _env_var(ctx: LoadContext, index: int, item: object) -> DockerEnvVar | None:
     if isinstance(item, str) and item:
         return DockerEnvVar(name=item, value=None)  # copied from the host
     if (
@@ -144,11 +158,12 @@ def _env_var(ctx: LoadContext, index: int, item: object) -> DockerEnvVar:
         and isinstance(item[1], (str, int, float, bool))
     ):
         return DockerEnvVar(name=item[0], value=str(item[1]))
-    raise _bad_environment(ctx, index)
+    _bad_environment(ctx, index)
+    return None
 
 
-def _bad_environment(ctx: LoadContext, *index: int) -> SpecError:
-    return ctx.error(
+def _bad_environment(ctx: LoadContext, *index: int) -> None:
+    ctx.fail(
         "docker_env.environment must be a list of variable names (copied from the host) "
         'or [name, value] pairs, e.g. ["HOME", ["MODE", "test"]]',
         "docker_env",
@@ -162,5 +177,6 @@ def _optional_str(ctx: LoadContext, raw: dict[Any, Any], key: str) -> str | None
     if value is None or value == "":
         return None
     if not isinstance(value, str):
-        raise ctx.error(f"docker_env.{key} must be a string", "docker_env", key)
+        ctx.fail(f"docker_env.{key} must be a string", "docker_env", key)
+        return None
     return value

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from mlrun.errors import SpecError
+from mlrun.errors import SpecError, SpecErrors
 from mlrun.spec.context import LoadContext, did_you_mean
 from mlrun.spec.environment import ENV_KEYS, detect_env, parse_env
 from mlrun.spec.model import EntryPoint, Parameter, Project
@@ -48,6 +48,17 @@ def find_mlproject(directory: Path) -> Path | None:
 
 
 def load_project(directory: Path) -> Project:
+    """The project in `directory`; SpecErrors (all of them, the first in line order
+    leading) when the MLproject has errors."""
+    project = read_project(directory)
+    if project.errors:
+        raise SpecErrors(list(project.errors), list(project.warnings))
+    return project
+
+
+def read_project(directory: Path) -> Project:
+    """The project with the errors found in one pass in `errors` (what is broken is left
+    out of the model), for `mlrun validate`. Only an unreadable file raises."""
     directory = directory.absolute()
     if not os.path.isdir(directory):
         raise SpecError(
@@ -71,10 +82,12 @@ def load_project(directory: Path) -> Project:
         )
     for key in data:
         if not isinstance(key, str):
-            raise ctx.error(f"the top-level key {key!r} is not a string", key, hint=_QUOTE_HINT)
+            ctx.fail(f"the top-level key {key!r} is not a string", key, hint=_QUOTE_HINT)
+    data = {k: v for k, v in data.items() if isinstance(k, str)}
     name = data.get("name")
     if isinstance(name, (list, dict)):
-        raise ctx.error("name must be a string", "name")
+        ctx.fail("name must be a string", "name")
+        name = None
     env = parse_env(ctx, data, directory)
     entry_points = _entry_points(ctx, data.get("entry_points"), path)
     extra = {k: v for k, v in data.items() if k not in TOP_LEVEL_KEYS}
@@ -92,6 +105,7 @@ def load_project(directory: Path) -> Project:
         warnings=tuple(ctx.warnings),
         extra=extra,
         extra_lines={k: line for k in extra if (line := ctx.line(k)) is not None},
+        errors=tuple(ctx.errors),
     )
 
 
@@ -99,23 +113,24 @@ def _entry_points(ctx: LoadContext, raw: object, path: Path) -> dict[str, EntryP
     if raw is None:
         return {}
     if not isinstance(raw, dict):
-        raise ctx.error(
+        ctx.fail(
             "entry_points must be a mapping of entry point names to {command, parameters}",
             "entry_points",
         )
+        return {}
     result: dict[str, EntryPoint] = {}
     for name, body in raw.items():
         where = ("entry_points", name)
         if not isinstance(name, str):
-            raise ctx.error(
-                f"the entry point name {name!r} is not a string", *where, hint=_QUOTE_HINT
-            )
+            ctx.fail(f"the entry point name {name!r} is not a string", *where, hint=_QUOTE_HINT)
+            continue
         if not isinstance(body, dict):
-            raise ctx.error(
+            ctx.fail(
                 f"entry point {name!r} must be a mapping with a command",
                 *where,
                 hint=f'e.g. {name}: {{command: "python {name}.py"}}',
             )
+            continue
         unknown = ctx.unknown_keys(body, ENTRY_POINT_KEYS, f"entry point {name!r}", *where)
         command = body.get("command")
         if command is None or (isinstance(command, str) and not command.strip()):
@@ -125,24 +140,28 @@ def _entry_points(ctx: LoadContext, raw: object, path: Path) -> dict[str, EntryP
                 if typo
                 else f'add e.g. `command: "python {name}.py"`'
             )
-            raise ctx.error(f"entry point {name!r} has no command", *where, hint=hint)
-        if not isinstance(command, str):
-            raise ctx.error(
-                f"the command of entry point {name!r} must be a string", *where, "command"
-            )
+            ctx.fail(f"entry point {name!r} has no command", *where, hint=hint)
+            command = ""
+        elif not isinstance(command, str):
+            ctx.fail(f"the command of entry point {name!r} must be a string", *where, "command")
+            command = ""
         raw_params = body.get("parameters")
         if raw_params is None:
             raw_params = {}  # MLflow crashes on `parameters:` left empty; we read it as none
         if not isinstance(raw_params, dict):
-            raise ctx.error(
+            ctx.fail(
                 f"the parameters of entry point {name!r} must be a mapping of names to types",
                 *where,
                 "parameters",
             )
+            raw_params = {}
         params = {}
         for pname, praw in raw_params.items():
             param = _parameter(ctx, name, pname, praw)
-            params[param.name] = param
+            if param is not None:
+                params[param.name] = param
+        if not command:
+            continue  # reported above; its parameters were still checked
         result[name] = EntryPoint(
             name=name,
             command=command,
@@ -154,20 +173,23 @@ def _entry_points(ctx: LoadContext, raw: object, path: Path) -> dict[str, EntryP
     return result
 
 
-def _parameter(ctx: LoadContext, ep: str, name: object, raw: object) -> Parameter:
+def _parameter(ctx: LoadContext, ep: str, name: object, raw: object) -> Parameter | None:
+    """The parameter, or None (an error recorded) when it cannot be one."""
     where = ("entry_points", ep, "parameters", name)
     if not isinstance(name, str):
-        raise ctx.error(
+        ctx.fail(
             f"parameter name {name!r} of entry point {ep!r} is not a string",
             *where,
             hint=_QUOTE_HINT,
         )
+        return None
     if not NAME_RE.match(name):
-        raise ctx.error(
+        ctx.fail(
             f"parameter name {name!r} of entry point {ep!r} is not valid: use letters, "
             "digits, '_', '.' and '-', starting with a letter or '_'",
             *where,
         )
+        return None
     label = f"parameter {name!r} of entry point {ep!r}"
     default: object = None
     if isinstance(raw, str):  # short form `alpha: float`: a type, no default
@@ -179,11 +201,12 @@ def _parameter(ctx: LoadContext, ep: str, name: object, raw: object) -> Paramete
         declared = raw.get("type", "string")  # MLflow's default type
         default = raw.get("default")
     else:
-        raise ctx.error(
+        ctx.fail(
             f"{label} must be a type name (`{name}: float`) or a mapping "
             f"(`{name}: {{type: float, default: 0.5}}`)",
             *where,
         )
+        return None
     if declared is None:
         ctx.warn(f"{label} has an empty type; it is treated as a string", *where, "type")
         declared = "string"

@@ -85,6 +85,8 @@ class Project(NamedTuple):
     # (e.g. the workflow declaration), with their line numbers.
     extra: Mapping[str, Any] = EMPTY
     extra_lines: Mapping[str, int] = EMPTY
+    # SpecErrors found by spec.loader.read_project (load_project raises them instead).
+    errors: tuple[Any, ...] = ()
 
 
 class Command(NamedTuple):

@@ -91,6 +91,27 @@ def resolve_parameters(ep: EntryPoint, user: Mapping[str, str], cwd: Path) -> Re
     return ResolvedParameters(values=values, extra=extra)
 
 
+def undeclared(ep: EntryPoint, extra: Mapping[str, str]) -> list[tuple[bool, str]]:
+    """(is a likely typo, sentence) for each -P name `ep` does not declare. They are
+    passed on as `--name value`, as MLflow does; one close to a declared name is most
+    likely a typo (`alhpa`), worth a warning with the name it resembles."""
+    if ep.is_script or not extra:
+        return []
+    from mlrun.spec.context import did_you_mean
+
+    notes = []
+    for name, value in extra.items():
+        suggestion = did_you_mean(name, ep.parameters)
+        notes.append(
+            (
+                bool(suggestion),
+                f"-P {name} is not a parameter of entry point {ep.name!r}{suggestion}; "
+                f"it is passed as --{name} {value!r}, as MLflow does",
+            )
+        )
+    return notes
+
+
 def check_value(name: str, ptype: ParamType, value: str, cwd: Path) -> str:
     """The value to pass for one user-given parameter; ParameterError if it does not fit."""
     if ptype == "path":

@@ -4,7 +4,8 @@ A step's key hashes everything that decides what it computes:
 
     command    the entry point's command template
     parameters the resolved parameters, as the strings passed to the program
-    code       the project's code identity (git commit + diff hash, or a content hash)
+    code       the project's code identity (git commit + diff hash, or a content hash),
+               or the content of the step's `code:` files (workflow/code.py)
     env        the environment's key (see env_identity)
     deps       the content of each declared dep
     upstream   the keys of the steps it needs
@@ -19,7 +20,7 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -28,12 +29,14 @@ from typing import Any
 from mlrun.tracking.base import RunStore
 from mlrun.tracking.model import FINISHED, Run
 
+TAG_KIND = "mlrun.kind"  # "workflow" on a workflow's own run
 TAG_KEY = "mlrun.cache_key"
 TAG_INPUTS = "mlrun.cache_inputs"
 TAG_WORKFLOW = "mlrun.workflow"
 TAG_STEP = "mlrun.step"
 TAG_PROJECT = "mlrun.project"
 KEY_VERSION = "1"  # bump when the key's recipe changes: old entries then simply miss
+MANIFEST_LIMIT = 5000  # a directory dep with more files is not listed file by file
 
 
 @dataclass(frozen=True)
@@ -71,26 +74,44 @@ class KeyInputs:
             return None  # written by another version: no diff, just "inputs changed"
 
 
-def what_changed(old: KeyInputs, new: KeyInputs, limit: int = 4) -> list[str]:
-    """Human words for each input that differs, most specific first."""
+def what_changed(
+    old: KeyInputs,
+    new: KeyInputs,
+    files: Callable[[str, str], str] | None = None,
+    limit: int = 4,
+) -> list[str]:
+    """Human words for each input that differs, most specific first. `files(old, new)`
+    names the files that differ between two code identities or directory digests (''
+    when it cannot tell: workflow/code.py keeps what it needs)."""
+    from mlrun.workflow.code import short_diff
+
+    def named(before: str, after: str) -> str:
+        return files(before, after) if files is not None else ""
+
     changes = []
     for name in sorted(set(old.parameters) | set(new.parameters)):
         before, after = old.parameters.get(name), new.parameters.get(name)
         if before != after:
-            changes.append(f"parameter {name}: {_short(before)} -> {_short(after)}")
+            changes.append(f"parameter {name}: {_pair(before, after)}")
     if old.command != new.command:
         changes.append("the entry point's command changed")
     if old.code != new.code:
-        changes.append(f"code changed ({_ident(old.code)} -> {_ident(new.code)})")
+        names = named(old.code, new.code)
+        changes.append(
+            f"code changed: {names}"
+            if names
+            else f"code changed ({short_diff(old.code, new.code)})"
+        )
     if old.env != new.env:
-        changes.append(f"environment changed ({_ident(old.env)} -> {_ident(new.env)})")
+        changes.append(f"environment changed ({short_diff(old.env, new.env)})")
     for dep in sorted(set(old.deps) | set(new.deps)):
         if dep not in old.deps:
             changes.append(f"new dep {dep}")
         elif dep not in new.deps:
             changes.append(f"dep {dep} no longer declared")
         elif old.deps[dep] != new.deps[dep]:
-            changes.append(f"dep {dep} changed")
+            names = named(old.deps[dep], new.deps[dep])
+            changes.append(f"dep {dep} changed" + (f": {names}" if names else ""))
     for up in sorted(set(old.upstream) | set(new.upstream)):
         if old.upstream.get(up) != new.upstream.get(up):
             changes.append(f"upstream {up} changed")
@@ -99,15 +120,29 @@ def what_changed(old: KeyInputs, new: KeyInputs, limit: int = 4) -> list[str]:
     return changes
 
 
-def _short(value: str | None) -> str:
+def _pair(before: str | None, after: str | None, width: int = 40) -> str:
+    """`'a' -> 'b'`; long values are cut around where they first differ, so the two
+    never look the same."""
+    if before is None or after is None or max(len(before), len(after)) <= width:
+        return f"{_show(before)} -> {_show(after)}"
+    same = 0
+    while same < min(len(before), len(after)) and before[same] == after[same]:
+        same += 1
+    start = same - 12 if same > width - 12 else 0
+
+    def cut(value: str) -> str:
+        piece = value[start : start + width]
+        return repr(
+            ("..." if start else "") + piece + ("..." if start + width < len(value) else "")
+        )
+
+    return f"{cut(before)} -> {cut(after)}"
+
+
+def _show(value: str | None) -> str:
     if value is None:
         return "(none)"
     return repr(value) if len(value) <= 40 else repr(value[:37] + "...")
-
-
-def _ident(value: str) -> str:
-    kind, sep, rest = value.partition(":")
-    return f"{kind}:{rest[:12]}" if sep and len(rest) > 12 else value[:60]
 
 
 def env_identity(env_key: str | None, manager: str) -> str:
@@ -123,17 +158,24 @@ def env_identity(env_key: str | None, manager: str) -> str:
     return f"{manager}:{shutil.which('python') or shutil.which('python3') or '-'}"
 
 
-def deps_digests(paths: list[str], project_dir: Path) -> dict[str, str]:
-    """{path as declared: digest}; a missing dep is an error worth stopping for."""
+def deps_digests(
+    paths: list[str], project_dir: Path, manifests: dict[str, dict[str, str]] | None = None
+) -> dict[str, str]:
+    """{path as declared: digest}; a missing dep is an error worth stopping for. The
+    per-file digests of each directory dep go to `manifests` (by its digest), so that a
+    change can be named (not for huge directories: they would bloat what is kept)."""
     from mlrun.errors import UsageError
-    from mlrun.sources.contenthash import files_hash, tree_hash
+    from mlrun.sources.contenthash import combine, file_digests, files_hash, walk
 
     digests = {}
     for declared in paths:
         full = Path(declared).expanduser()
         full = full if full.is_absolute() else project_dir / full
         if full.is_dir():
-            digests[declared] = "d" + tree_hash(full)
+            found = file_digests(full, (rel for rel, _ in walk(full)))
+            digests[declared] = "d" + combine(found)
+            if manifests is not None and len(found) <= MANIFEST_LIMIT:
+                manifests[digests[declared]] = found
         elif full.exists():
             digests[declared] = files_hash(full.parent, [full.name])
         else:

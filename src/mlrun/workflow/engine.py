@@ -9,7 +9,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +26,13 @@ from mlrun.workflow import graph as wgraph
 from mlrun.workflow import refs
 from mlrun.workflow import state as st
 from mlrun.workflow.cache import KeyInputs, StepCache
+from mlrun.workflow.code import StepCode
 from mlrun.workflow.graph import Graph, Node
 from mlrun.workflow.model import Workflow, load_workflow
 from mlrun.workflow.refs import Ref, RefError, Upstream
 from mlrun.workflow.state import StepState
 
-TAG_KIND = "mlrun.kind"
+TAG_KIND = wcache.TAG_KIND
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class Options:
     no_cache: bool = False  # neither read nor write the step cache
     from_steps: tuple[str, ...] = ()  # run these and downstream; upstream from the cache
     only: tuple[str, ...] = ()  # run only these; what they need from the cache
+    resume: str | bool | None = None  # True/"": the latest run; "ID": that run (resume.py)
 
 
 @dataclass
@@ -61,6 +63,7 @@ class WorkflowResult:
     status: str  # FINISHED | FAILED | KILLED
     exit_code: int
     steps: list[StepState]
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)  # final steps' outputs
 
 
 class WorkflowRun:
@@ -85,7 +88,14 @@ class WorkflowRun:
         self.cache = StepCache(store, cache_dir() / "workflow-locks")
         self.workflow: Workflow = load_workflow(opened.project, request.entry_point)
         self.graph: Graph = wgraph.build(self.workflow)
-        self.params = _resolve_params(self.workflow, request.parameters, request.cwd or Path.cwd())
+        self.project_id = opened.source.uri
+        self.origin = self._find_origin()
+        given = dict(request.parameters)
+        if self.origin is not None:
+            from mlrun.workflow import resume
+
+            given = resume.parameters(self.origin.run, self.workflow.parameters, given)
+        self.params = _resolve_params(self.workflow, given, request.cwd or Path.cwd())
         self.states = {
             name: StepState(name, n.step.name, n.step.entry_point)
             for name, n in self.graph.nodes.items()
@@ -94,11 +104,14 @@ class WorkflowRun:
         # One source for every step: plan each on a copy whose close() does nothing,
         # so runner.execute cannot give the checkout back after the first step.
         self.step_opened = Opened(opened.source.without_release(), opened.project, [])
-        self.project_id = opened.source.uri
         self.code = _code_identity(opened)
+        self.step_code = StepCode(opened.source, self.code)
+        self.reused: dict[str, str] = {}  # node -> why its result is from an older run
+        self.stale: dict[str, str] = {}  # reused nodes whose inputs differ now: how
         self.results: dict[str, Upstream] = {}
         self.keys: dict[str, str] = {}
         self.run_id: str | None = None
+        self._root: Path | None = None
         self._log: Any = None
         self._lock = threading.Lock()
         self._env_lock = threading.Lock()
@@ -123,6 +136,82 @@ class WorkflowRun:
                 state.reason = "not selected (--only/--from)"
         self.needed = [n for n in g.nodes if n in needed]
 
+    # -- --resume (workflow/resume.py) -------------------------------------------------
+
+    def _find_origin(self) -> Any:
+        o = self.options
+        if o.resume is None or o.resume is False:
+            return None
+        if o.only or o.from_steps or o.force:
+            flag = "--only" if o.only else "--from" if o.from_steps else "--force"
+            raise UsageError(
+                f"--resume and {flag} cannot be combined: --resume decides what runs",
+                hint="add --force-step STEP to --resume to re-run a step that finished",
+            )
+        from mlrun.workflow import resume
+
+        wanted = o.resume if isinstance(o.resume, str) and o.resume else None
+        return resume.find(self.store, self.project_id, self.workflow.name, wanted)
+
+    def _resolve_resumed(self, announce: bool = True) -> None:
+        """Take the result of every node that finished in the resumed run (and whose
+        needs were all taken too), whatever changed since; say when something did."""
+        if self.origin is None:
+            return
+        from mlrun.workflow.resume import reuse_key
+
+        origin_id = self.origin.run.run_id
+        for name, node in self.graph.nodes.items():
+            run = self.origin.finished.get(name)
+            if run is None or name in self.forced or any(n not in self.reused for n in node.needs):
+                continue
+            key = reuse_key(run)
+            changed = self._changed_since(node, run, key)
+            self._use(node, run, key)
+            note = f"reused from workflow run {origin_id[:12]} (--resume)"
+            if changed:
+                self.stale[name] = changed
+                note += f"; changed since: {changed}"
+            self.reused[name] = note
+            changes = {
+                "status": st.CACHED,
+                "run_id": run.run_id,
+                "reason": note,
+                "parameters": dict(run.params),
+                "key": key,
+            }
+            if announce:
+                self._update(name, **changes)
+            else:
+                for field_name, value in changes.items():
+                    setattr(self.states[name], field_name, value)
+
+    def _changed_since(self, node: Node, run: Run, key: str) -> str:
+        """What differs between the inputs `run` had and the ones the node has now."""
+        try:
+            decision = self._decide(node, judge=False)
+        except (MlrunError, RefError) as exc:
+            return f"its inputs cannot be planned now ({exc})"
+        assert decision.inputs is not None
+        if decision.key == key:
+            return ""
+        old = KeyInputs.from_tag(run.tags.get(wcache.TAG_INPUTS))
+        if old is None:
+            return "inputs changed"
+        changes = wcache.what_changed(old, decision.inputs, self._files_changed(run))
+        return "; ".join(changes) or "inputs changed"
+
+    def _resume_tags(self, node: Node) -> dict[str, str]:
+        if self.origin is None:
+            return {}
+        from mlrun.workflow.resume import TAG_OLDER, TAG_RESUMED
+
+        tags = {TAG_RESUMED: self.origin.run.run_id}
+        older = sorted(self.graph.upstream(node.needs) & set(self.stale))
+        if older:
+            tags[TAG_OLDER] = ", ".join(older)
+        return tags
+
     # -- planning one node -----------------------------------------------------------
 
     def _lookup(self, node: Node, placeholders: bool = False) -> Callable[[Ref], str]:
@@ -140,7 +229,9 @@ class WorkflowRun:
 
         return lookup
 
-    def _decide(self, node: Node) -> Decision:
+    def _decide(self, node: Node, judge: bool = True) -> Decision:
+        """Plan the node and compute its key; with `judge`, also whether the cache has it
+        (and if not, why)."""
         step = node.step
         lookup = self._lookup(node)
         values = {k: refs.render(t, lookup) for k, t in step.parameters.items()}
@@ -159,13 +250,15 @@ class WorkflowRun:
         inputs = KeyInputs(
             command=the_plan.entry_point.command,
             parameters=the_plan.params.all(),
-            code=self.code,
+            code=self.step_code.identity(step.code, step.name),
             env=wcache.env_identity(the_plan.env_plan.key, the_plan.env_plan.manager),
-            deps=wcache.deps_digests(deps, project_dir),
+            deps=self.step_code.deps(deps),
             upstream={n: self.keys[n] for n in node.needs},
         )
         key = inputs.key()
         decision = Decision("run", "", the_plan, inputs, key)
+        if not judge:
+            return decision
         if node.name in self.forced:
             decision.reason = "forced (--force)" if self.options.force else "forced (--force-step)"
         elif self.options.no_cache:
@@ -192,7 +285,21 @@ class WorkflowRun:
             if prev.status == RUN_FINISHED:
                 return f"the files of run {prev.run_id[:12]} are gone"
             return f"the last run with these inputs ({prev.run_id[:12]}) {prev.status}"
-        return "; ".join(wcache.what_changed(old, inputs)) + f" (since {prev.run_id[:12]})"
+        changes = wcache.what_changed(old, inputs, self._files_changed(prev))
+        return "; ".join(changes) + f" (since {prev.run_id[:12]})"
+
+    def _files_changed(self, prev: Run) -> Any:
+        """Names the files that changed since `prev`, from the per-file digests its
+        workflow run kept (workflow/code.py)."""
+        from mlrun.errors import MlrunError
+
+        before = None
+        if prev.parent_run_id:
+            try:
+                before = Path(self.store.get_run(prev.parent_run_id).run_dir).parent
+            except MlrunError:
+                before = None
+        return self.step_code.changes(before)
 
     def _use(self, node: Node, run: Run, key: str | None) -> None:
         self.results[node.name] = Upstream(
@@ -210,6 +317,7 @@ class WorkflowRun:
         """What would happen to each node, without running or recording anything."""
         will_run: set[str] = set()
         rows = []
+        self._resolve_resumed(announce=False)
         for name, node in self.graph.nodes.items():
             state = self.states[name]
             row: dict[str, Any] = {
@@ -217,6 +325,18 @@ class WorkflowRun:
                 "step": node.step.name,
                 "entry_point": node.step.entry_point,
             }
+            if name in self.reused:
+                rows.append(
+                    {
+                        **row,
+                        "parameters": dict(state.parameters),
+                        "action": "cached",
+                        "reason": state.reason,
+                        "key": state.key,
+                        "run_id": state.run_id,
+                    }
+                )
+                continue
             if state.status == st.SKIPPED:
                 rows.append(
                     {
@@ -310,12 +430,13 @@ class WorkflowRun:
             steps=[s.snapshot() for s in self.states.values()],
         )
         try:
+            self._resolve_resumed()
             scheduler = Scheduler(
                 {n: self.graph.nodes[n].needs for n in self.needed},
                 self._work,
                 jobs=self.options.jobs,
                 keep_going=self.options.keep_going,
-                done=set(self.cache_only),
+                done=set(self.cache_only) | set(self.reused),
                 on_blocked=self._blocked,
                 cancel=cancel,
                 tick=self._heartbeat,
@@ -330,6 +451,7 @@ class WorkflowRun:
                 "interrupted" if interrupted else f"mlrun failed: {exc!r}",
             )
             self._close_log()
+            self.step_code.save(self._root)
             raise
         if stopped_by is not None:
             import signal
@@ -344,15 +466,23 @@ class WorkflowRun:
             )
         else:
             status, code, reason = RUN_FINISHED, 0, None
+        results = self._final_outputs()
         self.store.log_outputs(
             self.run_id,
             {
+                "results": results,
                 "steps": {
-                    s.name: {"status": s.status, "run_id": s.run_id, "exit_code": s.exit_code}
+                    s.name: {
+                        "status": s.status,
+                        "run_id": s.run_id,
+                        "exit_code": s.exit_code,
+                        **self._reuse_note(s.name),
+                    }
                     for s in self.states.values()
-                }
+                },
             },
         )
+        self.step_code.save(self._root)
         self.store.finish_run(self.run_id, status, code, reason)
         self._log_line(
             f"workflow {self.workflow.name} {status}" + (f": {reason}" if reason else "")
@@ -367,7 +497,22 @@ class WorkflowRun:
             exit_code=code,
             steps=steps,
         )
-        return WorkflowResult(self.run_id, status, code, steps)
+        return WorkflowResult(self.run_id, status, code, steps, results)
+
+    def _final_outputs(self) -> dict[str, dict[str, Any]]:
+        """The outputs of the steps nothing else needs: the workflow's result (what the
+        example's evaluate step picks), by node name."""
+        needed = {n for name in self.needed for n in self.graph.nodes[name].needs}
+        return {
+            name: dict(self.results[name].outputs)
+            for name in self.needed
+            if name not in needed and name in self.results and self.results[name].outputs
+        }
+
+    def _reuse_note(self, name: str) -> dict[str, Any]:
+        if name not in self.reused or self.origin is None:
+            return {}
+        return {"reused_from": self.origin.run.run_id, "changed_since": self.stale.get(name)}
 
     def _work(self, name: str, cancel: Cancel) -> bool:
         """One node, in a worker thread. Never raises: every failure becomes its state."""
@@ -435,6 +580,7 @@ class WorkflowRun:
             wcache.TAG_STEP: node.name,
             wcache.TAG_PROJECT: self.project_id,
             wcache.TAG_INPUTS: _json(inputs.to_json()),
+            **self._resume_tags(node),
         }
         if self._can_cache(node):
             tags[wcache.TAG_KEY] = decision.key
@@ -455,6 +601,7 @@ class WorkflowRun:
             self._finish(node.name, st.KILLED, 128 + cancel.signum, "interrupted")
             return False
         self._ensure_env(the_plan)
+        self.step_code.manifest(inputs.code)  # kept, so a later miss can name the files
         result = runner.execute(
             the_plan,
             self.store,
@@ -526,10 +673,11 @@ class WorkflowRun:
         from mlrun.tracking import runs_root
         from mlrun.tracking.liveness import process_start_token
         from mlrun.tracking.model import NewRun
+        from mlrun.workflow.resume import TAG_RESUMED
 
         request, source = self.request, self.opened.source
         run_id = uuid.uuid4().hex
-        root = runs_root(self.store) / run_id
+        root = self._root = runs_root(self.store) / run_id
         (root / "outputs").mkdir(parents=True, exist_ok=True)
         self._log = LogSink(root / "logs", echo=False)
         argv = ["mlrun", "run", source.uri, "-e", self.workflow.name]
@@ -563,6 +711,7 @@ class WorkflowRun:
                     TAG_KIND: "workflow",
                     wcache.TAG_WORKFLOW: self.workflow.name,
                     wcache.TAG_PROJECT: self.project_id,
+                    **({TAG_RESUMED: self.origin.run.run_id} if self.origin else {}),
                     **request.tags,
                 },
             )

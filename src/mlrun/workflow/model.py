@@ -15,26 +15,28 @@ checked before a step runs, naming file, line and key in each error.
             needs: [OTHER, ...]      # also implied by ${{ steps.OTHER... }} references
             matrix: {k: [v1, v2]}    # one run per combination: STEP[k=v1], STEP[k=v2]
             deps: [path, ...]        # files/dirs whose content is part of the cache key
+            code: [glob, ...]        # the code it depends on (default: the whole project)
             cache: true              # false: always run, never reuse
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
 
-from mlrun.errors import SpecError, UsageError
+from mlrun.errors import SpecError, SpecErrors, UsageError
 from mlrun.spec.context import did_you_mean
 from mlrun.spec.model import Parameter, Project
 from mlrun.spec.yamlio import YamlDoc, load_yaml_file
 from mlrun.workflow import refs
 from mlrun.workflow.refs import Ref, RefError, Template
 
+T = TypeVar("T")
 KEY = "workflows"
 WORKFLOW_KEYS = ("parameters", "steps")
-STEP_KEYS = ("entry_point", "parameters", "needs", "matrix", "deps", "cache")
+STEP_KEYS = ("entry_point", "parameters", "needs", "matrix", "deps", "code", "cache")
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class Step:
     deps: tuple[Template, ...]
     cache: bool
     line: int | None
+    code: tuple[str, ...] = ()  # globs; () = the whole project (see workflow/code.py)
 
 
 @dataclass(frozen=True)
@@ -84,21 +87,36 @@ def wants_workflow(project: Project, name: str) -> bool:
 
 
 def load_workflow(project: Project, name: str) -> Workflow:
-    """The validated workflow `name` (graph checks are in graph.build)."""
+    """The validated workflow `name` (graph checks are in graph.build); SpecErrors with
+    every error of its declaration."""
     doc, section = _section(project)
     if name not in section:
         available = ", ".join(map(str, section)) or "none"
         raise UsageError(f"there is no workflow {name!r} (workflows: {available})")
-    return _Parser(project, doc).workflow(name, section[name])
-
-
-def load_workflows(project: Project) -> list[Workflow]:
-    """Every workflow of the project, validated (for `mlrun validate`)."""
-    if KEY not in project.extra:
-        return []
-    doc, section = _section(project)
     parser = _Parser(project, doc)
-    return [parser.workflow(name, body) for name, body in section.items()]
+    workflow = parser.attempt(None, parser.workflow, name, section[name])
+    if parser.errors or workflow is None:
+        raise SpecErrors(parser.errors)
+    return workflow
+
+
+def read_workflows(project: Project) -> tuple[list[Workflow], list[SpecError]]:
+    """Every workflow of the project that is valid, and every error of the others (for
+    `mlrun validate`, which shows them all at once)."""
+    if KEY not in project.extra:
+        return [], []
+    try:
+        doc, section = _section(project)
+    except SpecError as exc:
+        return [], [exc]
+    parser = _Parser(project, doc)
+    valid = []
+    for name, body in section.items():
+        before = len(parser.errors)
+        workflow = parser.attempt(None, parser.workflow, name, body)
+        if workflow is not None and len(parser.errors) == before:
+            valid.append(workflow)
+    return valid, parser.errors
 
 
 def _section(project: Project) -> tuple[YamlDoc, dict[Any, Any]]:
@@ -115,12 +133,31 @@ def _section(project: Project) -> tuple[YamlDoc, dict[Any, Any]]:
     return doc, section
 
 
+class _Scope(NamedTuple):
+    """What a step's values may refer to."""
+
+    step: str
+    matrix: Mapping[str, tuple[str, ...]]
+    params: Mapping[str, Parameter]
+    all_steps: dict[Any, Any]
+
+
 class _Parser:
     def __init__(self, project: Project, doc: YamlDoc) -> None:
         self.project = project
         self.doc = doc
         assert project.file is not None
         self.file = str(project.file)
+        self.errors: list[SpecError] = []
+
+    def attempt(self, default: T, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(*args)`, or `default` with its error recorded: the parts of a declaration
+        are checked one by one, so one pass finds every error."""
+        try:
+            return fn(*args)
+        except SpecError as exc:
+            self.errors.append(exc)
+            return default
 
     def error(self, message: str, *path: Hashable, hint: str | None = None) -> SpecError:
         return SpecError(
@@ -147,7 +184,9 @@ class _Parser:
         if not isinstance(body, dict):
             raise self.error(f"workflow {name!r} must be a mapping with `steps`", name)
         self._unknown(body, WORKFLOW_KEYS, f"workflow {name!r}", name)
-        params = self._parameters(name, body.get("parameters"))
+        params: dict[str, Parameter] = self.attempt(
+            {}, self._parameters, name, body.get("parameters")
+        )
         raw_steps = body.get("steps")
         if not isinstance(raw_steps, dict) or not raw_steps:
             raise self.error(
@@ -157,8 +196,9 @@ class _Parser:
             )
         steps: dict[str, Step] = {}
         for sname, sbody in raw_steps.items():
-            step = self._step(name, sname, sbody, params, raw_steps)
-            steps[step.name] = step
+            step = self.attempt(None, self._step, name, sname, sbody, params, raw_steps)
+            if step is not None:
+                steps[step.name] = step
         return Workflow(name, params, steps, Path(self.file), self.doc.line(KEY, name))
 
     def _unknown(
@@ -166,16 +206,16 @@ class _Parser:
     ) -> None:
         for key in body:
             if key not in known:
-                raise self.error(
-                    f"unknown key {key!r} in {what}{did_you_mean(str(key), known)}",
-                    *path,
-                    key,
-                    hint=f"the keys of {what.split()[0]} are: {', '.join(known)}",
+                self.errors.append(
+                    self.error(
+                        f"unknown key {key!r} in {what}{did_you_mean(str(key), known)}",
+                        *path,
+                        key,
+                        hint=f"the keys of {what.split()[0]} are: {', '.join(known)}",
+                    )
                 )
 
     def _parameters(self, wf: str, raw: object) -> dict[str, Parameter]:
-        from mlrun.spec.params import canonical_type
-
         if raw is None:
             return {}
         if not isinstance(raw, dict):
@@ -184,39 +224,43 @@ class _Parser:
             )
         params: dict[str, Parameter] = {}
         for pname, praw in raw.items():
-            where = (wf, "parameters", pname)
-            if not isinstance(pname, str) or not refs.NAME.match(pname):
-                raise self.error(
-                    f"parameter name {pname!r} of workflow {wf!r} is not valid", *where
-                )
-            default: object = None
-            if isinstance(praw, str):
-                declared = praw
-            elif isinstance(praw, dict):
-                self._unknown(praw, ("type", "default"), f"parameter {pname!r}", *where)
-                declared = str(praw.get("type") or "string")
-                default = praw.get("default")
-            else:
-                raise self.error(
-                    f"parameter {pname!r} of workflow {wf!r} must be a type name "
-                    "or {type, default}",
-                    *where,
-                )
-            ptype = canonical_type(declared)
-            if ptype is None:
-                raise self.error(
-                    f"parameter {pname!r} of workflow {wf!r} has unknown type {declared!r}",
-                    *where,
-                    hint="types: string, float, int, bool, path, uri",
-                )
-            params[pname] = Parameter(
-                pname,
-                ptype,
-                declared,
-                None if default is None else str(default),
-                self.doc.line(KEY, *where),
-            )
+            param = self.attempt(None, self._parameter, wf, pname, praw)
+            if param is not None:
+                params[param.name] = param
         return params
+
+    def _parameter(self, wf: str, pname: object, praw: object) -> Parameter:
+        from mlrun.spec.params import canonical_type
+
+        where = (wf, "parameters", pname)
+        if not isinstance(pname, str) or not refs.NAME.match(pname):
+            raise self.error(f"parameter name {pname!r} of workflow {wf!r} is not valid", *where)
+        default: object = None
+        if isinstance(praw, str):
+            declared = praw
+        elif isinstance(praw, dict):
+            self._unknown(praw, ("type", "default"), f"parameter {pname!r}", *where)
+            declared = str(praw.get("type") or "string")
+            default = praw.get("default")
+        else:
+            raise self.error(
+                f"parameter {pname!r} of workflow {wf!r} must be a type name or {{type, default}}",
+                *where,
+            )
+        ptype = canonical_type(declared)
+        if ptype is None:
+            raise self.error(
+                f"parameter {pname!r} of workflow {wf!r} has unknown type {declared!r}",
+                *where,
+                hint="types: string, float, int, bool, path, uri",
+            )
+        return Parameter(
+            pname,
+            ptype,
+            declared,
+            None if default is None else str(default),
+            self.doc.line(KEY, *where),
+        )
 
     def _step(
         self,
@@ -242,48 +286,55 @@ class _Parser:
         self._unknown(body, STEP_KEYS, f"step {name!r}", *where)
         entry_point = body.get("entry_point")
         if not isinstance(entry_point, str) or not entry_point:
-            raise self.error(
-                f"step {name!r} has no entry_point",
-                *where,
-                hint="name an entry point of the MLproject",
+            self.errors.append(
+                self.error(
+                    f"step {name!r} has no entry_point",
+                    *where,
+                    hint="name an entry point of the MLproject",
+                )
             )
-        self._check_entry_point(entry_point, name, where)
-        matrix = self._matrix(name, body.get("matrix"), where)
-        needs = list(self._names(body.get("needs"), "needs", name, where))
+            entry_point = ""
+        else:
+            self.attempt(None, self._check_entry_point, entry_point, name, where)
+        matrix: dict[str, tuple[str, ...]] = self.attempt(
+            {}, self._matrix, name, body.get("matrix"), where
+        )
+        needs: list[str] = self.attempt([], self._names, body.get("needs"), "needs", name, where)
         for need in needs:
-            self._check_step(need, name, all_steps, (*where, "needs"))
+            self.attempt(None, self._check_step, need, name, all_steps, (*where, "needs"))
+        scope = _Scope(name, matrix, params, all_steps)
         parameters: dict[str, Template] = {}
         raw_params = body.get("parameters") or {}
         if not isinstance(raw_params, dict):
-            raise self.error(
-                f"the parameters of step {name!r} must be a mapping", *where, "parameters"
+            self.errors.append(
+                self.error(
+                    f"the parameters of step {name!r} must be a mapping", *where, "parameters"
+                )
             )
+            raw_params = {}
         for pname, value in raw_params.items():
             at = (*where, "parameters", pname)
-            if not isinstance(pname, str):
-                raise self.error(f"parameter name {pname!r} of step {name!r} is not a string", *at)
-            if value is None or isinstance(value, (dict, list)):
-                raise self.error(
-                    f"parameter {pname!r} of step {name!r} must be a single "
-                    "value (a string, number or boolean)",
-                    *at,
-                )
-            template = self._template(str(value), name, matrix, params, all_steps, at)
+            template = self.attempt(None, self._parameter_value, pname, value, scope, at)
+            if template is None:
+                continue
             for ref in refs.refs_of(template):
                 if ref.root == "steps" and ref.name not in needs:
                     needs.append(ref.name)
             parameters[pname] = template
         deps = []
-        for i, dep in enumerate(self._names(body.get("deps"), "deps", name, where, any_text=True)):
-            template = self._template(dep, name, matrix, params, all_steps, (*where, "deps", i))
-            if any(r.root == "steps" for r in refs.refs_of(template)):
-                raise self.error(
-                    f"deps of step {name!r} may only reference params and matrix", *where, "deps", i
-                )
-            deps.append(template)
+        dep_names: list[str] = self.attempt(
+            [], self._names, body.get("deps"), "deps", name, where, True
+        )
+        for i, dep in enumerate(dep_names):
+            template = self.attempt(None, self._dep, dep, scope, (*where, "deps", i))
+            if template is not None:
+                deps.append(template)
         cache = body.get("cache", True)
         if not isinstance(cache, bool):
-            raise self.error(f"cache of step {name!r} must be true or false", *where, "cache")
+            self.errors.append(
+                self.error(f"cache of step {name!r} must be true or false", *where, "cache")
+            )
+            cache = True
         return Step(
             name,
             entry_point,
@@ -293,7 +344,54 @@ class _Parser:
             tuple(deps),
             cache,
             self.doc.line(KEY, *where),
+            self.attempt((), self._code, name, body.get("code"), where),
         )
+
+    def _parameter_value(
+        self, pname: object, value: object, scope: _Scope, at: tuple[Hashable, ...]
+    ) -> Template:
+        step = scope.step
+        if not isinstance(pname, str):
+            raise self.error(f"parameter name {pname!r} of step {step!r} is not a string", *at)
+        if value is None or isinstance(value, (dict, list)):
+            raise self.error(
+                f"parameter {pname!r} of step {step!r} must be a single "
+                "value (a string, number or boolean)",
+                *at,
+            )
+        return self._template(str(value), scope, at)
+
+    def _dep(self, dep: str, scope: _Scope, at: tuple[Hashable, ...]) -> Template:
+        template = self._template(dep, scope, at)
+        if any(r.root == "steps" for r in refs.refs_of(template)):
+            raise self.error(
+                f"deps of step {scope.step!r} may only reference params and matrix", *at
+            )
+        return template
+
+    def _code(self, step: str, raw: object, where: tuple[Hashable, ...]) -> tuple[str, ...]:
+        from mlrun.sources.codefiles import check_pattern
+
+        patterns = self._names(raw, "code", step, where, any_text=True)
+        for i, pattern in enumerate(patterns):
+            problem = check_pattern(pattern)
+            if problem is None and "${{" in pattern:
+                problem = "holds a reference; code patterns are plain globs"
+            if problem is not None:
+                raise self.error(
+                    f"code pattern {pattern!r} of step {step!r} {problem}",
+                    *where,
+                    "code",
+                    i,
+                    hint="e.g. code: [evaluate.py, lib/, 'src/**/*.py']",
+                )
+        if raw is not None and not patterns:
+            raise self.error(
+                f"code of step {step!r} is empty; leave it out to mean the whole project",
+                *where,
+                "code",
+            )
+        return tuple(patterns)
 
     def _check_entry_point(self, ep: str, step: str, where: tuple[Hashable, ...]) -> None:
         if ep in self.project.entry_points:
@@ -367,32 +465,17 @@ class _Parser:
             matrix[key] = texts
         return matrix
 
-    def _template(
-        self,
-        value: str,
-        step: str,
-        matrix: Mapping[str, tuple[str, ...]],
-        params: Mapping[str, Parameter],
-        all_steps: dict[Any, Any],
-        where: tuple[Hashable, ...],
-    ) -> Template:
+    def _template(self, value: str, scope: _Scope, where: tuple[Hashable, ...]) -> Template:
         try:
             template = refs.parse(value)
         except RefError as exc:
-            raise self.error(f"step {step!r}: {exc}", *where) from None
+            raise self.error(f"step {scope.step!r}: {exc}", *where) from None
         for ref in refs.refs_of(template):
-            self._check_ref(ref, step, matrix, params, all_steps, where)
+            self._check_ref(ref, scope, where)
         return template
 
-    def _check_ref(
-        self,
-        ref: Ref,
-        step: str,
-        matrix: Mapping[str, tuple[str, ...]],
-        params: Mapping[str, Parameter],
-        all_steps: dict[Any, Any],
-        where: tuple[Hashable, ...],
-    ) -> None:
+    def _check_ref(self, ref: Ref, scope: _Scope, where: tuple[Hashable, ...]) -> None:
+        step, matrix, params, all_steps = scope
         if ref.root == "params" and ref.name not in params:
             known = ", ".join(params) or "none"
             raise self.error(

@@ -42,7 +42,8 @@ def submit_workflow(
         except TypeError as exc:
             raise UsageError(
                 f"mlrun.run(workflow_options=...): {exc}",
-                hint="names: jobs, keep_going, force, force_steps, no_cache, from_steps, only",
+                hint="names: jobs, keep_going, force, force_steps, no_cache, from_steps, only, "
+                "resume",
             ) from None
         store = open_store(request.tracking_uri)
         wf = WorkflowRun(request, opened, opts, reporter, store)

@@ -181,38 +181,41 @@ class CondaManager(CachedManager):
         )
 
 
-def without_conda_report(file: Path) -> tuple[dict[str, Any], list[str]]:
-    """For `mlrun validate`: what a venv manager makes of this conda.yaml (a JSON
-    summary), and a warning when this machine has no conda, so that such a build is
-    the only way to run it here."""
-    from mlrun.envs.conda.spec import load_conda_env, without_conda
+def without_conda_summary(spec: CondaSpec) -> dict[str, Any]:
+    """For `mlrun validate`: what a venv manager (uv, virtualenv) makes of this
+    conda.yaml, and which conda builder this machine has (None: no conda here, so such
+    a build is the only way to run it)."""
+    from mlrun.envs.conda.spec import without_conda
 
-    spec = load_conda_env(file)
     plan = without_conda(spec)
-    summary: dict[str, Any] = {
+    try:
+        builder: str | None = find_builder()[0]
+    except EnvBuildError:
+        builder = None
+    return {
         "python": plan.python,
         "build_dependencies": list(plan.build),
         "pip": list(spec.pip),
         "not_installed": [dep for dep, _ in (*plan.convertible, *plan.not_convertible)],
         "conda_to_pip": {dep: requirement for dep, requirement in plan.convertible},
+        "conda": builder,
     }
-    try:
-        summary["conda"] = find_builder()[0]
-    except EnvBuildError:
-        summary["conda"] = None
-    warnings = list(spec.warnings)
-    if summary["conda"] is None and summary["not_installed"]:
-        message = (
-            f"{file}: no conda on this machine (micromamba, mamba, conda or py-rattler), so "
-            "it runs only with --env-manager uv or virtualenv, which install its Python "
-            "version and `pip:` section, as MLflow does, and not "
-            + ", ".join(summary["not_installed"])
-        )
-        if plan.convertible:
-            names = ", ".join(summary["conda_to_pip"].values())
-            message += f" (--conda-to-pip would install {names} from the package index)"
-        warnings.append(message)
-    return summary, warnings
+
+
+def no_conda_warning(summary: dict[str, Any]) -> str | None:
+    """The warning for a machine without conda where a build without it leaves packages
+    out (None when conda is here or nothing would be left out)."""
+    if summary["conda"] is not None or not summary["not_installed"]:
+        return None
+    message = (
+        "no conda on this machine (micromamba, mamba, conda or py-rattler), so it runs only "
+        "with --env-manager uv or virtualenv, which install its Python version and `pip:` "
+        "section, as MLflow does, and not " + ", ".join(summary["not_installed"])
+    )
+    if summary["conda_to_pip"]:
+        names = ", ".join(summary["conda_to_pip"].values())
+        message += f" (--conda-to-pip would install {names} from the package index)"
+    return message
 
 
 def conda_spec(project: Project) -> CondaSpec:

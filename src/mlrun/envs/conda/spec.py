@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from mlrun.envs.python.requirements import normalise
-from mlrun.envs.python.spec import PythonEnvSpec
+from mlrun.envs.python.spec import PythonEnvSpec, open_env_file
 
 KEYS = ("name", "channels", "dependencies", "prefix", "variables")
 
@@ -45,25 +45,34 @@ class CondaSpec:
 
 
 def load_conda_env(path: Path) -> CondaSpec:
-    from mlrun.spec.context import LoadContext
-    from mlrun.spec.yamlio import load_yaml_file
+    """The spec of conda.yaml `path`; SpecErrors with every error in it."""
+    ctx = open_env_file(path)
+    spec = read_conda_env(ctx)
+    ctx.raise_errors()
+    assert spec is not None
+    return spec
 
-    doc = load_yaml_file(path)
-    ctx = LoadContext(str(path), doc)
-    data = doc.data if doc.data is not None else {}
+
+def read_conda_env(ctx: Any) -> CondaSpec | None:
+    """Check conda.yaml, recording every error in `ctx` (None when it is not even a
+    mapping)."""
+    data = ctx.doc.data if ctx.doc.data is not None else {}
     if not isinstance(data, dict):
-        raise ctx.error("conda.yaml must be a mapping with `channels` and `dependencies`")
+        ctx.fail("conda.yaml must be a mapping with `channels` and `dependencies`")
+        return None
     ctx.unknown_keys(data, KEYS, "conda.yaml")
     if data.get("prefix"):
         ctx.warn("`prefix` is ignored: mlrun keeps envs in its cache", "prefix")
     channels = data.get("channels") or []
     if not isinstance(channels, list) or not all(isinstance(c, str) for c in channels):
-        raise ctx.error("`channels` must be a list of channel names or URLs", "channels")
+        ctx.fail("`channels` must be a list of channel names or URLs", "channels")
+        channels = []
     deps: list[str] = []
     pip: list[str] = []
     raw = data.get("dependencies") or []
     if not isinstance(raw, list):
-        raise ctx.error("`dependencies` must be a list", "dependencies")
+        ctx.fail("`dependencies` must be a list", "dependencies")
+        raw = []
     for index, item in enumerate(raw):
         if isinstance(item, (int, float)) and not isinstance(item, bool):
             item = str(item)
@@ -72,28 +81,30 @@ def load_conda_env(path: Path) -> CondaSpec:
         elif isinstance(item, dict) and list(item) == ["pip"]:
             section = item["pip"] or []
             if not isinstance(section, list) or not all(isinstance(p, str) for p in section):
-                raise ctx.error(
+                ctx.fail(
                     "the `pip:` section must be a list of requirement strings",
                     "dependencies",
                     index,
                 )
+                continue
             pip.extend(section)
         else:
-            raise ctx.error(
+            ctx.fail(
                 f"dependency {index + 1} must be a package spec or a `pip:` list, not {item!r}",
                 "dependencies",
                 index,
             )
     variables = data.get("variables") or {}
     if not isinstance(variables, dict):
-        raise ctx.error("`variables` must be a mapping of names to values", "variables")
+        ctx.fail("`variables` must be a mapping of names to values", "variables")
+        variables = {}
     return CondaSpec(
-        file=path,
+        file=Path(ctx.file),
         channels=tuple(channels),
         dependencies=tuple(deps),
         pip=tuple(pip),
         variables=tuple((str(k), str(v)) for k, v in variables.items()),
-        warnings=tuple(str(w) for w in (*doc.warnings, *ctx.warnings)),
+        warnings=tuple(str(w) for w in ctx.warnings),
     )
 
 

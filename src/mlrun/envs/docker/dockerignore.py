@@ -19,6 +19,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlrun.util.globs import compile_glob, matches
+
 NEVER_SENT: tuple[str, ...] = (
     "**/.git",
     "**/.hg",
@@ -49,10 +51,7 @@ class Pattern:
 
     def matches(self, rel: str) -> bool:
         """The path itself or one of its parent directories matches."""
-        if self.regex.match(rel):
-            return True
-        parts = rel.split("/")
-        return any(self.regex.match("/".join(parts[:i])) for i in range(1, len(parts)))
+        return matches(self.regex, rel)
 
 
 def read_patterns(text: str) -> list[str]:
@@ -71,44 +70,7 @@ def compile_pattern(raw: str) -> Pattern | None:
     text = posixpath.normpath("/" + text).lstrip("/")  # drops ./, .., leading and trailing /
     if not text or text == ".":
         return None  # "." is ignored for historical reasons (docker's reference)
-    return Pattern(text, exception, re.compile(_translate(text)))
-
-
-def _translate(pattern: str) -> str:
-    out = ["^"]
-    i, n = 0, len(pattern)
-    while i < n:
-        ch = pattern[i]
-        if ch == "*":
-            if i + 1 < n and pattern[i + 1] == "*":
-                i += 1
-                if i + 1 < n and pattern[i + 1] == "/":
-                    i += 1
-                    out.append("(?:.*/)?")  # "**/": zero or more whole directories
-                else:
-                    out.append(".*")
-            else:
-                out.append("[^/]*")
-        elif ch == "?":
-            out.append("[^/]")
-        elif ch == "\\" and i + 1 < n:
-            i += 1
-            out.append(re.escape(pattern[i]))
-        elif ch == "[":
-            end = pattern.find("]", i + 2)
-            if end == -1:
-                out.append(re.escape(ch))
-            else:
-                body = pattern[i + 1 : end]
-                if body.startswith(("^", "!")):
-                    body = "^" + body[1:]
-                out.append("[" + body.replace("\\", "\\\\") + "]")
-                i = end
-        else:
-            out.append(re.escape(ch))
-        i += 1
-    out.append("$")
-    return "".join(out)
+    return Pattern(text, exception, compile_glob(text))
 
 
 class Matcher:

@@ -165,6 +165,22 @@ def expand_vars(text: str, where: str) -> str:
     return _VAR.sub(_sub, text)
 
 
+def volume_problems(raw: str, directory: Path, where: str) -> tuple[list[str], str | None]:
+    """For `mlrun validate`: the variables `raw` uses that are not set here (a run
+    elsewhere may have them), and why a run would refuse the volume anyway (or None)."""
+    unset = [n for m in _VAR.finditer(raw) if (n := m.group(1) or m.group(2)) not in os.environ]
+    text = _VAR.sub(lambda m: "unset" if (m.group(1) or m.group(2)) in unset else m.group(0), raw)
+    try:
+        _bind(text, directory, where)
+    except UsageError as exc:
+        return unset, exc.message
+    return unset, None
+
+
+def valid_env_name(name: str) -> bool:
+    return bool(_ENV_NAME.match(name))
+
+
 def _bind(raw: str, directory: Path, where: str) -> str:
     text = expand_vars(raw, where)
     parts = text.split(":")
@@ -204,7 +220,7 @@ def _environment(
     env: dict[str, str] = {}
     missing: list[str] = []
     for name, value in wanted.items():
-        if not _ENV_NAME.match(name):
+        if not valid_env_name(name):
             raise UsageError(f"{where}: docker_env.environment has the invalid name {name!r}")
         if value is None:
             if name not in os.environ:

@@ -157,12 +157,20 @@ def _existing(base: Path, value: str, file: str, text: str, want_dir: bool | Non
     path = Path(os.path.normpath(base / os.path.expanduser(value)))
     ok = path.is_dir() if want_dir else (path.is_file() if want_dir is False else path.exists())
     if not ok:
-        raise SpecError(
+        error = MissingPath(
             f"the requirement {text!r} refers to {path}, which does not exist",
             hint="paths are relative to the project directory",
             file=file,
         )
+        error.path = path
+        raise error
     return path
+
+
+class MissingPath(SpecError):
+    """A requirement names a file or directory that is not there (`path`)."""
+
+    path: Path
 
 
 def fingerprint(path: Path) -> str:

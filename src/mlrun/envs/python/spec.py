@@ -41,40 +41,58 @@ class PythonEnvSpec:
 
 
 def load_python_env(path: Path) -> PythonEnvSpec:
+    """The spec of python_env.yaml `path`; SpecErrors with every error in it."""
+    ctx = open_env_file(path)
+    spec = read_python_env(ctx)
+    ctx.raise_errors()
+    assert spec is not None
+    return spec
+
+
+def open_env_file(path: Path) -> Any:
+    """A LoadContext for an env file (SpecError when it cannot be read or parsed)."""
     from mlrun.spec.context import LoadContext
     from mlrun.spec.yamlio import load_yaml_file
 
     doc = load_yaml_file(path)
-    ctx = LoadContext(str(path), doc)
-    data = doc.data if doc.data is not None else {}
+    return LoadContext(str(path), doc, list(doc.warnings))
+
+
+def read_python_env(ctx: Any) -> PythonEnvSpec | None:
+    """Check python_env.yaml, recording every error in `ctx` (None when it is not even
+    a mapping); `mlrun validate` reads the errors and warnings from `ctx`."""
+    path = Path(ctx.file)
+    data = ctx.doc.data if ctx.doc.data is not None else {}
     if not isinstance(data, dict):
-        raise ctx.error(
+        ctx.fail(
             "python_env.yaml must be a mapping with `python`, "
             "`build_dependencies` and `dependencies`"
         )
+        return None
     ctx.unknown_keys(data, KEYS, "python_env.yaml")
     python = data.get("python")
     if python is not None:
         if not isinstance(python, str):
-            raise ctx.error(
+            ctx.fail(
                 f"`python` must be a quoted version string, not {python!r}",
                 "python",
                 hint='write python: "3.10" (unquoted, YAML reads 3.10 as the number 3.1)',
             )
-        from mlrun.envs.python.interpreters import check_request
+            python = None
+        else:
+            from mlrun.envs.python.interpreters import check_request
 
-        python = python.strip()
-        problem = check_request(python)
-        if problem:
-            raise ctx.error(f"`python: {python}` {problem}", "python")
-    spec = PythonEnvSpec(
+            python = python.strip()
+            problem = check_request(python)
+            if problem:
+                ctx.fail(f"`python: {python}` {problem}", "python")
+    return PythonEnvSpec(
         file=path,
         python=python or None,
         build_dependencies=_strings(ctx, data, "build_dependencies"),
         dependencies=_strings(ctx, data, "dependencies"),
-        warnings=tuple(str(w) for w in (*doc.warnings, *ctx.warnings)),
+        warnings=tuple(str(w) for w in ctx.warnings),
     )
-    return spec
 
 
 def _strings(ctx: Any, data: dict[Any, Any], key: str) -> tuple[str, ...]:
@@ -82,16 +100,18 @@ def _strings(ctx: Any, data: dict[Any, Any], key: str) -> tuple[str, ...]:
     if value is None:
         return ()
     if not isinstance(value, list):
-        raise ctx.error(
-            f"`{key}` must be a list of requirement strings",
+        ctx.fail(
+            f"`{key}` must be a list of requirement strings, not {type(value).__name__} {value!r}",
             key,
             hint=f"write {key}: [numpy==1.26.4, -r requirements.txt]",
         )
+        return ()
     items = []
     for index, item in enumerate(value):
         if isinstance(item, (int, float)) and not isinstance(item, bool):
             item = str(item)
         if not isinstance(item, str):
-            raise ctx.error(f"`{key}` item {index + 1} must be a string, not {item!r}", key, index)
+            ctx.fail(f"`{key}` item {index + 1} must be a string, not {item!r}", key, index)
+            continue
         items.append(item)
     return tuple(items)
