@@ -3,100 +3,20 @@ the import: `mlrun.run(uri, entry_point, parameters=..., synchronous=...)`."""
 
 from __future__ import annotations
 
-import threading
+import contextlib
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mlrun.errors import ExecutionError, NotAvailableError
+from mlrun.errors import NotAvailableError
 from mlrun.reporting import Reporter
-from mlrun.tracking.model import FINISHED, RUNNING
+from mlrun.submitted import SubmittedRun, Work, submit
 
+if TYPE_CHECKING:
+    from mlrun.execution.supervisor import Cancel
+    from mlrun.runner import Opened, Plan, RunRequest
 
-class SubmittedRun:
-    """A run started by `mlrun.run()`. `wait()`, `get_status()`, `cancel()` as in MLflow."""
-
-    def __init__(self, run_id: str, tracking_uri: str) -> None:
-        self.run_id = run_id
-        self.tracking_uri = tracking_uri
-        self.exit_code: int | None = None
-        self._status: str = RUNNING
-        self._done = threading.Event()
-        self._error: BaseException | None = None
-        self._thread: threading.Thread | None = None
-        self._cancel: Any = None
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Block until the run ends; True when it FINISHED successfully."""
-        if not self._done.wait(timeout):
-            return False
-        if self._error is not None:
-            raise self._error
-        return self._status == FINISHED
-
-    def get_status(self) -> str:
-        return self._status
-
-    def cancel(self) -> None:
-        """Stop the run: SIGTERM to its process group, SIGKILL after the grace period."""
-        if self._cancel is not None and not self._done.is_set():
-            self._cancel.request()
-        self._done.wait()
-
-    def __repr__(self) -> str:
-        return f"SubmittedRun(run_id={self.run_id!r}, status={self._status!r})"
-
-    def _drive(
-        self,
-        work: Callable[[bool], Any],
-        *,
-        synchronous: bool,
-        run_id: Callable[[], str | None],
-        what: str = "run",
-        cleanup: Callable[[], None] | None = None,
-    ) -> SubmittedRun:
-        """Run `work(in_main_thread)` (it returns something with `status` and `exit_code`)
-        here or in a thread, the way MLflow's run() does: synchronous runs raise
-        ExecutionError unless FINISHED; asynchronous ones return once the run is recorded.
-        `run_id()` says the run's id once its record exists."""
-
-        def target(in_main_thread: bool) -> None:
-            try:
-                result = work(in_main_thread)
-                self._status = result.status
-                self.exit_code = result.exit_code
-            except BaseException as exc:
-                self._error = exc
-                self._status = "FAILED"
-            finally:
-                if cleanup is not None:
-                    cleanup()
-                self._done.set()
-
-        if synchronous:
-            target(threading.current_thread() is threading.main_thread())
-            self.run_id = run_id() or ""
-            if self._error is not None:
-                raise self._error
-            if self._status != FINISHED:
-                code = self.exit_code if self.exit_code is not None else 1
-                raise ExecutionError(
-                    f"{what} {self.run_id} {self._status} with exit code {code}",
-                    self.run_id,
-                    self._status,
-                    code,
-                )
-            return self
-        self._thread = threading.Thread(
-            target=target, args=(False,), name=f"mlrun-{what}", daemon=True
-        )
-        self._thread.start()
-        while run_id() is None and not self._done.wait(0.005):
-            pass
-        self.run_id = run_id() or ""
-        if self._error is not None and not self.run_id:
-            raise self._error
-        return self
+__all__ = ["SubmittedRun", "load_project", "run"]
 
 
 def run(
@@ -108,7 +28,7 @@ def run(
     experiment_name: str | None = None,
     experiment_id: str | None = None,
     backend: str = "local",
-    backend_config: Any = None,
+    backend_config: str | Mapping[str, Any] | None = None,
     storage_dir: str | None = None,
     synchronous: bool = True,
     run_id: str | None = None,
@@ -130,30 +50,31 @@ def run(
     With `synchronous=True` (default) it waits and raises ExecutionError if the command
     fails, as MLflow does. Called from inside a step, the new run becomes its child.
 
+    `backend` chooses where the command starts (mlrun.backends: `local`, or a plugin's),
+    `backend_config` its settings: a dict, a JSON string, or a path to a .json file.
+
     `entry_point` may name a workflow of the project: the SubmittedRun is then the
     workflow's run, and `workflow_options` takes the CLI's workflow options by name
-    (jobs, keep_going, force, force_steps, no_cache, from_steps, only; resume=True for
-    the latest run of the workflow, or resume="RUN_ID").
+    (workflow/options.py: jobs, keep_going, force, force_steps, no_cache, from_steps,
+    only; resume=True for the latest run of the workflow, or resume="RUN_ID").
 
     `conda_to_pip=True` builds a conda.yaml project without conda (uv unless
     `env_manager` says virtualenv), its conda packages installed by pip name, best effort
     (the CLI's --conda-to-pip)."""
     from mlrun import runner
+    from mlrun.backends import get_backend
+    from mlrun.backends.config import parse_config
     from mlrun.envs.base import EnvOptions
-    from mlrun.execution.supervisor import Cancel
-    from mlrun.tracking import open_store
 
     for name, value in (
         ("experiment_id", experiment_id),
-        ("backend_config", backend_config),
         ("storage_dir", storage_dir),
         ("docker_auth", docker_auth),
         ("run_id", run_id),
     ):
         if value is not None:
             raise NotAvailableError(f"mlrun.run({name}=...) is not available yet")
-    if backend != "local":
-        raise NotAvailableError(f"backend {backend!r} is not available yet")
+    get_backend(backend)  # an unknown name fails here, naming the known ones
     request = runner.RunRequest(
         uri=uri,
         entry_point=entry_point,
@@ -174,40 +95,66 @@ def run(
             conda_to_pip=conda_to_pip,
         ),
         tags=dict(tags or {}),
+        backend=backend,
+        backend_config=parse_config(backend_config, "backend_config"),
     )
     reporter = reporter or Reporter()
-    opened = runner.open_project(request, reporter)
-    if "workflows" in opened.project.extra:
-        from mlrun.workflow.submit import submit_workflow, wants
+    # The source stays open until the run ends, in this thread or in the run's own: the
+    # ExitStack closes it if anything fails before the run starts, else hands it on.
+    with contextlib.ExitStack() as owner:
+        opened = owner.enter_context(runner.open_project(request, reporter))
+        the_plan = runner.plan_unless_workflow(opened, request, reporter)
+        if the_plan is None:
+            work, store_uri = _workflow(opened, request, reporter, workflow_options)
+        else:
+            work, store_uri = _entry_point(the_plan, reporter, tracking_uri)
+        return submit(
+            work,
+            tracking_uri=store_uri,
+            synchronous=synchronous,
+            owner=owner.pop_all(),
+            what="run" if the_plan is not None else "workflow run",
+        )
 
-        if wants(opened, entry_point):
-            return submit_workflow(
-                opened, request, reporter, synchronous=synchronous, options=workflow_options
-            )
-    try:
-        the_plan = runner.plan_entry_point(opened, request, reporter)
-    except BaseException:
-        opened.source.close()
-        raise
+
+def _entry_point(the_plan: Plan, reporter: Reporter, tracking_uri: str | None) -> tuple[Work, str]:
+    from mlrun import runner
+    from mlrun.tracking import open_store
+
     store = open_store(tracking_uri)
-    recorded: list[str] = []
-    submitted = SubmittedRun("", store.uri)
-    submitted._cancel = cancel = Cancel()
 
-    def _work(in_main_thread: bool) -> Any:
-        # Signal handlers can only be installed from the main thread.
+    def work(forward_signals: bool, cancel: Cancel, on_record: Callable[[str], None]) -> Any:
         return runner.execute(
             the_plan,
             store,
             reporter,
-            forward_signals=in_main_thread,
+            forward_signals=forward_signals,
             cancel=cancel,
-            on_record=recorded.append,
+            on_record=on_record,
         )
 
-    return submitted._drive(
-        _work, synchronous=synchronous, run_id=lambda: recorded[0] if recorded else None
-    )
+    return work, store.uri
+
+
+def _workflow(
+    opened: Opened,
+    request: RunRequest,
+    reporter: Reporter,
+    options: Mapping[str, Any] | None,
+) -> tuple[Work, str]:
+    from mlrun.tracking import open_store
+    from mlrun.workflow.engine import WorkflowRun
+    from mlrun.workflow.options import from_mapping
+
+    opts = from_mapping(options, "mlrun.run(workflow_options=...)")
+    store = open_store(request.tracking_uri)
+    wf = WorkflowRun(request, opened, opts, reporter, store)
+
+    def work(forward_signals: bool, cancel: Cancel, on_record: Callable[[str], None]) -> Any:
+        # The scheduler handles signals itself, in whichever thread it runs.
+        return wf.execute(cancel=cancel, on_record=on_record)
+
+    return work, store.uri
 
 
 def load_project(uri: str = ".") -> Any:
@@ -215,11 +162,8 @@ def load_project(uri: str = ".") -> Any:
     from mlrun import sources
     from mlrun.spec.loader import load_project as _load
 
-    source = sources.resolve(uri)
-    try:
+    with sources.resolve(uri) as source:
         return _load(source.project_dir)
-    finally:
-        source.close()
 
 
 def _param_str(value: Any) -> str:

@@ -1,23 +1,27 @@
-"""The path of one run: source -> spec -> env -> record -> execute -> record.
+"""The path of one run: source -> spec -> env + backend -> record -> execute -> record.
 
-Both the CLI and the Python API call `prepare()` then `execute()` (or `plan()` for a dry
-run). Nothing here prints; progress goes through the Reporter."""
+The CLI and the Python API open the project (`open_project()`, which they close with
+`with`), take the one "entry point or workflow" decision (`plan_unless_workflow()`),
+plan the entry point (`plan_entry_point()`, all a dry run needs) and `execute()` the
+plan; a workflow goes to workflow.engine, which plans and executes each step here.
+Nothing here prints; progress goes through the Reporter."""
 
 from __future__ import annotations
 
 import os
-import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from mlrun import __version__
 from mlrun.envs.base import EnvOptions, EnvPlan, Launch, PreparedEnv
 from mlrun.execution.supervisor import DEFAULT_GRACE, Cancel
 from mlrun.reporting import Reporter
 from mlrun.sources.model import Source
 from mlrun.spec.model import EMPTY, Command, EntryPoint, Project, ResolvedParameters
 from mlrun.tracking.base import RunStore
+
+if TYPE_CHECKING:
+    from mlrun.backends.base import Backend
 
 
 class RunRequest(NamedTuple):
@@ -38,6 +42,8 @@ class RunRequest(NamedTuple):
     tags: Mapping[str, str] = EMPTY
     echo: bool = True  # stream the command's output to our stdout/stderr
     run_id: str | None = None
+    backend: str = "local"  # where the command starts (mlrun.backends)
+    backend_config: Mapping[str, Any] = EMPTY  # -c/--backend-config, parsed
 
 
 class Plan:
@@ -53,6 +59,7 @@ class Plan:
         params: ResolvedParameters,
         command: Command,
         env_plan: EnvPlan,
+        backend: Backend,
         warnings: list[str] | None = None,
     ) -> None:
         self.request = request
@@ -62,6 +69,7 @@ class Plan:
         self.params = params
         self.command = command
         self.env_plan = env_plan
+        self.backend = backend
         self.warnings: list[str] = warnings if warnings is not None else []
 
     def to_json(self) -> dict[str, Any]:
@@ -81,6 +89,9 @@ class Plan:
                 **{k: v for k, v in self.env_plan.details.items() if k != "inputs"},
             },
             "source": self.source.provenance,
+            "backend": self.backend.describe(
+                self.env_plan, self.command, self.source.project_dir, self.request.backend_config
+            ),
             "warnings": self.warnings,
         }
         if self.command.argv is not None:
@@ -90,34 +101,39 @@ class Plan:
         return data
 
 
-class RunResult(NamedTuple):
-    run_id: str
-    status: str
-    exit_code: int
-    reason: str | None
+class RunResult:
+    """How a run ended. Plain classes here and below, not NamedTuples: defining one costs
+    about 0.2 ms of every run's start-up (see spec/model.py)."""
+
+    def __init__(self, run_id: str, status: str, exit_code: int, reason: str | None) -> None:
+        self.run_id = run_id
+        self.status = status
+        self.exit_code = exit_code
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        return f"RunResult({self.run_id}, {self.status}, exit code {self.exit_code})"
 
 
-def plan(request: RunRequest, reporter: Reporter) -> Plan:
-    """Resolve the source, load the project, check parameters, render the command, and
-    plan the environment. Raises MlrunError subclasses for every bad input."""
-    opened = open_project(request, reporter)
-    try:
-        return plan_entry_point(opened, request, reporter)
-    except BaseException:
-        opened.source.close()
-        raise
+class Opened:
+    """A fetched source and its loaded project (a workflow plans all its steps on one).
+    The caller owns the source: `with runner.open_project(...) as opened: ...`."""
+
+    def __init__(self, source: Source, project: Project, warnings: list[str]) -> None:
+        self.source = source
+        self.project = project
+        self.warnings = warnings
+
+    def __enter__(self) -> Opened:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.source.close()
 
 
-class Opened(NamedTuple):
-    """A fetched source and its loaded project (a workflow plans all its steps on one)."""
-
-    source: Source
-    project: Project
-    warnings: list[str]
-
-
-def open_project(request: RunRequest, reporter: Reporter) -> Opened:
-    """Resolve the source and load its MLproject; the caller closes `source`."""
+def open_project(request: RunRequest, reporter: Reporter, *, warn: bool = True) -> Opened:
+    """Resolve the source and load its MLproject (the project's warnings are reported
+    unless `warn` is off)."""
     from mlrun import sources
     from mlrun.spec.loader import load_project
 
@@ -129,20 +145,46 @@ def open_project(request: RunRequest, reporter: Reporter) -> Opened:
         require_clean=request.require_clean,
         reporter=reporter,
     )
-    try:
+    with source.closed_on_failure():
         project = load_project(source.project_dir)
-    except BaseException:
-        source.close()
-        raise
     warnings = [str(w) for w in project.warnings]
-    for warning in warnings:
-        reporter.warn(warning)
+    if warn:
+        for warning in warnings:
+            reporter.warn(warning)
     return Opened(source, project, warnings)
+
+
+def plan_unless_workflow(
+    opened: Opened,
+    request: RunRequest,
+    reporter: Reporter,
+    *,
+    workflow_flags: Sequence[str] = (),
+) -> Plan | None:
+    """Entry point or workflow: the one decision `mlrun run` and `mlrun.run()` both take
+    once the project is open (`-e NAME` names either). None when `request.entry_point`
+    names a workflow of the project (the caller runs it with workflow.engine), else the
+    plan of that entry point. `workflow_flags` are the workflow-only options the caller
+    was given: for an entry point they are a mistake worth saying."""
+    from mlrun.errors import UsageError
+
+    name = request.entry_point
+    if "workflows" in opened.project.extra:  # else decided without importing workflow/
+        from mlrun.workflow.model import wants_workflow
+
+        if wants_workflow(opened.project, name):
+            return None
+    if workflow_flags:
+        raise UsageError(
+            f"{workflow_flags[0]} only applies to workflows, and {name!r} is an entry point",
+            hint="declare a workflow under `workflows:` in the MLproject, or drop the option",
+        )
+    return plan_entry_point(opened, request, reporter)
 
 
 def plan_entry_point(opened: Opened, request: RunRequest, reporter: Reporter) -> Plan:
     """Plan one entry point of an opened project (does not close the source)."""
-    from mlrun.envs import plan_project_env
+    from mlrun.backends import get_backend
     from mlrun.errors import UsageError
     from mlrun.spec.entrypoints import get_entry_point
     from mlrun.spec.params import resolve_parameters, undeclared
@@ -165,7 +207,9 @@ def plan_entry_point(opened: Opened, request: RunRequest, reporter: Reporter) ->
     for typo, note in undeclared(entry_point, params.extra):
         (reporter.warn if typo else reporter.info)(note)
     command = render_command(entry_point, params)
-    env_plan = plan_project_env(project, request.env_manager, request.env_options)
+    env_plan = plan_env(opened, request)
+    backend = get_backend(request.backend)
+    backend.check(env_plan, request.backend_config)
     return Plan(
         request,
         opened.source,
@@ -174,31 +218,21 @@ def plan_entry_point(opened: Opened, request: RunRequest, reporter: Reporter) ->
         params,
         command,
         env_plan,
+        backend,
         list(opened.warnings),
     )
 
 
-def plan_env(request: RunRequest, reporter: Reporter) -> tuple[Source, EnvPlan]:
-    """Only the environment part of plan(): for `mlrun env build` (no entry point or
-    parameters needed). The caller closes the source."""
-    from mlrun import sources
-    from mlrun.envs import plan_project_env
-    from mlrun.spec.loader import load_project
+def plan_env(opened: Opened, request: RunRequest) -> EnvPlan:
+    """Only the environment part of planning: for `mlrun env build` (no entry point or
+    parameters needed)."""
+    from mlrun.envs import choose_manager, get_manager
 
-    source = sources.resolve(
-        request.uri,
-        version=request.version,
-        cwd=request.cwd or Path.cwd(),
-        offline=request.offline,
-        require_clean=request.require_clean,
-        reporter=reporter,
+    options = request.env_options
+    manager = get_manager(
+        choose_manager(opened.project.env, request.env_manager, options.conda_to_pip)
     )
-    try:
-        project = load_project(source.project_dir)
-        return source, plan_project_env(project, request.env_manager, request.env_options)
-    except BaseException:
-        source.close()
-        raise
+    return manager.plan(opened.project, options)
 
 
 def execute(
@@ -214,91 +248,56 @@ def execute(
     """Record the run, prepare its env, supervise the command, record how it ended.
 
     The record exists from the start (RUNNING) so that a failed env build, a launch
-    error or a crash of mlrun itself is never a lost run: each path below finishes it."""
+    error or a crash of mlrun itself is never a lost run: each path below finishes it.
+    The plan's source stays open: whoever opened it closes it."""
     from mlrun.errors import MlrunError
     from mlrun.execution.logs import LogSink
-    from mlrun.tracking.model import FAILED, KILLED
+    from mlrun.recording import finish_on_error
 
+    run_id, run_root, launch = _create_record(the_plan, store)
+    if on_record is not None:
+        on_record(run_id)
+    sink = LogSink(run_root / "logs", echo=the_plan.request.echo)
+    env: PreparedEnv | None = None
     try:
-        run_id, run_root, launch = _create_record(the_plan, store)
-        if on_record is not None:
-            on_record(run_id)
-        sink = LogSink(run_root / "logs", echo=the_plan.request.echo)
-        env: PreparedEnv | None = None
-        try:
-            env = _prepare_env(the_plan, store, run_id, reporter)
-            outcome = _supervise(
-                the_plan, env, launch, sink, store, reporter, forward_signals, cancel, on_start
-            )
-        except MlrunError as exc:
+        env = _prepare_env(the_plan, store, run_id, reporter)
+        outcome = _supervise(
+            the_plan, env, launch, sink, store, reporter, forward_signals, cancel, on_start
+        )
+    except BaseException as exc:
+        if isinstance(exc, MlrunError):
             sink.note(str(exc))
-            store.finish_run(run_id, FAILED, exc.exit_code, str(exc))
-            raise
-        except BaseException as exc:
-            interrupted = isinstance(exc, KeyboardInterrupt)
-            store.finish_run(
-                run_id,
-                KILLED if interrupted else FAILED,
-                None,
-                "interrupted" if interrupted else f"mlrun failed: {exc!r}",
-            )
-            raise
-        finally:
-            sink.close()
-            if env is not None:
-                env.release()
-        _record_outputs(store, run_id, launch.run_dir, reporter)
-        store.finish_run(run_id, outcome.status, outcome.exit_code, outcome.reason)
-        return RunResult(run_id, outcome.status, outcome.exit_code, outcome.reason)
+        finish_on_error(store, run_id, exc)
+        raise
     finally:
-        the_plan.source.close()
+        sink.close()
+        if env is not None:
+            env.release()
+    _record_outputs(store, run_id, launch.run_dir, reporter)
+    store.finish_run(run_id, outcome.status, outcome.exit_code, outcome.reason)
+    return RunResult(run_id, outcome.status, outcome.exit_code, outcome.reason)
 
 
 def _create_record(the_plan: Plan, store: RunStore) -> tuple[str, Path, Launch]:
-    from mlrun.execution.logs import log_paths
-    from mlrun.tracking import runs_root
-    from mlrun.tracking.liveness import process_start_token, this_host
-    from mlrun.tracking.model import NewRun
+    from mlrun import recording
 
-    request = the_plan.request
-    run_id = request.run_id or uuid.uuid4().hex
-    run_root = runs_root(store) / run_id
+    command = the_plan.command
+    run_id, run_root, experiment = recording.create(
+        store,
+        the_plan.request,
+        the_plan.source,
+        entry_point=the_plan.entry_point.name,
+        params=the_plan.params.all(),
+        command=list(command.argv) if command.argv is not None else command.shell or "",
+        command_mode=command.mode,
+        env_kind=the_plan.env_plan.manager,
+        env={"kind": the_plan.env_plan.manager, "key": the_plan.env_plan.key},
+        tags=dict(the_plan.request.tags),
+    )
     run_dir = run_root / "outputs"
-    run_dir.mkdir(parents=True, exist_ok=True)
-    command: list[str] | str = (
-        list(the_plan.command.argv)
-        if the_plan.command.argv is not None
-        else the_plan.command.shell or ""
-    )
-    experiment = request.experiment_name or os.environ.get("MLRUN_EXPERIMENT_NAME") or "Default"
-    store.create_run(
-        NewRun(
-            run_id=run_id,
-            experiment=experiment,
-            run_name=request.run_name,
-            source_uri=the_plan.source.uri,
-            source_type=the_plan.source.kind,
-            source=dict(the_plan.source.provenance),
-            entry_point=the_plan.entry_point.name,
-            params=the_plan.params.all(),
-            command=command,
-            command_mode=the_plan.command.mode,
-            env_kind=the_plan.env_plan.manager,
-            env={"kind": the_plan.env_plan.manager, "key": the_plan.env_plan.key},
-            run_dir=str(run_dir),
-            log_paths=log_paths(run_root / "logs"),
-            host=this_host(),
-            user=_user(),
-            pid=os.getpid(),
-            pid_start=process_start_token(os.getpid()),
-            mlrun_version=__version__,
-            parent_run_id=request.parent_run_id or os.environ.get("MLRUN_RUN_ID") or None,
-            tags=dict(request.tags),
-        )
-    )
     _save_source_artifacts(the_plan.source, run_dir)
     launch = Launch(
-        command=the_plan.command,
+        command=command,
         cwd=the_plan.source.project_dir,
         run_env={
             "MLRUN_RUN_ID": run_id,
@@ -348,7 +347,8 @@ def _supervise(
 ) -> Any:
     from mlrun.execution.supervisor import supervise
 
-    child = env.spawn(launch)
+    request = the_plan.request
+    child = the_plan.backend.start(env, launch, request.backend_config, reporter)
     if on_start is not None:
         on_start(launch.run_id, child)
     reporter.debug(f"run {launch.run_id} started ({child.label})")
@@ -364,7 +364,7 @@ def _supervise(
     return supervise(
         child,
         sink,
-        grace=the_plan.request.grace_period,
+        grace=request.grace_period,
         forward_signals=forward_signals,
         cancel=cancel,
         tick=_heartbeat,
@@ -394,16 +394,3 @@ def _save_source_artifacts(source: Source, run_dir: Path) -> None:
         target = run_dir / "artifacts" / "mlrun" / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
-
-
-def _user() -> str:
-    # getpass.getuser() semantics without importing getpass (start-up time).
-    for name in ("LOGNAME", "USER", "LNAME", "USERNAME"):
-        if os.environ.get(name):
-            return os.environ[name]
-    import pwd
-
-    try:
-        return pwd.getpwuid(os.getuid()).pw_name
-    except KeyError:  # no passwd entry (containers): the uid will do
-        return str(os.getuid())

@@ -68,7 +68,7 @@ def test_missing_project_dir(tmp_path: Path) -> None:
     "args",
     [
         ["-b", "kubernetes"],
-        ["--backend-config", "x.json"],
+        ["--backend-config", '{"zone": "a"}'],  # the local backend has no settings yet
         ["--experiment-id", "1"],
         ["--storage-dir", "/tmp"],
     ],

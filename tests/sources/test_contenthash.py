@@ -24,13 +24,13 @@ def _age(root: Path, seconds: float = 60) -> None:
 @pytest.fixture
 def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     seen: list[str] = []
-    real = contenthash._sha256
+    real = contenthash.file_sha256
 
     def counting(path: str | Path) -> str:
         seen.append(os.path.basename(path))
         return real(path)
 
-    monkeypatch.setattr(contenthash, "_sha256", counting)
+    monkeypatch.setattr(contenthash, "file_sha256", counting)
     return seen
 
 

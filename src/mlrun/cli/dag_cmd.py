@@ -43,8 +43,7 @@ def dag(uri: str, name: str | None, version: str | None, fmt: str, fence: bool |
     from mlrun.workflow.graph import build
     from mlrun.workflow.model import load_workflow, workflow_names
 
-    source = sources.resolve(uri, version=version, cwd=Path.cwd())
-    try:
+    with sources.resolve(uri, version=version, cwd=Path.cwd()) as source:
         project = load_project(source.project_dir)
         if name is None:
             names = workflow_names(project)
@@ -56,8 +55,6 @@ def dag(uri: str, name: str | None, version: str | None, fmt: str, fence: bool |
                 )
             name = names[0]
         graph = build(load_workflow(project, name))
-    finally:
-        source.close()
     drawing = draw(graph, fmt)
     if fence if fence is not None else fmt == "mermaid":
         drawing = f"```{fmt}\n{drawing}\n```"

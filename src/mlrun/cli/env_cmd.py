@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from mlrun.cli.output import TerminalReporter, dump_json, table, timestamp
+from mlrun.envs import CHOICES as ENV_MANAGERS
 
 
 @click.group("env", context_settings={"help_option_names": ["-h", "--help"]})
@@ -83,7 +84,7 @@ def prune_cmd(older_than: str, everything: bool, dry_run: bool, as_json: bool) -
 @click.option(
     "--env-manager",
     default=None,
-    type=click.Choice(["local", "uv", "virtualenv", "conda"]),
+    type=click.Choice(ENV_MANAGERS),
     help="How to build the env (default: as `mlrun run` would).",
 )
 @click.option("--rebuild-env", is_flag=True, help="Rebuild even if cached.")
@@ -121,12 +122,10 @@ def build_cmd(
         offline=offline,
         cwd=Path.cwd(),
     )
-    source, env_plan = runner.plan_env(request, reporter)
-    try:
+    with runner.open_project(request, reporter, warn=False) as opened:
+        env_plan = runner.plan_env(opened, request)
         prepared = get_manager(env_plan.manager).prepare(env_plan, reporter)
         prepared.release()
-    finally:
-        source.close()
     record = prepared.record
     if as_json:
         dump_json(record)

@@ -7,12 +7,14 @@ from typing import Any
 
 import click
 
+from mlrun.backends import BACKENDS
+from mlrun.backends import DEFAULT as DEFAULT_BACKEND
 from mlrun.cli.entry import startup_done
 from mlrun.cli.output import TerminalReporter, dump_json
-from mlrun.cli.workflow_options import check_unused, options_from, workflow_options
+from mlrun.cli.workflow_options import given_flags, options_from, stream_output, workflow_options
+from mlrun.envs import CHOICES as ENV_MANAGERS
 
 _NOT_YET = {
-    "backend_config": "--backend-config",
     "experiment_id": "--experiment-id",
     "storage_dir": "--storage-dir",
 }
@@ -53,7 +55,7 @@ _NOT_YET = {
 @click.option(
     "--env-manager",
     default=None,
-    type=click.Choice(["local", "uv", "virtualenv", "conda"]),
+    type=click.Choice(ENV_MANAGERS),
     help="How to build the project's environment (default: uv for python_env, "
     "conda for conda_env, local when none is declared).",
 )
@@ -68,11 +70,19 @@ _NOT_YET = {
 @click.option(
     "-b",
     "--backend",
-    default="local",
+    default=DEFAULT_BACKEND,
     show_default=True,
-    help="Where to execute (only 'local' is available yet).",
+    metavar="NAME",
+    help=f"Where the command starts: {', '.join(BACKENDS)}, or a backend a plugin "
+    "registers (mlrun.backends entry points).",
 )
-@click.option("-c", "--backend-config", default=None, hidden=True)
+@click.option(
+    "-c",
+    "--backend-config",
+    default=None,
+    metavar="JSON",
+    help="Settings for the backend: a .json file or a JSON string.",
+)
 @click.option("--storage-dir", default=None, hidden=True)
 @click.option(
     "--build-image",
@@ -145,23 +155,16 @@ def run(
     The exit code is the entry point's own (128+N if a signal stopped it).
     """
     from mlrun import runner
+    from mlrun.backends import get_backend
     from mlrun.cli.options import parse_docker_args, parse_params
     from mlrun.envs.base import EnvOptions
     from mlrun.errors import NotAvailableError
 
-    given = {
-        "backend_config": backend_config,
-        "experiment_id": experiment_id,
-        "storage_dir": storage_dir,
-    }
+    given = {"experiment_id": experiment_id, "storage_dir": storage_dir}
     for name, flag in _NOT_YET.items():
         if given[name] is not None:
             raise NotAvailableError(f"{flag} is not available yet")
-    if backend != "local":
-        raise NotAvailableError(
-            f"backend {backend!r} is not available yet",
-            hint="only the local backend is implemented",
-        )
+    get_backend(backend)  # an unknown name fails here, naming the known ones
     reporter = TerminalReporter(
         quiet=quiet or (as_json and dry_run), debug=bool(ctx.obj and ctx.obj.get("debug"))
     )
@@ -186,35 +189,37 @@ def run(
         require_clean=require_clean,
         grace_period=grace_period,
         cwd=Path.cwd(),
+        backend=backend,
+        backend_config=_backend_config(backend_config),
     )
-    opened = runner.open_project(request, reporter)
-    if "workflows" in opened.project.extra and _is_workflow(opened, entry_point):
-        from mlrun.cli.workflow_run import run_workflow
-
-        return run_workflow(
-            opened,
-            request._replace(echo=workflow["stream_output"]),
-            options_from(workflow),
-            dry_run=dry_run,
-            as_json=as_json,
-            quiet=quiet,
-            debug=reporter.debug_enabled,
-            tracking_uri=tracking_uri,
+    with runner.open_project(request, reporter) as opened:
+        the_plan = runner.plan_unless_workflow(
+            opened, request, reporter, workflow_flags=given_flags(workflow)
         )
-    try:
-        check_unused(workflow, entry_point)
-        the_plan = runner.plan_entry_point(opened, request, reporter)
-    except BaseException:
-        opened.source.close()
-        raise
-    if dry_run:
-        the_plan.source.close()
-        if as_json:
-            dump_json(the_plan.to_json())
-        else:
-            _print_plan(the_plan)
-        return 0
+        if the_plan is None:
+            from mlrun.cli.workflow_run import run_workflow
 
+            return run_workflow(
+                opened,
+                request._replace(echo=stream_output(workflow)),
+                options_from(workflow),
+                dry_run=dry_run,
+                as_json=as_json,
+                quiet=quiet,
+                debug=reporter.debug_enabled,
+                tracking_uri=tracking_uri,
+            )
+        if dry_run:
+            if as_json:
+                dump_json(the_plan.to_json())
+            else:
+                _print_plan(the_plan)
+            return 0
+        return _execute(the_plan, reporter, tracking_uri=tracking_uri, as_json=as_json)
+
+
+def _execute(the_plan: Any, reporter: Any, *, tracking_uri: str | None, as_json: bool) -> int:
+    from mlrun import runner
     from mlrun.tracking import open_store
 
     store = open_store(tracking_uri)
@@ -239,14 +244,12 @@ def run(
     return result.exit_code
 
 
-def _is_workflow(opened: Any, name: str) -> bool:
-    from mlrun.workflow.model import wants_workflow
+def _backend_config(value: str | None) -> dict[str, Any]:
+    if value is None:  # the usual case: no parsing module, no json on the start-up path
+        return {}
+    from mlrun.backends.config import parse_config
 
-    try:
-        return wants_workflow(opened.project, name)
-    except BaseException:
-        opened.source.close()
-        raise
+    return parse_config(value)
 
 
 def _print_plan(the_plan: object) -> None:
@@ -268,6 +271,11 @@ def _print_plan(the_plan: object) -> None:
         ):
             click.echo(f"  {key}: {value}")
     click.echo(f"working dir:  {data['cwd']}")
+    if data["backend"]["name"] != DEFAULT_BACKEND:
+        click.echo(f"backend:      {data['backend']['name']}")
+        for key, value in data["backend"].items():
+            if key != "name":
+                click.echo(f"  {key}: {value}")
     if "argv" in data:
         click.echo("argv:         " + " ".join(repr(a) for a in data["argv"]))
     else:

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from mlrun.cli.output import dump_json, duration, table, timestamp
+from mlrun.tracking.status import KILLED, RUNNING, STATUSES
 
 _tracking_option = click.option(
     "--tracking-uri",
@@ -28,7 +29,7 @@ def runs() -> None:
 @click.option(
     "--status",
     default=None,
-    type=click.Choice(["RUNNING", "FINISHED", "FAILED", "KILLED"], case_sensitive=False),
+    type=click.Choice(STATUSES, case_sensitive=False),
 )
 @click.option("--limit", default=20, show_default=True, type=int)
 @click.option("--json", "as_json", is_flag=True)
@@ -49,12 +50,10 @@ def list_runs(
     rows = []
     for r in found:
         status_text = r.status
-        if r.status == "KILLED" and r.status_reason and "died" in r.status_reason:
+        if r.status == KILLED and r.status_reason and "died" in r.status_reason:
             status_text = "KILLED (mlrun died)"
         end = (
-            r.end_time
-            if r.end_time is not None
-            else (time.time() if r.status == "RUNNING" else None)
+            r.end_time if r.end_time is not None else (time.time() if r.status == RUNNING else None)
         )
         rows.append(
             [
@@ -187,7 +186,7 @@ def logs(run_id: str, follow: bool, stream: str, tracking_uri: str | None) -> in
                 out.write(chunk)
                 out.flush()
                 continue
-            if not follow or store.get_run(r.run_id).status != "RUNNING":
+            if not follow or store.get_run(r.run_id).status != RUNNING:
                 # One last read: the run may have written its final lines meanwhile.
                 rest = handle.read()
                 out.write(rest)

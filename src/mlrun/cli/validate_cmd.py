@@ -26,17 +26,14 @@ def validate(uri: str, version: str | None, as_json: bool, strict: bool, offline
     from mlrun import sources
     from mlrun.validation import validate_project
 
-    source = sources.resolve(
+    with sources.resolve(
         uri,
         version=version,
         cwd=Path.cwd(),
         offline=offline,
         reporter=TerminalReporter(quiet=as_json),
-    )
-    try:
+    ) as source:
         report = validate_project(source.project_dir)
-    finally:
-        source.close()
     for d in report.diagnostics:
         click.echo(f"mlrun: {d.severity}: {d}", err=True)
         if d.hint and d.severity == "error":

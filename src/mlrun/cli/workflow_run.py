@@ -122,31 +122,29 @@ def run_workflow(
     from mlrun.tracking import open_store
     from mlrun.workflow.engine import WorkflowRun
 
+    # `opened` belongs to the caller, who closes it.
     reporter = WorkflowReporter(quiet=quiet or (as_json and dry_run), debug=debug)
+    store = open_store(tracking_uri)
+    wf = WorkflowRun(request, opened, options, reporter, store)
+    if dry_run:
+        rows = wf.dry_run()
+        if as_json:
+            dump_json(
+                {
+                    "workflow": wf.workflow.name,
+                    "project_dir": str(opened.source.project_dir),
+                    "parameters": wf.params,
+                    "steps": rows,
+                }
+            )
+        else:
+            _print_dry_run(wf.workflow.name, rows)
+        return 0
+    startup_done()
     try:
-        store = open_store(tracking_uri)
-        wf = WorkflowRun(request, opened, options, reporter, store)
-        if dry_run:
-            rows = wf.dry_run()
-            if as_json:
-                dump_json(
-                    {
-                        "workflow": wf.workflow.name,
-                        "project_dir": str(opened.source.project_dir),
-                        "parameters": wf.params,
-                        "steps": rows,
-                    }
-                )
-            else:
-                _print_dry_run(wf.workflow.name, rows)
-            return 0
-        startup_done()
-        try:
-            result = wf.execute()
-        finally:
-            reporter.stop()
+        result = wf.execute()
     finally:
-        opened.source.close()
+        reporter.stop()
     if not quiet:
         click.echo(
             table(["STEP", "STATUS", "TIME", "RUN", "NOTE"], summary_rows(result.steps)), err=True

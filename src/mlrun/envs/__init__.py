@@ -1,14 +1,19 @@
 """Environments: choosing a manager for a project, and the registry of managers.
 
-Adding an environment kind = one module exposing MANAGER + one line in MANAGERS."""
+Adding an environment kind = one module exposing MANAGER + one line in MANAGERS; the
+command line's `--env-manager` choices come from here too. Importing this package
+stays cheap (the CLI builds its options from it): the managers load when used."""
 
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
-from mlrun.envs.base import EnvManager, EnvOptions, EnvPlan
 from mlrun.errors import NotAvailableError, UsageError
-from mlrun.spec.model import EnvSpec, Project
+
+if TYPE_CHECKING:
+    from mlrun.envs.base import EnvManager
+    from mlrun.spec.model import EnvSpec
 
 # manager name -> module; modules are imported only when used (start-up time).
 MANAGERS: dict[str, str] = {
@@ -18,8 +23,8 @@ MANAGERS: dict[str, str] = {
     "conda": "mlrun.envs.conda.manager",
     "docker": "mlrun.envs.docker.manager",
 }
-# MLflow's --env-manager values plus our own; not all are implemented yet.
-KNOWN = ("local", "uv", "virtualenv", "conda", "docker")
+# What --env-manager offers: every manager but docker, which a docker_env section selects.
+CHOICES = tuple(name for name in MANAGERS if name != "docker")
 
 
 def choose_manager(env: EnvSpec, requested: str | None, conda_to_pip: bool = False) -> str:
@@ -31,10 +36,10 @@ def choose_manager(env: EnvSpec, requested: str | None, conda_to_pip: bool = Fal
             "--env-manager conda asks for conda",
             hint="drop one of them",
         )
-    if requested is not None and requested not in KNOWN:
+    if requested is not None and requested not in MANAGERS:
         raise UsageError(
             f"unknown environment manager {requested!r}",
-            hint=f"choose one of: {', '.join(KNOWN)}",
+            hint=f"choose one of: {', '.join(MANAGERS)}",
         )
     if env.kind == "docker_env":
         if requested not in (None, "docker"):
@@ -61,9 +66,3 @@ def get_manager(name: str) -> EnvManager:
         )
     manager: EnvManager = importlib.import_module(module_name).MANAGER
     return manager
-
-
-def plan_project_env(project: Project, requested: str | None, options: EnvOptions) -> EnvPlan:
-    """The manager for `project` (choose_manager) and its plan (cheap: nothing is built)."""
-    name = choose_manager(project.env, requested, options.conda_to_pip)
-    return get_manager(name).plan(project, options)

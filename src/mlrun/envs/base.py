@@ -7,8 +7,10 @@ Each manager module (`envs/local.py`, `envs/python/uv.py`, `envs/python/virtuale
     plan(project, options) -> EnvPlan          cheap: the key, whether it is cached; no build
     prepare(plan, reporter) -> PreparedEnv     build when needed (from the cache otherwise)
 
-and registers in `mlrun.envs.MANAGERS` (one line). A PreparedEnv knows how to start a
-command inside itself (`spawn`) and what to record about itself in the run store.
+and registers in `mlrun.envs.MANAGERS` (one line). A PreparedEnv says WHAT to start for a
+run (`what_to_start(launch)`: a `ProcessSpec`, or a `ContainerSpec` for docker) and what
+to record about itself in the run store; a backend (mlrun.backends) decides WHERE it
+starts, as tox separates an env from its execute step.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
-from mlrun.execution.child import Child, LocalChild
 from mlrun.reporting import Reporter
 from mlrun.spec.model import EMPTY, Command, Project
 
@@ -42,28 +43,97 @@ class EnvPlan(NamedTuple):
     cached: bool = True  # False when prepare() would build
     description: str = ""  # one line for --dry-run ("uv env 3f2a... (cached)")
     details: Mapping[str, Any] = EMPTY
+    starts: str = "process"  # what the env starts: "process" | "container" (backends check)
 
 
-class Launch(NamedTuple):
-    """Everything about the command to start, independent of the environment."""
+class Launch:
+    """Everything about the command to start, independent of the environment. A plain
+    class, not a NamedTuple: defined on every run's start-up path."""
 
-    command: Command
-    cwd: Path  # the project directory
-    run_env: Mapping[str, str]  # MLRUN_RUN_ID, MLRUN_RUN_DIR, MLRUN_TRACKING_URI, ...
-    run_dir: Path
-    run_id: str
-    # Existing local files/dirs named by path/uri parameters (a container mounts them).
-    host_paths: tuple[Path, ...] = ()
+    def __init__(
+        self,
+        command: Command,
+        cwd: Path,  # the project directory
+        run_env: Mapping[str, str],  # MLRUN_RUN_ID, MLRUN_RUN_DIR, MLRUN_TRACKING_URI, ...
+        run_dir: Path,
+        run_id: str,
+        # Existing local files/dirs named by path/uri parameters (a container mounts them).
+        host_paths: tuple[Path, ...] = (),
+    ) -> None:
+        self.command = command
+        self.cwd = cwd
+        self.run_env = run_env
+        self.run_dir = run_dir
+        self.run_id = run_id
+        self.host_paths = host_paths
+
+
+class ProcessSpec:
+    """A command to start as a process (local, uv, virtualenv and conda envs): the
+    command, its working directory and its complete environment. A plain class, not a
+    dataclass: defined on every run's start-up path."""
+
+    kind = "process"
+
+    def __init__(self, command: Command, cwd: Path, environ: Mapping[str, str]) -> None:
+        self.command = command
+        self.cwd = cwd
+        self.environ = dict(environ)
 
     def argv(self) -> list[str]:
+        """The argv to execute: the command's own, or `bash -c STRING`."""
         if self.command.argv is not None:
             return list(self.command.argv)
         assert self.command.shell is not None
         return ["bash", "-c", self.command.shell]
 
 
+class ContainerSpec:
+    """A container to run (docker envs), described without the docker SDK's types:
+    the image and the engine it was prepared on, the argv, the environment (values
+    included: they must travel in the engine's API request and nowhere else), bind mounts
+    as (host path, container path, read-only), docker_env volumes, and further settings
+    (`-A` options as docker SDK keyword arguments)."""
+
+    kind = "container"
+
+    def __init__(
+        self,
+        *,
+        engine: Any,  # the connected docker client holding `image`
+        image: str,  # the image id
+        image_name: str,  # its tag or name, for messages and registries
+        name: str,  # the container's name: mlrun-RUN_ID
+        command: list[str],
+        workdir: str,
+        environment: Mapping[str, str],
+        mounts: list[tuple[str, str, bool]],
+        volumes: list[str],
+        user: str | None,
+        labels: Mapping[str, str],
+        settings: Mapping[str, Any],
+        keep: bool,  # --keep-container
+    ) -> None:
+        self.engine = engine
+        self.image = image
+        self.image_name = image_name
+        self.name = name
+        self.command = command
+        self.workdir = workdir
+        self.environment = dict(environment)
+        self.mounts = mounts
+        self.volumes = volumes
+        self.user = user
+        self.labels = dict(labels)
+        self.settings = dict(settings)
+        self.keep = keep
+
+    def __repr__(self) -> str:  # names only: environment values are secret
+        return f"ContainerSpec({self.name} of {self.image_name}, env {sorted(self.environment)})"
+
+
 class PreparedEnv:
-    """A ready environment. The default implementation runs commands locally with the
+    """A ready environment. The default implementation describes a process run with the
     current process environment plus `environ_overrides()`."""
 
     def __init__(
@@ -86,12 +156,9 @@ class PreparedEnv:
         env.update(launch.run_env)
         return env
 
-    def spawn(self, launch: Launch) -> Child:
-        return LocalChild(launch.argv(), launch.cwd, self.child_environ(launch))
-
-    def describe(self, launch: Launch) -> dict[str, Any]:
-        """For --dry-run: how the command would start, without starting it."""
-        return {"cwd": str(launch.cwd), "env_vars": sorted(self.environ_overrides())}
+    def what_to_start(self, launch: Launch) -> ProcessSpec | ContainerSpec:
+        """What a backend starts for this run (where it starts is the backend's choice)."""
+        return ProcessSpec(launch.command, launch.cwd, self.child_environ(launch))
 
     def release(self) -> None:
         """The run is over: drop the shared lock that protects the env from pruning."""

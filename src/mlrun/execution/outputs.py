@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from mlrun.tracking.model import Artifact, Metric
+from mlrun.util.sha import file_sha256
 
 
 class StepOutputs:
@@ -80,16 +81,6 @@ def _list_artifacts(root: Path, hash_limit: int) -> list[Artifact]:
     artifacts = []
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         size = path.stat().st_size
-        digest = _sha256(path) if size <= hash_limit else None
+        digest = file_sha256(path) if size <= hash_limit else None
         artifacts.append(Artifact(path.relative_to(root).as_posix(), size, digest))
     return artifacts
-
-
-def _sha256(path: Path) -> str:
-    import hashlib
-
-    h = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()

@@ -24,6 +24,7 @@ from mlrun.reporting import Reporter
 from mlrun.sources.gitcmd import git
 from mlrun.sources.gituri import GitRemote, file_url_path, local_remote, parse_remote
 from mlrun.sources.mirror import Mirror
+from mlrun.util.files import atomic_write
 from mlrun.util.redact import redact
 
 _MAX_SLOTS = 32
@@ -41,17 +42,15 @@ class Checkout:
 
 def lease(mirror: Mirror, commit: str, *, offline: bool, reporter: Reporter) -> Checkout:
     """A clean working tree of `commit`, reserved for the caller until `release()`."""
-    from filelock import FileLock, Timeout
+    from mlrun.util.locks import FileLock
 
     base = mirror.root / "checkouts" / commit
     base.mkdir(parents=True, exist_ok=True)
     for n in range(_MAX_SLOTS):
-        # Not thread-local: the Python API resolves in the caller's thread and releases
-        # when the run ends, in the thread that ran it.
-        lock = FileLock(str(base / f"{n}.lock"), thread_local=False)
-        try:
-            lock.acquire(timeout=0)
-        except Timeout:
+        # The Python API resolves in the caller's thread and releases when the run ends,
+        # in the thread that ran it: a flock belongs to the open file, not the thread.
+        lock = FileLock(base / f"{n}.lock")
+        if not lock.exclusive(blocking=False):
             continue  # another run is using this slot
         try:
             path, marker = base / str(n), base / f"{n}.json"
@@ -67,7 +66,7 @@ def lease(mirror: Mirror, commit: str, *, offline: bool, reporter: Reporter) -> 
                         mirror, commit, path, offline=offline, reporter=reporter
                     )
                 # Written last: a slot without it (mlrun killed mid-checkout) is rebuilt.
-                marker.write_text(json.dumps({"commit": commit, "submodules": submodules}))
+                atomic_write(marker, json.dumps({"commit": commit, "submodules": submodules}))
                 prune(base.parent, keep=commit)
         except BaseException:
             lock.release()
@@ -82,7 +81,7 @@ def lease(mirror: Mirror, commit: str, *, offline: bool, reporter: Reporter) -> 
 def prune(checkouts: Path, *, keep: str, max_age: float = PRUNE_AFTER) -> None:
     """Remove checkouts not used for `max_age` seconds (and not leased now). Runs when a
     new checkout is made, so the cache does not grow by one tree per commit forever."""
-    from filelock import FileLock, Timeout
+    from mlrun.util.locks import FileLock
 
     cutoff = time.time() - max_age
     for marker in checkouts.glob("*/*.json"):
@@ -91,10 +90,8 @@ def prune(checkouts: Path, *, keep: str, max_age: float = PRUNE_AFTER) -> None:
                 continue
         except OSError:  # pruned meanwhile by another run
             continue
-        lock = FileLock(str(marker.with_suffix(".lock")), thread_local=False)
-        try:
-            lock.acquire(timeout=0)
-        except Timeout:
+        lock = FileLock(marker.with_suffix(".lock"))
+        if not lock.exclusive(blocking=False):
             continue
         try:
             marker.unlink(missing_ok=True)

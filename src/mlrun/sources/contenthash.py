@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from mlrun.util.sha import sha256
+from mlrun.util.sha import file_sha256, sha256
 
 SKIP_DIRS = frozenset(
     {
@@ -150,7 +150,7 @@ class _StatCache:
             self.new[rel] = known
             return kind, str(known[3])
         try:
-            value = _sha256(os.path.join(self.top, rel))
+            value = file_sha256(os.path.join(self.top, rel))
         except OSError:
             return "unreadable", ""
         if self.now_ns - st.st_mtime_ns > _RACY_NS:
@@ -160,22 +160,13 @@ class _StatCache:
     def save(self) -> None:
         if self.new == self.old:
             return
+        from mlrun.util.files import atomic_write
+
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-            tmp.write_text(
-                json.dumps({"format": _FORMAT, "root": str(self.root), "files": self.new})
+            atomic_write(
+                self.path,
+                json.dumps({"format": _FORMAT, "root": str(self.root), "files": self.new}),
             )
-            os.replace(tmp, self.path)
         except OSError:
             pass  # a cache we cannot write only costs time
-
-
-def _sha256(path: str | Path) -> str:
-    import hashlib  # file contents: OpenSSL is faster per byte (see util/sha.py)
-
-    h = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()

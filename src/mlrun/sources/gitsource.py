@@ -91,17 +91,7 @@ def _checkout_source(
     display: str | None = None,
 ) -> Source:
     checkout = lease(mirror, target.commit, offline=offline, reporter=reporter)
-    try:
-        project_dir = checkout.path / subdir if subdir else checkout.path
-        if not project_dir.is_dir():
-            raise UsageError(
-                f"the subdirectory {subdir!r} does not exist in "
-                f"{mirror.remote.display} at {target.commit[:12]}",
-                hint="check the path after '#' (it is relative to the repository's top)",
-            )
-    except BaseException:
-        checkout.release()
-        raise
+    project_dir = checkout.path / subdir if subdir else checkout.path
     provenance.update(
         {
             "commit": target.commit,
@@ -119,7 +109,7 @@ def _checkout_source(
         provenance["submodules"] = dict(checkout.submodules)
     reporter.debug(f"{'reusing' if checkout.reused else 'new'} checkout {checkout.path}")
     uri = (display or mirror.remote.display) + (f"#{subdir}" if subdir else "")
-    return Source(
+    source = Source(
         project_dir=project_dir.absolute(),
         uri=uri,
         kind="git",
@@ -127,3 +117,11 @@ def _checkout_source(
         code_identity=git_identity(target.commit, subdir),
         release=checkout.release,
     )
+    with source.closed_on_failure():
+        if not project_dir.is_dir():
+            raise UsageError(
+                f"the subdirectory {subdir!r} does not exist in "
+                f"{mirror.remote.display} at {target.commit[:12]}",
+                hint="check the path after '#' (it is relative to the repository's top)",
+            )
+    return source

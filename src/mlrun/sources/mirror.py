@@ -60,15 +60,12 @@ class Mirror:
     @contextlib.contextmanager
     def locked(self, reporter: Reporter) -> Iterator[None]:
         """Hold this remote's lock: one fetch or clone at a time per mirror."""
-        from filelock import FileLock, Timeout
+        from mlrun.util.locks import FileLock
 
-        self.root.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(str(self.root / "lock"))
-        try:
-            lock.acquire(timeout=0)
-        except Timeout:
+        lock = FileLock(self.root / "lock")
+        if not lock.exclusive(blocking=False):
             with reporter.progress(f"waiting for another mlrun fetching {self.remote.display}"):
-                lock.acquire()
+                lock.exclusive()
         try:
             yield
         finally:

@@ -1,9 +1,16 @@
-"""What fetching a project yields: a local directory and where it came from."""
+"""What fetching a project yields: a local directory and where it came from.
+
+A Source may hold a leased git checkout until it is closed. Whoever opens one closes it
+with `with` (`with sources.resolve(uri) as source: ...`); a function that opens one and
+hands it on closes it only when it fails (`with source.closed_on_failure(): ...`), as
+pre-commit's `clean_path_on_failure` does."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 
@@ -34,17 +41,6 @@ class Source:
     def __repr__(self) -> str:
         return f"Source({self.kind} {self.uri!r} at {self.project_dir})"
 
-    def without_release(self) -> Source:
-        """The same source for a holder that must not give the checkout back."""
-        return Source(
-            self.project_dir,
-            self.uri,
-            self.kind,
-            self.provenance,
-            self.code_identity,
-            self.artifacts,
-        )
-
     def where(self) -> str:
         """The project's location for messages: `URL at 1a2b3c4d5e6f` for git sources."""
         commit = self.provenance.get("commit")
@@ -53,6 +49,27 @@ class Source:
         return self.uri
 
     def close(self) -> None:
+        """Give back what the source holds (a leased checkout); once only."""
         if self.release is not None:
             release, self.release = self.release, None
             release()
+
+    def __enter__(self) -> Source:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @contextmanager
+    def closed_on_failure(self) -> Iterator[Source]:
+        """For code that opens a source and hands it on: close it only if the block fails."""
+        try:
+            yield self
+        except BaseException:
+            self.close()
+            raise

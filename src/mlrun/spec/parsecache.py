@@ -50,13 +50,13 @@ def get(path: Path, st: os.stat_result) -> Any | None:
 def put(path: Path, st: os.stat_result, value: Any) -> None:
     if time.time_ns() - st.st_mtime_ns < _RACY_NS:
         return
+    from mlrun.util.files import atomic_write
+
     identity = _identity(path, st)
     try:
         blob = marshal.dumps((identity, value))
         slot = _slot(identity)
         slot.parent.mkdir(parents=True, exist_ok=True)
-        tmp = slot.with_name(f".{slot.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(blob)
-        os.replace(tmp, slot)
+        atomic_write(slot, blob)
     except (OSError, ValueError):
         pass

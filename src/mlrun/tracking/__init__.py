@@ -8,10 +8,21 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from mlrun.tracking.base import RunStore
+if TYPE_CHECKING:
+    from mlrun.tracking.base import RunStore
 
 __all__ = ["RunStore", "open_store", "runs_root", "tracking_uri"]
+
+
+def __getattr__(name: str) -> Any:
+    # Loaded on use: `mlrun --help` imports tracking.status without the store's classes.
+    if name == "RunStore":
+        from mlrun.tracking.base import RunStore
+
+        return RunStore
+    raise AttributeError(f"module 'mlrun.tracking' has no attribute {name!r}")
 
 
 def tracking_uri(uri: str | None = None) -> str:

@@ -10,14 +10,13 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-EMPTY: Mapping[str, Any] = MappingProxyType({})
+from mlrun.tracking.status import FAILED as FAILED
+from mlrun.tracking.status import FINISHED as FINISHED
+from mlrun.tracking.status import KILLED as KILLED
+from mlrun.tracking.status import RUNNING as RUNNING
+from mlrun.tracking.status import STATUSES as STATUSES
 
-# MLflow's run statuses (a remote MLflow store must map 1:1).
-RUNNING = "RUNNING"
-FINISHED = "FINISHED"
-FAILED = "FAILED"
-KILLED = "KILLED"
-STATUSES = (RUNNING, FINISHED, FAILED, KILLED)
+EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
 class Metric(NamedTuple):

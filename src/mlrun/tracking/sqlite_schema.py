@@ -18,6 +18,8 @@ SCHEMA_VERSION = 1
 APPLICATION_ID = 0x6D6C726E  # "mlrn"
 
 # Version 0 -> 1. Later versions append a list here; each runs in one transaction.
+# These are history: they are never edited, so they spell out their own values (the
+# status CHECK is tracking.status.STATUSES as of version 1; a test keeps them equal).
 _V1 = [
     """CREATE TABLE experiments (
         experiment_id INTEGER PRIMARY KEY,

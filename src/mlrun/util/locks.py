@@ -1,9 +1,15 @@
-"""fcntl (flock) file locks, shared and exclusive.
+"""mlrun's one file lock: flock(2), shared and exclusive, with or without a timeout.
 
-filelock has no shared locks, and the env cache needs them: every run holds a shared
-"use" lock on its env, so `mlrun env prune` (which takes it exclusively) can never delete an
-env in use. The kernel drops a flock when its holder dies, SIGKILL included, so a crashed
-run or build never leaves a stale lock behind.
+Every lock mlrun takes is this one: the env cache's, the git mirror's and checkouts'
+(sources/), the docker image builds', the workflow step keys' (workflow/cache.py). It
+serves rather than the `filelock` package because the env cache needs shared locks:
+every run holds a shared "use" lock on its env, so `mlrun env prune` (which takes it
+exclusively) can never delete an env in use, and filelock has none. What the other users
+need besides -- a try-once (`blocking=False`) and a bounded wait (`timeout`, polled as
+filelock polls) -- is a few lines here, over the same flock(2) filelock uses on Unix.
+The kernel drops a flock when its holder dies, SIGKILL included, so a crashed run or
+build never leaves a stale lock behind. Locks are per open file, not per thread: two
+threads of one process holding their own FileLock on one path exclude each other.
 
 Lock files may be deleted by whoever holds them exclusively (prune does). A process that
 opened the file before the deletion then holds a lock on an orphaned inode, so every
@@ -14,7 +20,12 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+_POLL = 0.05  # seconds between tries while waiting with a timeout
 
 
 class FileLock:
@@ -23,9 +34,18 @@ class FileLock:
         self.fd: int | None = None
         self.mode: int | None = None  # fcntl.LOCK_SH or fcntl.LOCK_EX while held
 
-    def acquire(self, mode: int, *, blocking: bool = True) -> bool:
-        """Take the lock (LOCK_SH or LOCK_EX); False if `blocking` is off and it is busy."""
+    def acquire(self, mode: int, *, blocking: bool = True, timeout: float | None = None) -> bool:
+        """Take the lock (LOCK_SH or LOCK_EX). False when it is busy and `blocking` is
+        off, or still busy after `timeout` seconds."""
         assert self.fd is None, "lock already held"
+        if timeout is not None and blocking:
+            deadline = time.monotonic() + timeout
+            while not self.acquire(mode, blocking=False):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                time.sleep(min(_POLL, left))
+            return True
         while True:
             fd = self._open()
             try:
@@ -40,11 +60,20 @@ class FileLock:
                 return True
             os.close(fd)  # deleted while we waited: lock the new file instead
 
-    def shared(self, *, blocking: bool = True) -> bool:
-        return self.acquire(fcntl.LOCK_SH, blocking=blocking)
+    def shared(self, *, blocking: bool = True, timeout: float | None = None) -> bool:
+        return self.acquire(fcntl.LOCK_SH, blocking=blocking, timeout=timeout)
 
-    def exclusive(self, *, blocking: bool = True) -> bool:
-        return self.acquire(fcntl.LOCK_EX, blocking=blocking)
+    def exclusive(self, *, blocking: bool = True, timeout: float | None = None) -> bool:
+        return self.acquire(fcntl.LOCK_EX, blocking=blocking, timeout=timeout)
+
+    @contextmanager
+    def holding(self) -> Iterator[None]:
+        """Hold the lock exclusively for a block (waiting as long as it takes)."""
+        self.exclusive()
+        try:
+            yield
+        finally:
+            self.release()
 
     def downgrade(self) -> None:
         """Exclusive -> shared. Linux does this as unlock + lock, so another process may

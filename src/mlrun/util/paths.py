@@ -55,6 +55,6 @@ def default_tracking_uri() -> str:
 
 
 def _write_if_missing(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    from mlrun.util.files import atomic_write
+
+    atomic_write(path, text)

@@ -1,13 +1,15 @@
-"""SHA-256 for small inputs without loading OpenSSL.
+"""SHA-256: of small inputs without loading OpenSSL (`sha256`), and of files
+(`file_sha256`, the one file hasher: source files, step artifacts, docker contexts).
 
 `import hashlib` initialises OpenSSL, about 4 ms of every run's start-up, for digests of
 a few kilobytes (a file listing, a path). CPython's own C implementation gives the same
-digests from a built-in module. For file contents use hashlib: OpenSSL is several times
-faster per byte, which matters once the data is large."""
+digests from a built-in module. For file contents hashlib is used: OpenSSL is several
+times faster per byte, which matters once the data is large."""
 
 from __future__ import annotations
 
 import importlib
+import os
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -28,3 +30,14 @@ def sha256(data: bytes = b"") -> _Hash:
     import hashlib  # another interpreter
 
     return hashlib.sha256(data)
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """The hex sha256 of a file's contents, read in blocks of 1 MiB."""
+    import hashlib  # file contents: OpenSSL is faster per byte
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()

@@ -211,22 +211,17 @@ class StepCache:
     def locked(self, key: str, cancelled: Any = None, on_wait: Any = None) -> Iterator[bool]:
         """Hold the key's lock; yields False (without the lock) if `cancelled()` turned
         true while waiting. The OS drops the lock if this process dies."""
-        from filelock import FileLock, Timeout
+        from mlrun.util.locks import FileLock
 
-        self.lock_dir.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(str(self.lock_dir / f"{key}.lock"), thread_local=False)
+        lock = FileLock(self.lock_dir / f"{key}.lock")
         waited = False
-        while True:
-            try:
-                lock.acquire(timeout=0.1)
-                break
-            except Timeout:
-                if cancelled is not None and cancelled():
-                    yield False
-                    return
-                if not waited and on_wait is not None:
-                    on_wait()
-                waited = True
+        while not lock.exclusive(timeout=0.1):
+            if cancelled is not None and cancelled():
+                yield False
+                return
+            if not waited and on_wait is not None:
+                on_wait()
+            waited = True
         try:
             yield True
         finally:

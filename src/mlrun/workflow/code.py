@@ -17,7 +17,6 @@ enough to tell them apart."""
 from __future__ import annotations
 
 import json
-import os
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -110,10 +109,10 @@ class StepCode:
             if run_root is None or not self.manifests:
                 return
             data = json.dumps(self.manifests, sort_keys=True, separators=(",", ":"))
+        from mlrun.util.files import atomic_write
+
         try:
-            tmp = run_root / f".{MANIFEST}.{os.getpid()}.tmp"
-            tmp.write_text(data)
-            os.replace(tmp, run_root / MANIFEST)
+            atomic_write(run_root / MANIFEST, data)
         except OSError:
             pass
 

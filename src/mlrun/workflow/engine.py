@@ -5,7 +5,6 @@ order and parallelism. The workflow itself is a run record that the steps point 
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -29,22 +28,11 @@ from mlrun.workflow.cache import KeyInputs, StepCache
 from mlrun.workflow.code import StepCode
 from mlrun.workflow.graph import Graph, Node
 from mlrun.workflow.model import Workflow, load_workflow
+from mlrun.workflow.options import Options, flag
 from mlrun.workflow.refs import Ref, RefError, Upstream
 from mlrun.workflow.state import StepState
 
 TAG_KIND = wcache.TAG_KIND
-
-
-@dataclass(frozen=True)
-class Options:
-    jobs: int = 1
-    keep_going: bool = False
-    force: bool = False  # re-run every step (results still go to the cache)
-    force_steps: tuple[str, ...] = ()  # re-run these and everything downstream
-    no_cache: bool = False  # neither read nor write the step cache
-    from_steps: tuple[str, ...] = ()  # run these and downstream; upstream from the cache
-    only: tuple[str, ...] = ()  # run only these; what they need from the cache
-    resume: str | bool | None = None  # True/"": the latest run; "ID": that run (resume.py)
 
 
 @dataclass
@@ -101,9 +89,6 @@ class WorkflowRun:
             for name, n in self.graph.nodes.items()
         }
         self._select()
-        # One source for every step: plan each on a copy whose close() does nothing,
-        # so runner.execute cannot give the checkout back after the first step.
-        self.step_opened = Opened(opened.source.without_release(), opened.project, [])
         self.code = _code_identity(opened)
         self.step_code = StepCode(opened.source, self.code)
         self.reused: dict[str, str] = {}  # node -> why its result is from an older run
@@ -133,7 +118,7 @@ class WorkflowRun:
             if name not in needed:
                 state = self.states[name]
                 state.status = st.SKIPPED
-                state.reason = "not selected (--only/--from)"
+                state.reason = f"not selected ({flag('only')}/{flag('from_steps')})"
         self.needed = [n for n in g.nodes if n in needed]
 
     # -- --resume (workflow/resume.py) -------------------------------------------------
@@ -143,10 +128,12 @@ class WorkflowRun:
         if o.resume is None or o.resume is False:
             return None
         if o.only or o.from_steps or o.force:
-            flag = "--only" if o.only else "--from" if o.from_steps else "--force"
+            other = flag("only" if o.only else "from_steps" if o.from_steps else "force")
             raise UsageError(
-                f"--resume and {flag} cannot be combined: --resume decides what runs",
-                hint="add --force-step STEP to --resume to re-run a step that finished",
+                f"{flag('resume')} and {other} cannot be combined: {flag('resume')} decides "
+                "what runs",
+                hint=f"add {flag('force_steps')} STEP to {flag('resume')} to re-run a step "
+                "that finished",
             )
         from mlrun.workflow import resume
 
@@ -245,7 +232,7 @@ class WorkflowRun:
             parent_run_id=self.run_id,
             tags={},
         )
-        the_plan = _plan_entry_point(self.step_opened, request, self.reporter)
+        the_plan = _plan_entry_point(self.opened, request, self.reporter)
         deps = [refs.render(t, lookup) for t in step.deps]
         inputs = KeyInputs(
             command=the_plan.entry_point.command,
@@ -260,9 +247,9 @@ class WorkflowRun:
         if not judge:
             return decision
         if node.name in self.forced:
-            decision.reason = "forced (--force)" if self.options.force else "forced (--force-step)"
+            decision.reason = f"forced ({flag('force' if self.options.force else 'force_steps')})"
         elif self.options.no_cache:
-            decision.reason = "--no-cache"
+            decision.reason = flag("no_cache")
         elif not step.cache:
             decision.reason = "cache: false"
         else:
@@ -411,14 +398,20 @@ class WorkflowRun:
 
     # -- execution -------------------------------------------------------------------
 
-    def execute(self, cancel: Cancel | None = None) -> WorkflowResult:
+    def execute(
+        self, cancel: Cancel | None = None, on_record: Callable[[str], None] | None = None
+    ) -> WorkflowResult:
         """Run the workflow to its end; the result's exit code is the first failed step's
-        (128+N when a signal or `cancel` stopped it)."""
+        (128+N when a signal or `cancel` stopped it). `on_record(run_id)` is called once
+        the workflow's record exists."""
+        from mlrun.recording import finish_on_error
         from mlrun.tracking.model import FAILED, KILLED
         from mlrun.workflow.scheduler import Scheduler
 
         self._resolve_cache_only()  # bad selections fail here, before any record exists
         self.run_id = self._create_record()
+        if on_record is not None:
+            on_record(self.run_id)
         self.reporter.info(
             f"running workflow {self.workflow.name!r} of {self.opened.source.uri} "
             f"({len(self.needed)} steps, {self.options.jobs} at a time; run {self.run_id})"
@@ -443,13 +436,7 @@ class WorkflowRun:
             )
             stopped_by = scheduler.run()
         except BaseException as exc:
-            interrupted = isinstance(exc, KeyboardInterrupt)
-            self.store.finish_run(
-                self.run_id,
-                KILLED if interrupted else FAILED,
-                None,
-                "interrupted" if interrupted else f"mlrun failed: {exc!r}",
-            )
+            finish_on_error(self.store, self.run_id, exc)
             self._close_log()
             self.step_code.save(self._root)
             raise
@@ -666,56 +653,34 @@ class WorkflowRun:
         )
 
     def _create_record(self) -> str:
-        import uuid
-
-        from mlrun import __version__
-        from mlrun.execution.logs import LogSink, log_paths
-        from mlrun.tracking import runs_root
-        from mlrun.tracking.liveness import process_start_token
-        from mlrun.tracking.model import NewRun
+        from mlrun import recording
+        from mlrun.execution.logs import LogSink
         from mlrun.workflow.resume import TAG_RESUMED
 
         request, source = self.request, self.opened.source
-        run_id = uuid.uuid4().hex
-        root = self._root = runs_root(self.store) / run_id
-        (root / "outputs").mkdir(parents=True, exist_ok=True)
-        self._log = LogSink(root / "logs", echo=False)
         argv = ["mlrun", "run", source.uri, "-e", self.workflow.name]
         for k, v in self.params.items():
             argv += ["-P", f"{k}={v}"]
-        self.store.create_run(
-            NewRun(
-                run_id=run_id,
-                experiment=(
-                    request.experiment_name or os.environ.get("MLRUN_EXPERIMENT_NAME") or "Default"
-                ),
-                run_name=request.run_name,
-                source_uri=source.uri,
-                source_type=source.kind,
-                source=dict(source.provenance),
-                entry_point=self.workflow.name,
-                params=dict(self.params),
-                command=argv,
-                command_mode="workflow",
-                env_kind="workflow",
-                env={"code": self.code},
-                run_dir=str(root / "outputs"),
-                log_paths=log_paths(root / "logs"),
-                host=_host(),
-                user=_user(),
-                pid=os.getpid(),
-                pid_start=process_start_token(os.getpid()),
-                mlrun_version=__version__,
-                parent_run_id=request.parent_run_id or os.environ.get("MLRUN_RUN_ID") or None,
-                tags={
-                    TAG_KIND: "workflow",
-                    wcache.TAG_WORKFLOW: self.workflow.name,
-                    wcache.TAG_PROJECT: self.project_id,
-                    **({TAG_RESUMED: self.origin.run.run_id} if self.origin else {}),
-                    **request.tags,
-                },
-            )
+        run_id, root, _ = recording.create(
+            self.store,
+            request._replace(run_id=None),
+            source,
+            entry_point=self.workflow.name,
+            params=dict(self.params),
+            command=argv,
+            command_mode="workflow",
+            env_kind="workflow",
+            env={"code": self.code},
+            tags={
+                TAG_KIND: "workflow",
+                wcache.TAG_WORKFLOW: self.workflow.name,
+                wcache.TAG_PROJECT: self.project_id,
+                **({TAG_RESUMED: self.origin.run.run_id} if self.origin else {}),
+                **request.tags,
+            },
         )
+        self._root = root
+        self._log = LogSink(root / "logs", echo=False)
         return run_id
 
     def _heartbeat(self) -> None:
@@ -783,15 +748,3 @@ def _json(data: Any) -> str:
     import json
 
     return json.dumps(data, sort_keys=True, separators=(",", ":"))
-
-
-def _host() -> str:
-    from mlrun.tracking.liveness import this_host
-
-    return this_host()  # as runner records it: the reaper compares the two
-
-
-def _user() -> str:
-    from mlrun.runner import _user as runner_user
-
-    return runner_user()

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlrun.errors import EnvBuildError
 from mlrun.reporting import Reporter
+from mlrun.util.files import atomic_write
 from mlrun.util.locks import FileLock
 
 if TYPE_CHECKING:
@@ -257,9 +258,4 @@ class EnvCache:
 
 
 def _write_json(path: Path, data: Mapping[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w") as fh:
-        json.dump(data, fh, indent=1, sort_keys=True)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    atomic_write(path, json.dumps(data, indent=1, sort_keys=True), durable=True)

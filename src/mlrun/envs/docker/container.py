@@ -1,4 +1,7 @@
-"""A run's container as a supervised `Child`.
+"""A run's container as a supervised `Child`, on the local docker engine.
+
+`start(spec, reporter)` turns the env's ContainerSpec into the engine's create request
+(`create_kwargs`) and returns the DockerChild the local backend hands the supervisor.
 
 The container is created (with its environment in the API request, never on a command
 line), attached to before it starts so no output is lost, and started when the
@@ -16,6 +19,7 @@ import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from mlrun.envs.base import ContainerSpec
 from mlrun.envs.docker.engine import engine_errors, short_reason
 from mlrun.errors import CommandNotFoundError, EngineError, LaunchError
 from mlrun.execution.child import Child
@@ -27,6 +31,40 @@ if TYPE_CHECKING:
 
 _PUMP_JOIN = 5.0  # seconds to let the output thread finish once the container is gone
 _LOST_ENGINE = 125  # exit code when the engine stopped answering about the container
+
+
+def start(spec: ContainerSpec, reporter: Reporter) -> DockerChild:
+    return DockerChild(spec.engine, create_kwargs(spec), keep=spec.keep, reporter=reporter)
+
+
+def create_kwargs(spec: ContainerSpec) -> dict[str, Any]:
+    """What the engine is asked to create (environment values included: they travel in
+    this API request and nowhere else)."""
+    from docker.types import Mount
+
+    kwargs: dict[str, Any] = {
+        "image": spec.image,
+        "command": list(spec.command),
+        "name": spec.name,
+        "working_dir": spec.workdir,
+        "environment": dict(spec.environment),
+        "mounts": [
+            Mount(target, source, type="bind", read_only=read_only)
+            for source, target, read_only in spec.mounts
+        ],
+        "volumes": list(spec.volumes),
+        # An init as PID 1 passes SIGTERM on to the command (PID 1 itself would ignore
+        # it) and reaps zombies, as `docker run --init` does.
+        "init": True,
+        "stdin_open": False,
+        "tty": False,
+    }
+    if spec.user is not None:
+        kwargs["user"] = spec.user
+    kwargs.update(spec.settings)
+    # Which mlrun process supervises the container, for whoever looks at the engine.
+    kwargs["labels"] = {**spec.labels, "org.mlrun.supervisor-pid": str(os.getpid())}
+    return kwargs
 
 
 class DockerChild(Child):

@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import IO
 
 from mlrun.envs.docker.dockerignore import Matcher, load_matcher, walk
-
-_CHUNK = 1 << 20
+from mlrun.util.sha import file_sha256
 
 
 @dataclass(frozen=True)
@@ -42,7 +41,7 @@ class Context:
                 h.update(f"d {rel}\0{mode:o}\0".encode())
             elif stat.S_ISREG(st.st_mode):
                 h.update(f"f {rel}\0{mode:o}\0".encode())
-                h.update(file_digest(full).encode())
+                h.update(file_sha256(full).encode())
         return h.hexdigest()
 
 
@@ -50,14 +49,6 @@ def collect(root: Path, matcher: Matcher | None = None) -> Context:
     """The context of `root` after its .dockerignore (and mlrun's never-sent list)."""
     matcher = matcher if matcher is not None else load_matcher(root)
     return Context(root, tuple(walk(root, matcher)))
-
-
-def file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def write_tar(

@@ -124,15 +124,13 @@ def _reuse_or_build(
     rebuild: bool,
     reporter: Reporter,
 ) -> Built:
-    from filelock import FileLock
-
+    from mlrun.util.locks import FileLock
     from mlrun.util.paths import cache_dir
 
     if not rebuild and (found := _existing(client, tag)) is not None:
         return Built(found, tag, built=False)
     folder = cache_dir() / "docker"
-    (folder / "locks").mkdir(parents=True, exist_ok=True)
-    with FileLock(str(folder / "locks" / f"{digest[:32]}.lock")):
+    with FileLock(folder / "locks" / f"{digest[:32]}.lock").holding():
         # Another mlrun may have built it while we waited for the lock.
         if not rebuild and (found := _existing(client, tag)) is not None:
             return Built(found, tag, built=False)

@@ -4,10 +4,11 @@ plan()    resolves the settings (no engine needed: --dry-run works anywhere).
 prepare() connects to the engine, gets the image (present, pulled, or built from the
           project's Dockerfile), and with --build-image bakes the code into an image;
           built images are tagged by content digest and reused.
-spawn()   creates the container `mlrun-RUN_ID`: code at /mlflow/projects/code (mounted
-          read-only, or from the image), the run dir mounted at its own path, path
-          parameters mounted read-only at their own paths, environment values in the
-          API request only.
+what_to_start() describes the container `mlrun-RUN_ID` (a ContainerSpec): code at
+          /mlflow/projects/code (mounted read-only, or from the image), the run dir
+          mounted at its own path, path parameters mounted read-only at their own paths;
+          the local backend creates it (container.py), environment values in the API
+          request only.
 """
 
 from __future__ import annotations
@@ -16,9 +17,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlrun.envs.base import EnvOptions, EnvPlan, Launch, PreparedEnv
+from mlrun.envs.base import ContainerSpec, EnvOptions, EnvPlan, Launch, PreparedEnv
 from mlrun.envs.docker.settings import CODE_DIR, Settings, resolve
-from mlrun.execution.child import Child
 from mlrun.reporting import Reporter
 from mlrun.spec.model import Project
 from mlrun.util.redact import register_secret, strip_credentials
@@ -45,6 +45,7 @@ class DockerManager:
             cached=not (settings.builds or settings.build_image),
             description=settings.summary(),
             details=settings.describe(),
+            starts="container",
         )
 
     def prepare(self, plan: EnvPlan, reporter: Reporter) -> PreparedEnv:
@@ -119,54 +120,40 @@ class DockerEnv(PreparedEnv):
     def release(self) -> None:
         self.client.close()  # its pooled connections (Python API callers live on)
 
-    def spawn(self, launch: Launch) -> Child:
-        from mlrun.envs.docker.container import DockerChild
-
-        return DockerChild(
-            self.client,
-            self.create_kwargs(launch),
-            keep=self.settings.keep_container,
-            reporter=self.reporter,
-        )
-
-    def create_kwargs(self, launch: Launch) -> dict[str, Any]:
-        """What the engine is asked to create (environment values included: they travel
-        in this API request and nowhere else)."""
-        from docker.types import Mount
-
+    def what_to_start(self, launch: Launch) -> ContainerSpec:
         settings = self.settings
-        mounts = [Mount(str(launch.run_dir), str(launch.run_dir), type="bind")]
+        mounts = [(str(launch.run_dir), str(launch.run_dir), False)]
         if not settings.build_image:
-            mounts.append(Mount(CODE_DIR, str(launch.cwd), type="bind", read_only=True))
+            mounts.append((str(launch.cwd), CODE_DIR, True))
         for path in _extra_paths(launch):
-            mounts.append(Mount(str(path), str(path), type="bind", read_only=True))
+            mounts.append((str(path), str(path), True))
         if launch.command.argv is not None:
             command = list(launch.command.argv)
         else:
             command = ["sh", "-c", _SHELL_WRAPPER, "mlrun-shell", str(launch.command.shell)]
-        kwargs: dict[str, Any] = {
-            "image": self.image.id,
-            "command": command,
-            "name": f"mlrun-{launch.run_id}",
-            "working_dir": CODE_DIR,
-            "environment": {"PYTHONUNBUFFERED": "1", **settings.env, **launch.run_env},
-            "mounts": mounts,
-            "volumes": list(settings.binds),
-            # An init as PID 1 passes SIGTERM on to the command (PID 1 itself would
-            # ignore it) and reaps zombies, as `docker run --init` does.
-            "init": True,
-            "stdin_open": False,
-            "tty": False,
-        }
-        if self.user is not None:
-            kwargs["user"] = self.user
-        kwargs.update(settings.args.kwargs)
-        kwargs["labels"] = {
-            **dict(settings.args.kwargs.get("labels", {})),
-            "org.mlrun.run-id": launch.run_id,
-            "org.mlrun.supervisor-pid": str(os.getpid()),
-        }
-        return kwargs
+        return ContainerSpec(
+            engine=self.client,
+            image=self.image.id,
+            image_name=str(
+                self.record.get("code_image")
+                or self.record.get("env_image")
+                or settings.image
+                or self.image.id
+            ),
+            name=f"mlrun-{launch.run_id}",
+            command=command,
+            workdir=CODE_DIR,
+            environment={"PYTHONUNBUFFERED": "1", **settings.env, **launch.run_env},
+            mounts=mounts,
+            volumes=list(settings.binds),
+            user=self.user,
+            labels={
+                **dict(settings.args.kwargs.get("labels", {})),
+                "org.mlrun.run-id": launch.run_id,
+            },
+            settings={k: v for k, v in settings.args.kwargs.items() if k != "labels"},
+            keep=settings.keep_container,
+        )
 
 
 def _user(settings: Settings) -> str | None:

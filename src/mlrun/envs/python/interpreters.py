@@ -192,9 +192,9 @@ class _Facts:
     def save(self) -> None:
         if not self.changed:
             return
-        tmp = self.file.with_name(f".{self.file.name}.{os.getpid()}.tmp")
+        from mlrun.util.files import atomic_write
+
         try:
-            tmp.write_text(json.dumps(self.data, indent=1, sort_keys=True))
-            os.replace(tmp, self.file)
+            atomic_write(self.file, json.dumps(self.data, indent=1, sort_keys=True))
         except OSError:
             pass  # only a cache

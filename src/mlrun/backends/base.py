@@ -1,0 +1,48 @@
+"""The backend contract: where a run's command starts.
+
+An environment describes WHAT to start (`PreparedEnv.what_to_start(launch)`: a
+ProcessSpec -- command, working directory, environment -- or a ContainerSpec -- image,
+command, environment, mounts, settings). A backend decides WHERE it starts and returns
+a `Child` (execution/child.py: stdout/stderr descriptors, poll/wait, signal, kill,
+cleanup), so supervision, logs, records and exit codes stay one code path for every
+backend. A backend module exposes `BACKEND`, an object with:
+
+    name: str
+    check(env_plan, config)                     at plan time, before anything runs:
+                                                refuse an env kind (env_plan.starts is
+                                                "process" or "container") or a bad
+                                                config with a UsageError (exit 2)
+    describe(env_plan, command, cwd, config)    for --dry-run: how the run would start
+                                                (a JSON-able dict; "name" at least)
+    start(env, launch, config, reporter)        start the run's command -> Child;
+                                                LaunchError/PrepareError when it cannot
+
+`config` is the run's backend config (`-c/--backend-config`, `mlrun.run(backend_config=)`):
+a JSON object, `{}` when none was given. Backends are stateless: the same object serves
+every run (a workflow's steps run in parallel threads).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Protocol
+
+from mlrun.envs.base import EnvPlan, Launch, PreparedEnv
+from mlrun.execution.child import Child
+from mlrun.reporting import Reporter
+from mlrun.spec.model import Command
+
+
+class Backend(Protocol):
+    name: str
+
+    def check(self, env_plan: EnvPlan, config: Mapping[str, Any]) -> None: ...
+
+    def describe(
+        self, env_plan: EnvPlan, command: Command, cwd: Path, config: Mapping[str, Any]
+    ) -> dict[str, Any]: ...
+
+    def start(
+        self, env: PreparedEnv, launch: Launch, config: Mapping[str, Any], reporter: Reporter
+    ) -> Child: ...

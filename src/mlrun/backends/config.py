@@ -1,0 +1,71 @@
+"""A backend config as users give it, MLflow's convention: a path to a JSON file (its
+name ends in `.json`) or a JSON string on the command line; a mapping from Python. It
+is always a JSON object; what its keys mean is the chosen backend's business."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from mlrun.errors import UsageError
+
+MAX_BYTES = 1 << 20  # a backend config is a few settings, never megabytes
+_JSON_KINDS = {list: "an array", str: "a string", int: "a number", float: "a number"}
+_JSON_KINDS.update({bool: "true/false", type(None): "null"})
+
+
+def parse_config(
+    value: str | Mapping[str, Any] | None, flag: str = "--backend-config"
+) -> dict[str, Any]:
+    """The config as a dict; UsageError (exit 2) naming the file or the flag when it is
+    not a JSON object."""
+    if value is None:
+        return {}
+    if isinstance(value, Mapping):
+        return {str(k): v for k, v in value.items()}
+    if os.path.splitext(value)[1].lower() == ".json":
+        return _as_object(_read(Path(value).expanduser(), flag), f"{flag} file {value}")
+    return _as_object(value, flag)
+
+
+def _read(path: Path, flag: str) -> str:
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_BYTES + 1)
+    except FileNotFoundError:
+        raise UsageError(
+            f"{flag} file {path} does not exist",
+            hint='give a path to a JSON file, or the JSON itself: -c \'{"key": "value"}\'',
+        ) from None
+    except OSError as exc:
+        raise UsageError(f"{flag} file {path} could not be read: {exc.strerror}") from None
+    if len(data) > MAX_BYTES:
+        raise UsageError(f"{flag} file {path} is larger than {MAX_BYTES // 1024} KiB")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"{flag} file {path} is not UTF-8 text") from None
+
+
+def _as_object(text: str, where: str) -> dict[str, Any]:
+    import json  # not on a local run's start-up path (about 2 ms)
+
+    if len(text) > MAX_BYTES:
+        raise UsageError(f"{where} is larger than {MAX_BYTES // 1024} KiB")
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise UsageError(f"{where} is nested too deeply to be a config") from None
+    except ValueError as exc:
+        raise UsageError(
+            f"{where} is not valid JSON ({exc})",
+            hint='give a path to a .json file, or a JSON object: -c \'{"key": "value"}\'',
+        ) from None
+    if not isinstance(data, dict):
+        raise UsageError(
+            f"{where} must be a JSON object, not {_JSON_KINDS.get(type(data), 'that')}",
+            hint='write the settings as {"key": value, ...}',
+        )
+    return data
