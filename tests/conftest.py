@@ -1,5 +1,10 @@
 """Shared fixtures. No test may touch the user's real data or cache directories: every
-test gets its own MLRUN_HOME, and the platform defaults are made to fail loudly."""
+test gets its own MLRUN_HOME, and the platform defaults are made to fail loudly.
+
+Test tiers: `pytest -m "not slow"` is the inner loop; CI runs everything. A test is `slow`
+when it builds an environment, needs a docker engine, a git server or another service
+(the `docker` and `gitserver` markers imply `slow`: see pytest_collection_modifyitems), or
+takes more than about 1 s alone. A run reports the tests outside the slow tier that took longer."""
 
 from __future__ import annotations
 
@@ -13,7 +18,8 @@ import pytest
 from tests import services
 
 REPO = Path(__file__).resolve().parent.parent
-CORPUS = REPO.parent / "shared" / "corpus" / "mlproject"
+# Third-party MLproject files (and what MLflow made of them): see its README for sources.
+CORPUS = REPO / "tests" / "data" / "mlproject"
 
 
 @pytest.fixture(autouse=True)
@@ -38,6 +44,36 @@ def _forbid_platform_dirs() -> Iterator[None]:
     platformdirs.user_cache_dir = _boom  # type: ignore[assignment]
     yield
     platformdirs.user_data_dir, platformdirs.user_cache_dir = saved
+
+
+# Markers whose tests are slow by nature: a real engine or server is involved.
+SLOW_BY_MARKER = ("docker", "gitserver")
+FAST_TIER_BUDGET = 1.0  # seconds; a test that needs more belongs in the slow tier
+_over_budget: list[tuple[str, float]] = []
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if any(item.get_closest_marker(name) for name in SLOW_BY_MARKER):
+            item.add_marker(pytest.mark.slow)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "call" and report.duration > FAST_TIER_BUDGET:
+        if "slow" not in report.keywords:
+            _over_budget.append((report.nodeid, report.duration))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not _over_budget:
+        return
+    terminalreporter.section("fast tier over budget")
+    terminalreporter.write_line(
+        f"{len(_over_budget)} test(s) not marked slow took more than {FAST_TIER_BUDGET:.0f} s "
+        "(on a busy machine everything takes longer): mark them slow, or make them faster"
+    )
+    for nodeid, seconds in sorted(_over_budget, key=lambda t: -t[1]):
+        terminalreporter.write_line(f"  {seconds:5.2f}s {nodeid}")
 
 
 def mlrun_cmd() -> list[str]:

@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ import pytest
 import mlrun
 from mlrun.errors import ExecutionError, NotAvailableError
 from mlrun.tracking import open_store
-from tests.helpers import write_project
+from tests.helpers import wait_until, write_project
 
 
 def _project(tmp_path: Path) -> Path:
@@ -26,7 +25,7 @@ def _project(tmp_path: Path) -> Path:
             parameters: {code: {type: int, default: 0}}
             command: "python -c 'import sys; print(\\"hello\\"); sys.exit({code})'"
           slow:
-            command: "python -c 'import time; time.sleep(120)'"
+            command: "python -c 'import os, time; os.mkdir(\\"started\\"); time.sleep(120)'"
         """,
     )
 
@@ -47,11 +46,12 @@ def test_synchronous_failure_raises_like_mlflow(tmp_path: Path) -> None:
 
 
 def test_asynchronous_run_can_be_cancelled(tmp_path: Path) -> None:
-    submitted = mlrun.run(str(_project(tmp_path)), "slow", synchronous=False, echo=False)
+    project = _project(tmp_path)
+    submitted = mlrun.run(str(project), "slow", synchronous=False, echo=False)
     assert submitted.run_id
     assert submitted.get_status() == "RUNNING"
     assert open_store().get_run(submitted.run_id).status == "RUNNING"
-    time.sleep(0.3)
+    wait_until((project / "started").exists, "the command to start")
     submitted.cancel()
     assert submitted.wait() is False
     assert submitted.get_status() == "KILLED"

@@ -79,6 +79,7 @@ def slurm() -> None:
     require_service(services.slurm_available(), services.NO_SLURM)
 
 
+@pytest.mark.slow  # a real service: Slurm
 @pytest.mark.usefixtures("slurm")
 def test_slurm_batch_job_passes_exit_code_state_and_output(tmp_path: Path) -> None:
     script = tmp_path / "job.sh"
@@ -97,6 +98,7 @@ def test_slurm_batch_job_passes_exit_code_state_and_output(tmp_path: Path) -> No
     assert (tmp_path / "out.txt").read_text() == f"hello from {job_id} on batch\n"
 
 
+@pytest.mark.slow  # a real service: Slurm
 @pytest.mark.usefixtures("slurm")
 def test_slurm_scancel_ends_a_running_job_cancelled() -> None:
     job_id = _run("sbatch", "--parsable", "-o", "/dev/null", "--wrap", "sleep 300").stdout.strip()
@@ -111,6 +113,7 @@ def test_slurm_scancel_ends_a_running_job_cancelled() -> None:
     assert _sacct(job_id)[0] == "CANCELLED"
 
 
+@pytest.mark.slow  # a real service: Slurm
 @pytest.mark.usefixtures("slurm")
 def test_slurm_job_over_its_memory_ends_out_of_memory() -> None:
     # tail holds a newline-free stream in memory: 300 MB against a 20 MB limit.
@@ -127,6 +130,7 @@ def test_slurm_job_over_its_memory_ends_out_of_memory() -> None:
         assert _sacct(job_id)[0] == "FAILED"
 
 
+@pytest.mark.slow  # a real service: Slurm
 @pytest.mark.usefixtures("slurm")
 def test_slurm_urgent_partition_preempts_a_job() -> None:
     # Both jobs ask for the node's whole memory (cores are shared, memory is not), so the
@@ -143,6 +147,7 @@ def test_slurm_urgent_partition_preempts_a_job() -> None:
     assert _sacct(high.stdout.strip()) == ("COMPLETED", "0:0")
 
 
+@pytest.mark.slow  # a real service: Slurm
 @pytest.mark.usefixtures("slurm")
 def test_slurm_refuses_an_unknown_partition_and_runs_other_users() -> None:
     proc = _run("sbatch", "-p", "no-such-partition", "--wrap", "true")
@@ -161,6 +166,7 @@ def test_slurm_refuses_an_unknown_partition_and_runs_other_users() -> None:
 # ------------------------------------------------------------------------- PostgreSQL
 
 
+@pytest.mark.slow  # a real service: PostgreSQL
 def test_postgres_dsn_connects_with_its_password_only() -> None:
     dsn = services.postgres_dsn()
     require_service(dsn is not None, services.NO_POSTGRES)
@@ -370,6 +376,7 @@ setTimeout(() => {
 """
 
 
+@pytest.mark.slow  # a real service: Chromium
 def test_chromium_renders_a_pages_own_elements(tmp_path: Path) -> None:
     exe = services.chromium_executable()
     require_service(exe is not None, services.NO_CHROMIUM)
@@ -395,6 +402,7 @@ def test_chromium_renders_a_pages_own_elements(tmp_path: Path) -> None:
 # --------------------------------------------------------------------- Kubernetes (kmock)
 
 
+@pytest.mark.slow  # a real service: kmock's API server
 def test_kmock_serves_jobs_pods_statuses_and_logs_to_the_kubernetes_client(
     tmp_path: Path,
 ) -> None:

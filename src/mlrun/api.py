@@ -163,7 +163,7 @@ def load_project(uri: str = ".") -> Any:
     from mlrun.spec.loader import load_project as _load
 
     with sources.resolve(uri) as source:
-        return _load(source.project_dir)
+        return _load(source.project_dir, source.root)
 
 
 def _param_str(value: Any) -> str:

@@ -98,6 +98,9 @@ class Plan:
             data["argv"] = list(self.command.argv)
         else:
             data["shell"] = self.command.shell
+            if self.command.env:  # what bash really runs: values by reference
+                data["shell_script"] = self.command.script
+                data["shell_env"] = dict(self.command.env)
         return data
 
 
@@ -146,7 +149,7 @@ def open_project(request: RunRequest, reporter: Reporter, *, warn: bool = True) 
         reporter=reporter,
     )
     with source.closed_on_failure():
-        project = load_project(source.project_dir)
+        project = load_project(source.project_dir, source.root)
     warnings = [str(w) for w in project.warnings]
     if warn:
         for warning in warnings:

@@ -45,11 +45,12 @@ class Report(NamedTuple):
         return [d for d in self.diagnostics if d.severity == "warning"]
 
 
-def validate_project(directory: Path) -> Report:
+def validate_project(directory: Path, root: Path | None = None) -> Report:
+    """`root`: the checkout the project lives in (see spec.loader.load_project)."""
     from mlrun.spec.loader import read_project
 
     try:
-        project = read_project(directory)
+        project = read_project(directory, root)
     except SpecError as exc:  # unreadable, not YAML, not a mapping: nothing more to see
         return Report(None, None, _ordered(None, _errors(exc), []))
     from mlrun.spec.params import default_warnings

@@ -79,6 +79,7 @@ def projects(tmp_path: Path) -> dict[str, Path]:
     return {"good": good, "broken": broken, "missing": tmp_path / "absent", "cwd": tmp_path}
 
 
+@pytest.mark.slow  # 21 commands through real pipes (~5 s of CPU)
 def test_every_json_command_pipes_on_success_and_on_error(projects: dict[str, Path]) -> None:
     good, broken, missing = (str(projects[k]) for k in ("good", "broken", "missing"))
     # (command, args, exit code, what the document must hold)

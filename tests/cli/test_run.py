@@ -1,15 +1,16 @@
-"""`mlrun run` end to end with real processes and the embedded store."""
+"""`mlrun run` end to end with real processes and the embedded store. What only reads
+the store or stops before anything runs (bad input, --dry-run) runs the CLI in this
+process (`cli`); runs, exit codes, signals and start-up are real processes (`mlrun`)."""
 
 from __future__ import annotations
 
 import json
 import signal
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO, mlrun, pid_alive, spawn_mlrun, write_project
+from tests.helpers import REPO, cli, mlrun, pid_alive, spawn_mlrun, wait_until, write_project
 
 PRINT_ARGS = "import json, sys; print(json.dumps(sys.argv[1:]))"
 
@@ -30,13 +31,14 @@ def _args_project(tmp_path: Path, command: str) -> Path:
     )
 
 
+@pytest.mark.slow  # trains the example model (~1 s)
 def test_example_project_runs_and_is_recorded(tmp_path: Path) -> None:
     proc = mlrun("run", str(REPO / "example_projects/elasticnet"), "-P", "alpha=0.3", "--json")
     assert proc.returncode == 0, proc.stderr
     assert "test RMSE" in proc.stderr  # under --json the command's output goes to stderr
     result = json.loads(proc.stdout)
     assert result["status"] == "FINISHED"
-    shown = json.loads(mlrun("runs", "show", result["run_id"], "--json", check=True).stdout)
+    shown = json.loads(cli("runs", "show", result["run_id"], "--json", check=True).stdout)
     assert shown["params"]["alpha"] == "0.3"
     assert shown["params"]["l1_ratio"] == "0.1"
     assert Path(shown["params"]["data"]).is_absolute()
@@ -50,9 +52,9 @@ def test_example_project_runs_and_is_recorded(tmp_path: Path) -> None:
     for key in ("host", "user", "mlrun_version", "start_time", "end_time", "source_uri"):
         assert shown[key], key
     assert "test RMSE" in Path(shown["log_paths"]["stdout"]).read_text()
-    logs = mlrun("runs", "logs", result["run_id"][:8], check=True)
+    logs = cli("runs", "logs", result["run_id"][:8], check=True)
     assert "test RMSE" in logs.stdout
-    listing = mlrun("runs", "list", check=True).stdout
+    listing = cli("runs", "list", check=True).stdout
     assert result["run_id"][:12] in listing and "FINISHED" in listing
 
 
@@ -68,7 +70,7 @@ def test_exit_code_is_passed_through_and_run_failed(tmp_path: Path) -> None:
     proc = mlrun("run", str(project), "--json")
     assert proc.returncode == 3
     result = json.loads(proc.stdout)
-    shown = json.loads(mlrun("runs", "show", result["run_id"], "--json").stdout)
+    shown = json.loads(cli("runs", "show", result["run_id"], "--json").stdout)
     assert (shown["status"], shown["exit_code"]) == ("FAILED", 3)
 
 
@@ -90,6 +92,7 @@ HOSTILE = [
 ]
 
 
+@pytest.mark.slow  # 14 runs each (~3 s)
 @pytest.mark.parametrize("mode", ["argv", "shell"])
 def test_hostile_values_arrive_verbatim(tmp_path: Path, mode: str) -> None:
     marker = tmp_path / "pwned"
@@ -101,7 +104,7 @@ def test_hostile_values_arrive_verbatim(tmp_path: Path, mode: str) -> None:
         assert proc.returncode == 0, proc.stderr
         assert json.loads(proc.stdout) == [value, value], (mode, value)
     assert not marker.exists()
-    dry = json.loads(mlrun("run", str(project), "-P", "a=1", "--dry-run", "--json").stdout)
+    dry = json.loads(cli("run", str(project), "-P", "a=1", "--dry-run", "--json").stdout)
     assert dry["command_mode"] == mode
 
 
@@ -121,13 +124,13 @@ def test_bad_param_value_is_exit_2_with_one_clear_line(tmp_path: Path) -> None:
             command: "python -c pass {alpha}"
         """,
     )
-    proc = mlrun("run", str(project), "-P", "alpha=abc")
+    proc = cli("run", str(project), "-P", "alpha=abc")
     assert proc.returncode == 2
     assert "alpha" in proc.stderr and "abc" in proc.stderr and "float" in proc.stderr
     assert "Traceback" not in proc.stderr
-    missing = mlrun("run", str(project))
+    missing = cli("run", str(project))
     assert missing.returncode == 2 and "alpha" in missing.stderr
-    assert mlrun("runs", "list", "--json").stdout.strip() == "[]"  # nothing ran
+    assert cli("runs", "list", "--json").stdout.strip() == "[]"  # nothing ran
 
 
 def test_script_entry_points(tmp_path: Path) -> None:
@@ -143,7 +146,7 @@ def test_script_entry_points(tmp_path: Path) -> None:
 
 def test_dry_run_json_shape_runs_nothing(tmp_path: Path) -> None:
     project = _args_project(tmp_path, "python show.py {a} {b}")
-    proc = mlrun("run", str(project), "-P", "a=it's", "--dry-run", "--json")
+    proc = cli("run", str(project), "-P", "a=it's", "--dry-run", "--json")
     assert proc.returncode == 0, proc.stderr
     plan = json.loads(proc.stdout)
     assert plan["entry_point"] == "main"
@@ -151,7 +154,7 @@ def test_dry_run_json_shape_runs_nothing(tmp_path: Path) -> None:
     assert plan["argv"] == ["python", "show.py", "it's", "x"]
     assert plan["cwd"] == str(project)
     assert plan["env_manager"] == "local"
-    assert mlrun("runs", "list", "--json").stdout.strip() == "[]"
+    assert cli("runs", "list", "--json").stdout.strip() == "[]"
 
 
 def test_run_environment_variables(tmp_path: Path) -> None:
@@ -179,14 +182,13 @@ def test_run_environment_variables(tmp_path: Path) -> None:
     assert seen["MLRUN_TRACKING_URI"] == result["tracking_uri"]
 
 
-def _wait_for(path: Path, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not path.exists():
-        assert time.monotonic() < deadline, f"{path} never appeared"
-        time.sleep(0.05)
-
-
-@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+@pytest.mark.parametrize(
+    ("signum", "code"),
+    [
+        (signal.SIGTERM, 143),
+        pytest.param(signal.SIGINT, 130, marks=pytest.mark.slow),  # ~2.5 s
+    ],
+)
 def test_signal_kills_the_whole_group_and_run_is_killed(
     tmp_path: Path, signum: int, code: int
 ) -> None:
@@ -201,15 +203,15 @@ def test_signal_kills_the_whole_group_and_run_is_killed(
         """,
     )
     proc = spawn_mlrun("run", str(project), "--grace-period", "5", "--json")
-    _wait_for(pids)
+    wait_until(pids.exists, f"{pids} to appear")
     child_pids = [int(p) for p in pids.read_text().split()]
     assert all(pid_alive(p) for p in child_pids)
     proc.send_signal(signum)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == code, err
-    assert not any(pid_alive(p) for p in child_pids)
+    wait_until(lambda: not any(pid_alive(p) for p in child_pids), "the command's processes to end")
     run_id = json.loads(out)["run_id"]
-    shown = json.loads(mlrun("runs", "show", run_id, "--json").stdout)
+    shown = json.loads(cli("runs", "show", run_id, "--json").stdout)
     assert shown["status"] == "KILLED"
     assert shown["exit_code"] == code
 
@@ -225,14 +227,14 @@ def test_sigkilled_mlrun_shows_as_killed_not_running(tmp_path: Path) -> None:
         """,
     )
     proc = spawn_mlrun("run", str(project))
-    _wait_for(started)
+    wait_until(started.exists, f"{started} to appear")
     proc.kill()
     proc.communicate()
-    runs = json.loads(mlrun("runs", "list", "--json", check=True).stdout)
+    runs = json.loads(cli("runs", "list", "--json", check=True).stdout)
     assert len(runs) == 1
     assert runs[0]["status"] == "KILLED"
     assert "died" in runs[0]["status_reason"]
-    assert "KILLED (mlrun died)" in mlrun("runs", "list").stdout
+    assert "KILLED (mlrun died)" in cli("runs", "list").stdout
 
 
 def test_cli_start_does_not_import_heavy_modules(tmp_path: Path) -> None:
@@ -247,7 +249,8 @@ def test_cli_start_does_not_import_heavy_modules(tmp_path: Path) -> None:
         "('docker', 'git', 'virtualenv', 'uv', 'requests'))\n"
         "print('HEAVY', heavy, rc, file=sys.stderr)\n"
     )
-    for args in (["--help"], ["run", str(REPO / "example_projects/elasticnet"), "-q"]):
+    example = str(REPO / "example_projects/elasticnet")
+    for args in (["--help"], ["run", example, "-q", "-P", "iterations=1"]):
         proc = subprocess.run(
             [sys.executable, "-c", code, *args],
             capture_output=True,

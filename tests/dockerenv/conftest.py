@@ -38,24 +38,27 @@ def python_image(docker_client: Any) -> str:
     return PYTHON
 
 
-def mlrun_containers(client: Any) -> set[str]:
-    return {c.name for c in client.containers.list(all=True, filters={"label": RUN_LABEL})}
-
-
 def _this_tests_run_ids() -> set[str]:
     # The engine is shared with whatever else runs on the machine (other test sessions
     # too): only containers of runs recorded in this test's own store are this test's.
     from mlrun.tracking import open_store
 
-    return {run.run_id for run in open_store(None).search_runs(limit=100_000)}
+    with open_store(None) as store:
+        return {run.run_id for run in store.search_runs(limit=None)}
+
+
+def mlrun_containers(client: Any) -> set[str]:
+    """Names of the containers of this test's own runs (see _this_tests_run_ids)."""
+    ours = _this_tests_run_ids()
+    listed = client.containers.list(all=True, filters={"label": RUN_LABEL})
+    return {c.name for c in listed if c.labels.get(RUN_LABEL) in ours}
 
 
 @pytest.fixture
 def no_leftover_containers(docker_client: Any) -> Iterator[None]:
     before = mlrun_containers(docker_client)
     yield
-    mine = {f"mlrun-{run_id}" for run_id in _this_tests_run_ids()}
-    left = (mlrun_containers(docker_client) - before) & mine
+    left = mlrun_containers(docker_client) - before
     for name in left:
         docker_client.containers.get(name).remove(force=True)
     assert not left, f"containers left behind: {sorted(left)}"

@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from tests.helpers import mlrun
+from tests.helpers import cli, mlrun
 
 
 def split_output(stdout: str) -> tuple[str, dict[str, Any]]:
@@ -18,7 +18,7 @@ def split_output(stdout: str) -> tuple[str, dict[str, Any]]:
 
 
 def show(run_id: str) -> dict[str, Any]:
-    return json.loads(mlrun("runs", "show", run_id, "--json", check=True).stdout)
+    return json.loads(cli("runs", "show", run_id, "--json", check=True).stdout)
 
 
 def run_json(

@@ -1,6 +1,7 @@
 """Docker failures are one clear sentence and the right exit code: 125 when the engine,
 the image or its build fails (the run recorded FAILED), 2 for bad input (nothing ran).
-The first tests need no engine: they point DOCKER_HOST at nothing."""
+The first tests need no engine: they point DOCKER_HOST at nothing, and as they stop before
+anything runs, most run the CLI in this process."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.dockerenv.runs import show, split_output
-from tests.helpers import mlrun, write_project
+from tests.helpers import cli, mlrun, write_project
 
 
 def _project(root: Path, image: str = "mlrun-test/busybox:1", extra: str = "") -> Path:
@@ -40,6 +41,7 @@ def _error_lines(stderr: str) -> list[str]:
 
 
 def test_no_engine_is_exit_125_in_one_sentence_and_recorded(tmp_path: Path) -> None:
+    # In a process of its own: the docker SDK leaves a socket open when it finds no engine.
     proc = mlrun("run", str(_project(tmp_path / "p")), env=_no_engine(tmp_path))
     assert proc.returncode == 125
     lines = _error_lines(proc.stderr)
@@ -49,12 +51,12 @@ def test_no_engine_is_exit_125_in_one_sentence_and_recorded(tmp_path: Path) -> N
     )
     assert lines[1].startswith("  hint: start the docker engine")
     assert len(lines) == 2 and "Traceback" not in proc.stderr
-    runs = json.loads(mlrun("runs", "list", "--json", check=True).stdout)
+    runs = json.loads(cli("runs", "list", "--json", check=True).stdout)
     assert [(r["status"], r["exit_code"]) for r in runs] == [("FAILED", 125)]
 
 
 def test_dry_run_needs_no_engine(tmp_path: Path) -> None:
-    proc = mlrun(
+    proc = cli(
         "run",
         str(_project(tmp_path / "p")),
         "-P",
@@ -69,7 +71,7 @@ def test_dry_run_needs_no_engine(tmp_path: Path) -> None:
     assert plan["env_manager"] == "docker"
     assert plan["env"]["image"] == "mlrun-test/busybox:1"
     assert plan["env"]["workdir"] == "/mlflow/projects/code"
-    text = mlrun("run", str(_project(tmp_path / "p")), "--dry-run", env=_no_engine(tmp_path))
+    text = cli("run", str(_project(tmp_path / "p")), "--dry-run", env=_no_engine(tmp_path))
     assert "argv:         'echo' '1'" in text.stdout
     assert "code mounted read-only at /mlflow/projects/code" in text.stdout
 
@@ -87,10 +89,10 @@ def test_dry_run_needs_no_engine(tmp_path: Path) -> None:
 def test_bad_docker_args_are_exit_2_before_anything_runs(
     tmp_path: Path, args: list[str], message: str
 ) -> None:
-    proc = mlrun("run", str(_project(tmp_path / "p")), *args, env=_no_engine(tmp_path))
+    proc = cli("run", str(_project(tmp_path / "p")), *args, env=_no_engine(tmp_path))
     assert proc.returncode == 2
     assert proc.stderr.splitlines()[0] == f"mlrun: error: {message}"
-    assert mlrun("runs", "list", "--json").stdout.strip() == "[]"
+    assert cli("runs", "list", "--json").stdout.strip() == "[]"
 
 
 @pytest.mark.parametrize(
@@ -112,7 +114,7 @@ def test_bad_volumes_are_exit_2(tmp_path: Path, volumes: str, message: str) -> N
     project = _project(tmp_path / "p", extra=f"  volumes: {volumes}")
     env = _no_engine(tmp_path)
     env.pop("MLRUN_TEST_UNSET", None)
-    proc = mlrun("run", str(project), env=env)
+    proc = cli("run", str(project), env=env)
     assert proc.returncode == 2
     assert proc.stderr.splitlines()[0] == f"mlrun: error: {project / 'MLproject'}: {message}"
 
@@ -163,7 +165,7 @@ def test_build_failure_shows_the_last_lines(
     assert lines[-1].startswith("  hint: the full build output is in ")
     log = Path(lines[-1].split(" is in ", 1)[1])
     assert "output-before-the-failure" in log.read_text()
-    runs = json.loads(mlrun("runs", "list", "--json", check=True).stdout)
+    runs = json.loads(cli("runs", "list", "--json", check=True).stdout)
     assert [(r["status"], r["exit_code"]) for r in runs] == [("FAILED", 125)]
 
 

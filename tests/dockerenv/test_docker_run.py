@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import signal
-import time
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,7 @@ import pytest
 
 from tests.dockerenv.conftest import mlrun_containers
 from tests.dockerenv.runs import show, split_output
-from tests.helpers import REPO, mlrun, spawn_mlrun, write_project
+from tests.helpers import REPO, mlrun, spawn_mlrun, wait_until, write_project
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("no_leftover_containers")]
 
@@ -67,6 +66,55 @@ def test_parameters_arrive_verbatim_in_the_container(
     proc = mlrun("run", str(project), *args, "-q")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "".join(f"[{v}]" for v in HOSTILE)
+
+
+def test_quoted_placeholders_are_not_evaluated_in_the_container(
+    tmp_path: Path, busybox_image: str
+) -> None:
+    # In double quotes (and in a here-document) the container's shell gets MLflow's
+    # quoted text, literally: the values travel in the container's environment.
+    project = _docker_project(
+        tmp_path / "p",
+        busybox_image,
+        """\
+  main:
+    parameters: {a: string}
+    command: |
+      printf '[%s]' "{a}" '{a}' {a}; cat <<EOF
+      [{a}]
+      EOF
+""",
+    )
+    value = "$(echo EVALUATED)`echo EVALUATED`"
+    proc = mlrun("run", str(project), "-P", f"a={value}", "-q")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == f"['{value}'][{value}][{value}]['{value}']\n"
+
+
+def test_path_parameters_through_a_symlink_out_of_the_project_are_not_mounted(
+    tmp_path: Path, busybox_image: str
+) -> None:
+    secret = tmp_path / "elsewhere" / "secret.txt"
+    secret.parent.mkdir()
+    secret.write_text("host file\n")
+    project = _docker_project(
+        tmp_path / "p",
+        busybox_image,
+        """\
+  main:
+    parameters: {f: {type: path, default: data/secret.txt}}
+    command: "cat {f}"
+""",
+    )
+    (project / "data").symlink_to(secret.parent)
+    proc = mlrun("run", str(project))
+    assert proc.returncode == 2, proc.stderr
+    assert f"leads outside the project (to {secret})" in proc.stderr
+    assert "host file" not in proc.stdout
+    # An absolute path the user names is theirs to mount.
+    proc = mlrun("run", str(project), "-P", f"f={secret}", "-q")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "host file\n"
 
 
 @pytest.mark.parametrize(("code", "status"), [(0, "FINISHED"), (3, "FAILED")])
@@ -259,13 +307,6 @@ def test_docker_args_reach_the_engine_and_keep_container(
     }
 
 
-def _wait_for(path: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not path.exists():
-        assert time.monotonic() < deadline, f"{path} never appeared"
-        time.sleep(0.05)
-
-
 @pytest.mark.parametrize(
     ("signum", "ignores", "code"),
     [
@@ -291,7 +332,7 @@ def test_signal_stops_and_removes_the_container(
     )
     before = mlrun_containers(docker_client)
     proc = spawn_mlrun("run", str(project), "--grace-period", "3", "--json")
-    _wait_for(signals / "started")
+    wait_until((signals / "started").exists, "the container to start")
     (name,) = mlrun_containers(docker_client) - before
     assert docker_client.containers.get(name).status == "running"
     proc.send_signal(signum)
@@ -323,7 +364,7 @@ def test_python_api_cancel_removes_the_container(
     submitted = mlrun.run(
         str(project), synchronous=False, echo=False, docker_args={"env": "GREETING=hello"}
     )
-    _wait_for(signals / "started")
+    wait_until((signals / "started").exists, "the container to start")
     assert (signals / "started").read_text() == "hello\n"
     (name,) = mlrun_containers(docker_client) - before
     assert name == f"mlrun-{submitted.run_id}"

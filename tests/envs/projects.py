@@ -8,7 +8,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from tests.helpers import mlrun, write_project
+from tests.helpers import cli, mlrun, write_project
 
 PYTHON = f"{sys.version_info[0]}.{sys.version_info[1]}"
 
@@ -65,13 +65,13 @@ def run_json(project: Path, *args: str, check: bool = True) -> tuple[dict[str, A
     if check:
         assert proc.returncode == 0, proc.stdout + proc.stderr
     result = json.loads(proc.stdout)  # --json: the summary alone; the output is in the log
-    shown = json.loads(mlrun("runs", "show", result["run_id"], "--json", check=True).stdout)
+    shown = json.loads(cli("runs", "show", result["run_id"], "--json", check=True).stdout)
     seen = json.loads(Path(shown["log_paths"]["stdout"]).read_text().splitlines()[0])
     return seen, shown
 
 
 def dry_env(project: Path, *args: str) -> dict[str, Any]:
-    proc = mlrun("run", str(project), "--dry-run", "--json", *args)
+    proc = cli("run", str(project), "--dry-run", "--json", *args)
     assert proc.returncode == 0, proc.stderr
     env: dict[str, Any] = json.loads(proc.stdout)["env"]
     return env

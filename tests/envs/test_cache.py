@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from mlrun.envs.cache.store import MARKER, BuildContext, EnvCache, make_key
 from mlrun.errors import EnvBuildError
 from mlrun.reporting import RecordingReporter
 from mlrun.util.locks import FileLock
+from tests.helpers import flock_waiters, wait_until
 
 
 class Builder:
@@ -142,7 +142,8 @@ def test_waiters_reuse_the_build_they_waited_for(tmp_path: Path) -> None:
     others = [threading.Thread(target=run) for _ in range(3)]
     for thread in others:
         thread.start()
-    time.sleep(0.2)  # let them block on the build lock (correctness does not depend on it)
+    build_lock = cache.build_lock(key).path
+    wait_until(lambda: flock_waiters(build_lock) == 3, "the others to wait on the build lock")
     proceed.set()
     for thread in [first, *others]:
         thread.join(30)
@@ -158,13 +159,15 @@ def test_lock_file_deleted_while_waiting_is_not_shared(tmp_path: Path) -> None:
     got: list[bool] = []
     thread = threading.Thread(target=lambda: got.append(waiter.exclusive()))
     thread.start()
-    time.sleep(0.2)
+    wait_until(lambda: flock_waiters(path) == 1, "the waiter to block on the lock")
     holder.unlink()  # prune deletes the lock file while someone waits on it
     third = FileLock(path)
     assert third.exclusive(blocking=False)  # the new file
     holder.release()
-    time.sleep(0.2)
-    assert not got  # the waiter must not think it holds a lock beside `third`
+    # The waiter got the orphaned file's lock, saw it was unlinked, and now waits on the
+    # new file: it must not think it holds a lock beside `third`.
+    wait_until(lambda: flock_waiters(path) == 1, "the waiter to block on the new lock file")
+    assert not got
     third.release()
     thread.join(10)
     assert got == [True] and waiter.held

@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import require_service
 from tests.envs.conda_channel import build_channel
-from tests.helpers import mlrun, write_project
+from tests.helpers import cli, mlrun, write_project
 
 CONDA_YAML = """\
 name: anything
@@ -52,10 +52,11 @@ def _run(project: Path, *args: str) -> tuple[str, dict[str, object]]:
     proc = mlrun("run", str(project), "--json", *args, timeout=300)
     assert proc.returncode == 0, proc.stderr
     run_id = json.loads(proc.stdout)["run_id"]  # --json: the summary alone on stdout
-    shown = json.loads(mlrun("runs", "show", run_id, "--json", check=True).stdout)
+    shown = json.loads(cli("runs", "show", run_id, "--json", check=True).stdout)
     return Path(shown["log_paths"]["stdout"]).read_text().strip(), shown
 
 
+@pytest.mark.slow  # builds an env
 def test_conda_env_with_rattler_builds_runs_and_caches(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -76,13 +77,14 @@ def test_conda_env_with_rattler_builds_runs_and_caches(
     (project / "conda.yaml").write_text(
         "# reformatted\ndependencies: ['hello-mlrun']\nchannels: ['./channel']\nname: other\n"
     )
-    dry = json.loads(mlrun("run", str(project), "--dry-run", "--json", check=True).stdout)
+    dry = json.loads(cli("run", str(project), "--dry-run", "--json", check=True).stdout)
     assert dry["env"]["key"] == key and dry["env"]["cached"] is True
     (project / "conda.yaml").write_text(CONDA_YAML.replace("- hello-mlrun", "- hello-mlrun=1.0"))
     _, changed = _run(project)
     assert changed["env"]["key"] != key and changed["env"]["built"] is True  # type: ignore[index]
 
 
+@pytest.mark.slow  # builds an env
 def test_concurrent_conda_runs_build_once_and_prune(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -103,17 +105,18 @@ def test_concurrent_conda_runs_build_once_and_prune(
     records = []
     for out, _ in outputs:
         run_id = json.loads(out)["run_id"]
-        records.append(json.loads(mlrun("runs", "show", run_id, "--json", check=True).stdout))
+        records.append(json.loads(cli("runs", "show", run_id, "--json", check=True).stdout))
     assert len({r["env"]["key"] for r in records}) == 1
     assert sorted(r["env"]["built"] for r in records) == [False, False, False, True]
-    listed = json.loads(mlrun("env", "list", "--json", check=True).stdout)
+    listed = json.loads(cli("env", "list", "--json", check=True).stdout)
     assert [(e["kind"], e["state"], e["projects"]) for e in listed] == [
         ("conda", "ready", [str(project)])
     ]
-    assert "removed" in mlrun("env", "prune", "--all", check=True).stdout
-    assert json.loads(mlrun("env", "list", "--json", check=True).stdout) == []
+    assert "removed" in cli("env", "prune", "--all", check=True).stdout
+    assert json.loads(cli("env", "list", "--json", check=True).stdout) == []
 
 
+@pytest.mark.slow  # starts an env build
 def test_unsolvable_conda_env_is_exit_125(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _rattler()
     monkeypatch.setenv("MLRUN_CONDA_EXE", "rattler")
@@ -130,14 +133,14 @@ def test_pip_section_without_python_is_a_clear_error(
     _rattler()
     monkeypatch.setenv("MLRUN_CONDA_EXE", "rattler")
     project = _project(tmp_path / "p", CONDA_YAML + "  - pip: [mlt-alpha==1.0]\n")
-    proc = mlrun("run", str(project), "--offline")
+    proc = cli("run", str(project), "--offline")
     assert proc.returncode == 125
     assert "python is not among its dependencies" in proc.stderr
 
 
 def test_missing_conda_executable_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MLRUN_CONDA_EXE", str(tmp_path / "no-such-conda"))
-    proc = mlrun("run", str(_project(tmp_path / "p")))
+    proc = cli("run", str(_project(tmp_path / "p")))
     assert proc.returncode == 125 and "MLRUN_CONDA_EXE" in proc.stderr
 
 

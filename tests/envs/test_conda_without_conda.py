@@ -20,6 +20,8 @@ from tests.envs.projects import assert_bytecode_used, run_json
 from tests.envs.wheelhouse import build_standins
 from tests.helpers import mlrun, write_project
 
+pytestmark = pytest.mark.slow  # every test builds an env
+
 EXAMPLE = CORPUS / "mlflow__mlflow-example"
 IGNORED = "numpy>=1.14.3, pandas>=1.0.0, scikit-learn>0.19.1"
 
@@ -220,7 +222,6 @@ print("mlflow", mlflow.__version__)
 """
 
 
-@pytest.mark.slow
 def test_mlflow_example_from_pypi_under_uv(
     tmp_path: Path, isolated_tools: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

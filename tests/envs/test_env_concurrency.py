@@ -11,14 +11,15 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.envs.projects import PYTHON, python_project, run_json
 from tests.envs.wheelhouse import local_package
-from tests.helpers import mlrun
+from tests.helpers import cli, wait_until
+
+pytestmark = pytest.mark.slow  # every test here builds an env
 
 ENV = f"""\
 python: "{PYTHON}"
@@ -45,13 +46,6 @@ def _spawn(project: Path, out: Path, *, new_session: bool = False) -> subprocess
         )
 
 
-def _wait(predicate: object, what: str, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():  # type: ignore[operator]
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-
-
 def test_eight_concurrent_runs_build_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     project = _project(tmp_path)
     flag = tmp_path / "hold-build"
@@ -63,11 +57,12 @@ def test_eight_concurrent_runs_build_once(tmp_path: Path, monkeypatch: pytest.Mo
     try:
         # One run is building (and holds the build open); the seven others must be waiting
         # for it, which they say on stderr.
-        _wait(lambda: Path(f"{flag}.started").exists(), "the build to start")
+        wait_until(lambda: Path(f"{flag}.started").exists(), "the build to start", timeout=120)
         errs = [logs / f"run{i}.err" for i in range(8)]
-        _wait(
+        wait_until(
             lambda: sum("waiting for another mlrun" in e.read_text() for e in errs) == 7,
             "seven runs to wait for the build",
+            timeout=120,
         )
     finally:
         flag.unlink()
@@ -75,7 +70,7 @@ def test_eight_concurrent_runs_build_once(tmp_path: Path, monkeypatch: pytest.Mo
     assert codes == [0] * 8, [e.read_text() for e in errs]
     results = [_last_json((logs / f"run{i}.out").read_text()) for i in range(8)]
     records = [
-        json.loads(mlrun("runs", "show", r["run_id"], "--json", check=True).stdout) for r in results
+        json.loads(cli("runs", "show", r["run_id"], "--json", check=True).stdout) for r in results
     ]
     assert len({r["env"]["key"] for r in records}) == 1
     assert sorted(r["env"]["built"] for r in records) == [False] * 7 + [True]
@@ -99,7 +94,7 @@ def test_build_killed_halfway_is_rebuilt(
     flag.touch()
     monkeypatch.setenv("MLT_SLOW_FLAG", str(flag))
     first = _spawn(project, tmp_path / "first", new_session=True)
-    _wait(lambda: Path(f"{flag}.started").exists(), "the build to start")
+    wait_until(lambda: Path(f"{flag}.started").exists(), "the build to start", timeout=120)
     envs = Path(os.environ["MLRUN_HOME"]) / "cache" / "envs"
     (key_dir,) = [d for d in envs.iterdir() if not d.name.startswith(".")]
     assert (key_dir / "env" / "pyvenv.cfg").exists()  # halfway: venv made, no marker
@@ -117,11 +112,15 @@ def test_build_killed_halfway_is_rebuilt(
         first.wait(30)
         second = _spawn(project, tmp_path / "second")
         err = tmp_path / "second.err"
-        _wait(lambda: "waiting for another mlrun" in err.read_text(), "the second run to wait")
+        wait_until(
+            lambda: "waiting for another mlrun" in err.read_text(),
+            "the second run to wait",
+            timeout=120,
+        )
         flag.unlink()
     assert second.wait(240) == 0, (tmp_path / "second.err").read_text()
     result = _last_json((tmp_path / "second.out").read_text())
-    shown = json.loads(mlrun("runs", "show", str(result["run_id"]), "--json", check=True).stdout)
+    shown = json.loads(cli("runs", "show", str(result["run_id"]), "--json", check=True).stdout)
     assert shown["env"]["built"] is True
     assert not (key_dir / "env" / "left-over").exists()
     assert (key_dir / "mlrun-env.json").exists()

@@ -18,7 +18,7 @@ from tests.envs.projects import (
     run_json,
 )
 from tests.envs.wheelhouse import local_package
-from tests.helpers import mlrun
+from tests.helpers import cli, mlrun
 
 ENV = f"""\
 python: "{PYTHON}"
@@ -29,6 +29,7 @@ dependencies:
 """
 
 
+@pytest.mark.slow  # builds envs
 @pytest.mark.parametrize("manager", ["uv", "virtualenv"])
 def test_env_is_built_offline_and_the_entry_point_imports_it(tmp_path: Path, manager: str) -> None:
     project = python_project(tmp_path / "p", ENV)
@@ -56,6 +57,7 @@ def test_env_is_built_offline_and_the_entry_point_imports_it(tmp_path: Path, man
     assert seen2 == seen
 
 
+@pytest.mark.slow  # builds envs
 @pytest.mark.parametrize("manager", ["uv", "virtualenv"])
 def test_bytecode_is_compiled_at_build_time_whatever_mlruns_environment_says(
     tmp_path: Path, manager: str, monkeypatch: pytest.MonkeyPatch
@@ -82,6 +84,7 @@ def test_bytecode_is_compiled_at_build_time_whatever_mlruns_environment_says(
     assert again["env"]["key"] == key and again["env"]["built"] is False
 
 
+@pytest.mark.slow  # builds envs
 def test_uv_envs_compile_all_but_test_suites_and_pip(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -99,6 +102,7 @@ def test_uv_envs_compile_all_but_test_suites_and_pip(
     assert not (site / "mlt_gamma" / "__pycache__").exists()
 
 
+@pytest.mark.slow  # builds envs
 def test_reformatted_yaml_keeps_the_key_a_changed_dependency_does_not(tmp_path: Path) -> None:
     project = python_project(tmp_path / "p", ENV)
     first = dry_env(project)
@@ -124,6 +128,7 @@ def test_reformatted_yaml_keeps_the_key_a_changed_dependency_does_not(tmp_path: 
     assert seen["packages"]["mlt_beta"] == "2.0" and shown["env"]["built"] is True
 
 
+@pytest.mark.slow  # builds an env
 def test_requirements_file_and_local_package(tmp_path: Path) -> None:
     project = python_project(
         tmp_path / "p",
@@ -146,6 +151,7 @@ def test_requirements_file_and_local_package(tmp_path: Path) -> None:
     assert shown["env"]["key"] != key and seen["packages"]["mlt_local"] == "local-two"
 
 
+@pytest.mark.slow  # builds an env
 def test_unpinned_requirement_warns_and_rebuild_resolves_again(tmp_path: Path) -> None:
     project = python_project(
         tmp_path / "p",
@@ -163,6 +169,7 @@ def test_unpinned_requirement_warns_and_rebuild_resolves_again(tmp_path: Path) -
     assert seen["packages"]["mlt_beta"] == "2.0"
 
 
+@pytest.mark.slow  # starts an env build
 def test_failed_build_is_exit_125_with_the_log_tail(tmp_path: Path) -> None:
     project = python_project(
         tmp_path / "p",
@@ -177,7 +184,7 @@ def test_failed_build_is_exit_125_with_the_log_tail(tmp_path: Path) -> None:
     assert "installing dependencies" in proc.stderr
     log = proc.stderr.split("full build log: ")[1].split()[0]
     assert Path(log).is_file() and "mlt-missing" in Path(log).read_text()
-    runs = json.loads(mlrun("runs", "list", "--json", check=True).stdout)
+    runs = json.loads(cli("runs", "list", "--json", check=True).stdout)
     assert [(r["status"], r["exit_code"]) for r in runs] == [("FAILED", 125)]
     assert log in runs[0]["status_reason"]  # the log is attached to the failed run
 
@@ -185,21 +192,22 @@ def test_failed_build_is_exit_125_with_the_log_tail(tmp_path: Path) -> None:
 def test_missing_python_version_is_exit_125_naming_it(tmp_path: Path) -> None:
     project = python_project(tmp_path / "p", 'python: "3.99"\ndependencies: []\n')
     assert "3.99" in dry_env(project)["description"]
-    proc = mlrun("run", str(project))
+    proc = cli("run", str(project))
     assert proc.returncode == 125
     assert "Python 3.99" in proc.stderr and "uv python install 3.99" in proc.stderr
     assert "Traceback" not in proc.stderr
-    runs = json.loads(mlrun("runs", "list", "--json", check=True).stdout)
+    runs = json.loads(cli("runs", "list", "--json", check=True).stdout)
     assert [r["status"] for r in runs] == ["FAILED"]
 
 
 def test_bad_python_env_yaml_is_exit_2(tmp_path: Path) -> None:
     project = python_project(tmp_path / "p", "python: 3.10\n")
-    proc = mlrun("run", str(project))
+    proc = cli("run", str(project))
     assert proc.returncode == 2
     assert "python_env.yaml:1" in proc.stderr and "quoted" in proc.stderr
 
 
+@pytest.mark.slow  # builds an env
 def test_conda_yaml_under_uv_uses_its_python_and_pip_section(tmp_path: Path) -> None:
     project = conda_project(
         tmp_path / "p",

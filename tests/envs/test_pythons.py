@@ -18,6 +18,8 @@ from tests.conftest import require_service
 from tests.envs.projects import assert_bytecode_used, conda_project, python_project, run_json
 from tests.helpers import mlrun
 
+pytestmark = pytest.mark.slow  # every test builds an env
+
 REQUIRED = ("3.8", "3.10", "3.12", "3.13")  # what CI makes sure exist
 OLDEST = (3, 8)  # the oldest Python projects pin that mlrun supports in envs
 MINORS = sorted(
@@ -30,7 +32,6 @@ def _require(minor: str) -> None:
     require_service(minor in listed(), f"no Python {minor} on this machine")
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("manager", ["uv", "virtualenv"])
 @pytest.mark.parametrize("minor", MINORS)
 def test_every_python_with_every_manager(tmp_path: Path, manager: str, minor: str) -> None:
@@ -112,7 +113,6 @@ def test_python_38_virtualenv_without_ensurepip_gets_pip_from_the_index(
     assert "installing pip from the package index" in log
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("manager", ["uv", "virtualenv"])
 @pytest.mark.parametrize("minor", REQUIRED)
 def test_conda_yaml_without_conda_with_the_pythons_ci_has(

@@ -15,6 +15,7 @@ from mlrun.execution.child import LocalChild
 from mlrun.execution.logs import LogSink
 from mlrun.execution.supervisor import Cancel, supervise
 from tests.helpers import pid_alive as _alive
+from tests.helpers import wait_until
 
 
 def _py(code: str) -> list[str]:
@@ -30,13 +31,24 @@ def _run(argv: list[str], tmp_path: Path, **kwargs: object):  # type: ignore[no-
         sink.close()
 
 
+SAY_PY = """\
+import pathlib, sys, time
+log = pathlib.Path(sys.argv[1])
+def say(text, stream):  # and wait until the supervisor has it in the combined log
+    print(text, file=stream, flush=True)
+    deadline = time.time() + 60
+    while text not in (log.read_text() if log.exists() else "") and time.time() < deadline:
+        time.sleep(0.01)
+say("out1", sys.stdout)
+say("err1", sys.stderr)
+say("out2", sys.stdout)
+sys.exit(3)
+"""
+
+
 def test_exit_code_and_logs_are_captured(tmp_path: Path) -> None:
-    # Pauses between writes: order across two pipes is only defined by arrival time.
-    code = (
-        "import sys, time; print('out1'); time.sleep(0.3); print('err1', file=sys.stderr);"
-        " time.sleep(0.3); print('out2'); sys.exit(3)"
-    )
-    outcome, _ = _run(_py(code), tmp_path)
+    # Order across two pipes is only defined by arrival: each line waits for the last.
+    outcome, _ = _run([*_py(SAY_PY), str(tmp_path / "logs/output.log")], tmp_path)
     assert (outcome.status, outcome.exit_code, outcome.child_returncode) == ("FAILED", 3, 3)
     assert (tmp_path / "logs/stdout.log").read_text() == "out1\nout2\n"
     assert (tmp_path / "logs/stderr.log").read_text() == "err1\n"
@@ -64,9 +76,7 @@ def test_crash_signal_is_failed_with_128_plus_n(tmp_path: Path) -> None:
 
 def _cancel_when_exists(path: Path, cancel: Cancel) -> None:
     """Cancel only once the command is known to have started what it should."""
-    deadline = time.monotonic() + 60
-    while not path.exists() and time.monotonic() < deadline:
-        time.sleep(0.02)
+    wait_until(path.exists, f"{path} to appear")
     cancel.request()
 
 
@@ -79,9 +89,11 @@ def test_cancel_stops_the_whole_group(tmp_path: Path) -> None:
     assert outcome.status == "KILLED"
     assert outcome.exit_code == 128 + signal.SIGTERM
     grandchild = int(pidfile.read_text())
-    assert not _alive(grandchild)
+    # Signalled with the group; it may still be on its way out when supervise returns.
+    wait_until(lambda: not _alive(grandchild), f"the grandchild {grandchild} to end")
 
 
+@pytest.mark.slow  # waits out a 1 s grace period
 def test_child_ignoring_sigterm_is_killed_after_grace(tmp_path: Path) -> None:
     code = (
         "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
@@ -106,13 +118,11 @@ def test_background_leftover_is_removed_after_normal_exit(tmp_path: Path) -> Non
     script = f"(sleep 300 >/dev/null 2>&1 &  echo $! > {pidfile}); echo done"
     outcome, _ = _run(["bash", "-c", script], tmp_path)
     assert outcome.status == "FINISHED"
-    deadline = time.monotonic() + 5
     pid = int(pidfile.read_text())
-    while _alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not _alive(pid)
+    wait_until(lambda: not _alive(pid), f"the leftover background job {pid} to go")
 
 
+@pytest.mark.slow  # waits out the 2 s pipe drain
 def test_grandchild_holding_pipes_does_not_hang_the_run(tmp_path: Path) -> None:
     script = "sleep 300 & echo started"
     outcome, _ = _run(["bash", "-c", script], tmp_path)

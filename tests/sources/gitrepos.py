@@ -9,7 +9,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from tests.helpers import mlrun
+from tests.helpers import cli, mlrun
 
 SHOW = """\
 import os, sys
@@ -89,7 +89,7 @@ def run_recorded(*args: str, cwd: Path | None = None) -> tuple[str, dict[str, An
     proc = mlrun("run", *args, "--json", cwd=cwd)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     result = json.loads(proc.stdout)
-    shown = json.loads(mlrun("runs", "show", result["run_id"], "--json", check=True).stdout)
+    shown = json.loads(cli("runs", "show", result["run_id"], "--json", check=True).stdout)
     return Path(shown["log_paths"]["stdout"]).read_text(), shown
 
 

@@ -1,15 +1,17 @@
 """Real git servers on loopback for the tests: `git daemon` (git://) and `git http-backend`
 behind HTTP basic auth (http://), each serving the bare repositories under one root.
 
-The HTTP server records every request (and the protocol v2 command in it), and can be
-made slow, so tests can tell a fetch that transferred objects from one that did not, and
-can catch git while it is still running."""
+The HTTP server records every request (and the protocol v2 command in it), so tests can
+tell a fetch that transferred objects from one that did not; and it can hold an answer at
+a point the test names until the test resumes it, so a test can act while git is still
+running (look at its processes, start a second run, kill it half-way through a pack)."""
 
 from __future__ import annotations
 
 import base64
 import gzip
 import os
+import queue
 import shutil
 import socket
 import subprocess
@@ -108,9 +110,11 @@ class GitHttpServer:
     user: str = "alice"
     password: str = "tok-9f8e7d6c5b4a-SECRET"
     requests: list[Request] = field(default_factory=list)
-    delay: float = 0.0  # sleep before answering each upload-pack POST
-    throttle: float = 0.0  # sleep between 16 KiB chunks of every response body
-    fetch_started: threading.Event = field(default_factory=threading.Event)
+    # Points where an answer waits for resume(): "ls-refs" and "fetch" before answering
+    # that protocol v2 command, "pack" after the first 64 KiB of a fetch's answer.
+    hold: frozenset[str] = frozenset()
+    held: queue.SimpleQueue[str] = field(default_factory=queue.SimpleQueue)  # reached points
+    _go: threading.Semaphore = field(default_factory=lambda: threading.Semaphore(0))
     port: int = 0
     tls_dir: Path | None = None  # serve https with a self-signed certificate made here
 
@@ -173,6 +177,22 @@ class GitHttpServer:
     def commands(self) -> list[str]:
         return [r.command for r in self.requests if r.command]
 
+    def wait_held(self, timeout: float = 60) -> str:
+        """The next hold point an answer reached (it waits there until resume())."""
+        try:
+            return self.held.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError(f"no answer reached a hold point {set(self.hold)}") from None
+
+    def resume(self) -> None:
+        """Let one held answer go on."""
+        self._go.release()
+
+    def checkpoint(self, point: str) -> None:
+        if point in self.hold:
+            self.held.put(point)
+            self._go.acquire(timeout=120)
+
 
 class _Handler(BaseHTTPRequestHandler):
     owner: GitHttpServer
@@ -216,10 +236,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
-        if command == "fetch":
-            owner.fetch_started.set()
-        if self.command == "POST" and owner.delay:
-            time.sleep(owner.delay)
+        if command is not None:
+            owner.checkpoint(command)
         env = {
             "PATH": os.environ["PATH"],
             "GIT_PROJECT_ROOT": str(owner.root),
@@ -258,10 +276,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             for start in range(0, len(payload), 16384):
+                if command == "fetch" and start == 4 * 16384:
+                    owner.checkpoint("pack")
                 self.wfile.write(payload[start : start + 16384])
                 self.wfile.flush()
-                if owner.throttle:
-                    time.sleep(owner.throttle)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client was killed mid-transfer: what some tests do on purpose
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import base64
 import os
+import queue
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -35,14 +35,29 @@ def _secret_forms(server: GitHttpServer) -> list[bytes]:
     return [server.password.encode(), basic]
 
 
-def _scan_processes(
-    skip: set[int], own: bytes, secrets: list[bytes]
-) -> tuple[list[str], list[bytes]]:
-    """(argv of each git process seen, argv of every process holding a secret). `own` is
+def _parent(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return int(fh.read().rsplit(")", 1)[-1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _descends_from(pid: int, root: int) -> bool:
+    while pid > 1:
+        pid = _parent(pid)
+        if pid == root:
+            return True
+    return False
+
+
+def _scan_processes(root: int, own: bytes, secrets: list[bytes]) -> tuple[list[str], list[bytes]]:
+    """(argv of each git process seen, argv of every process holding a secret) among the
+    processes `root` started (others on the machine may run this very test). `own` is
     mlrun's own argv: a child between fork and exec still shows it, and is not a leak."""
     gits, leaks = [], []
     for entry in os.scandir("/proc"):
-        if not entry.name.isdigit() or int(entry.name) in skip:
+        if not entry.name.isdigit() or not _descends_from(int(entry.name), root):
             continue
         try:
             with open(f"/proc/{entry.name}/cmdline", "rb") as fh:
@@ -71,7 +86,7 @@ def test_token_is_used_but_never_written_shown_or_passed_in_argv(
     )
     publish(work, served, "app.git")
     secrets = _secret_forms(http_server)
-    http_server.delay = 0.4  # each upload-pack POST waits: git is alive long enough to see
+    http_server.hold = frozenset({"ls-refs", "fetch"})  # git waits there while we look
     url = http_server.url("app.git", credentials=True)
 
     proc = subprocess.Popen(
@@ -82,15 +97,22 @@ def test_token_is_used_but_never_written_shown_or_passed_in_argv(
     seen: list[str] = []
     leaks: list[bytes] = []
     # mlrun's own argv holds the URL the user typed; every process it starts must not.
-    skip = {os.getpid(), proc.pid}
     own = b"\0".join(os.fsencode(a) for a in proc.args) + b"\0"  # type: ignore[union-attr]
+    points: list[str] = []
     while proc.poll() is None:
-        gits, found = _scan_processes(skip, own, secrets)
+        try:  # git is waiting for the server's answer: it is surely running now
+            point: str | None = http_server.held.get(timeout=0.005)
+        except queue.Empty:
+            point = None
+        gits, found = _scan_processes(proc.pid, own, secrets)
         seen += gits
         leaks += found
-        time.sleep(0.005)
+        if point is not None:
+            points.append(point)
+            http_server.resume()
     out, err = proc.communicate()
     assert proc.returncode == 0, err
+    assert {"ls-refs", "fetch"} <= set(points)  # looked at git at each stage
     assert any(" fetch " in g or "remote-http" in g for g in seen), seen  # caught git running
     assert any("127.0.0.1" in g for g in seen)
     assert not leaks, leaks

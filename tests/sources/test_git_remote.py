@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import mlrun
+from tests.helpers import cli, mlrun
 from tests.sources.gitrepos import (
     MLPROJECT,
     SHOW,
@@ -99,7 +99,7 @@ def test_versions_and_subdirectories(server: GitDaemon | GitHttpServer, origin: 
     assert output_fields(out)["cwd"].endswith("/examples/demo")
     assert record["source_uri"] == shown_url + "#examples/demo"
 
-    text = mlrun("runs", "show", record["run_id"], check=True).stdout
+    text = cli("runs", "show", record["run_id"], check=True).stdout
     assert f"commit: {origin.second}" in text and "subdir: examples/demo" in text
     assert f"repo: {shown_url}" in text and "tok-9f8e" not in text
 

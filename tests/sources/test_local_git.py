@@ -8,7 +8,9 @@ import json
 import os
 from pathlib import Path
 
-from tests.helpers import mlrun
+import pytest
+
+from tests.helpers import cli, mlrun
 from tests.sources.gitrepos import (
     MLPROJECT,
     SHOW,
@@ -43,6 +45,7 @@ def test_clean_tree_records_commit_and_branch(tmp_path: Path) -> None:
     assert record["source"]["tag"] == "v1.0"
 
 
+@pytest.mark.slow  # git and runs (~1.3 s)
 def test_dirty_tree_records_flag_diff_and_untracked_files(tmp_path: Path) -> None:
     work = tmp_path / "repo"
     sha = project_repo(work, "v1")
@@ -63,7 +66,7 @@ def test_dirty_tree_records_flag_diff_and_untracked_files(tmp_path: Path) -> Non
     assert source["changed_paths"] == ["version.txt"]
     assert source["untracked_paths"] == ["notes/todo.txt"]
     assert "(1 changed, 1 untracked file(s): version.txt, notes/todo.txt)" in out_err(work)
-    text = mlrun("runs", "show", record["run_id"], check=True).stdout
+    text = cli("runs", "show", record["run_id"], check=True).stdout
     assert "dirty: true" in text and f"commit: {sha}" in text
     assert "untracked_paths: notes/todo.txt" in text  # which files made it dirty
 
@@ -73,7 +76,7 @@ def test_dirty_tree_records_flag_diff_and_untracked_files(tmp_path: Path) -> Non
     _, edited = run_recorded(str(work))
     assert edited["source"]["code_identity"] != identity  # untracked contents count
 
-    refused = mlrun("run", str(work), "--require-clean")
+    refused = cli("run", str(work), "--require-clean")
     assert refused.returncode == 2
     assert "uncommitted changes (1 changed, 1 untracked)" in refused.stderr
     assert "--require-clean" in refused.stderr and "Traceback" not in refused.stderr
@@ -95,6 +98,7 @@ for name in ("out/metrics.json", "out/model/weights.bin", "cache/x.tmp", "notes.
 """
 
 
+@pytest.mark.slow  # several runs
 def test_files_the_run_writes_into_ignored_places_leave_it_clean(tmp_path: Path) -> None:
     """Outputs written where .gitignore, info/exclude or a nested .gitignore say: the
     next run is clean, even where an output was committed once before being ignored."""
@@ -183,7 +187,7 @@ def test_running_another_version_leaves_the_users_repository_untouched(tmp_path:
     tag_run = run_recorded(str(work / "proj"), "-v", other[:10])[1]
     assert tag_run["source"]["commit"] == other
     assert _snapshot(work) == before
-    bad = mlrun("run", str(work / "proj"), "-v", "no-such-thing")
+    bad = cli("run", str(work / "proj"), "-v", "no-such-thing")
     assert bad.returncode == 2 and "'no-such-thing' is not a branch" in bad.stderr
 
 
@@ -198,6 +202,7 @@ def test_describing_a_dirty_tree_does_not_rewrite_its_index(tmp_path: Path) -> N
     assert _snapshot(work / ".git") == before
 
 
+@pytest.mark.slow  # several runs (~1 s)
 def test_plain_directory_records_a_content_hash(tmp_path: Path) -> None:
     project = tmp_path / "plain"
     write(project, {"MLproject": MLPROJECT, "show.py": SHOW, "version.txt": "p1"})
@@ -235,7 +240,7 @@ def test_without_git_installed(tmp_path: Path) -> None:
     ran = mlrun("run", str(work), "--json", env=env)
     assert ran.returncode == 0, ran.stderr  # still runs, identified by its files
     run_id = json.loads(ran.stdout)["run_id"]
-    source = json.loads(mlrun("runs", "show", run_id, "--json", env=env).stdout)["source"]
+    source = json.loads(cli("runs", "show", run_id, "--json", env=env).stdout)["source"]
     assert source["content_hash"].startswith("sha256:") and source["vcs"] is None
     bare = tmp_path / "bare.git"
     git(tmp_path, "clone", "-q", "--bare", str(work), str(bare))
@@ -244,6 +249,7 @@ def test_without_git_installed(tmp_path: Path) -> None:
     assert "git is not installed" in remote.stderr and "Traceback" not in remote.stderr
 
 
+@pytest.mark.slow  # clones and runs
 def test_local_remote_messages_show_plain_paths(tmp_path: Path) -> None:
     """A repository in a directory with a space, named by path or by file:// URL: the
     messages show its path as the user knows it, never percent-encoded; a clone that

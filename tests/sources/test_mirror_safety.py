@@ -19,6 +19,7 @@ from mlrun.sources.gituri import parse_remote
 from mlrun.sources.mirror import Mirror
 from tests.sources.gitrepos import commit, git, output_fields, project_repo, publish, run_recorded
 from tests.sources.gitservers import GitDaemon, GitHttpServer
+from tests.workflow.wfhelpers import read_stream_until
 
 pytestmark = pytest.mark.gitserver
 
@@ -56,10 +57,18 @@ def test_concurrent_runs_of_a_new_url_clone_once(
     work = tmp_path / "app"
     sha = project_repo(work, "v1")
     publish(work, served, "app.git")
-    http_server.delay = 0.3  # the first clone takes long enough for the second to queue
     url = http_server.url("app.git", credentials=True)
-    procs = [_spawn(url, "-P", f"alpha={i}") for i in range(2)]
+    http_server.hold = frozenset({"fetch"})  # the first clone waits, holding the mirror lock
+    first = _spawn(url, "-P", "alpha=0")
+    assert http_server.wait_held() == "fetch"
+    http_server.hold = frozenset()
+    second = _spawn(url, "-P", "alpha=1")
+    queued = read_stream_until(second, "waiting for another mlrun fetching", timeout=60)
+    assert "waiting for another mlrun fetching" in queued  # the second queues behind it
+    http_server.resume()
+    procs = [first, second]
     outputs = [p.communicate(timeout=120) for p in procs]
+    outputs[1] = (outputs[1][0], queued + outputs[1][1])
     for proc, (out, err) in zip(procs, outputs, strict=True):
         assert proc.returncode == 0, err
         assert output_fields(out)["version"] == "v1"
@@ -79,14 +88,13 @@ def _big_repo(tmp_path: Path, served: Path) -> Path:
 
 
 def _kill_during_fetch(server: GitHttpServer, url: str) -> str:
-    server.fetch_started.clear()
-    server.throttle = 0.05  # 16 KiB every 50 ms: seconds for the pack
+    server.hold = frozenset({"pack"})
     proc = _spawn(url)
-    assert server.fetch_started.wait(60), "the fetch never started"
-    time.sleep(0.5)  # part of the pack is on its way
+    assert server.wait_held() == "pack"  # 64 KiB of the pack are on their way
     os.killpg(proc.pid, signal.SIGKILL)
     _out, err = proc.communicate()
-    server.throttle = 0
+    server.hold = frozenset()
+    server.resume()  # the answer goes on into a closed connection
     assert proc.returncode == -signal.SIGKILL
     return err
 

@@ -1,6 +1,6 @@
 """Compatibility with what MLflow's own loader made of 28 real MLproject files.
 
-mlflow-expected.json was produced by MLflow 3.17 (see the corpus README). Where MLflow
+mlflow-expected.json was produced by MLflow 3.17 (see tests/data/mlproject/README.md). Where MLflow
 loaded a project we must report the same entry points, parameters, declared types,
 defaults and command templates, and render the same command words from the defaults.
 Where MLflow failed we must fail with a one-line SpecError, except for the `dockerfile:`
@@ -25,17 +25,7 @@ EXPECTED_FILE = CORPUS / "mlflow-expected.json"
 DOCKERFILE_VARIANT = "MLproject_dockerfile"
 
 
-def _expected() -> dict[str, Any]:
-    if not EXPECTED_FILE.is_file():
-        return {}
-    data: dict[str, Any] = json.loads(EXPECTED_FILE.read_text())
-    return data
-
-
-EXPECTED = _expected()
-pytestmark = pytest.mark.skipif(
-    not EXPECTED, reason=f"MLproject corpus not found at {CORPUS} (shared/corpus/mlproject)"
-)
+EXPECTED: dict[str, Any] = json.loads(EXPECTED_FILE.read_text())
 LOADED = sorted(k for k, v in EXPECTED.items() if "entry_points" in v)
 FAILED = sorted(k for k, v in EXPECTED.items() if "error" in v)
 

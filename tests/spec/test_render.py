@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import shlex
 import subprocess
 import sys
@@ -60,16 +61,24 @@ def test_values_land_verbatim_in_argv(tmp_path: Path) -> None:
 
 def test_values_inside_quoted_and_glued_words(tmp_path: Path) -> None:
     value = "a b'c\"d $(e)"
+    quoted = shlex.quote(value)  # MLflow's text, which double quotes keep as it is
     command = render("""prog --x={v} '{v}' "{v}" pre{v}post "{v} and {v}" ''""", {"v": value})
     assert command.argv == (
         "prog",
         f"--x={value}",
         value,
-        value,
+        quoted,
         f"pre{value}post",
-        f"{value} and {value}",
+        f"{quoted} and {quoted}",
         "",
     )
+
+
+def test_double_quoted_placeholder_gives_mlflow_words() -> None:
+    # MLflow: python -c "f('a b')" -- the quotes shlex.quote added reach the program.
+    command = render('python -c "f({x})"', {"x": "a b"})
+    assert command.argv == ("python", "-c", "f('a b')")
+    assert render('python -c "f({x})"', {"x": "ab"}).argv == ("python", "-c", "f(ab)")
 
 
 def test_argv_really_reaches_the_program_verbatim(tmp_path: Path) -> None:
@@ -163,9 +172,20 @@ def test_extras_after_a_trailing_comment_are_refused() -> None:
     assert render("prog {a} # note", {"a": "1"}).shell == "prog 1 # note"
 
 
-def test_format_conversions_use_the_shell_path() -> None:
-    command = render("prog {a!r}", {"a": "x y"})
-    assert command.shell == "prog \"'x y'\""  # what MLflow renders
+def test_format_conversions_use_the_shell_path(tmp_path: Path) -> None:
+    # MLflow renders `printf ... "'x y'"`: the program receives 'x y' with its quotes.
+    command = render("printf '%s\\0' {a!r}", {"a": "x y"})
+    assert command.mode == "shell"
+    assert command.script is not None
+    out = subprocess.run(
+        ["bash", "-c", command.script],
+        env={**os.environ, **command.env},
+        capture_output=True,
+        check=True,
+        cwd=tmp_path,
+    )
+    assert out.stdout.decode().split("\0")[:-1] == ["'x y'"]
+    assert run_bash(command.shell or "", tmp_path) == ["'x y'"]
 
 
 # --- has_shell_syntax ------------------------------------------------------------------

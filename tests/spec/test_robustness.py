@@ -46,7 +46,7 @@ def _mutants(count: int) -> list[str]:
     return result
 
 
-@pytest.mark.skipif(not CORPUS.is_dir(), reason=f"MLproject corpus not found at {CORPUS}")
+@pytest.mark.slow  # 1500 mutants (~4 s)
 def test_mutated_corpus_files_fail_cleanly(tmp_path: Path) -> None:
     (tmp_path / "conda.yaml").write_text("")
     loaded = 0

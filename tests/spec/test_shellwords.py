@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mlrun.spec.model import Command
-from mlrun.spec.shellwords import ends_in_comment, split_simple, split_words
+from mlrun.spec.shellwords import split_literal, split_simple, split_words
 
 CASES = [
     "a b\tc",
@@ -47,9 +47,11 @@ def test_command_words_use_posix_continuations() -> None:
     assert command.words() == ["python", "x.py", "--a", "1", "|", "cat"]
 
 
-def test_ends_in_comment() -> None:
-    assert ends_in_comment("a # b")
-    assert ends_in_comment("a\n# b")
-    assert not ends_in_comment("a '# b'")
-    assert not ends_in_comment("a#b")
-    assert not ends_in_comment("# b\na")
+def test_split_literal_reads_words_without_expanding() -> None:
+    # What a conversion like {a!r} leaves for the shell to read: quotes removed, or None
+    # when the shell would expand, split into commands or glob something.
+    assert split_literal("\"'a b'\"") == ["'a b'"]
+    assert split_literal("a=b") == ["a=b"]  # not an assignment: an argument
+    assert split_literal("'x' y") == ["x", "y"]
+    for text in ('"$(x)"', "`x`", "a;b", "*", "$HOME", "a\nb"):
+        assert split_literal(text) is None, text

@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.helpers import mlrun, write_project
+from tests.helpers import cli, mlrun, write_project
 
 BROKEN = """\
 name: many-problems
@@ -46,7 +46,7 @@ def _lines(stderr: str, kind: str) -> list[str]:
 
 def test_every_error_and_warning_at_once_in_line_order(tmp_path: Path) -> None:
     project = write_project(tmp_path / "p", BROKEN, {"python_env.yaml": PYTHON_ENV})
-    proc = mlrun("validate", str(project))
+    proc = cli("validate", str(project))
     assert proc.returncode == 2
     assert "OK" not in proc.stdout and "Traceback" not in proc.stderr
     mlproject, env_file = str(project / "MLproject"), str(project / "python_env.yaml")
@@ -75,13 +75,13 @@ def test_every_error_and_warning_at_once_in_line_order(tmp_path: Path) -> None:
         f"mlrun: error: 8 errors and 2 warnings in the project at {project}"
     )
     # The same as JSON, with the first error as the error object.
-    data = json.loads(mlrun("validate", str(project), "--json").stdout)
+    data = json.loads(cli("validate", str(project), "--json").stdout)
     assert data["error"]["exit_code"] == 2 and data["error"]["kind"] == "SpecError"
     assert [(d["severity"], d["file"], d["line"]) for d in data["diagnostics"]] == [
         (kind, file, number) for kind, file, number, _ in expected
     ]
     # A run stops at the first error, and says there are more.
-    run = mlrun("run", str(project))
+    run = cli("run", str(project))
     assert run.returncode == 2
     assert run.stderr.startswith(f"mlrun: error: {mlproject}:7: parameter name 'bad name'")
     assert "(and 2 more errors; `mlrun validate` lists them)" in run.stderr
@@ -94,11 +94,11 @@ def test_python_env_file_is_checked_as_a_run_would(tmp_path: Path) -> None:
         'entry_points:\n  main: {command: "python -c pass"}\n',
         {"python_env.yaml": "dependencies: tabulate\n"},
     )
-    proc = mlrun("validate", str(project))
+    proc = cli("validate", str(project))
     assert proc.returncode == 2 and "OK" not in proc.stdout
     message = f"{project / 'python_env.yaml'}:1: `dependencies` must be a list"
     assert proc.stderr.startswith(f"mlrun: error: {message}")
-    run = mlrun("run", str(project), "--env-manager", "virtualenv")
+    run = cli("run", str(project), "--env-manager", "virtualenv")
     assert run.returncode == 2 and message in run.stderr
 
 
@@ -117,7 +117,7 @@ def test_requirement_files_and_python_version(tmp_path: Path) -> None:
             "requirements.txt": "numpy==1.26.4\n",
         },
     )
-    proc = mlrun("validate", str(project))
+    proc = cli("validate", str(project))
     assert proc.returncode == 2
     env_file = project / "python_env.yaml"
     errors, warnings = _lines(proc.stderr, "error"), _lines(proc.stderr, "warning")
@@ -133,7 +133,7 @@ def test_conda_file_is_checked(tmp_path: Path) -> None:
         'entry_points:\n  main: {command: "python -c pass"}\n',
         {"conda.yaml": "channels: conda-forge\ndependencies:\n  - python=3.11\n  - [nested]\n"},
     )
-    proc = mlrun("validate", str(project), "--json")
+    proc = cli("validate", str(project), "--json")
     assert proc.returncode == 2
     lines = [(d["line"], d["message"]) for d in json.loads(proc.stdout)["diagnostics"]]
     assert lines[0] == (1, "`channels` must be a list of channel names or URLs")
@@ -181,14 +181,14 @@ def test_strict_fails_without_ok(tmp_path: Path) -> None:
             command: "python -c pass {alpha}"
         """,
     )
-    relaxed = mlrun("validate", str(project))
+    relaxed = cli("validate", str(project))
     assert relaxed.returncode == 0 and f"{project / 'MLproject'}: OK" in relaxed.stdout
-    strict = mlrun("validate", str(project), "--strict")
+    strict = cli("validate", str(project), "--strict")
     assert strict.returncode == 2
     assert "OK" not in strict.stdout
     assert "FAILED (1 warning, and --strict was given)" in strict.stdout
     assert strict.stderr.rstrip().endswith("mlrun: error: 1 warning, and --strict was given")
-    data = json.loads(mlrun("validate", str(project), "--strict", "--json").stdout)
+    data = json.loads(cli("validate", str(project), "--strict", "--json").stdout)
     assert data["error"]["message"] == "1 warning, and --strict was given"
     assert data["entry_points"]["main"]["parameters"]["alpha"]["type"] == "flaot"
 
@@ -218,11 +218,11 @@ def test_undeclared_param_warns_with_the_closest_name_and_is_still_passed(tmp_pa
 def test_validate_lists_each_steps_code(tmp_path: Path) -> None:
     from tests.conftest import REPO
 
-    proc = mlrun("validate", str(REPO / "example_projects" / "wine-pipeline"))
+    proc = cli("validate", str(REPO / "example_projects" / "wine-pipeline"))
     assert proc.returncode == 0, proc.stderr
     assert "  evaluate: code evaluate.py, steputil.py" in proc.stdout
     data = json.loads(
-        mlrun("validate", str(REPO / "example_projects" / "wine-pipeline"), "--json").stdout
+        cli("validate", str(REPO / "example_projects" / "wine-pipeline"), "--json").stdout
     )
     assert data["workflows"]["pipeline"]["steps"]["train"]["code"] == ["train.py", "steputil.py"]
     broken = write_project(
@@ -230,6 +230,6 @@ def test_validate_lists_each_steps_code(tmp_path: Path) -> None:
         'entry_points:\n  main: {command: "true"}\n'
         "workflows:\n  w:\n    steps:\n      a: {entry_point: main, code: [nothing.py]}\n",
     )
-    proc = mlrun("validate", str(broken))
+    proc = cli("validate", str(broken))
     assert proc.returncode == 2
     assert "code pattern 'nothing.py' of step 'a' matches no file in the project" in proc.stderr

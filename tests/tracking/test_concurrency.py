@@ -50,6 +50,7 @@ store.close()
 """
 
 
+@pytest.mark.slow  # 16 processes (~1.5 s)
 @pytest.mark.parametrize("mode", ["default", "no-busy-timeout"])
 def test_16_processes_recording_50_runs_each_lose_nothing(tmp_path: Path, mode: str) -> None:
     db = tmp_path / "shared" / "mlrun.db"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -89,8 +90,9 @@ def test_import_is_cheap() -> None:
 
 
 def test_corrupt_file_is_a_store_error(tmp_path: Path, new_run: NewRunFactory) -> None:
+    # An SQLite header on garbage: a damaged store, not a mistaken path.
     path = tmp_path / "mlrun.db"
-    path.write_bytes(b"this is not a database, just some text\n" * 200)
+    path.write_bytes(b"SQLite format 3\0" + b"this is not a database, just some text\n" * 200)
     store = open_store(str(path))  # lazy: nothing read yet
     with pytest.raises(StoreError) as info:
         store.create_run(new_run())
@@ -134,12 +136,21 @@ def test_store_is_in_wal_mode_and_reopens(tmp_path: Path, new_run: NewRunFactory
         assert store.get_run(run.run_id).run_id == run.run_id
 
 
-def test_uncreatable_directory_is_a_store_error(tmp_path: Path) -> None:
+def test_store_below_a_file_is_bad_input(tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("")
-    with pytest.raises(StoreError, match="cannot create the directory") as info:
+    with pytest.raises(UsageError, match="is not a directory") as info:
         open_store(str(blocker / "sub" / "mlrun.db"))
-    assert str(blocker / "sub") in info.value.message
+    assert info.value.exit_code == 2
+    assert f"but {blocker} is not a directory" in info.value.message
+
+
+def test_text_file_is_not_taken_for_a_store(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("this is not a database, just some text\n")
+    with pytest.raises(UsageError, match="which is not an SQLite database"):
+        open_store(str(path))
+    assert sorted(os.listdir(tmp_path)) == ["notes.txt"]
 
 
 def test_missing_directory_is_a_store_error(tmp_path: Path) -> None:

@@ -51,7 +51,8 @@ def sigkilled_run(db_path: Path) -> Iterator[tuple[str, int]]:
     with SqliteStore(db_path) as store:
         assert store.get_run(run_id).status == RUNNING  # alive: left alone
     child.send_signal(signal.SIGKILL)
-    time.sleep(0.2)  # let the kernel turn it into a zombie
+    # Wait until it is dead, leaving it a zombie: WNOWAIT does not reap.
+    os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)
     yield run_id, child.pid
     child.wait()
 
@@ -109,7 +110,7 @@ def test_other_host_with_a_stale_heartbeat_is_killed(
 ) -> None:
     store.create_run(new_run(host="far-away-host", pid=1234, pid_start="99"))
     assert store.search_runs()[0].status == RUNNING  # 10 minutes not over
-    time.sleep(0.01)
+    time.sleep(0.01)  # not an ordering: the heartbeat must be older than the 1 ms below
     store.stale_after = 0.001
     [got] = store.search_runs()
     assert got.status == KILLED and got.exit_code is None
@@ -122,7 +123,7 @@ def test_heartbeat_keeps_an_other_host_run_alive_and_revives_a_reaped_one(
     store: SqliteStore, new_run: NewRunFactory
 ) -> None:
     run = store.create_run(new_run(host="far-away-host", pid=1234))
-    time.sleep(0.01)
+    time.sleep(0.01)  # not an ordering: the clock must move on for a later heartbeat time
     store.heartbeat(run.run_id)
     beat = store.get_run(run.run_id).heartbeat_time
     assert beat is not None and beat > run.start_time

@@ -7,7 +7,12 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.workflow.wfhelpers import env_with, flow_project, reasons, run_json, statuses
+
+# Real workflow runs, ~1-2 s each: test_cache_decision.py decides the same in process.
+pytestmark = pytest.mark.slow
 
 ALL_RUN = {"a": "finished", "b": "finished", "c": "finished", "d": "finished"}
 ALL_CACHED = {"a": "cached", "b": "cached", "c": "cached", "d": "cached"}

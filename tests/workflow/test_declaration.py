@@ -12,7 +12,7 @@ from mlrun.errors import SpecError, UsageError
 from mlrun.spec.loader import load_project
 from mlrun.workflow.graph import build
 from mlrun.workflow.model import load_workflow
-from tests.helpers import mlrun, write_project
+from tests.helpers import cli, write_project
 
 HEAD = """\
 entry_points:
@@ -165,7 +165,7 @@ def test_cli_reports_one_clear_line_with_exit_2(tmp_path: Path) -> None:
         ["dag", str(project)],
         ["validate", str(project)],
     ):
-        proc = mlrun(*args)
+        proc = cli(*args)
         assert proc.returncode == 2, (args, proc.stderr)
         assert proc.stderr.startswith(
             f"mlrun: error: {project / 'MLproject'}:9: workflow 'w' has a cycle: a -> b -> a"
@@ -182,19 +182,19 @@ def test_workflow_parameters_are_typed_and_required(tmp_path: Path) -> None:
     steps: {a: {entry_point: main}}
 """,
     )
-    proc = mlrun("run", str(project), "-e", "w")
+    proc = cli("run", str(project), "-e", "w")
     assert proc.returncode == 2 and "needs a value for parameter 'n'" in proc.stderr
-    proc = mlrun("run", str(project), "-e", "w", "-P", "n=many")
+    proc = cli("run", str(project), "-e", "w", "-P", "n=many")
     assert proc.returncode == 2 and "expects an int, got 'many'" in proc.stderr
-    proc = mlrun("run", str(project), "-e", "w", "-P", "n=1", "-P", "typo=2")
+    proc = cli("run", str(project), "-e", "w", "-P", "n=1", "-P", "typo=2")
     assert proc.returncode == 2 and "has no parameter 'typo'" in proc.stderr
-    proc = mlrun("run", str(project), "-e", "nope")
+    proc = cli("run", str(project), "-e", "nope")
     assert proc.returncode == 2 and "no entry point 'nope'" in proc.stderr
 
 
 def test_workflow_options_on_a_plain_entry_point_are_an_error(tmp_path: Path) -> None:
     project = write_project(tmp_path / "p", HEAD + "    steps: {a: {entry_point: main}}\n")
-    proc = mlrun("run", str(project), "-e", "main", "-j", "2")
+    proc = cli("run", str(project), "-e", "main", "-j", "2")
     assert proc.returncode == 2 and "--jobs only applies to workflows" in proc.stderr
 
 
@@ -207,7 +207,7 @@ def test_unknown_workflow_of_a_malformed_section(tmp_path: Path) -> None:
         workflows: [a, b]
         """,
     )
-    proc = mlrun("run", str(project), "-e", "w")
+    proc = cli("run", str(project), "-e", "w")
     assert proc.returncode == 2 and ":3: workflows must be a mapping" in proc.stderr
     with pytest.raises(UsageError):
         load_workflow(

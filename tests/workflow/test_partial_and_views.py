@@ -1,16 +1,19 @@
-"""--dry-run, --only / --from, `mlrun dag`, and the example project."""
+"""--dry-run, --only / --from, `mlrun dag`, and the example project. Dry runs, errors and
+the store's views run the CLI in this process; the workflows themselves run in one."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from tests.helpers import REPO, mlrun
+import pytest
+
+from tests.helpers import REPO, cli
 from tests.workflow.wfhelpers import flow_project, reasons, run_json, statuses
 
 
 def _dry(project: Path, *args: str) -> dict:  # type: ignore[type-arg]
-    proc = mlrun("run", str(project), "-e", "flow", "--dry-run", "--json", *args)
+    proc = cli("run", str(project), "-e", "flow", "--dry-run", "--json", *args)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)  # type: ignore[no-any-return]
 
@@ -30,7 +33,7 @@ def test_dry_run_lists_run_or_cached_with_reasons_and_runs_nothing(tmp_path: Pat
     assert before["steps"][0]["reason"] == "no earlier run of this step"
     assert before["steps"][1]["reason"] == "upstream a will run"
     assert before["steps"][1]["parameters"]["input"] == "${{ steps.a.outputs.name }}"
-    assert json.loads(mlrun("runs", "list", "--json").stdout) == []  # nothing recorded
+    assert json.loads(cli("runs", "list", "--json").stdout) == []  # nothing recorded
     run_json(project, "-e", "flow")
     dep.write_text("changed\n")
     after = _dry(project)
@@ -41,13 +44,14 @@ def test_dry_run_lists_run_or_cached_with_reasons_and_runs_nothing(tmp_path: Pat
         ("d", "cached"),
     ]
     assert "dep" in after["steps"][1]["reason"] and "changed" in after["steps"][1]["reason"]
-    text = mlrun("run", str(project), "-e", "flow", "--dry-run").stdout
+    text = cli("run", str(project), "-e", "flow", "--dry-run").stdout
     assert "a  " in text and "cached" in text and "upstream b will run" in text
 
 
+@pytest.mark.slow  # runs the workflow three times (~2 s)
 def test_only_and_from(tmp_path: Path) -> None:
     project, _ = flow_project(tmp_path)
-    proc = mlrun("run", str(project), "-e", "flow", "--only", "c")
+    proc = cli("run", str(project), "-e", "flow", "--only", "c")
     assert proc.returncode == 2
     assert proc.stderr.startswith(
         "mlrun: error: step a is needed by the selected steps but "
@@ -60,41 +64,42 @@ def test_only_and_from(tmp_path: Path) -> None:
     # --from b: b and what follows; a only from the cache, d not at all.
     frm = run_json(project, "-e", "flow", "--from", "b", "-P", "vb=9")
     assert statuses(frm) == {"a": "cached", "b": "finished", "c": "finished", "d": "skipped"}
-    proc = mlrun("run", str(project), "-e", "flow", "--from", "a", "--only", "nope")
+    proc = cli("run", str(project), "-e", "flow", "--from", "a", "--only", "nope")
     assert proc.returncode == 2 and "has no step 'nope'" in proc.stderr
     # An upstream whose inputs changed cannot come from the cache.
-    proc = mlrun("run", str(project), "-e", "flow", "--only", "c", "-P", "va=5")
+    proc = cli("run", str(project), "-e", "flow", "--only", "c", "-P", "va=5")
     assert proc.returncode == 2 and "step a is needed" in proc.stderr
     assert "parameter value: '1' -> '5'" in proc.stderr
 
 
 def test_dag_formats(tmp_path: Path) -> None:
     project = REPO / "example_projects" / "wine-pipeline"
-    text = mlrun("dag", str(project), check=True).stdout
+    text = cli("dag", str(project), check=True).stdout
     assert "workflow pipeline (6 steps)" in text
     assert "      evaluate" in text and "<- train[alpha=0.01], train[alpha=0.1]" in text
-    mermaid = mlrun("dag", str(project), "-e", "pipeline", "--format", "mermaid", check=True).stdout
+    mermaid = cli("dag", str(project), "-e", "pipeline", "--format", "mermaid", check=True).stdout
     # Fenced, ready for Markdown; --no-fence gives the bare diagram (mermaid-cli).
     assert mermaid.startswith("```mermaid\nflowchart TD\n") and mermaid.endswith("\n```\n")
     assert 'n2["train[alpha=0.01]"]' in mermaid
-    bare = mlrun("dag", str(project), "--format", "mermaid", "--no-fence", check=True).stdout
+    bare = cli("dag", str(project), "--format", "mermaid", "--no-fence", check=True).stdout
     assert bare == mermaid.removeprefix("```mermaid\n").removesuffix("```\n")
     assert "n1 --> n2" in mermaid
-    dot = mlrun("dag", str(project), "--format", "dot", check=True).stdout
+    dot = cli("dag", str(project), "--format", "dot", check=True).stdout
     assert dot.startswith('digraph "pipeline" {') and '"prepare" -> "train[alpha=1.0]";' in dot
-    proc = mlrun("dag", str(REPO / "example_projects" / "elasticnet"))
+    proc = cli("dag", str(REPO / "example_projects" / "elasticnet"))
     assert proc.returncode == 2 and "no workflows" in proc.stderr
 
 
+@pytest.mark.slow  # runs the example pipeline (~1.5 s)
 def test_example_pipeline_runs_then_is_fully_cached(tmp_path: Path) -> None:
     project = REPO / "example_projects" / "wine-pipeline"
     first = run_json(project, "-e", "pipeline", "-j", "2")
     assert set(statuses(first).values()) == {"finished"} and len(first["steps"]) == 6
     evaluate = json.loads(
-        mlrun("runs", "show", first["steps"][-1]["run_id"], "--json", check=True).stdout
+        cli("runs", "show", first["steps"][-1]["run_id"], "--json", check=True).stdout
     )
     trains = [
-        json.loads(mlrun("runs", "show", s["run_id"], "--json", check=True).stdout)
+        json.loads(cli("runs", "show", s["run_id"], "--json", check=True).stdout)
         for s in first["steps"]
         if s["name"].startswith("train[")
     ]
@@ -109,6 +114,7 @@ def test_example_pipeline_runs_then_is_fully_cached(tmp_path: Path) -> None:
     assert not (project / "local-run").exists()
 
 
+@pytest.mark.slow  # runs the example pipeline twice (~1 s)
 def test_readme_workflow_command_runs_and_its_second_run_is_cached() -> None:
     import os
     import re

@@ -14,7 +14,7 @@ import pytest
 
 import mlrun as mlrun_api
 from mlrun.errors import ExecutionError
-from tests.helpers import REPO, mlrun
+from tests.helpers import REPO, cli, mlrun
 from tests.sources.gitrepos import commit, git
 from tests.workflow.wfhelpers import env_with, flow_project, reasons, run_json, statuses
 
@@ -50,10 +50,11 @@ def by_run(result: dict[str, Any], name: str) -> str:
 
 
 def _show(run_id: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(mlrun("runs", "show", run_id, "--json", check=True).stdout)
+    data: dict[str, Any] = json.loads(cli("runs", "show", run_id, "--json", check=True).stdout)
     return data
 
 
+@pytest.mark.slow  # runs the example pipeline four times (~3 s)
 def test_example_with_code_declared_reruns_only_the_fixed_step(tmp_path: Path) -> None:
     project = _example(tmp_path, with_code=True)
     _break_evaluate(project)
@@ -82,13 +83,14 @@ def test_example_with_code_declared_reruns_only_the_fixed_step(tmp_path: Path) -
     assert all("code changed: steputil.py" in r for r in reasons(again).values())
 
 
+@pytest.mark.slow  # runs the example pipeline three times (~2 s)
 def test_example_without_code_resume_reruns_only_the_failed_step(tmp_path: Path) -> None:
     project = _example(tmp_path, with_code=False)
     _break_evaluate(project)
     failed = run_json(project, "-e", "pipeline", expect=1)
     _fix_evaluate(project)
     # Without --resume the edit is new code for every step, and the miss names the file.
-    planned = json.loads(mlrun("run", str(project), "-e", "pipeline", "--dry-run", "--json").stdout)
+    planned = json.loads(cli("run", str(project), "-e", "pipeline", "--dry-run", "--json").stdout)
     first = planned["steps"][0]
     assert first["action"] == "run" and first["reason"].startswith("code changed: evaluate.py")
     resumed = run_json(project, "-e", "pipeline", "--resume")
@@ -114,6 +116,7 @@ def test_example_without_code_resume_reruns_only_the_failed_step(tmp_path: Path)
     assert set(statuses(again).values()) == {"cached"}
 
 
+@pytest.mark.slow  # four workflow runs (~2 s)
 def test_resume_a_named_run_with_parameters_and_forced_steps(tmp_path: Path) -> None:
     project, _ = flow_project(tmp_path)
     failed = run_json(project, "-e", "flow", "-P", "vb=7", env=env_with(WF_FAIL="c"), expect=3)
@@ -147,19 +150,19 @@ def test_resume_a_named_run_with_parameters_and_forced_steps(tmp_path: Path) -> 
 def test_resume_refusals_are_bad_input(tmp_path: Path, args: list[str], message: str) -> None:
     project, _ = flow_project(tmp_path)
     run_json(project, "-e", "flow", env=env_with(WF_FAIL="b"), expect=3)
-    proc = mlrun("run", str(project), "-e", "flow", *args)
+    proc = cli("run", str(project), "-e", "flow", *args)
     assert proc.returncode == 2, proc.stderr
     assert message in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_resume_needs_an_earlier_workflow_run(tmp_path: Path) -> None:
     project, _ = flow_project(tmp_path)
-    proc = mlrun("run", str(project), "-e", "flow", "--resume")
+    proc = cli("run", str(project), "-e", "flow", "--resume")
     assert proc.returncode == 2
     assert "there is no earlier run of workflow 'flow'" in proc.stderr
     out = mlrun("run", str(project), "-e", "step", "-P", "name=x", "--json", check=True).stdout
     step_run = json.loads(out)["run_id"]
-    proc = mlrun("run", str(project), "-e", "flow", "--resume", step_run)
+    proc = cli("run", str(project), "-e", "flow", "--resume", step_run)
     assert proc.returncode == 2 and "is not a run of workflow 'flow'" in proc.stderr
 
 
@@ -180,6 +183,7 @@ def test_python_api_resume(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     assert steps["a"]["reused_from"] and steps["a"]["changed_since"] is None
 
 
+@pytest.mark.slow  # git and five workflow runs (~2 s)
 def test_declared_code_in_git_is_content_not_commits(tmp_path: Path) -> None:
     """With `code:`, what counts is the listed files' content on disk: committing an
     edit already run does not re-run, an edit elsewhere does not either, and a dirty
@@ -228,7 +232,7 @@ def test_code_pattern_that_matches_nothing_is_bad_input(tmp_path: Path) -> None:
             "      d:\n        entry_point: step\n        code: [stpe.py]",
         )
     )
-    proc = mlrun("run", str(project), "-e", "flow")
+    proc = cli("run", str(project), "-e", "flow")
     assert proc.returncode == 2
     assert "code pattern 'stpe.py' of step 'd' matches no file" in proc.stderr
 

@@ -6,12 +6,11 @@ import json
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import mlrun, write_project
+from tests.helpers import cli, mlrun, wait_until, write_project
 from tests.workflow.wfhelpers import env_with, read_stream_until, run_json, statuses
 
 # Each step announces itself, then waits (bounded) for its sibling to announce itself
@@ -53,7 +52,7 @@ def _meet_project(tmp_path: Path, wait: float) -> Path:
 def _records(result: dict) -> dict:  # type: ignore[type-arg]
     out = {}
     for step in result["steps"]:
-        shown = mlrun("runs", "show", step["run_id"], "--json", check=True)
+        shown = cli("runs", "show", step["run_id"], "--json", check=True)
         out[step["name"]] = json.loads(shown.stdout)
     return out
 
@@ -66,11 +65,12 @@ def test_jobs_2_runs_independent_steps_at_the_same_time(tmp_path: Path) -> None:
     assert left["outputs"]["met"] and right["outputs"]["met"]
     # Overlapping intervals: each started before the other ended.
     assert left["start_time"] < right["end_time"] and right["start_time"] < left["end_time"]
-    workflow_run = json.loads(mlrun("runs", "show", result["run_id"], "--json").stdout)
+    workflow_run = json.loads(cli("runs", "show", result["run_id"], "--json").stdout)
     assert left["parent_run_id"] == right["parent_run_id"] == workflow_run["run_id"]
     assert workflow_run["entry_point"] == "both" and workflow_run["env_kind"] == "workflow"
 
 
+@pytest.mark.slow  # the first step waits 0.5 s in vain, on purpose
 def test_jobs_1_runs_them_one_after_the_other(tmp_path: Path) -> None:
     project = _meet_project(tmp_path, wait=0.5)
     runs = _records(run_json(project, "-e", "both"))
@@ -117,7 +117,7 @@ def test_keep_going_runs_what_does_not_depend_on_the_failure(tmp_path: Path) -> 
         "other": "finished",
         "other2": "finished",
     }
-    shown = json.loads(mlrun("runs", "show", result["run_id"], "--json").stdout)
+    shown = json.loads(cli("runs", "show", result["run_id"], "--json").stdout)
     assert (shown["status"], shown["exit_code"]) == ("FAILED", 4)
 
 
@@ -134,7 +134,7 @@ def test_summary_and_failed_step_log_tail_are_shown(tmp_path: Path) -> None:
 
 SLOW = """\
 entry_points:
-  slow: {command: "python -c 'import time; print(\\"started\\", flush=True); time.sleep(60)'"}
+  slow: {command: "python -c 'import os, time; os.mkdir(\\"started\\"); time.sleep(60)'"}
   ok: {command: "python -c 'print(1)'"}
 workflows:
   w:
@@ -164,16 +164,14 @@ def test_signal_stops_running_steps_and_starts_no_more(tmp_path: Path, signum: i
         stderr=subprocess.PIPE,
         text=True,
     )
-    seen = read_stream_until(proc, "first: running", timeout=60)
-    assert "first: running" in seen
-    time.sleep(0.3)  # let the child get going; the outcome does not depend on it
+    wait_until((project / "started").exists, "the first step's command to start")
     proc.send_signal(signum)
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 128 + signum
     result = json.loads(out)
     assert result["status"] == "KILLED"
     assert statuses(result) == {"first": "killed", "then": "not run"}
-    step = json.loads(mlrun("runs", "show", result["steps"][0]["run_id"], "--json").stdout)
+    step = json.loads(cli("runs", "show", result["steps"][0]["run_id"], "--json").stdout)
     assert step["status"] == "KILLED"
 
 
@@ -198,6 +196,7 @@ while not os.path.exists(os.path.join(marks, "release")) and time.time() < deadl
 """
 
 
+@pytest.mark.slow  # two workflow processes (~1 s)
 def test_concurrent_workflow_runs_never_execute_a_key_twice(tmp_path: Path) -> None:
     marks = tmp_path / "marks"
     marks.mkdir()
@@ -206,9 +205,7 @@ def test_concurrent_workflow_runs_never_execute_a_key_twice(tmp_path: Path) -> N
     )
     args = [sys.executable, "-m", "mlrun", "run", str(project), "-e", "w", "--json"]
     first = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 60
-    while not (marks / "executions").exists() and time.time() < deadline:
-        time.sleep(0.02)
+    wait_until((marks / "executions").exists, "the first workflow's step to start")
     second = subprocess.Popen(
         args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env_with()
     )
@@ -228,14 +225,17 @@ def test_concurrent_workflow_runs_never_execute_a_key_twice(tmp_path: Path) -> N
 
 DEAF_PY = """\
 import os, signal, sys, time
-signal.signal(signal.SIGINT, signal.SIG_IGN)
-open(os.path.join(sys.argv[1], sys.argv[2]), "w").close()  # deaf from now on
+mark = os.path.join(sys.argv[1], sys.argv[2])
+def heard(signum, frame):  # say so, and go on as if nothing happened
+    open(mark + ".heard", "w").close()
+signal.signal(signal.SIGINT, heard)
+open(mark, "w").close()  # deaf from now on
 time.sleep(120)
 """
 
 
 def test_a_second_signal_kills_steps_at_once(tmp_path: Path) -> None:
-    """The steps ignore SIGINT and the grace period is long: only the second Ctrl-C,
+    """The steps shrug SIGINT off and the grace period is long: only the second Ctrl-C,
     passed on as "kill now", ends them (well before the grace period would)."""
     marks = tmp_path / "marks"
     marks.mkdir()
@@ -274,12 +274,12 @@ def test_a_second_signal_kills_steps_at_once(tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.time() + 60
-    while not ((marks / "one").exists() and (marks / "two").exists()) and time.time() < deadline:
-        time.sleep(0.02)
+    steps = [marks / "one", marks / "two"]
+    wait_until(lambda: all(p.exists() for p in steps), "both steps to start")
     proc.send_signal(signal.SIGINT)
-    with pytest.raises(subprocess.TimeoutExpired):
-        proc.wait(timeout=1)  # the steps ignore the first one, and mlrun waits for them
+    heard = [p.with_suffix(".heard") for p in steps]
+    wait_until(lambda: all(p.exists() for p in heard), "the first Ctrl-C to reach both steps")
+    assert proc.poll() is None  # the steps go on, and mlrun waits for them
     proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=120)
     assert proc.returncode == 130

@@ -18,6 +18,7 @@ from mlrun.workflow.refs import Ref, RefError, Upstream
 from mlrun.workflow.scheduler import Scheduler
 from mlrun.workflow.state import StepState
 from mlrun.workflow.view import Board, live_lines, summary_rows, transition_line
+from tests.helpers import wait_until
 
 
 def test_reference_parsing_and_rendering() -> None:
@@ -124,22 +125,27 @@ def test_key_lock_is_exclusive_across_threads(tmp_path: Path) -> None:
     cache = StepCache(open_store(str(tmp_path / "db.sqlite")), tmp_path / "locks")
     inside: list[int] = []
     overlap: list[bool] = []
-    waited: list[bool] = []
+    holding = threading.Event()
+    waiting = threading.Semaphore(0)  # one release per thread that found the lock taken
 
-    def worker() -> None:
-        with cache.locked("k", on_wait=lambda: waited.append(True)) as got:
+    def worker(first: bool) -> None:
+        with cache.locked("k", on_wait=waiting.release) as got:
             assert got
             inside.append(1)
             overlap.append(len(inside) > 1)
-            time.sleep(0.3)
+            if first:  # hold the lock until both others say they wait for it
+                holding.set()
+                assert waiting.acquire(timeout=60) and waiting.acquire(timeout=60)
             inside.pop()
 
-    threads = [threading.Thread(target=worker) for _ in range(3)]
-    for t in threads:
+    threads = [threading.Thread(target=worker, args=(n == 0,)) for n in range(3)]
+    threads[0].start()
+    assert holding.wait(60)
+    for t in threads[1:]:
         t.start()
     for t in threads:
-        t.join()
-    assert overlap == [False, False, False] and waited
+        t.join(60)
+    assert overlap == [False, False, False]
     # A cancelled waiter gives up without the lock.
     with cache.locked("k") as got:
         assert got
@@ -197,8 +203,7 @@ def test_scheduler_cancel_reaches_running_nodes() -> None:
     def work(name: str, cancel: Cancel) -> bool:
         if name == "slow":
             outer.request(15)
-            while not cancel.is_set():
-                time.sleep(0.01)
+            wait_until(cancel.is_set, "the scheduler to pass the request on")
             seen.append(cancel.signum)
             return False
         return True

@@ -44,7 +44,7 @@ def dag(uri: str, name: str | None, version: str | None, fmt: str, fence: bool |
     from mlrun.workflow.model import load_workflow, workflow_names
 
     with sources.resolve(uri, version=version, cwd=Path.cwd()) as source:
-        project = load_project(source.project_dir)
+        project = load_project(source.project_dir, source.root)
         if name is None:
             names = workflow_names(project)
             if len(names) != 1:

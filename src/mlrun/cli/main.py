@@ -79,6 +79,11 @@ def run_cli(argv: list[str] | None = None) -> int:
     given = args[: args.index("--")] if "--" in args else args
     debug = os.environ.get("MLRUN_DEBUG") == "1" or "--debug" in given
     with json_stdout("--json" in given):
+        problem = _not_text(args)
+        if problem is not None:
+            hint = "mlrun keeps what it is given as text in its run records; use UTF-8"
+            _print_error(problem, hint, 2, "UsageError")
+            return 2
         return _run(args, debug)
 
 
@@ -100,14 +105,18 @@ def _run(args: list[str], debug: bool) -> int:
         if debug:
             import traceback
 
-            traceback.print_exc()
+            from mlrun.util.redact import redact
+
+            click.echo(redact(traceback.format_exc()), err=True)
         return exc.exit_code
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         code = 2 if isinstance(exc, click.UsageError) else exc.exit_code
-        _json_error("UsageError", exc.format_message(), None, code)
+        from mlrun.util.redact import redact
+
+        _json_error("UsageError", redact(exc.format_message()), None, code)
         return code
     except (KeyboardInterrupt, click.Abort):
         _print_error("interrupted", None, 128 + signal.SIGINT, "Interrupted")
@@ -123,6 +132,19 @@ def _run(args: list[str], debug: bool) -> int:
     except Exception as exc:  # a bug: say so, keep the traceback in a crash log
         return _crash(exc, debug)
     return int(result or 0)
+
+
+def _not_text(args: list[str]) -> str | None:
+    """Which argument (or MLRUN_* variable) holds bytes that are not UTF-8: Python keeps
+    them as lone surrogates, which no run record, terminal or JSON can take."""
+    candidates = [("an argument", arg) for arg in args]
+    candidates += [(f"${k}", v) for k, v in os.environ.items() if k.startswith("MLRUN_")]
+    for what, text in candidates:
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return f"{what} ({os.fsencode(text)!r}) is not valid UTF-8 text"
+    return None
 
 
 def _debug_first(args: list[str]) -> list[str]:
@@ -142,6 +164,10 @@ def _print_error(
     kind: str = "MlrunError",
     **extra: object,
 ) -> None:
+    from mlrun.util.redact import redact  # the last net: no error shows a token
+
+    message = redact(message)
+    hint = redact(hint) if hint else hint
     click.echo(f"mlrun: error: {message}", err=True)
     if hint:
         click.echo(f"  hint: {hint}", err=True)
@@ -155,23 +181,15 @@ def _json_error(kind: str, message: str, hint: str | None, exit_code: int, **ext
 
 
 def _crash(exc: Exception, debug: bool) -> int:
-    import time
     import traceback
 
-    from mlrun.util.paths import data_dir
+    from mlrun.util.crashlog import write_crash_log
     from mlrun.util.redact import redact  # a token in a URL must reach no log or terminal
 
     text = redact("".join(traceback.format_exception(exc)))
-    log = None
-    try:
-        folder = data_dir()
-        folder.mkdir(parents=True, exist_ok=True)
-        log = folder / f"crash-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
-        log.write_text(f"mlrun {__version__}\nargv: {redact(str(sys.argv))}\n\n{text}")
-    except OSError:
-        pass
+    log = write_crash_log(exc)
     _print_error(
-        redact(f"internal error: {type(exc).__name__}: {exc}"),
+        f"internal error: {type(exc).__name__}: {exc}",
         f"this is a bug in mlrun; the traceback is in {log}" if log else None,
         1,
         "InternalError",

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
+from typing import Any
+
+import click
 
 from mlrun.errors import UsageError
+
+
+def seconds(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """Option callback: a finite number of seconds >= 0 (`nan`, `inf`, `-1` are refused)."""
+    if value is not None and (not math.isfinite(value) or value < 0):
+        raise click.BadParameter(f"{value} is not a finite number of seconds >= 0")
+    return value
 
 
 def parse_params(values: Iterable[str], flag: str = "-P") -> dict[str, str]:

@@ -29,7 +29,9 @@ class TerminalReporter(Reporter):
             click.echo(f"mlrun: {message}", err=True)
 
     def warn(self, message: str) -> None:
-        click.echo(f"mlrun: warning: {message}", err=True)
+        from mlrun.util.redact import redact
+
+        click.echo(f"mlrun: warning: {redact(message)}", err=True)
 
     def debug(self, message: str) -> None:
         if self.debug_enabled:

@@ -10,6 +10,7 @@ import click
 from mlrun.backends import BACKENDS
 from mlrun.backends import DEFAULT as DEFAULT_BACKEND
 from mlrun.cli.entry import startup_done
+from mlrun.cli.options import seconds
 from mlrun.cli.output import TerminalReporter, dump_json
 from mlrun.cli.workflow_options import given_flags, options_from, stream_output, workflow_options
 from mlrun.envs import CHOICES as ENV_MANAGERS
@@ -109,6 +110,7 @@ _NOT_YET = {
     default=10.0,
     show_default=True,
     type=float,
+    callback=seconds,
     metavar="SECONDS",
     help="After SIGINT/SIGTERM, how long the command may take to stop before it is killed.",
 )

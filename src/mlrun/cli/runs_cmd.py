@@ -31,7 +31,7 @@ def runs() -> None:
     default=None,
     type=click.Choice(STATUSES, case_sensitive=False),
 )
-@click.option("--limit", default=20, show_default=True, type=int)
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(0, 2**63 - 1))
 @click.option("--json", "as_json", is_flag=True)
 @_tracking_option
 def list_runs(

@@ -33,7 +33,7 @@ def validate(uri: str, version: str | None, as_json: bool, strict: bool, offline
         offline=offline,
         reporter=TerminalReporter(quiet=as_json),
     ) as source:
-        report = validate_project(source.project_dir)
+        report = validate_project(source.project_dir, source.root)
     for d in report.diagnostics:
         click.echo(f"mlrun: {d.severity}: {d}", err=True)
         if d.hint and d.severity == "error":

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from mlrun.errors import NotAvailableError, UsageError
 
 if TYPE_CHECKING:
-    from mlrun.envs.base import EnvManager
+    from mlrun.envs.base import EnvManager, EnvOptions
     from mlrun.spec.model import EnvSpec
 
 # manager name -> module; modules are imported only when used (start-up time).
@@ -55,6 +55,26 @@ def choose_manager(env: EnvSpec, requested: str | None, conda_to_pip: bool = Fal
     if env.kind == "conda_env" and conda_to_pip:
         return "uv"
     return {"python_env": "uv", "conda_env": "conda", "local": "local"}[env.kind]
+
+
+def refuse_docker_options(options: EnvOptions, manager: str) -> None:
+    """Docker settings given to a project that does not run in a container are a mistake
+    worth stopping for (MLflow ignores them silently)."""
+    given = [
+        flag
+        for flag, on in (
+            ("-A/--docker-args " + " ".join(options.docker_args), bool(options.docker_args)),
+            ("--build-image", options.build_image),
+            ("--keep-container", options.keep_container),
+        )
+        if on
+    ]
+    if given:
+        raise UsageError(
+            f"{', '.join(given)}: only for docker_env projects, and this one runs in a "
+            f"{manager} environment",
+            hint="drop the option, or declare a docker_env in the MLproject",
+        )
 
 
 def get_manager(name: str) -> EnvManager:

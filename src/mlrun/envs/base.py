@@ -81,11 +81,7 @@ class ProcessSpec:
         self.environ = dict(environ)
 
     def argv(self) -> list[str]:
-        """The argv to execute: the command's own, or `bash -c STRING`."""
-        if self.command.argv is not None:
-            return list(self.command.argv)
-        assert self.command.shell is not None
-        return ["bash", "-c", self.command.shell]
+        return self.command.launch_argv()
 
 
 class ContainerSpec:
@@ -154,6 +150,7 @@ class PreparedEnv:
         env.update(self.environ_overrides())
         env.setdefault("PYTHONUNBUFFERED", "1")  # live logs from Python steps
         env.update(launch.run_env)
+        env.update(launch.command.env)  # the values a shell-mode command refers to
         return env
 
     def what_to_start(self, launch: Launch) -> ProcessSpec | ContainerSpec:

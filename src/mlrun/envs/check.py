@@ -99,7 +99,7 @@ def _docker(project: Project) -> tuple[list[SpecError], list[SpecWarning]]:
     for index, raw in enumerate(spec.volumes):
         where = f"docker_env.volumes[{index}]"
         line = doc.line("docker_env", "volumes", index)
-        unset, problem = volume_problems(raw, project.directory, where)
+        unset, problem = volume_problems(raw, project.directory, where, project.root)
         for name in unset:
             warnings.append(
                 SpecWarning(

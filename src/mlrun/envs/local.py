@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mlrun.envs import refuse_docker_options
 from mlrun.envs.base import EnvOptions, EnvPlan, PreparedEnv
 from mlrun.reporting import Reporter
 from mlrun.spec.model import Project
@@ -11,6 +12,7 @@ class LocalManager:
     name = "local"
 
     def plan(self, project: Project, options: EnvOptions) -> EnvPlan:
+        refuse_docker_options(options, self.name)
         return EnvPlan(
             self.name,
             project,

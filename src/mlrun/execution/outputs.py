@@ -1,7 +1,9 @@
 """Reading what a step left in $MLRUN_RUN_DIR (see mlrun/steplog.py for the format).
 
 Anything malformed becomes a warning naming the file and line; it never fails the run
-or loses the rest of what the step recorded."""
+or loses the rest of what the step recorded. That includes files too large to keep
+(MAX_FILE_BYTES) and JSON nested deeper than MAX_DEPTH, which the store, `runs show` and
+`${{ steps.S.outputs }}` references could not serialise again."""
 
 from __future__ import annotations
 
@@ -12,6 +14,9 @@ from typing import Any
 
 from mlrun.tracking.model import Artifact, Metric
 from mlrun.util.sha import file_sha256
+
+MAX_FILE_BYTES = 64 << 20  # params.json, tags.json, outputs.json
+MAX_DEPTH = 100  # levels of nested JSON arrays and objects
 
 
 class StepOutputs:
@@ -42,9 +47,19 @@ def _read_object(path: Path, result: StepOutputs) -> dict[str, Any]:
     if not path.exists():
         return {}
     try:
-        value = json.loads(path.read_text(encoding="utf-8"))
+        with path.open("rb") as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            result.warnings.append(f"{path}: ignored, larger than {MAX_FILE_BYTES >> 20} MiB")
+            return {}
+        value = json.loads(data.decode("utf-8"))
     except (ValueError, OSError) as exc:
         result.warnings.append(f"{path}: ignored, not valid JSON ({exc})")
+        return {}
+    except RecursionError:
+        value = None  # deeper than Python's parser goes: reported below
+    if value is None or too_deep(value, MAX_DEPTH):
+        result.warnings.append(f"{path}: ignored, nested deeper than {MAX_DEPTH} levels")
         return {}
     if not isinstance(value, dict):
         result.warnings.append(f"{path}: ignored, expected a JSON object")
@@ -66,13 +81,30 @@ def _read_metrics(path: Path, result: StepOutputs) -> list[Metric]:
                 key = str(record["key"])
                 step = int(record.get("step", 0))
                 stamp = float(record.get("timestamp", 0.0))
-            except (ValueError, KeyError, TypeError) as exc:
+            except (ValueError, KeyError, TypeError, RecursionError) as exc:
                 result.warnings.append(f"{path}:{number}: metric ignored ({exc!r})")
                 continue
             if math.isnan(stamp):
                 stamp = 0.0
             metrics.append(Metric(key, value, step, stamp))
     return metrics
+
+
+def too_deep(value: Any, limit: int) -> bool:
+    """Whether JSON data nests arrays/objects more than `limit` levels (no recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def _list_artifacts(root: Path, hash_limit: int) -> list[Artifact]:

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from mlrun.reporting import Reporter
@@ -65,4 +66,19 @@ def resolve(
             reporter=reporter,
         )
     source.provenance["code_identity"] = source.code_identity
+    with source.closed_on_failure():
+        _check_text_path(source)
     return source
+
+
+def _check_text_path(source: Source) -> None:
+    """A project path that is not UTF-8 cannot be recorded: say so, before anything runs."""
+    try:
+        str(source.project_dir).encode("utf-8")
+    except UnicodeEncodeError:
+        from mlrun.errors import UsageError
+
+        raise UsageError(
+            f"the project directory {os.fsencode(source.project_dir)!r} is not a UTF-8 path",
+            hint="mlrun records paths as text; rename the directory or run it from a copy",
+        ) from None

@@ -11,7 +11,7 @@ from mlrun.errors import FetchError, UsageError
 from mlrun.reporting import Reporter
 from mlrun.sources.checkout import lease
 from mlrun.sources.gitcmd import git
-from mlrun.sources.gituri import GitRemote, local_remote
+from mlrun.sources.gituri import GitRemote, check_subdir, local_remote
 from mlrun.sources.mirror import Mirror, Target, check_version
 from mlrun.sources.model import Source
 from mlrun.sources.provenance import git_identity, remote_url
@@ -116,8 +116,11 @@ def _checkout_source(
         provenance=provenance,
         code_identity=git_identity(target.commit, subdir),
         release=checkout.release,
+        root=checkout.path.absolute(),
     )
     with source.closed_on_failure():
+        if subdir:
+            check_subdir(checkout.path, subdir, f"{mirror.remote.url} at {target.commit[:12]}")
         if not project_dir.is_dir():
             raise UsageError(
                 f"the subdirectory {subdir!r} does not exist in "

@@ -108,6 +108,18 @@ def normalize_subdir(sub: str, uri: str) -> str:
     return "/".join(parts)
 
 
+def check_subdir(root: Path, subdir: str, where: str) -> None:
+    """UsageError when `root/subdir` leads outside `root` (a committed symlink)."""
+    from mlrun.util.confine import escapes, leads_outside
+
+    real = escapes(root, root / subdir)
+    if real is not None:
+        raise UsageError(
+            leads_outside(f"the subdirectory {subdir!r} of {where}", real),
+            hint="a symlink in the project cannot make another directory the project",
+        )
+
+
 def is_remote(uri: str) -> bool:
     match = _URL.match(uri)
     if match:
@@ -120,11 +132,11 @@ def parse_remote(uri: str) -> GitRemote:
     scp = _SCP.match(uri)
     if scp and not _URL.match(uri):
         if not scp.group("path").strip("/"):
-            raise UsageError(f"the git URL {uri!r} has no repository path", hint=_HINT)
+            raise UsageError(f"the git URL {redacted(uri)!r} has no repository path", hint=_HINT)
         return GitRemote(uri)  # an ssh login name is not a secret
     match = _URL.match(uri)
     if not match:
-        raise UsageError(f"{uri!r} is not a git URL", hint=_HINT)
+        raise UsageError(f"{redacted(uri)!r} is not a git URL", hint=_HINT)
     given = match.group("scheme").lower()
     scheme = _SCHEMES.get(given)
     if scheme is None:
@@ -166,9 +178,9 @@ def parse_remote(uri: str) -> GitRemote:
 
 def redacted(uri: str) -> str:
     """`uri` as it may be shown: credentials removed."""
-    from mlrun.util.redact import redact
+    from mlrun.util.redact import redact_uri
 
-    return redact(uri)
+    return redact_uri(uri)
 
 
 def local_remote(path: Path) -> GitRemote:
@@ -183,7 +195,8 @@ def file_url_path(uri: str) -> str:
         parts = urlsplit(uri)
         if parts.netloc not in ("", "localhost"):
             raise UsageError(
-                f"the file URI {uri!r} names a host ({parts.netloc})",
+                f"the file URI {redacted(uri)!r} names a host"
+                + (f" ({parts.hostname})" if parts.hostname else ""),
                 hint="write file:///absolute/path",
             )
         return unquote(parts.path)

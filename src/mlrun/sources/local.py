@@ -33,8 +33,10 @@ def resolve_local(
         # error (125), and --offline can still run it from the mirror cache.
         return _as_remote(path, subdir, version, offline, reporter)
     if not path.exists():
+        from mlrun.sources.gituri import redacted
+
         raise UsageError(
-            f"project directory {raw!r} does not exist",
+            f"project directory {redacted(uri)!r} does not exist",
             hint="give a path to a directory holding an MLproject, or a git URL",
         )
     if not path.is_dir():
@@ -50,6 +52,8 @@ def resolve_local(
         from mlrun.sources.gitsource import resolve_worktree_version
 
         inner = (path / subdir) if subdir else path
+        if subdir:
+            _check_subdir(path, subdir)
         rel = inner.relative_to(top).as_posix() if inner != top else ""
         return resolve_worktree_version(top, "" if rel == "." else rel, version, reporter)
     if version is not None:
@@ -58,11 +62,19 @@ def resolve_local(
             hint="drop --version to run the directory as it is",
         )
     project_dir = path / subdir if subdir else path
+    if subdir:
+        _check_subdir(path, subdir)
     if not project_dir.is_dir():
         raise UsageError(
             f"the subdirectory {subdir!r} does not exist in {path}", hint="check the path after '#'"
         )
-    return _in_place(project_dir, top, require_clean, reporter)
+    return _in_place(project_dir, top, top or path, require_clean, reporter)
+
+
+def _check_subdir(path: Path, subdir: str) -> None:
+    from mlrun.sources.gituri import check_subdir  # only for URI#subdir: start-up time
+
+    check_subdir(path, subdir, str(path))
 
 
 def _as_remote(
@@ -77,8 +89,9 @@ def _as_remote(
 
 
 def _in_place(
-    project_dir: Path, top: Path | None, require_clean: bool, reporter: Reporter
+    project_dir: Path, top: Path | None, root: Path, require_clean: bool, reporter: Reporter
 ) -> Source:
+    """`root`: the git working tree holding the project, or the directory named."""
     from mlrun.sources.provenance import directory_state, worktree_state
 
     state = None
@@ -110,6 +123,7 @@ def _in_place(
         provenance=state.provenance,
         code_identity=state.code_identity,
         artifacts=state.artifacts,
+        root=root,
     )
 
 

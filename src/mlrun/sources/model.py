@@ -29,8 +29,11 @@ class Source:
         # Files to keep with the run, e.g. {"git/uncommitted.diff": b"..."}.
         artifacts: dict[str, bytes] | None = None,
         release: Callable[[], None] | None = None,  # give back a checkout/lock when done
+        # The checkout, or the directory the URI names: no project file may lead outside.
+        root: Path | None = None,
     ) -> None:
         self.project_dir = project_dir
+        self.root = root if root is not None else project_dir
         self.uri = uri
         self.kind = kind
         self.provenance: dict[str, Any] = provenance if provenance is not None else {}

@@ -15,7 +15,7 @@ from typing import Any
 from mlrun.errors import SpecError, SpecErrors
 from mlrun.spec.context import LoadContext, did_you_mean
 from mlrun.spec.environment import ENV_KEYS, detect_env, parse_env
-from mlrun.spec.model import EntryPoint, Parameter, Project
+from mlrun.spec.model import EntryPoint, EnvSpec, Parameter, Project
 from mlrun.spec.params import NAME_RE, TYPE_ALIASES, canonical_type
 from mlrun.spec.yamlio import load_yaml_file
 
@@ -47,29 +47,35 @@ def find_mlproject(directory: Path) -> Path | None:
     return directory / found[0] if found else None
 
 
-def load_project(directory: Path) -> Project:
+def load_project(directory: Path, root: Path | None = None) -> Project:
     """The project in `directory`; SpecErrors (all of them, the first in line order
-    leading) when the MLproject has errors."""
-    project = read_project(directory)
+    leading) when the MLproject has errors. `root` is the checkout it lives in (default:
+    the directory itself): the MLproject, its env files and docker build paths must not
+    lead outside it, through symlinks or `..`."""
+    project = read_project(directory, root)
     if project.errors:
         raise SpecErrors(list(project.errors), list(project.warnings))
     return project
 
 
-def read_project(directory: Path) -> Project:
+def read_project(directory: Path, root: Path | None = None) -> Project:
     """The project with the errors found in one pass in `errors` (what is broken is left
-    out of the model), for `mlrun validate`. Only an unreadable file raises."""
+    out of the model), for `mlrun validate`. Only an unreadable file raises (an
+    MLproject that leads outside `root` is not read)."""
     directory = directory.absolute()
+    root = directory if root is None else root.absolute()
     if not os.path.isdir(directory):
         raise SpecError(
             "the project directory does not exist or is not a directory", file=str(directory)
         )
     path = find_mlproject(directory)
     if path is None:
+        env = _confine_env(detect_env(directory), directory, root, None)
         return Project(
-            directory=directory, file=None, name=None, env=detect_env(directory), entry_points={}
+            directory=directory, file=None, name=None, env=env, entry_points={}, root=root
         )
     file = str(path)
+    _confine(root, path, "the MLproject file", file, None)
     doc = load_yaml_file(path)
     ctx = LoadContext(file=file, doc=doc, warnings=list(doc.warnings))
     data = {} if doc.data is None else doc.data  # an empty file is an empty project
@@ -88,7 +94,7 @@ def read_project(directory: Path) -> Project:
     if isinstance(name, (list, dict)):
         ctx.fail("name must be a string", "name")
         name = None
-    env = parse_env(ctx, data, directory)
+    env = _confine_env(parse_env(ctx, data, directory), directory, root, ctx)
     entry_points = _entry_points(ctx, data.get("entry_points"), path)
     extra = {k: v for k, v in data.items() if k not in TOP_LEVEL_KEYS}
     for key in extra:
@@ -106,7 +112,41 @@ def read_project(directory: Path) -> Project:
         extra=extra,
         extra_lines={k: line for k in extra if (line := ctx.line(k)) is not None},
         errors=tuple(ctx.errors),
+        root=root,
     )
+
+
+def _confine_env(env: EnvSpec, directory: Path, root: Path, ctx: LoadContext | None) -> EnvSpec:
+    """`env`, or a local one (nothing read) when its file or docker build paths lead
+    outside `root`: an error recorded in `ctx` (raised without one)."""
+    file = ctx.file if ctx is not None else str(directory)
+    ok = True
+    if env.file is not None:
+        what = f"{env.kind} file {env.file.name!r}" if env.declared else f"{env.file.name}"
+        ok = _confine(root, env.file, what, file, ctx, env.kind)
+    if env.docker is not None:
+        for key in ("dockerfile", "context"):
+            value = getattr(env.docker, key)
+            if value is not None:
+                what = f"docker_env.{key} {value!r}"
+                ok = _confine(root, directory / value, what, file, ctx, "docker_env", key) and ok
+    return env if ok else EnvSpec(kind="local")
+
+
+def _confine(
+    root: Path, path: Path, what: str, file: str, ctx: LoadContext | None, *key: str
+) -> bool:
+    """Whether `path` is inside `root`; if not, the error goes to `ctx` (raised without)."""
+    from mlrun.util.confine import escapes, leads_outside
+
+    real = escapes(root, path)
+    if real is None:
+        return True
+    hint = f"project files must be inside {root}; copy the file into the project"
+    if ctx is None:
+        raise SpecError(leads_outside(what, real), hint, file=file)
+    ctx.fail(leads_outside(what, real), *key, hint=hint)
+    return False
 
 
 def _entry_points(ctx: LoadContext, raw: object, path: Path) -> dict[str, EntryPoint]:

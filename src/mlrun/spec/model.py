@@ -87,14 +87,23 @@ class Project(NamedTuple):
     extra_lines: Mapping[str, int] = EMPTY
     # SpecErrors found by spec.loader.read_project (load_project raises them instead).
     errors: tuple[Any, ...] = ()
+    # The checkout (or directory named) the project lives in: files the project names
+    # (env files, docker context and volumes, deps) may not lead outside it.
+    root: Path | None = None
 
 
 class Command(NamedTuple):
-    """A rendered command: exactly one of `argv` (no shell) or `shell` (bash -c) is set."""
+    """A rendered command: exactly one of `argv` (no shell) or `shell` (bash -c) is set.
+
+    In shell mode `shell` is the command with every value written in place (what is
+    shown and recorded), while bash runs `script`, the same text with a reference to an
+    environment variable of `env` at each value: bash never parses a value."""
 
     argv: tuple[str, ...] | None
     shell: str | None
     template: str
+    script: str | None = None  # what `bash -c` runs; None: `shell` itself
+    env: Mapping[str, str] = EMPTY  # the variables `script` refers to
 
     @property
     def mode(self) -> Literal["argv", "shell"]:
@@ -109,6 +118,13 @@ class Command(NamedTuple):
 
         assert self.shell is not None
         return split_words(self.shell)
+
+    def launch_argv(self) -> list[str]:
+        """How a local process starts it (with `env` added to its environment)."""
+        if self.argv is not None:
+            return list(self.argv)
+        assert self.shell is not None
+        return ["bash", "-c", self.script if self.script is not None else self.shell]
 
     def display(self) -> str:
         if self.shell is not None:

@@ -6,7 +6,9 @@ marshalled, under the file's identity (path, size, mtime_ns, inode, ctime_ns): a
 that did not change is not parsed again. Like git's index, a file modified within the
 last two seconds is not cached, since its mtime may not yet tell a later write apart.
 Values PyYAML builds that marshal cannot hold (dates) simply are not cached. Any problem
-with the cache means a normal parse: it can only make a run faster, never different."""
+with the cache means a normal parse: it can only make a run faster, never different.
+Only results that passed yamlio's size and alias limits are written (the file's size is
+checked again before every lookup); an entry larger than _MAX_ENTRY is ignored."""
 
 from __future__ import annotations
 
@@ -17,7 +19,8 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-_FORMAT = 1
+_FORMAT = 2  # 2: entries are written only for files within yamlio's limits
+_MAX_ENTRY = 64 << 20  # a larger entry is not ours: ignored
 _RACY_NS = 2_000_000_000
 
 
@@ -41,7 +44,11 @@ def _slot(identity: str) -> Path:
 def get(path: Path, st: os.stat_result) -> Any | None:
     identity = _identity(path, st)
     try:
-        stored_identity, value = marshal.loads(_slot(identity).read_bytes())
+        with open(_slot(identity), "rb") as fh:
+            blob = fh.read(_MAX_ENTRY + 1)
+        if len(blob) > _MAX_ENTRY:
+            return None
+        stored_identity, value = marshal.loads(blob)
     except (OSError, ValueError, EOFError, TypeError):
         return None
     return value if stored_identity == identity else None

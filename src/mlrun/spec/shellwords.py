@@ -61,15 +61,13 @@ def split_simple(text: str) -> list[str] | None:
     return words
 
 
-def ends_in_comment(text: str) -> bool:
-    """True when the last line of `text` ends inside a `#` comment, where anything appended
-    to the command (extra parameters) would be silently ignored."""
-    found: list[bool] = []
-    _scan(text, strict=False, comment_at_end=found)
-    return bool(found)
+def split_literal(text: str) -> list[str] | None:
+    """The words of `text` read as shell words with nothing expanded (quotes removed),
+    or None when a shell would interpret something in it."""
+    return _scan(text, strict=True, command=False)
 
 
-def _scan(text: str, strict: bool, comment_at_end: list[bool] | None = None) -> list[str] | None:
+def _scan(text: str, strict: bool, command: bool = True) -> list[str] | None:
     words: list[str] = []
     word: list[str] = []
     in_word = False  # distinguishes an empty quoted word ("") from no word
@@ -81,7 +79,7 @@ def _scan(text: str, strict: bool, comment_at_end: list[bool] | None = None) -> 
         nonlocal in_word
         if in_word:
             # A leading NAME=value is an environment assignment, not a program name.
-            if strict and not words and _ASSIGNMENT.match(text, word_start):
+            if strict and command and not words and _ASSIGNMENT.match(text, word_start):
                 return False
             words.append("".join(word))
             word.clear()
@@ -109,8 +107,6 @@ def _scan(text: str, strict: bool, comment_at_end: list[bool] | None = None) -> 
                     return None
                 while i < n and text[i] != "\n":
                     i += 1
-                if i == n and comment_at_end is not None:
-                    comment_at_end.append(True)
                 continue
         if c == "\\":
             if i + 1 == n:

@@ -5,12 +5,18 @@ MLflow reads MLproject files with `yaml.safe_load` (YAML 1.1 rules: `1e-1` stays
 or defaults would differ. What safe_load throws away is *where* each key was written; we
 keep it by walking the composed node tree before construction and recording the line of
 every mapping key under its key path, e.g. ("entry_points", "main", "command") -> 12.
+
+Limits, so that a hostile file costs neither minutes nor gigabytes: a file larger than
+MAX_BYTES is not read, and a document whose aliases expand it to more than MAX_EXPANDED
+values ("billion laughs": nine aliases of nine aliases of ...) is refused before
+anything walks it. PyYAML itself shares aliased values, but the line tracking below,
+and anything that later walks or serialises the data, would expand them.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +30,9 @@ if TYPE_CHECKING:
 _MERGE_TAGS = frozenset({"tag:yaml.org,2002:merge", "tag:yaml.org,2002:value"})
 
 KeyPath = tuple[Hashable, ...]
+
+MAX_BYTES = 4 << 20
+MAX_EXPANDED = 100_000  # values, counting each use of an alias as a copy
 
 
 class YamlDoc:
@@ -60,12 +69,14 @@ def load_yaml_file(path: Path) -> YamlDoc:
         st = os.stat(path)
     except OSError as exc:
         raise SpecError(f"cannot read the file: {exc.strerror or exc}", file=file) from None
+    _check_size(st.st_size, file)
     cached = parsecache.get(path, st)
     if cached is not None:
         data, lines, warnings = cached
         return YamlDoc(data, lines, [SpecWarning(*w) for w in warnings])
     try:
-        source = path.read_bytes()
+        with open(path, "rb") as fh:
+            source = fh.read(MAX_BYTES + 1)  # bounded: the file may grow, or never end
     except OSError as exc:
         raise SpecError(f"cannot read the file: {exc.strerror or exc}", file=file) from None
     doc = load_yaml(source, file)
@@ -77,6 +88,7 @@ def load_yaml_file(path: Path) -> YamlDoc:
 
 def load_yaml(source: bytes | str, file: str | None = None) -> YamlDoc:
     """Parse one YAML document as safe_load would; SpecError (with line) if it cannot."""
+    _check_size(len(source), file)
     import yaml
 
     # libyaml's parser is several times faster than the pure-Python one; the constructor
@@ -87,6 +99,7 @@ def load_yaml(source: bytes | str, file: str | None = None) -> YamlDoc:
     try:
         node = loader.get_single_node()
         if node is not None:
+            _check_expansion(node, file)
             _walk(loader, node, (), doc, file, set())
             doc.data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
@@ -115,6 +128,63 @@ def load_yaml(source: bytes | str, file: str | None = None) -> YamlDoc:
     finally:
         loader.dispose()
     return doc
+
+
+def _check_size(size: int, file: str | None) -> None:
+    if size > MAX_BYTES:
+        raise SpecError(
+            f"the file is {size / (1 << 20):.1f} MiB; mlrun reads YAML files of up to "
+            f"{MAX_BYTES >> 20} MiB",
+            file=file,
+        )
+
+
+def _check_expansion(root: yaml.Node, file: str | None) -> None:
+    """SpecError when aliases make the document more than MAX_EXPANDED values."""
+    expanded, distinct = expanded_size(root, _node_children)
+    if expanded > max(MAX_EXPANDED, distinct):
+        raise SpecError(
+            f"the file's aliases (*name) expand it to {expanded:,} values, more than the "
+            f"{MAX_EXPANDED:,} mlrun reads (a YAML 'billion laughs'?)",
+            hint="write the repeated parts out, or use fewer levels of aliases",
+            file=file,
+        )
+
+
+def _node_children(node: Any) -> list[Any]:
+    value = node.value
+    if isinstance(value, list):
+        return [part for item in value for part in (item if isinstance(item, tuple) else (item,))]
+    return []
+
+
+def expanded_size(root: Any, children: Callable[[Any], list[Any]]) -> tuple[int, int]:
+    """(values counting every shared one once per use, distinct values) of a graph of
+    values, such as the nodes of a composed document. A value that contains itself
+    counts once where it recurs. Iterative: depth costs no stack."""
+    sizes: dict[int, int] = {}
+    open_ids: set[int] = set()
+    stack: list[tuple[Any, list[Any] | None]] = [(root, None)]
+    while stack:
+        node, kids = stack.pop()
+        key = id(node)
+        if kids is not None:  # all its children are counted now
+            open_ids.discard(key)
+            total = 1
+            for child in kids:
+                total += sizes.get(id(child), 1)
+            sizes[key] = total
+            continue
+        if key in sizes or key in open_ids:
+            continue
+        kids = children(node)
+        if not kids:
+            sizes[key] = 1
+            continue
+        open_ids.add(key)
+        stack.append((node, kids))
+        stack.extend((child, None) for child in kids if id(child) not in sizes)
+    return sizes[id(root)], len(sizes)
 
 
 def _walk(

@@ -42,9 +42,11 @@ def open_store(uri: str | None = None) -> RunStore:
     available; other stores raise NotAvailableError. The connection opens on first use."""
     from mlrun.errors import StoreError
     from mlrun.tracking.sqlite_store import SqliteStore
-    from mlrun.tracking.uri import store_path
+    from mlrun.tracking.uri import check_store_file, store_path
 
-    path = store_path(tracking_uri(uri))
+    given = tracking_uri(uri)
+    path = store_path(given)
+    check_store_file(path, given)  # before anything is created beside it
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

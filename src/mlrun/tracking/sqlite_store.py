@@ -265,7 +265,7 @@ class SqliteStore(RunStore):
             " ORDER BY r.start_time DESC, r.rowid DESC"
         )
         if limit is not None:
-            tail += f" LIMIT {int(limit)}"
+            tail += f" LIMIT {min(int(limit), 2**63 - 1)}"  # SQLite's largest integer
         return self._db.read(lambda conn: rows.select_runs(conn, tail, args))
 
     def list_experiments(self) -> list[str]:

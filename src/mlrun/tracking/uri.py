@@ -5,11 +5,18 @@ Accepted: a plain path (relative to the current directory, `~` expanded), `file:
 MLflow writes them: `sqlite:///rel/mlrun.db` is relative, `sqlite:////abs/mlrun.db`
 absolute (so f"sqlite:///{absolute_path}" does what it looks like). Every other kind of
 store is refused with NotAvailableError until mlrun implements it.
+
+A path that exists must be a usable store file (`check_store_file`): a regular file,
+empty or starting with SQLite's header. Anything else (/etc/passwd, /dev/null, a fifo, a
+socket) is refused before SQLite or mlrun creates anything beside it (-wal, -shm,
+-journal, runs/). URIs in messages are shown without credentials.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -43,25 +50,84 @@ def store_path(uri: str) -> Path:
     if path.is_dir():
         # MLflow's FileStore is a directory (./mlruns); ours is a single file.
         raise NotAvailableError(
-            f"the tracking URI {uri!r} is a directory, and MLflow's directory store is "
-            "not available yet.",
+            f"the tracking URI {_shown(uri)!r} is a directory, and MLflow's directory store "
+            "is not available yet.",
             hint=f"Use a SQLite file path, e.g. {path / 'mlrun.db'}.",
         )
     return path
+
+
+SQLITE_HEADER = b"SQLite format 3\0"
+_KINDS = (
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISFIFO, "a named pipe"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def check_store_file(path: Path, uri: str) -> None:
+    """UsageError unless `path` can hold the run store: absent (a new store, in a
+    directory that exists or can be made), or a regular file that is empty or a SQLite
+    database. Nothing is created or opened for writing here."""
+    where = f"the tracking URI {_shown(uri)!r}"
+    try:
+        st = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        _check_parent(path, where)
+        return
+    except OSError as exc:
+        raise UsageError(f"{where}: cannot look at {path}: {exc.strerror}.", hint=_HINT) from None
+    kind = next((name for test, name in _KINDS if test(st.st_mode)), None)
+    if kind is None and not stat.S_ISREG(st.st_mode):
+        kind = "not a regular file"
+    if kind is not None:
+        raise UsageError(f"{where} names {path}, which is {kind}, not a store file.", hint=_HINT)
+    if st.st_size == 0:
+        return  # SQLite makes an empty file a new database
+    try:
+        with open(path, "rb") as fh:
+            header = fh.read(len(SQLITE_HEADER))
+    except OSError as exc:
+        raise UsageError(f"{where}: cannot read {path}: {exc.strerror}.", hint=_HINT) from None
+    if header != SQLITE_HEADER:
+        raise UsageError(
+            f"{where} names {path}, which is not an SQLite database (an mlrun run store).",
+            hint="Point it at an mlrun.db file, or at a path that does not exist yet.",
+        )
+
+
+def _check_parent(path: Path, where: str) -> None:
+    """The nearest existing ancestor must be a directory (it is created below it)."""
+    for parent in path.parents:
+        if os.path.isdir(parent):
+            return
+        if os.path.lexists(parent):
+            raise UsageError(f"{where} names {path}, but {parent} is not a directory.", hint=_HINT)
+
+
+def _shown(uri: str) -> str:
+    from mlrun.util.redact import redact
+
+    return redact(uri)
 
 
 def _sqlite_path(text: str) -> Path:
     prefix = "sqlite:///"
     rest = text[len(prefix) :] if text.lower().startswith(prefix) else ""
     if not rest or rest == ":memory:":
-        raise UsageError(f"the tracking URI {text!r} does not name a database file.", hint=_HINT)
+        raise UsageError(
+            f"the tracking URI {_shown(text)!r} does not name a database file.", hint=_HINT
+        )
     return Path(rest)
 
 
 def _file_path(text: str) -> Path:
     parts = urlsplit(text)
     if parts.netloc not in ("", "localhost") or not parts.path:
-        raise UsageError(f"the tracking URI {text!r} does not name a local file.", hint=_HINT)
+        raise UsageError(
+            f"the tracking URI {_shown(text)!r} does not name a local file.", hint=_HINT
+        )
     # POSIX paths only: url2pathname would import urllib.request (80 ms) for the same.
     return Path(unquote(parts.path))
 

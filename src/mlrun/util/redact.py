@@ -5,8 +5,15 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit, urlunsplit
 
-# scheme://user:password@host  or  scheme://token@host
-_URL_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/@\s]+)@")
+# scheme://user:password@host  or  scheme://token@host, also malformed: an `@` or a `/`
+# inside the password (`u:p@ss@h`, `u:ab/cd@h`), no host at all (`file://u:T@/path`).
+# With a `:` the userinfo runs to the last `@` of the URL (up to a blank or a quote).
+_URL_USERINFO = re.compile(
+    r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)"
+    r"(?P<userinfo>[^/@\s'\":]*:[^\s'\"]*|[^/@\s'\"]+)@"
+)
+# scp-like `user:password@host:path`, in text known to be one URI (redact_uri)
+_SCP_USERINFO = re.compile(r"^[^/@\s:]+:[^\s]*@")
 
 _registered: set[str] = set()
 
@@ -47,3 +54,11 @@ def redact(text: str) -> str:
     for secret in _registered:
         text = text.replace(secret, "***")
     return text
+
+
+def redact_uri(uri: str) -> str:
+    """`redact` for a string given as one URI, where `user:token@host:path` (scp-like,
+    malformed with a password) is masked too."""
+    if "://" not in uri:
+        uri = _SCP_USERINFO.sub("***@", uri)
+    return redact(uri)

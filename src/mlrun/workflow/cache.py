@@ -159,18 +159,31 @@ def env_identity(env_key: str | None, manager: str) -> str:
 
 
 def deps_digests(
-    paths: list[str], project_dir: Path, manifests: dict[str, dict[str, str]] | None = None
+    paths: list[str],
+    project_dir: Path,
+    manifests: dict[str, dict[str, str]] | None = None,
+    root: Path | None = None,
 ) -> dict[str, str]:
     """{path as declared: digest}; a missing dep is an error worth stopping for. The
     per-file digests of each directory dep go to `manifests` (by its digest), so that a
-    change can be named (not for huge directories: they would bloat what is kept)."""
+    change can be named (not for huge directories: they would bloat what is kept). A
+    relative dep must stay inside `root` (the checkout): a symlink or `..` leading out
+    is refused rather than followed."""
     from mlrun.errors import UsageError
     from mlrun.sources.contenthash import combine, file_digests, files_hash, walk
+    from mlrun.util.confine import escapes, leads_outside
 
     digests = {}
     for declared in paths:
         full = Path(declared).expanduser()
-        full = full if full.is_absolute() else project_dir / full
+        if not full.is_absolute():
+            full = project_dir / full
+            real = escapes(root or project_dir, full)
+            if real is not None:
+                raise UsageError(
+                    leads_outside(f"dep {declared!r}", real),
+                    hint="write its absolute path to make the step depend on it",
+                )
         if full.is_dir():
             found = file_digests(full, (rel for rel, _ in walk(full)))
             digests[declared] = "d" + combine(found)

@@ -34,6 +34,7 @@ class StepCode:
 
     def __init__(self, source: Source, default_identity: str) -> None:
         self.project_dir = source.project_dir
+        self.root = source.root  # relative deps may not lead outside it
         self.in_git = source.provenance.get("vcs") == "git"
         self.default = default_identity
         self.manifests: dict[str, dict[str, str]] = {}
@@ -83,7 +84,7 @@ class StepCode:
         from mlrun.workflow.cache import deps_digests
 
         found: dict[str, dict[str, str]] = {}
-        digests = deps_digests(paths, self.project_dir, found)
+        digests = deps_digests(paths, self.project_dir, found, self.root)
         with self._lock:
             self.manifests.update(found)
         return digests

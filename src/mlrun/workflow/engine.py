@@ -511,7 +511,11 @@ class WorkflowRun:
         except MlrunError as exc:
             self._finish(name, st.FAILED, exc.exit_code, str(exc))
         except Exception as exc:  # a bug: the workflow must still end and be recorded
-            self._finish(name, st.FAILED, 1, f"mlrun failed: {exc!r}")
+            from mlrun.util.crashlog import write_crash_log
+
+            log = write_crash_log(exc, f"workflow {self.workflow.name}, step {name}")
+            where = f"; this is a bug in mlrun, the traceback is in {log}" if log else ""
+            self._finish(name, st.FAILED, 1, f"mlrun failed: {exc!r}{where}")
         return False
 
     def _work_node(self, node: Node, cancel: Cancel) -> bool:

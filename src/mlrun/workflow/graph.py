@@ -7,6 +7,7 @@ needs every one of its nodes."""
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -76,8 +77,22 @@ def combinations(matrix: Mapping[str, tuple[str, ...]]) -> list[dict[str, str]]:
     ]
 
 
+MAX_EDGES = 1_000_000  # "node X needs node Y" pairs: matrix steps needing matrix steps
+
+
 def build(workflow: Workflow) -> Graph:
     order = _step_order(workflow)
+    sizes = {
+        name: math.prod(len(v) for v in workflow.steps[name].matrix.values()) for name in order
+    }
+    edges = sum(sizes[n] * sum(sizes[o] for o in workflow.steps[n].needs) for n in order)
+    if edges > MAX_EDGES:
+        raise workflow.error(
+            f"workflow {workflow.name!r} has {edges:,} dependencies between runs (matrix "
+            f"steps needing matrix steps); mlrun plans at most {MAX_EDGES:,}",
+            workflow.line,
+            hint="make the matrices smaller, or split the workflow",
+        )
     instances = {
         name: [node_name(name, c) for c in combinations(workflow.steps[name].matrix)]
         for name in order

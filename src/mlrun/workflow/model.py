@@ -21,6 +21,7 @@ checked before a step runs, naming file, line and key in each error.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,7 @@ T = TypeVar("T")
 KEY = "workflows"
 WORKFLOW_KEYS = ("parameters", "steps")
 STEP_KEYS = ("entry_point", "parameters", "needs", "matrix", "deps", "code", "cache")
+MAX_COMBINATIONS = 10_000  # runs one matrix step may expand to
 
 
 @dataclass(frozen=True)
@@ -463,6 +465,16 @@ class _Parser:
             if len(set(texts)) != len(texts):
                 raise self.error(f"matrix {key!r} of step {step!r} lists a value twice", *at)
             matrix[key] = texts
+        count = math.prod(len(v) for v in matrix.values())
+        if count > MAX_COMBINATIONS:
+            sizes = " x ".join(str(len(v)) for v in matrix.values())
+            raise self.error(
+                f"the matrix of step {step!r} makes {count:,} runs ({sizes}); a step may make "
+                f"at most {MAX_COMBINATIONS:,}",
+                *where,
+                "matrix",
+                hint="split the sweep into several steps or workflows",
+            )
         return matrix
 
     def _template(self, value: str, scope: _Scope, where: tuple[Hashable, ...]) -> Template:

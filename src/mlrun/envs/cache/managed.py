@@ -51,6 +51,9 @@ class CachedManager(abc.ABC):
         """Variables to set, and variables to remove, for commands run in the env."""
 
     def plan(self, project: Project, options: EnvOptions) -> EnvPlan:
+        from mlrun.envs import refuse_docker_options
+
+        refuse_docker_options(options, self.name)
         inputs = self.inputs(project, options)
         if inputs.problem is not None:
             return EnvPlan(

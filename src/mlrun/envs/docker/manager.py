@@ -125,12 +125,12 @@ class DockerEnv(PreparedEnv):
         mounts = [(str(launch.run_dir), str(launch.run_dir), False)]
         if not settings.build_image:
             mounts.append((str(launch.cwd), CODE_DIR, True))
-        for path in _extra_paths(launch):
+        for path in _extra_paths(launch, self.plan.project.root or launch.cwd):
             mounts.append((str(path), str(path), True))
         if launch.command.argv is not None:
             command = list(launch.command.argv)
         else:
-            command = ["sh", "-c", _SHELL_WRAPPER, "mlrun-shell", str(launch.command.shell)]
+            command = ["sh", "-c", _SHELL_WRAPPER, "mlrun-shell", launch.command.launch_argv()[2]]
         return ContainerSpec(
             engine=self.client,
             image=self.image.id,
@@ -143,7 +143,12 @@ class DockerEnv(PreparedEnv):
             name=f"mlrun-{launch.run_id}",
             command=command,
             workdir=CODE_DIR,
-            environment={"PYTHONUNBUFFERED": "1", **settings.env, **launch.run_env},
+            environment={
+                "PYTHONUNBUFFERED": "1",
+                **settings.env,
+                **launch.run_env,
+                **launch.command.env,  # the values a shell-mode command refers to
+            },
             mounts=mounts,
             volumes=list(settings.binds),
             user=self.user,
@@ -167,10 +172,21 @@ def _user(settings: Settings) -> str | None:
     return f"{os.getuid()}:{os.getgid()}"
 
 
-def _extra_paths(launch: Launch) -> list[Path]:
-    """Host paths named by path/uri parameters, minus those already inside a mount."""
+def _extra_paths(launch: Launch, root: Path) -> list[Path]:
+    """Host paths named by path/uri parameters, minus those already inside a mount.
+    One written inside the project must really be there: a committed symlink must not
+    mount the host's files (UsageError)."""
+    from mlrun.errors import UsageError
+    from mlrun.util.confine import escapes, inside, leads_outside
+
     paths: list[Path] = []
     for path in sorted(set(launch.host_paths)):
+        real = escapes(root, path) if inside(root, path) else None
+        if real is not None:
+            raise UsageError(
+                leads_outside(f"the path parameter value {str(path)!r}", real),
+                hint="pass the real location (an absolute path) to mount it",
+            )
         if path.is_relative_to(launch.run_dir) or any(path.is_relative_to(p) for p in paths):
             continue
         paths.append(path)

@@ -22,6 +22,7 @@ from mlrun.envs.base import EnvOptions
 from mlrun.envs.docker.args import DockerArgs, parse
 from mlrun.errors import UsageError
 from mlrun.spec.model import DockerEnv, Project
+from mlrun.util.confine import escapes, leads_outside
 
 CODE_DIR = "/mlflow/projects/code"  # MLflow's path for the project inside the container
 _VAR = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
@@ -111,11 +112,13 @@ def resolve(project: Project, options: EnvOptions) -> Settings:
     assert spec is not None, "resolve() is for docker_env projects"
     where = str(project.file) if project.file else str(project.directory)
     directory = project.directory
+    root = project.root or directory
     args = parse(options.docker_args)
     binds = [
-        _bind(v, directory, f"{where}: docker_env.volumes[{i}]") for i, v in enumerate(spec.volumes)
+        _bind(v, directory, root, f"{where}: docker_env.volumes[{i}]")
+        for i, v in enumerate(spec.volumes)
     ]
-    binds += [_bind(v, directory, "-A volume") for v in args.binds]
+    binds += [_bind(v, directory, root, "-A volume") for v in args.binds]
     env, names, missing = _environment(spec, args, where)
     dockerfile, context = _build_paths(spec, directory)
     return Settings(
@@ -165,13 +168,15 @@ def expand_vars(text: str, where: str) -> str:
     return _VAR.sub(_sub, text)
 
 
-def volume_problems(raw: str, directory: Path, where: str) -> tuple[list[str], str | None]:
+def volume_problems(
+    raw: str, directory: Path, where: str, root: Path | None = None
+) -> tuple[list[str], str | None]:
     """For `mlrun validate`: the variables `raw` uses that are not set here (a run
     elsewhere may have them), and why a run would refuse the volume anyway (or None)."""
     unset = [n for m in _VAR.finditer(raw) if (n := m.group(1) or m.group(2)) not in os.environ]
     text = _VAR.sub(lambda m: "unset" if (m.group(1) or m.group(2)) in unset else m.group(0), raw)
     try:
-        _bind(text, directory, where)
+        _bind(text, directory, root or directory, where)
     except UsageError as exc:
         return unset, exc.message
     return unset, None
@@ -181,7 +186,7 @@ def valid_env_name(name: str) -> bool:
     return bool(_ENV_NAME.match(name))
 
 
-def _bind(raw: str, directory: Path, where: str) -> str:
+def _bind(raw: str, directory: Path, root: Path, where: str) -> str:
     text = expand_vars(raw, where)
     parts = text.split(":")
     if len(parts) not in (2, 3) or not parts[0] or not parts[1]:
@@ -205,8 +210,16 @@ def _bind(raw: str, directory: Path, where: str) -> str:
         host = os.path.normpath(host)
     elif host.startswith(".") or "/" in host:
         # `docker run -v` refuses relative paths; the project directory is the only
-        # sensible anchor for a path written in the MLproject.
+        # sensible anchor for a path written in the MLproject. Relative means inside:
+        # a committed symlink (or `..`) must not mount the host's files.
         host = os.path.normpath(directory / host)
+        real = escapes(root, host)
+        if real is not None:
+            raise UsageError(
+                leads_outside(f"{where} ({raw!r})", real),
+                hint="write an absolute path (or ${HOME}/...) to mount a directory "
+                "outside the project",
+            )
     elif not _VOLUME_NAME.match(host):
         raise UsageError(f"{where}: {host!r} in {raw!r} is neither a path nor a volume name")
     return f"{host}:{target}:{mode}"
