@@ -40,7 +40,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
 
+from _common import mlflow_exe  # noqa: E402
 from tests.envs.wheelhouse import build_wheelhouse  # noqa: E402
 
 PYTHON = ".".join(str(v) for v in sys.version_info[:3])
@@ -205,7 +207,7 @@ def fresh(env: dict[str, str], root: Path, rep: str, tool_caches: bool) -> dict[
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--reps", type=int, default=5)
-    parser.add_argument("--mlflow", default=shutil.which("mlflow"))
+    parser.add_argument("--mlflow", default=mlflow_exe())
     parser.add_argument(
         "--heavy-reps", type=int, default=3, help="heavy env repetitions (0: skip; needs PyPI)"
     )
