@@ -88,7 +88,12 @@ _NOT_YET = {
 @click.option(
     "--build-image",
     is_flag=True,
-    help="docker: build an image with the code copied in, instead of mounting it.",
+    help="docker: build an image with the code copied in, instead of a per-run copy.",
+)
+@click.option(
+    "--mount-code",
+    is_flag=True,
+    help="docker: mount the project read-only instead of giving the run a writable copy.",
 )
 @click.option(
     "--tracking-uri",
@@ -105,6 +110,11 @@ _NOT_YET = {
     help="conda.yaml without conda: also install its conda packages by pip name (best effort).",
 )
 @click.option("--keep-container", is_flag=True, help="docker: keep the container afterwards.")
+@click.option(
+    "--keep-workdir",
+    is_flag=True,
+    help="docker: keep the files the run left in its working directory as artifacts.",
+)
 @click.option(
     "--grace-period",
     default=10.0,
@@ -140,12 +150,14 @@ def run(
     backend_config: str | None,
     storage_dir: str | None,
     build_image: bool,
+    mount_code: bool,
     tracking_uri: str | None,
     offline: bool,
     require_clean: bool,
     rebuild_env: bool,
     conda_to_pip: bool,
     keep_container: bool,
+    keep_workdir: bool,
     grace_period: float,
     dry_run: bool,
     as_json: bool,
@@ -186,6 +198,8 @@ def run(
             keep_container=keep_container,
             offline=offline,
             conda_to_pip=conda_to_pip,
+            mount_code=mount_code,
+            keep_workdir=keep_workdir,
         ),
         offline=offline,
         require_clean=require_clean,
