@@ -245,8 +245,11 @@ def plan_env(opened: Opened, request: RunRequest) -> EnvPlan:
     parameters needed)."""
     from mlrun.envs import choose_manager, get_manager
 
-    manager = get_manager(choose_manager(opened.project.env, request.env_manager))
-    return manager.plan(opened.project, request.env_options)
+    options = request.env_options
+    manager = get_manager(
+        choose_manager(opened.project.env, request.env_manager, options.conda_to_pip)
+    )
+    return manager.plan(opened.project, options)
 
 
 def execute(

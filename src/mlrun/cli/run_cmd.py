@@ -104,6 +104,11 @@ _NOT_YET = {
 @click.option("--offline", is_flag=True, help="git: use the mirror cache only.")
 @click.option("--require-clean", is_flag=True, help="Refuse to run a dirty git working tree.")
 @click.option("--rebuild-env", is_flag=True, help="Rebuild the environment even if cached.")
+@click.option(
+    "--conda-to-pip",
+    is_flag=True,
+    help="conda.yaml without conda: also install its conda packages by pip name (best effort).",
+)
 @click.option("--keep-container", is_flag=True, help="docker: keep the container afterwards.")
 @click.option(
     "--keep-workdir",
@@ -150,6 +155,7 @@ def run(
     offline: bool,
     require_clean: bool,
     rebuild_env: bool,
+    conda_to_pip: bool,
     keep_container: bool,
     keep_workdir: bool,
     grace_period: float,
@@ -196,6 +202,7 @@ def run(
             docker_args=parse_docker_args(docker_args),
             keep_container=keep_container,
             offline=offline,
+            conda_to_pip=conda_to_pip,
             mount_code=mount_code,
             keep_workdir=keep_workdir,
         ),
