@@ -88,6 +88,7 @@ def prune_cmd(older_than: str, everything: bool, dry_run: bool, as_json: bool) -
     help="How to build the env (default: as `mlrun run` would).",
 )
 @click.option("--rebuild-env", is_flag=True, help="Rebuild even if cached.")
+@click.option("--no-lock", is_flag=True, help="Build from the spec, ignoring its lock file.")
 @click.option("--offline", is_flag=True, help="No network: local wheels and caches only.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
@@ -98,6 +99,7 @@ def build_cmd(
     version: str | None,
     env_manager: str | None,
     rebuild_env: bool,
+    no_lock: bool,
     offline: bool,
     as_json: bool,
     quiet: bool,
@@ -112,7 +114,7 @@ def build_cmd(
         uri=uri,
         version=version,
         env_manager=env_manager,
-        env_options=EnvOptions(rebuild=rebuild_env, offline=offline),
+        env_options=EnvOptions(rebuild=rebuild_env, offline=offline, no_lock=no_lock),
         offline=offline,
         cwd=Path.cwd(),
     )

@@ -20,6 +20,7 @@ _COMMANDS = {
     "runs": ("mlrun.cli.runs_cmd", "runs"),
     "dag": ("mlrun.cli.dag_cmd", "dag"),
     "env": ("mlrun.cli.env_cmd", "env"),
+    "lock": ("mlrun.cli.lock_cmd", "lock"),
 }
 
 

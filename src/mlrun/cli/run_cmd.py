@@ -99,6 +99,9 @@ _NOT_YET = {
 @click.option("--offline", is_flag=True, help="git: use the mirror cache only.")
 @click.option("--require-clean", is_flag=True, help="Refuse to run a dirty git working tree.")
 @click.option("--rebuild-env", is_flag=True, help="Rebuild the environment even if cached.")
+@click.option(
+    "--no-lock", is_flag=True, help="Build the env from its spec, ignoring its lock file."
+)
 @click.option("--keep-container", is_flag=True, help="docker: keep the container afterwards.")
 @click.option(
     "--grace-period",
@@ -139,6 +142,7 @@ def run(
     offline: bool,
     require_clean: bool,
     rebuild_env: bool,
+    no_lock: bool,
     keep_container: bool,
     grace_period: float,
     dry_run: bool,
@@ -179,6 +183,7 @@ def run(
             docker_args=parse_docker_args(docker_args),
             keep_container=keep_container,
             offline=offline,
+            no_lock=no_lock,
         ),
         offline=offline,
         require_clean=require_clean,

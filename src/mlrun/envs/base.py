@@ -32,6 +32,11 @@ class EnvOptions(NamedTuple):
     docker_args: Mapping[str, str | None] = EMPTY
     keep_container: bool = False
     offline: bool = False
+    no_lock: bool = False  # --no-lock: build from the spec, ignoring its lock file
+    lock_file: str | None = None  # a lock to follow instead of the spec's (mlrun reproduce)
+    find_links: tuple[str, ...] = ()  # wheel directories a bundle brings (--with-wheels)
+    # (archive, image id): a `docker save` archive a bundle brings (--with-image)
+    image_archive: tuple[str, str] | None = None
 
 
 class EnvPlan(NamedTuple):
