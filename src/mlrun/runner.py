@@ -232,7 +232,14 @@ def plan_env(opened: Opened, request: RunRequest) -> EnvPlan:
     from mlrun.envs import choose_manager, get_manager
 
     manager = get_manager(choose_manager(opened.project.env, request.env_manager))
-    return manager.plan(opened.project, request.env_options)
+    options = request.env_options
+    supplies = opened.source.supplies  # a bundle's wheels and docker image
+    if supplies:
+        options = options._replace(
+            find_links=(*supplies.get("find_links", ()), *options.find_links),
+            image_archive=supplies.get("image_archive", options.image_archive),
+        )
+    return manager.plan(opened.project, options)
 
 
 def execute(

@@ -118,6 +118,10 @@ def test_every_json_command_pipes_on_success_and_on_error(projects: dict[str, Pa
         ("env build", [missing], 2, "error"),
         ("lock", [str(projects["with_env"])], 0, "python_env.lock"),
         ("lock", [good], 2, "error"),  # no environment: nothing to lock
+        ("package", [good, "-o", str(projects["cwd"] / "good.tar.gz")], 0, "sha256"),
+        ("package", ["ffffffff", "-o", str(projects["cwd"] / "x.tar.gz")], 2, "error"),
+        ("reproduce", ["<run>", "--check"], 0, "reproduces"),
+        ("reproduce", ["ffffffff"], 2, "error"),
     ]
     assert {c[0] for c in cases} == json_commands()  # a new --json command needs cases here
     run_id = None

@@ -21,6 +21,8 @@ _COMMANDS = {
     "dag": ("mlrun.cli.dag_cmd", "dag"),
     "env": ("mlrun.cli.env_cmd", "env"),
     "lock": ("mlrun.cli.lock_cmd", "lock"),
+    "package": ("mlrun.cli.package_cmd", "package"),
+    "reproduce": ("mlrun.cli.reproduce_cmd", "reproduce"),
 }
 
 

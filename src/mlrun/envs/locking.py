@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from mlrun.envs.base import EnvOptions
 from mlrun.envs.lockfile import Lock, kind_of, lock_path, read, render, spec_digest
@@ -17,8 +18,8 @@ def lock_text(
     project: Project, options: EnvOptions, reporter: Reporter, pins: Sequence[str] | None = None
 ) -> str:
     """The text of a new lock of the project's environment. `pins` (what a recorded run
-    had installed: `name==version`, conda `name=version=build`) locks those versions
-    instead of resolving the spec afresh."""
+    had installed: `name==version`, conda `name=version=build`, a docker image's
+    `id: ...` lines) locks those versions instead of resolving the spec afresh."""
     kind = kind_of(project)
     if kind == "python":
         from mlrun.envs.python import lock as python_lock
@@ -30,6 +31,8 @@ def lock_text(
 
         conda_pins = None if pins is None else [p for p in pins if "==" not in p]
         body, facts = conda_lock.make(project, options, reporter, conda_pins)
+    elif kind == "docker" and pins is not None:  # `image:`, `id:`, `digest:` of a run
+        body, facts = "\n".join(pins), {}
     elif kind == "docker":
         from mlrun.envs.docker import lock as docker_lock
 
@@ -68,3 +71,16 @@ def nothing_to_lock(project: Project) -> UsageError:
         "or docker_env): it runs in the current one, and there is nothing to lock",
         hint="declare one (`mlrun init` writes a python_env.yaml), then run `mlrun lock`",
     )
+
+
+def recorded_pins(env: dict[str, Any]) -> list[str]:
+    """What a run's record says its env held, as pins for a lock: `name==version` (and
+    conda `name=version=build`), or a docker image's `image:`/`id:`/`digest:` lines."""
+    if env.get("image_id"):
+        from mlrun.envs.docker.lock import repo_digest
+
+        image = str(env.get("image") or "")
+        pins = [f"image: {image}", f"id: {env['image_id']}"]
+        digest = repo_digest(image, list(env.get("repo_digests") or [])) if image else None
+        return pins + ([f"digest: {digest}"] if digest else [])
+    return [str(p) for p in env.get("packages") or []]

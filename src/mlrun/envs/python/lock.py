@@ -87,7 +87,7 @@ def _compile(
         interpreter.path,
         *index_args("uv", options),
     ]
-    with reporter.progress(f"resolving {file} with uv"):
+    with reporter.progress(f"resolving {Path(file).name} with uv"):
         result = run(argv, cwd=directory, input="\n".join(entries) + "\n", check=False)
     if not result.ok:
         lines = [line for line in result.stderr.strip().splitlines() if line.strip()]

@@ -1,0 +1,162 @@
+"""Hostile and damaged bundles: every unsafe member and every mismatch with the manifest
+is refused (exit 2, one sentence naming the member) before anything of the bundle is
+used, and nothing is written outside the extraction directory or left in the cache."""
+
+from __future__ import annotations
+
+import json
+import os
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import cli
+from tests.packaging.bundles import (
+    MLPROJECT,
+    file_entry,
+    good_members,
+    regular,
+    special,
+    write_bundle,
+)
+
+PROJECT = (regular("project/MLproject", MLPROJECT), MLPROJECT)
+EVIL = b"#!/bin/sh\necho pwned\n"
+
+
+def _refused(bundle: Path, *words: str) -> str:
+    proc = cli("run", str(bundle), "--dry-run", cwd=bundle.parent)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    for word in words:
+        assert word in proc.stderr, proc.stderr
+    bundles = Path(os.environ["MLRUN_HOME"]) / "cache" / "bundles"
+    left = [p for p in bundles.glob("*/*") if p.is_dir()] if bundles.is_dir() else []
+    assert not left, f"an extraction was left behind: {left}"
+    return proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "members", "words"),
+    [
+        ("dotdot", [PROJECT, (regular("project/../../evil", EVIL), EVIL)], ["leads outside"]),
+        ("plain-dotdot", [PROJECT, (regular("../evil", EVIL), EVIL)], ["leads outside"]),
+        ("absolute", [PROJECT, (regular("/tmp/mlrun-evil", EVIL), EVIL)], ["leads outside"]),
+        ("top-level", [PROJECT, (regular("evil.sh", EVIL), EVIL)], ["outside project/"]),
+        (
+            "symlink-up",
+            [PROJECT, special("project/up", tarfile.SYMTYPE, "../../..")],
+            ["symlink", "out of the tree"],
+        ),
+        (
+            "symlink-absolute",
+            [PROJECT, special("project/passwd", tarfile.SYMTYPE, "/etc/passwd")],
+            ["symlink", "out of the tree"],
+        ),
+        (
+            "symlink-to-wheels",
+            [PROJECT, special("project/w", tarfile.SYMTYPE, "../wheels")],
+            ["out of the tree"],
+        ),
+        (
+            # Each link looks inside when judged alone and in tar order: `a` before `s`
+            # exists reads as project/; together they lead to the bundle's top.
+            "symlink-chain",
+            [
+                PROJECT,
+                special("project/a", tarfile.SYMTYPE, "s/.."),
+                special("project/s", tarfile.SYMTYPE, "."),
+            ],
+            ["project/a", "leading out of the tree"],
+        ),
+        (
+            "hardlink-out",
+            [PROJECT, special("project/h", tarfile.LNKTYPE, "/etc/passwd")],
+            ["hard link", "outside"],
+        ),
+        (
+            "hardlink-unknown",
+            [PROJECT, special("project/h", tarfile.LNKTYPE, "project/nothing")],
+            ["hard link"],
+        ),
+        ("device", [PROJECT, special("project/dev", tarfile.CHRTYPE)], ["a device"]),
+        ("fifo", [PROJECT, special("project/pipe", tarfile.FIFOTYPE)], ["a fifo"]),
+        ("setuid", [PROJECT, (regular("project/su", EVIL, 0o4755), EVIL)], ["setuid"]),
+        ("setgid", [PROJECT, (regular("project/sg", EVIL, 0o2755), EVIL)], ["setuid"]),
+        (
+            "through-symlink",
+            [
+                PROJECT,
+                (regular("project/d/x", EVIL), EVIL),
+                special("project/d", tarfile.SYMTYPE, "."),
+            ],
+            ["written over another member"],
+        ),
+    ],
+)
+def test_unsafe_members_are_refused(
+    tmp_path: Path, name: str, members: list[object], words: list[str]
+) -> None:
+    bundle = write_bundle(tmp_path / f"{name}.tar.gz", members)  # type: ignore[arg-type]
+    _refused(bundle, "is unsafe", *words)
+    assert not (tmp_path / "evil").exists() and not Path("/tmp/mlrun-evil").exists()
+
+
+def test_a_modified_member_is_refused(tmp_path: Path) -> None:
+    manifest = good_members()
+    manifest["project/train.py"] = file_entry(b"print('honest')\n")
+    bundle = write_bundle(
+        tmp_path / "b.tar.gz",
+        [PROJECT, (regular("project/train.py", EVIL), EVIL)],
+        manifest,
+    )
+    message = _refused(bundle, "does not match its manifest", "project/train.py")
+    assert "modified" in message
+
+
+def test_members_missing_from_the_bundle_or_the_manifest_are_refused(tmp_path: Path) -> None:
+    manifest = {**good_members(), "project/train.py": file_entry(b"x")}
+    _refused(write_bundle(tmp_path / "missing.tar.gz", [PROJECT], manifest), "project/train.py")
+    extra = [PROJECT, (regular("project/extra.py", EVIL), EVIL)]
+    bundle = write_bundle(tmp_path / "extra.tar.gz", extra, good_members())
+    _refused(bundle, "project/extra.py", "is not in the manifest")
+    twice = [PROJECT, PROJECT]
+    _refused(write_bundle(tmp_path / "twice.tar.gz", twice, good_members()), "appears twice")
+
+
+def test_what_is_not_a_bundle_is_refused(tmp_path: Path) -> None:
+    bundle = write_bundle(tmp_path / "late.tar.gz", [PROJECT], manifest_first=False)
+    _refused(bundle, "its first member is not mlrun-bundle.json")
+    (tmp_path / "junk.tar.gz").write_bytes(b"not gzip at all")
+    _refused(tmp_path / "junk.tar.gz", "is not a bundle mlrun can read")
+    with tarfile.open(tmp_path / "future.tar.gz", "w:gz") as tar:
+        data = json.dumps({"format": 99, "members": {}}).encode()
+        tar.addfile(regular("mlrun-bundle.json", data), __import__("io").BytesIO(data))
+    _refused(tmp_path / "future.tar.gz", "not one this mlrun reads")
+
+
+def test_a_sound_hand_made_bundle_runs_with_links_inside_it(tmp_path: Path) -> None:
+    script = b"print(open('data/link.txt').read())\n"
+    bundle = write_bundle(
+        tmp_path / "ok.tar.gz",
+        [
+            PROJECT,
+            (regular("project/show.py", script), script),
+            (regular("project/data/real.txt", b"inside"), b"inside"),
+            special("project/data/link.txt", tarfile.SYMTYPE, "real.txt"),
+            special("project/copy.txt", tarfile.LNKTYPE, "project/data/real.txt"),
+        ],
+        {
+            **good_members(),
+            "project/show.py": file_entry(script),
+            "project/data/real.txt": file_entry(b"inside"),
+            "project/data/link.txt": {"type": "symlink", "target": "real.txt", "mode": 0o777},
+            "project/copy.txt": file_entry(b"inside"),
+        },
+    )
+    proc = cli("run", str(bundle), "-e", "show.py", "--json")
+    assert proc.returncode == 0, proc.stderr
+    shown = json.loads(cli("runs", "show", json.loads(proc.stdout)["run_id"], "--json").stdout)
+    assert Path(shown["log_paths"]["stdout"]).read_text() == "inside\n"
+    assert shown["source_type"] == "bundle" and shown["source"]["bundle_sha256"]
