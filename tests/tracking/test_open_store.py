@@ -157,3 +157,34 @@ def test_missing_directory_is_a_store_error(tmp_path: Path) -> None:
     # SqliteStore itself does not create directories (open_store does).
     with pytest.raises(StoreError, match="cannot open the run store"):
         SqliteStore(tmp_path / "nope" / "mlrun.db").list_experiments()
+
+
+@pytest.mark.slow  # three writer processes
+def test_reopening_a_store_this_process_uses_keeps_its_locks(
+    tmp_path: Path, new_run: NewRunFactory
+) -> None:
+    """Opening the store again in a process that already has it open (the Python API,
+    the in-process CLI) must not read the file through a descriptor of its own: closing
+    that descriptor drops SQLite's POSIX locks, another process then checkpoints and
+    deletes the WAL under the open connection, and the next read finds a malformed file."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "mlrun.db"
+    first = open_store(str(path))
+    first.create_run(new_run(run_id="a" * 32))
+    assert first.get_run("a" * 32) is not None  # a connection stays open in this process
+    open_store(str(path))  # looks at the file again (the header check)
+    writer = (
+        "import sys; from mlrun.tracking import open_store; "
+        "from tests.tracking.conftest import make_new_run; "
+        "s = open_store(sys.argv[1]); s.create_run(make_new_run(run_id='b' * 32)); "
+        "s.close()"
+    )
+    expected = {"a" * 32}
+    for letter in "bcd":
+        code = writer.replace("'b' * 32", f"{letter!r} * 32")
+        subprocess.run([sys.executable, "-c", code, str(path)], check=True, cwd=Path.cwd())
+        expected.add(letter * 32)
+        assert {run.run_id for run in first.search_runs()} == expected
+        open_store(str(path))

@@ -154,6 +154,7 @@ class Database:
         except BaseException:
             conn.close()
             raise
+        _remember_opened(self.path)
         return conn
 
     def _retry(self, fn: Callable[[], T]) -> T:
@@ -173,6 +174,16 @@ class Database:
                 if _mapped(exc):
                     raise store_error(self.path, exc) from exc
                 raise
+
+
+def _remember_opened(path: Path) -> None:
+    from mlrun.tracking.uri import OPENED_BY_SQLITE
+
+    try:
+        st = os.stat(path)
+    except OSError:
+        return
+    OPENED_BY_SQLITE.add((st.st_dev, st.st_ino))
 
 
 def _use_wal(conn: sqlite3.Connection) -> None:

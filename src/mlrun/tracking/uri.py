@@ -58,6 +58,12 @@ def store_path(uri: str) -> Path:
 
 
 SQLITE_HEADER = b"SQLite format 3\0"
+# (st_dev, st_ino) of every store file this process has opened with SQLite. Reading such
+# a file's header again here would be harmless to look at but not to close: closing any
+# descriptor of a file drops every POSIX lock this process holds on it, SQLite's
+# included, and another process may then checkpoint and delete the WAL under our open
+# connection ("database disk image is malformed"). A file SQLite opened is a store.
+OPENED_BY_SQLITE: set[tuple[int, int]] = set()
 _KINDS = (
     (stat.S_ISCHR, "a character device"),
     (stat.S_ISBLK, "a block device"),
@@ -83,8 +89,8 @@ def check_store_file(path: Path, uri: str) -> None:
         kind = "not a regular file"
     if kind is not None:
         raise UsageError(f"{where} names {path}, which is {kind}, not a store file.", hint=_HINT)
-    if st.st_size == 0:
-        return  # SQLite makes an empty file a new database
+    if st.st_size == 0 or (st.st_dev, st.st_ino) in OPENED_BY_SQLITE:
+        return  # SQLite makes an empty file a new database; see OPENED_BY_SQLITE
     try:
         with open(path, "rb") as fh:
             header = fh.read(len(SQLITE_HEADER))
