@@ -81,7 +81,11 @@ def projects(tmp_path: Path) -> dict[str, Path]:
         "python_env: python_env.yaml\nentry_points: {main: {command: 'true'}}\n",
         {"python_env.yaml": "dependencies: []\n"},
     )
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    (scripts / "train.py").write_text("if __name__ == '__main__':\n    print('hi')\n")
     return {
+        "scripts": scripts,
         "good": good,
         "broken": broken,
         "with_env": with_env,
@@ -122,6 +126,8 @@ def test_every_json_command_pipes_on_success_and_on_error(projects: dict[str, Pa
         ("package", ["ffffffff", "-o", str(projects["cwd"] / "x.tar.gz")], 2, "error"),
         ("reproduce", ["<run>", "--check"], 0, "reproduces"),
         ("reproduce", ["ffffffff"], 2, "error"),
+        ("init", [str(projects["scripts"])], 0, "entry_points"),
+        ("init", [missing], 2, "error"),
     ]
     assert {c[0] for c in cases} == json_commands()  # a new --json command needs cases here
     run_id = None

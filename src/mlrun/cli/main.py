@@ -23,6 +23,7 @@ _COMMANDS = {
     "lock": ("mlrun.cli.lock_cmd", "lock"),
     "package": ("mlrun.cli.package_cmd", "package"),
     "reproduce": ("mlrun.cli.reproduce_cmd", "reproduce"),
+    "init": ("mlrun.cli.init_cmd", "init"),
 }
 
 
