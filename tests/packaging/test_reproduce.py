@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import cli, mlrun
+from tests.helpers import REPO, bash, cli, mlrun, readme_block
 from tests.packaging.projects import git_project, output_of, package, run, show
 from tests.packaging.test_package import _another_machine, _index
 from tests.sources.gitrepos import commit, git
@@ -113,3 +113,20 @@ def test_reproduce_refuses_what_is_not_a_run(tmp_path: Path) -> None:
     proc = cli("reproduce", "0123456789abcdef")
     assert proc.returncode == 2 and "neither a project" in proc.stderr
     assert cli("reproduce", "x", "--rtol", "nan").returncode == 2
+
+
+@pytest.mark.slow  # runs the example twice
+def test_the_readme_quick_start_packages_the_example_run_and_reproduces_it(tmp_path: Path) -> None:
+    import re
+
+    quick_start = re.search(
+        r"mlrun run example_projects/elasticnet[^&\n]*", readme_block("quickstart-run")
+    )
+    assert quick_start is not None
+    example = Path("example_projects") / "elasticnet"
+    shutil.copytree(REPO / example, tmp_path / example)
+    proc = bash(f"{quick_start.group(0).strip()} && {readme_block('quickstart-package')}", tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "reproduced: run" in proc.stdout and (tmp_path / "elasticnet.tar.gz").is_file()
+    runs = json.loads(cli("runs", "list", "--json").stdout)
+    assert len(runs) == 2 and runs[0]["tags"]["mlrun.reproduces"] == runs[1]["run_id"]

@@ -33,9 +33,15 @@ def runs() -> None:
 )
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(0, 2**63 - 1))
 @click.option("--json", "as_json", is_flag=True)
+@click.option("-q", "--quiet", is_flag=True, help="Only the run ids, one per line.")
 @_tracking_option
 def list_runs(
-    experiment: str | None, status: str | None, limit: int, as_json: bool, tracking_uri: str | None
+    experiment: str | None,
+    status: str | None,
+    limit: int,
+    as_json: bool,
+    quiet: bool,
+    tracking_uri: str | None,
 ) -> int:
     """Newest runs first."""
     from mlrun.tracking import open_store
@@ -44,6 +50,10 @@ def list_runs(
     found = store.search_runs(
         experiment=experiment, status=status.upper() if status else None, limit=limit
     )
+    if quiet and not as_json:  # for scripts: `mlrun reproduce "$(mlrun runs list -q --limit 1)"`
+        for r in found:
+            click.echo(r.run_id)
+        return 0
     if as_json:
         dump_json([r.to_json() for r in found])
         return 0
