@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
-import io
 import json
 import tarfile
 from pathlib import Path
@@ -32,9 +32,13 @@ def write_bundle(
     manifest: dict[str, dict[str, Any]] | None = None,
     *,
     manifest_first: bool = True,
+    document: bytes | None = None,
+    tail: bytes = b"",
 ) -> Path:
     """A bundle holding `members` (TarInfo, or TarInfo with content) and a manifest
-    listing `manifest` (default: the members as given, a file's entry from its content)."""
+    listing `manifest` (default: the members as given, a file's entry from its content),
+    or whose manifest is `document` as it is; `tail`: raw bytes after the last member (a
+    header whose data never comes, say)."""
     if manifest is None:
         manifest = {}
         for item in members:
@@ -43,14 +47,26 @@ def write_bundle(
                 manifest[info.name] = file_entry(data, info.mode)
             elif info.issym():
                 manifest[info.name] = {"type": "symlink", "target": info.linkname, "mode": 0o777}
-    document = json.dumps({"format": 1, "members": manifest, "provenance": {}}).encode()
+    if document is None:
+        document = json.dumps({"format": 1, "members": manifest, "provenance": {}}).encode()
     head = (regular("mlrun-bundle.json", document), document)
     ordered = [head, *members] if manifest_first else [*members, head]
-    with tarfile.open(path, "w:gz") as tar:
-        for item in ordered:
-            info, data = item if isinstance(item, tuple) else (item, b"")
-            tar.addfile(info, io.BytesIO(data) if info.isreg() else None)
+    body = b""
+    for item in ordered:
+        info, data = item if isinstance(item, tuple) else (item, b"")
+        data = data if info.isreg() else b""
+        body += info.tobuf(tarfile.PAX_FORMAT) + data + b"\0" * (-len(data) % tarfile.BLOCKSIZE)
+    if not tail:
+        body += b"\0" * (2 * tarfile.BLOCKSIZE)  # the end of the archive
+    path.write_bytes(gzip.compress(body + tail))
     return path
+
+
+def header(name: str, size: int) -> bytes:
+    """The tar header of a file member of `size` bytes (its data left to the caller)."""
+    info = tarfile.TarInfo(name)
+    info.size, info.mode = size, 0o644
+    return info.tobuf(tarfile.PAX_FORMAT)
 
 
 def regular(name: str, data: bytes, mode: int = 0o644) -> tarfile.TarInfo:

@@ -16,6 +16,7 @@ from tests.packaging.bundles import (
     MLPROJECT,
     file_entry,
     good_members,
+    header,
     regular,
     special,
     write_bundle,
@@ -103,6 +104,21 @@ def test_unsafe_members_are_refused(
     assert not (tmp_path / "evil").exists() and not Path("/tmp/mlrun-evil").exists()
 
 
+@pytest.mark.parametrize("name", ["project/../../evil", "../evil", "/tmp/mlrun-evil", "evil.sh"])
+def test_an_unsafe_name_the_manifest_does_not_list_is_refused_too(
+    tmp_path: Path, name: str
+) -> None:
+    members = [PROJECT, (regular(name, EVIL), EVIL)]
+    _refused(write_bundle(tmp_path / "b.tar.gz", members, good_members()), repr(name), "outside")
+    assert not (tmp_path / "evil").exists() and not Path("/tmp/mlrun-evil").exists()
+
+
+def test_a_setuid_member_the_manifest_calls_plain_is_refused(tmp_path: Path) -> None:
+    members = [PROJECT, (regular("project/su", EVIL, 0o4755), EVIL)]
+    manifest = {**good_members(), "project/su": file_entry(EVIL, 0o755)}
+    _refused(write_bundle(tmp_path / "b.tar.gz", members, manifest), "'project/su' has the setuid")
+
+
 def test_a_modified_member_is_refused(tmp_path: Path) -> None:
     manifest = good_members()
     manifest["project/train.py"] = file_entry(b"print('honest')\n")
@@ -160,3 +176,103 @@ def test_a_sound_hand_made_bundle_runs_with_links_inside_it(tmp_path: Path) -> N
     shown = json.loads(cli("runs", "show", json.loads(proc.stdout)["run_id"], "--json").stdout)
     assert Path(shown["log_paths"]["stdout"]).read_text() == "inside\n"
     assert shown["source_type"] == "bundle" and shown["source"]["bundle_sha256"]
+
+
+def test_huge_members_are_refused_before_anything_is_written(tmp_path: Path) -> None:
+    # A member whose header claims a terabyte (its data never comes: nothing may be read
+    # or written for it) where the manifest says 5 bytes.
+    manifest = {**good_members(), "project/big.bin": file_entry(b"small")}
+    bundle = write_bundle(
+        tmp_path / "grown.tar.gz", [PROJECT], manifest, tail=header("project/big.bin", 1 << 40)
+    )
+    _refused(bundle, "does not match its manifest", "'project/big.bin' is 1099511627776 bytes")
+    # A manifest that owns up to an exabyte: refused before the first member.
+    manifest["project/big.bin"] = {**file_entry(b""), "size": 1 << 60}
+    bundle = write_bundle(
+        tmp_path / "exa.tar.gz", [PROJECT], manifest, tail=header("project/big.bin", 1 << 60)
+    )
+    _refused(bundle, "unpacks to 1,099,511,627,776 MiB, more than the", "free in")
+    # A sparse member (a small file standing for a huge one) is never extracted.
+    sparse = regular("project/sparse.bin", b"")
+    sparse.type = tarfile.GNUTYPE_SPARSE
+    bundle = write_bundle(tmp_path / "sparse.tar.gz", [PROJECT, sparse])
+    _refused(bundle, "is unsafe", "'project/sparse.bin' is a sparse file")
+    # A manifest larger than any mlrun writes (its data never comes either).
+    with tarfile.open(tmp_path / "manifest.tar.gz", "w:gz") as tar:
+        tar.fileobj.write(header("mlrun-bundle.json", 1 << 30))  # type: ignore[union-attr]
+    _refused(tmp_path / "manifest.tar.gz", "its manifest is 1073741824 bytes, more than")
+
+
+BAD_MANIFESTS = {
+    "not-json": (b"{format: 1", "its manifest is not valid JSON"),
+    "a-list": (b"[1, 2]", "not one this mlrun reads"),
+    "deep": (b"[" * 100_000 + b"]" * 100_000, "its manifest is not"),
+    "entry-not-object": ({"project/MLproject": "yes"}, "members['project/MLproject'] is not an"),
+    "size-text": (
+        {"project/MLproject": {**file_entry(MLPROJECT), "size": "12"}},
+        "members['project/MLproject'].size is '12', not a number of bytes",
+    ),
+    "size-negative": (
+        {"project/MLproject": {**file_entry(MLPROJECT), "size": -1}},
+        ".size is -1",
+    ),
+    "sha-bad": (
+        {"project/MLproject": {**file_entry(MLPROJECT), "sha256": "x" * 64}},
+        ".sha256 is not a sha256 in hex",
+    ),
+    "mode-text": (
+        {"project/MLproject": {**file_entry(MLPROJECT), "mode": "0755"}},
+        ".mode is '0755', not a file mode",
+    ),
+    "mode-setuid": (
+        {"project/MLproject": {**file_entry(MLPROJECT), "mode": 0o4755}},
+        "'project/MLproject' has the setuid, setgid or sticky bit",
+    ),
+    "type-device": (
+        {"project/MLproject": {**file_entry(MLPROJECT), "type": "chardev"}},
+        ".type is 'chardev', not 'file' or 'symlink'",
+    ),
+    "symlink-no-target": (
+        {**good_members(), "project/l": {"type": "symlink", "target": 7}},
+        "members['project/l'].target is not a path",
+    ),
+    "name-unclean": (
+        {**good_members(), "project//x": file_entry(b"")},
+        "members['project//x'] is not a clean path",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_MANIFESTS))
+def test_a_malformed_manifest_is_refused_naming_the_key(tmp_path: Path, case: str) -> None:
+    value, words = BAD_MANIFESTS[case]
+    document = value if isinstance(value, bytes) else None
+    members = None if isinstance(value, bytes) else value
+    bundle = write_bundle(tmp_path / f"{case}.tar.gz", [PROJECT], members, document=document)
+    _refused(bundle, words)
+
+
+@pytest.mark.parametrize(
+    ("run", "words"),
+    [
+        ("packaged", "'run' is not an object"),
+        ({"entry_point": "main"}, "run.run_id is None, not a str"),
+        ({"run_id": "r1", "entry_point": "main", "parameters": [1]}, "run.parameters is [1]"),
+        (
+            {"run_id": "r1", "entry_point": "main", "parameters": {"n": {"$ne": 1}}},
+            "run.parameters['n'] is {'$ne': 1}, not a value",
+        ),
+        ({"run_id": "r1", "entry_point": "main", "exit_code": "0"}, "run.exit_code is '0'"),
+        ({"run_id": "r1", "entry_point": "main", "metrics": [{"key": 1}]}, "run.metrics[0] is"),
+    ],
+)
+def test_a_malformed_run_in_the_manifest_is_refused_by_reproduce_and_run(
+    tmp_path: Path, run: object, words: str
+) -> None:
+    document = json.dumps({"format": 1, "members": good_members(), "run": run}).encode()
+    bundle = write_bundle(tmp_path / "run.tar.gz", [PROJECT], document=document)
+    proc = cli("reproduce", str(bundle), "--check")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "its manifest is malformed" in proc.stderr and words in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr
+    _refused(bundle, words)

@@ -72,8 +72,9 @@ def _pack(
     from mlrun import __version__
     from mlrun.packaging.archive import describe, project_members, write
     from mlrun.packaging.lockmember import lock_member
-    from mlrun.sources.bundle import FORMAT, tree_digest
+    from mlrun.sources.bundle import tree_digest
     from mlrun.sources.codefiles import project_files
+    from mlrun.sources.manifest import FORMAT
 
     files = project_files(source.project_dir, source.provenance.get("vcs") == "git")
     members, left_out = project_members(source.project_dir, files, skip=output)

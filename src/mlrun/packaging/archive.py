@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from mlrun.sources.bundle import MANIFEST
+from mlrun.sources.manifest import MANIFEST
 
 
 class Member(NamedTuple):

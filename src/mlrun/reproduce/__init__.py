@@ -115,7 +115,7 @@ def _open(request: ReproduceRequest, reporter: Reporter) -> tuple[Original, Any]
 
 def _from_bundle(request: ReproduceRequest, reporter: Reporter) -> tuple[Original, Any]:
     from mlrun import sources
-    from mlrun.sources.bundle import read_manifest
+    from mlrun.sources.manifest import read_manifest
 
     path = request.cwd / request.target
     run = read_manifest(path).get("run")

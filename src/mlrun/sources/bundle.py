@@ -32,15 +32,19 @@ from typing import IO, Any
 
 from mlrun.errors import BundleError, UsageError
 from mlrun.reporting import Reporter
+from mlrun.sources.manifest import (
+    IMAGE,
+    MANIFEST,
+    PROJECT,
+    WHEELS,
+    manifest_of,
+    normal_name,
+    not_a_bundle,
+    unsafe,
+)
 from mlrun.sources.model import Source
 
-MANIFEST = "mlrun-bundle.json"
-FORMAT = 1
-PROJECT = "project"
-WHEELS = "wheels"
-IMAGE = "image.tar"
 SUFFIXES = (".tar.gz", ".tgz")
-_MAX_MANIFEST = 256 << 20
 
 
 def looks_like_bundle(uri: str, cwd: Path) -> bool:
@@ -121,51 +125,6 @@ def _source(path: Path, digest: str, slot: Path, manifest: dict[str, Any], relea
     )
 
 
-def read_manifest(path: Path) -> dict[str, Any]:
-    """The manifest of the bundle at `path`, without extracting anything else."""
-    try:
-        with tarfile.open(path, "r|gz") as archive:
-            first = archive.next()
-            return _manifest_of(archive, first, path)
-    except (OSError, tarfile.TarError, EOFError) as exc:
-        raise _not_a_bundle(path, exc) from None
-
-
-def _not_a_bundle(path: Path, exc: BaseException) -> BundleError:
-    return BundleError(
-        f"{path} is not a bundle mlrun can read ({exc})",
-        hint="make one with `mlrun package`",
-    )
-
-
-def _manifest_of(
-    archive: tarfile.TarFile, first: tarfile.TarInfo | None, path: Path
-) -> dict[str, Any]:
-    if first is None or first.name != MANIFEST or not first.isreg():
-        raise BundleError(
-            f"{path} is not a bundle: its first member is not {MANIFEST}",
-            hint="make one with `mlrun package`",
-        )
-    if first.size > _MAX_MANIFEST:
-        raise BundleError(f"{path}: the manifest is larger than {_MAX_MANIFEST >> 20} MiB")
-    handle = archive.extractfile(first)
-    assert handle is not None
-    try:
-        manifest = json.loads(handle.read().decode("utf-8"))
-    except (ValueError, RecursionError) as exc:
-        raise BundleError(f"{path}: its manifest is not valid JSON ({exc})") from None
-    if (
-        not isinstance(manifest, dict)
-        or manifest.get("format") != FORMAT
-        or not isinstance(manifest.get("members"), dict)
-    ):
-        raise BundleError(
-            f"{path}: its manifest is not one this mlrun reads (format {FORMAT} with members)",
-            hint="package the project again with this version of mlrun",
-        )
-    return manifest
-
-
 def _lease(path: Path, digest: str, reporter: Reporter) -> tuple[Path, Any]:
     """A slot holding the verified extraction of the bundle, leased until released."""
     from mlrun.sources import slots
@@ -225,7 +184,7 @@ def extract(path: Path, target: Path) -> dict[str, Any]:
     except BaseException as exc:
         shutil.rmtree(target, ignore_errors=True)
         if isinstance(exc, (OSError, tarfile.TarError, EOFError)):
-            raise _not_a_bundle(path, exc) from None
+            raise not_a_bundle(path, exc) from None
         raise
 
 
@@ -238,10 +197,7 @@ class _Extraction:
         self.links: list[tuple[str, str]] = []
 
     def refuse(self, name: str, why: str) -> BundleError:
-        return BundleError(
-            f"the bundle {self.path} is unsafe: its member {name!r} {why}; nothing of it was used",
-            hint="only run bundles made by `mlrun package`",
-        )
+        return unsafe(self.path, name, why)
 
     def tampered(self, name: str, why: str) -> BundleError:
         return BundleError(
@@ -251,8 +207,9 @@ class _Extraction:
         )
 
     def run(self) -> dict[str, Any]:
-        manifest = _manifest_of(self.archive, self.archive.next(), self.path)
+        manifest = manifest_of(self.archive, self.archive.next(), self.path)
         self.members: dict[str, dict[str, Any]] = manifest["members"]
+        self.check_space()
         (self.target / MANIFEST).write_text(json.dumps(manifest))
         for member in _members(self.archive):
             self.member(member)
@@ -266,6 +223,19 @@ class _Extraction:
         for name, _link in self.links:
             self.confined(name)
         return manifest
+
+    def check_space(self) -> None:
+        """Refuse, before writing anything, a bundle whose files would not fit on the
+        disk (each member is held to its manifest's size before it is written, so a
+        member cannot grow past what was counted here)."""
+        total = sum(e["size"] for e in self.members.values() if e["type"] == "file")
+        free = shutil.disk_usage(self.target).free
+        if total > free:
+            raise BundleError(
+                f"the bundle {self.path} unpacks to {_mib(total)}, more than the {_mib(free)} "
+                f"free in {self.target.parent}; nothing of it was used",
+                hint="free some space, or set MLRUN_HOME to a directory on a larger disk",
+            )
 
     def member(self, member: tarfile.TarInfo) -> None:
         name = self.checked_name(member)
@@ -284,8 +254,10 @@ class _Extraction:
                 raise self.tampered(name, f"is a symlink to {member.linkname!r}")
             self.links.append((name, member.linkname))
         elif member.islnk():
-            self.copy_of(name, _normal(member.linkname) or "", expected)
+            self.copy_of(name, normal_name(member.linkname) or "", expected)
         else:
+            if expected.get("type") == "file" and member.size != expected["size"]:
+                raise self.tampered(name, f"is {member.size} bytes, not {expected['size']}")
             handle = self.archive.extractfile(member)
             assert handle is not None
             self.write(name, handle, member.size, expected)
@@ -296,16 +268,18 @@ class _Extraction:
             if member.linkname.startswith("/") or target.split("/")[0] != name.split("/")[0]:
                 raise self.refuse(name, f"is a symlink to {member.linkname!r}, out of the tree")
         elif member.islnk():
-            source = _normal(member.linkname)
+            source = normal_name(member.linkname)
             if source is None or source not in self.seen or source == name:
                 raise self.refuse(name, f"is a hard link to {member.linkname!r}, outside it")
+        elif member.issparse():
+            raise self.refuse(name, "is a sparse file (mlrun package never writes one)")
         elif not member.isreg():
             kind = "a fifo" if member.isfifo() else "a device" if member.isdev() else "special"
             raise self.refuse(name, f"is {kind}, not a file")
 
     def checked_name(self, member: tarfile.TarInfo) -> str:
         raw = member.name
-        name = _normal(raw)
+        name = normal_name(raw)
         if name is None:
             raise self.refuse(raw, "leads outside the bundle's directory (absolute or `..`)")
         if member.mode & (stat.S_ISUID | stat.S_ISGID | stat.S_ISVTX):
@@ -362,11 +336,5 @@ def _members(archive: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:
         yield member
 
 
-def _normal(name: str) -> str | None:
-    """The member name as a clean relative path; None when it is absolute or has `..`."""
-    if not name or "\0" in name or name.startswith("/") or "\\" in name:
-        return None
-    parts = [p for p in name.split("/") if p not in ("", ".")]
-    if not parts or ".." in parts:
-        return None
-    return posixpath.join(*parts)
+def _mib(size: int) -> str:
+    return f"{size / (1 << 20):,.0f} MiB"
