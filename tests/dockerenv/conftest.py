@@ -50,8 +50,14 @@ def _this_tests_run_ids() -> set[str]:
 def mlrun_containers(client: Any) -> set[str]:
     """Names of the containers of this test's own runs (see _this_tests_run_ids)."""
     ours = _this_tests_run_ids()
-    listed = client.containers.list(all=True, filters={"label": RUN_LABEL})
-    return {c.name for c in listed if c.labels.get(RUN_LABEL) in ours}
+    # sparse: the list alone (a full list inspects each container, and one that another
+    # session removes meanwhile fails it with "No such container").
+    listed = client.containers.list(all=True, filters={"label": RUN_LABEL}, sparse=True)
+    return {
+        str(c.attrs["Names"][0]).lstrip("/")
+        for c in listed
+        if (c.attrs.get("Labels") or {}).get(RUN_LABEL) in ours
+    }
 
 
 @pytest.fixture

@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from tests import services
+from tests.conftest import require_service
 from tests.dockerenv.runs import run_json
 from tests.helpers import cli, mlrun, write_project
 
@@ -38,6 +40,69 @@ def moving_tag(docker_client: Any, busybox_image: str) -> Iterator[tuple[str, An
             docker_client.images.remove(image_id, force=True)
         except Exception:  # already removed by the test
             pass
+
+
+@pytest.fixture
+def registry_tag(docker_client: Any, busybox_image: str) -> Iterator[tuple[str, Any]]:
+    """A tag of this test's own on the real registry, and a function that pushes a new
+    image (one that prints `word`) under it; (the pushed image's registry digest)."""
+    address = services.registry_address()
+    require_service(address is not None, services.NO_REGISTRY)
+    repo = f"{address}/mlrun-test/lock-{uuid.uuid4().hex[:12]}"
+    made: list[str] = []
+
+    def push(word: str) -> str:
+        dockerfile = f"FROM {busybox_image}\nRUN echo {word} > /word.txt\n".encode()
+        image, _ = docker_client.images.build(fileobj=io.BytesIO(dockerfile), tag=f"{repo}:1")
+        made.append(image.id)
+        digest = error = ""
+        for line in docker_client.images.push(repo, tag="1", stream=True, decode=True):
+            digest, error = line.get("aux", {}).get("Digest", digest), line.get("error", error)
+        assert not error and digest, error
+        return f"{repo}@{digest}"
+
+    yield repo, push
+    for image in docker_client.images.list(name=repo):
+        docker_client.images.remove(image.id, force=True)
+    for image_id in made:
+        try:
+            docker_client.images.remove(image_id, force=True)
+        except Exception:  # already removed
+            pass
+
+
+def _forget(docker_client: Any, repo: str) -> None:
+    """The engine forgets every image of `repo`: as on a machine that never pulled it."""
+    for image in docker_client.images.list(name=repo):
+        docker_client.images.remove(image.id, force=True)
+
+
+def test_a_docker_lock_pins_a_registry_image_by_digest_and_pulls_that_digest(
+    tmp_path: Path, registry_tag: tuple[str, Any], docker_client: Any
+) -> None:
+    repo, push = registry_tag
+    first = push("first")
+    project = _project(tmp_path / "p", f"{repo}:1")
+    locked = json.loads(cli("lock", str(project), "--json").stdout)
+    assert f"digest: {first}" in locked["packages"]
+    second = push("second")  # the tag moves on in the registry
+    assert second != first
+    _forget(docker_client, repo)  # another machine: it never pulled either image
+    _, output, shown = run_json(project)
+    assert output == "first\n"  # pulled by the locked digest, not by the moved tag
+    assert shown["env"]["lock"]["sha256"] == locked["sha256"]
+    assert first in docker_client.images.get(shown["env"]["image_id"]).attrs["RepoDigests"]
+    _, output, _ = run_json(project, "--no-lock")
+    assert output == "second\n"
+    # A locked digest the registry no longer has is one clear error, not another image.
+    _forget(docker_client, repo)
+    gone = (
+        (project / "docker_env.lock").read_text().replace(first.split("@")[1], "sha256:" + "0" * 64)
+    )
+    (project / "docker_env.lock").write_text(gone)
+    proc = mlrun("run", str(project))
+    assert proc.returncode == 125 and "Traceback" not in proc.stderr, proc.stderr
+    assert "sha256:" + "0" * 64 in proc.stderr
 
 
 def _project(root: Path, image: str) -> Path:
