@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.helpers import mlrun, write_project
 from tests.security.conftest import Cli
 
@@ -53,6 +55,7 @@ with open(os.path.join(os.environ["MLRUN_RUN_DIR"], "outputs.json"), "w") as fh:
 """
 
 
+@pytest.mark.slow  # 4 entry points x every hostile value, each a real run
 def test_hostile_values_are_printed_not_run(tmp_path: Path) -> None:
     project = write_project(tmp_path / "p", PROJECT, {"emit.py": EMIT})
     canary = tmp_path / "CANARY"
