@@ -157,6 +157,7 @@ def test_a_sound_hand_made_bundle_runs_with_links_inside_it(tmp_path: Path) -> N
     bundle = write_bundle(
         tmp_path / "ok.tar.gz",
         [
+            special("project/data", tarfile.DIRTYPE, mode=0o755),  # implied by its files
             PROJECT,
             (regular("project/show.py", script), script),
             (regular("project/data/real.txt", b"inside"), b"inside"),
@@ -276,3 +277,10 @@ def test_a_malformed_run_in_the_manifest_is_refused_by_reproduce_and_run(
     assert "its manifest is malformed" in proc.stderr and words in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr
     _refused(bundle, words)
+
+
+def test_a_directory_holding_no_member_is_refused(tmp_path: Path) -> None:
+    # Else a bundle of a few KiB could make millions of directories.
+    empty = special("project/empty", tarfile.DIRTYPE, mode=0o755)
+    bundle = write_bundle(tmp_path / "dirs.tar.gz", [PROJECT, empty], good_members())
+    _refused(bundle, "'project/empty' is a directory holding no member of the manifest")

@@ -26,7 +26,7 @@ import posixpath
 import shutil
 import stat
 import tarfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -210,6 +210,10 @@ class _Extraction:
         manifest = manifest_of(self.archive, self.archive.next(), self.path)
         self.members: dict[str, dict[str, Any]] = manifest["members"]
         self.check_space()
+        # Directories are implied by the members (mlrun package writes no directory
+        # entries); one that holds no member is refused, so that a bundle cannot make
+        # more directories than its manifest lists members.
+        self.directories = _ancestors(self.members)
         (self.target / MANIFEST).write_text(json.dumps(manifest))
         for member in _members(self.archive):
             self.member(member)
@@ -240,6 +244,8 @@ class _Extraction:
     def member(self, member: tarfile.TarInfo) -> None:
         name = self.checked_name(member)
         if member.isdir():
+            if name not in self.directories:
+                raise self.tampered(name, "is a directory holding no member of the manifest")
             self.place(name, directory=True).mkdir(exist_ok=True)
             return
         self.check_kind(name, member)  # what is unsafe is refused whatever the manifest says
@@ -329,6 +335,17 @@ class _Extraction:
         real = escapes(self.target / name.split("/")[0], self.target / name)
         if real is not None:
             raise self.refuse(name, f"is a symlink leading out of the tree (to {real})")
+
+
+def _ancestors(names: Iterable[str]) -> set[str]:
+    """Every directory above the names (`project/a/b.py`: `project/a`, `project`)."""
+    found: set[str] = set()
+    for name in names:
+        parent = posixpath.dirname(name)
+        while parent and parent not in found:
+            found.add(parent)
+            parent = posixpath.dirname(parent)
+    return found
 
 
 def _members(archive: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:
