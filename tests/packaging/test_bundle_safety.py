@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import tarfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -284,3 +285,39 @@ def test_a_directory_holding_no_member_is_refused(tmp_path: Path) -> None:
     empty = special("project/empty", tarfile.DIRTYPE, mode=0o755)
     bundle = write_bundle(tmp_path / "dirs.tar.gz", [PROJECT, empty], good_members())
     _refused(bundle, "'project/empty' is a directory holding no member of the manifest")
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """MLRUN_HOME on a 1 MiB tmpfs with room for 64 files (root mounts it)."""
+    import subprocess
+
+    disk = tmp_path / "small"
+    disk.mkdir()
+    options = "size=1m,nr_inodes=64"
+    proc = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(disk)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs (needs root): {proc.stderr.strip()}")
+    monkeypatch.setenv("MLRUN_HOME", str(disk / "home"))
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def test_a_bundle_that_does_not_fit_on_the_disk_is_refused_before_extraction(
+    tmp_path: Path, small_disk: Path
+) -> None:
+    big = b"x" * (2 << 20)  # 2 MiB, on a 1 MiB disk
+    bundle = write_bundle(tmp_path / "big.tar.gz", [PROJECT, (regular("project/big", big), big)])
+    _refused(bundle, "unpacks to 2 MiB, more than the", "free in")
+    many = [(regular(f"project/f{i}", b"1"), b"1") for i in range(100)]
+    bundle = write_bundle(tmp_path / "many.tar.gz", [PROJECT, *many])
+    _refused(bundle, "unpacks to 102 files and directories, more than the")
+    small = write_bundle(tmp_path / "small.tar.gz", [PROJECT, *many[:10]])
+    assert cli("run", str(small), "--dry-run").returncode == 0  # what fits is extracted

@@ -240,6 +240,15 @@ class _Extraction:
                 f"free in {self.target.parent}; nothing of it was used",
                 hint="free some space, or set MLRUN_HOME to a directory on a larger disk",
             )
+        fs = os.statvfs(self.target)
+        entries = len(self.members) + len(_ancestors(self.members))
+        if fs.f_files and entries > fs.f_favail:  # f_files 0: no inode limit (btrfs...)
+            raise BundleError(
+                f"the bundle {self.path} unpacks to {entries:,} files and directories, more "
+                f"than the {fs.f_favail:,} the disk of {self.target.parent} has room for; "
+                "nothing of it was used",
+                hint="free some space, or set MLRUN_HOME to a directory on a larger disk",
+            )
 
     def member(self, member: tarfile.TarInfo) -> None:
         name = self.checked_name(member)
