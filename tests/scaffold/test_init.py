@@ -254,3 +254,17 @@ def test_init_refuses_a_directory_without_scripts(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "has no Python script" in proc.stderr
     assert not (tmp_path / "MLproject").exists()
     assert cli("init", str(tmp_path / "missing")).returncode == 2
+
+
+@pytest.mark.slow  # parses a 5 MiB file and a deep one (~1 s)
+def test_scripts_that_cannot_be_read_are_passed_over(tmp_path: Path) -> None:
+    script = 'import argparse\nargparse.ArgumentParser().add_argument("--n", type=int, default=1)\n'
+    (tmp_path / "train.py").write_text(script)
+    (tmp_path / "deep.py").write_text("x = " + "(" * 200_000 + ")" * 200_000 + "\n")
+    (tmp_path / "big.py").write_text(script + "#" * (5 << 20) + "\n")
+    (tmp_path / "binary.py").write_bytes(b"\xff\xfe\x00import argparse\n")
+    (tmp_path / "broken.py").write_text(script + "def (:\n")
+    proc = cli("init", str(tmp_path), "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert json.loads(proc.stdout)["entry_points"] == {"main": "train.py"}

@@ -36,6 +36,7 @@ _CLICK_TYPES = {
     "IntRange": "int",
     "FloatRange": "float",
 }
+_MAX_SOURCE = 4 << 20
 _PATHS = {"Path", "PurePath", "FileType", "File"}
 _FLAG_ACTIONS = {"store_true": False, "store_false": True}
 _NAME = re.compile(r"[^A-Za-z0-9_]+")
@@ -61,10 +62,13 @@ class Script(NamedTuple):
 
 def read_script(path: Path, project: Path) -> Script | None:
     """The script's parameters; None when the file is not a script (a module without a
-    `__main__` guard, an argument parser or a click command), or does not parse."""
+    `__main__` guard, an argument parser or a click command), does not parse, or is
+    larger than any script (_MAX_SOURCE: a data file named `.py`, say)."""
     try:
+        if path.stat().st_size > _MAX_SOURCE:
+            return None
         tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
-    except (SyntaxError, UnicodeDecodeError, ValueError, OSError):
+    except (SyntaxError, UnicodeDecodeError, ValueError, OSError, RecursionError, MemoryError):
         return None
     params: list[Param] = []
     left_out: list[str] = []
