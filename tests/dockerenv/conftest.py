@@ -50,13 +50,11 @@ def _this_tests_run_ids() -> set[str]:
 def mlrun_containers(client: Any) -> set[str]:
     """Names of the containers of this test's own runs (see _this_tests_run_ids)."""
     ours = _this_tests_run_ids()
-    # sparse: the list alone (a full list inspects each container, and one that another
-    # session removes meanwhile fails it with "No such container").
-    listed = client.containers.list(all=True, filters={"label": RUN_LABEL}, sparse=True)
+    # The list endpoint alone (containers.list() inspects each one afterwards, and a
+    # container another process removes in between makes that fail with 404).
+    listed = client.api.containers(all=True, filters={"label": RUN_LABEL})
     return {
-        str(c.attrs["Names"][0]).lstrip("/")
-        for c in listed
-        if (c.attrs.get("Labels") or {}).get(RUN_LABEL) in ours
+        c["Names"][0].lstrip("/") for c in listed if (c.get("Labels") or {}).get(RUN_LABEL) in ours
     }
 
 
