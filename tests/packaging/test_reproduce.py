@@ -39,7 +39,7 @@ def test_reproduce_check_passes_for_a_deterministic_run_with_the_recorded_versio
     assert result["reproduces"] == original["run_id"] and result["exit_code"] == 0
     assert "reproduced: run" in err
     again = show(str(result["run_id"]))
-    assert again["tags"]["mlrun.reproduces"] == original["run_id"]
+    assert again["system_tags"]["mlrun.reproduces"] == original["run_id"]
     assert again["source"]["commit"] == first_commit
     assert again["entry_point"] == "main" and again["params"]["n"] == "5"
     assert again["params"]["data"].endswith("/data/input.txt")
@@ -129,4 +129,4 @@ def test_the_readme_quick_start_packages_the_example_run_and_reproduces_it(tmp_p
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "reproduced: run" in proc.stdout and (tmp_path / "elasticnet.tar.gz").is_file()
     runs = json.loads(cli("runs", "list", "--json").stdout)
-    assert len(runs) == 2 and runs[0]["tags"]["mlrun.reproduces"] == runs[1]["run_id"]
+    assert len(runs) == 2 and runs[0]["system_tags"]["mlrun.reproduces"] == runs[1]["run_id"]
