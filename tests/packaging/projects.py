@@ -41,6 +41,12 @@ with open(os.path.join(out, "outputs.json"), "w") as fh:
 os.makedirs(os.path.join(out, "artifacts"), exist_ok=True)
 with open(os.path.join(out, "artifacts", "model.txt"), "w") as fh:
     fh.write(f"model of {text} x{args.n}")
+# An MLflow model's MLmodel names the run and the time that logged it.
+os.makedirs(os.path.join(out, "artifacts", "model"), exist_ok=True)
+with open(os.path.join(out, "artifacts", "model", "MLmodel"), "w") as fh:
+    fh.write(f"artifact_path: model\\nflavors:\\n  python_function: {{loader_module: m{args.n}}}\\n"
+             f"model_uuid: {os.urandom(8).hex()}\\nrun_id: {os.environ['MLRUN_RUN_ID']}\\n"
+             f"utc_time_created: '{__import__('time').time()}'\\n")
 print(f"beta={mlt_beta.VERSION} data={text} n={args.n}")
 """
 

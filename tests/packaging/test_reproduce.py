@@ -130,3 +130,27 @@ def test_the_readme_quick_start_packages_the_example_run_and_reproduces_it(tmp_p
     assert "reproduced: run" in proc.stdout and (tmp_path / "elasticnet.tar.gz").is_file()
     runs = json.loads(cli("runs", "list", "--json").stdout)
     assert len(runs) == 2 and runs[0]["system_tags"]["mlrun.reproduces"] == runs[1]["run_id"]
+
+
+def test_an_mlflow_model_compares_without_the_lines_naming_its_run(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+    from typing import Any
+
+    from mlrun.tracking.outcome import _artifact_digest
+    from mlrun.util.sha import sha256
+
+    def digest(run: str, text: str) -> str | None:
+        path = tmp_path / run / "artifacts" / "model" / "MLmodel"
+        path.parent.mkdir(parents=True)
+        path.write_text(text)
+        fake: Any = SimpleNamespace(run_dir=str(tmp_path / run))
+        return _artifact_digest(fake, "model/MLmodel", sha256(text.encode()).hexdigest())
+
+    model = "flavors:\n  sklearn: {sklearn_version: 1.5.0}\nrun_id: RUN\nutc_time_created: 'AT'\n"
+    first = digest("a", model.replace("RUN", "aaaa").replace("AT", "2026-12-01 10:00"))
+    assert first == digest("b", model.replace("RUN", "bbbb").replace("AT", "2026-12-01 11:00"))
+    assert first != digest("c", model.replace("1.5.0", "1.6.0"))
+    # A file that changed since its run recorded it keeps the recorded digest.
+    fake: Any = SimpleNamespace(run_dir=str(tmp_path / "a"))
+    assert _artifact_digest(fake, "model/MLmodel", "0" * 64) == "0" * 64
+    assert _artifact_digest(fake, "model.txt", "1" * 64) == "1" * 64

@@ -6,7 +6,12 @@ results)."""
 from __future__ import annotations
 
 import math
+import posixpath
+import re
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from mlrun.util.sha import sha256
 
 if TYPE_CHECKING:
     from mlrun.tracking.model import Run
@@ -18,8 +23,34 @@ def outcome_of(run: Run) -> dict[str, Any]:
         "exit_code": run.exit_code,
         "outputs": dict(run.outputs),
         "metrics": [{"key": m.key, "value": m.value, "step": m.step} for m in run.metrics],
-        "artifacts": {a.path: a.sha256 for a in run.artifacts if not a.path.startswith("mlrun/")},
+        "artifacts": {
+            a.path: _artifact_digest(run, a.path, a.sha256)
+            for a in run.artifacts
+            if not a.path.startswith("mlrun/")
+        },
     }
+
+
+# The lines of an MLflow model's MLmodel file that name the run and the moment that
+# logged it: every run writes other ones, whatever the model.
+_RUN_SPECIFIC = re.compile(
+    rb"^(run_id|utc_time_created|model_uuid|model_id|artifact_path):.*\n?", re.M
+)
+
+
+def _artifact_digest(run: Run, path: str, recorded: str | None) -> str | None:
+    """The recorded sha256 of an artifact; for an MLflow `MLmodel` file, the sha256 of
+    its content without the lines naming the run and its time (`mlmodel:` prefixed), so
+    that the same model logged by two runs compares equal."""
+    if recorded is None or posixpath.basename(path) != "MLmodel":
+        return recorded
+    try:
+        data = (Path(run.run_dir) / "artifacts" / path).read_bytes()
+    except OSError:
+        return recorded  # the run's files are gone: its bytes are all there is
+    if sha256(data).hexdigest() != recorded:
+        return recorded  # changed since the run recorded it
+    return "mlmodel:" + sha256(_RUN_SPECIFIC.sub(b"", data)).hexdigest()
 
 
 def differences(
@@ -111,7 +142,8 @@ def _artifacts(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
         elif a[path] is None or b[path] is None:
             continue  # too large to hash (runs record no digest above 64 MiB)
         elif a[path] != b[path]:
-            found.append(f"artifact {path}: sha256 {a[path][:12]} -> {b[path][:12]}")
+            old, new = (d.removeprefix("mlmodel:")[:12] for d in (a[path], b[path]))
+            found.append(f"artifact {path}: sha256 {old} -> {new}")
     return found
 
 
