@@ -43,6 +43,9 @@ def run(
     cwd: str | Path | None = None,
     tags: Mapping[str, str] | None = None,
     workflow_options: Mapping[str, Any] | None = None,
+    conda_to_pip: bool = False,
+    mount_code: bool = False,
+    keep_workdir: bool = False,
 ) -> SubmittedRun:
     """Run an entry point of a project; returns a SubmittedRun.
 
@@ -55,7 +58,15 @@ def run(
     `entry_point` may name a workflow of the project: the SubmittedRun is then the
     workflow's run, and `workflow_options` takes the CLI's workflow options by name
     (workflow/options.py: jobs, keep_going, force, force_steps, no_cache, from_steps,
-    only; resume=True for the latest run of the workflow, or resume="RUN_ID")."""
+    only; resume=True for the latest run of the workflow, or resume="RUN_ID").
+
+    `conda_to_pip=True` builds a conda.yaml project without conda (uv unless
+    `env_manager` says virtualenv), its conda packages installed by pip name, best effort
+    (the CLI's --conda-to-pip).
+
+    docker_env projects: the run gets a writable copy of the code; `mount_code=True`
+    mounts it read-only instead, `build_image=True` bakes it into an image, and
+    `keep_workdir=True` keeps the files the run left there as artifacts."""
     from mlrun import runner
     from mlrun.backends import get_backend
     from mlrun.backends.config import parse_config
@@ -83,10 +94,13 @@ def run(
         echo=echo,
         env_options=EnvOptions(
             build_image=build_image,
+            mount_code=mount_code,
+            keep_workdir=keep_workdir,
             docker_args={
                 str(k): (None if v is None or v is True else str(v))
                 for k, v in (docker_args or {}).items()
             },
+            conda_to_pip=conda_to_pip,
         ),
         tags=dict(tags or {}),
         backend=backend,

@@ -14,6 +14,9 @@ from mlrun.envs import CHOICES as ENV_MANAGERS
 @click.group("env", context_settings={"help_option_names": ["-h", "--help"]})
 def env() -> None:
     """Cached environments: list them, prune them, build one ahead of a run."""
+    from mlrun.recording import settle
+
+    settle(TerminalReporter())  # an env still used by a dead mlrun's leftovers: free it
 
 
 @env.command("list")
@@ -89,6 +92,11 @@ def prune_cmd(older_than: str, everything: bool, dry_run: bool, as_json: bool) -
 )
 @click.option("--rebuild-env", is_flag=True, help="Rebuild even if cached.")
 @click.option("--no-lock", is_flag=True, help="Build from the spec, ignoring its lock file.")
+@click.option(
+    "--conda-to-pip",
+    is_flag=True,
+    help="conda.yaml without conda: also install its conda packages by pip name (best effort).",
+)
 @click.option("--offline", is_flag=True, help="No network: local wheels and caches only.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
@@ -100,6 +108,7 @@ def build_cmd(
     env_manager: str | None,
     rebuild_env: bool,
     no_lock: bool,
+    conda_to_pip: bool,
     offline: bool,
     as_json: bool,
     quiet: bool,
@@ -114,7 +123,9 @@ def build_cmd(
         uri=uri,
         version=version,
         env_manager=env_manager,
-        env_options=EnvOptions(rebuild=rebuild_env, offline=offline, no_lock=no_lock),
+        env_options=EnvOptions(
+            rebuild=rebuild_env, offline=offline, no_lock=no_lock, conda_to_pip=conda_to_pip
+        ),
         offline=offline,
         cwd=Path.cwd(),
     )

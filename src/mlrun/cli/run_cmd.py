@@ -9,7 +9,7 @@ import click
 
 from mlrun.backends import BACKENDS
 from mlrun.backends import DEFAULT as DEFAULT_BACKEND
-from mlrun.cli.entry import startup_done
+from mlrun.cli.entry import owns_process, startup_done
 from mlrun.cli.options import seconds
 from mlrun.cli.output import TerminalReporter, dump_json
 from mlrun.cli.workflow_options import given_flags, options_from, stream_output, workflow_options
@@ -88,7 +88,12 @@ _NOT_YET = {
 @click.option(
     "--build-image",
     is_flag=True,
-    help="docker: build an image with the code copied in, instead of mounting it.",
+    help="docker: build an image with the code copied in, instead of a per-run copy.",
+)
+@click.option(
+    "--mount-code",
+    is_flag=True,
+    help="docker: mount the project read-only instead of giving the run a writable copy.",
 )
 @click.option(
     "--tracking-uri",
@@ -102,7 +107,17 @@ _NOT_YET = {
 @click.option(
     "--no-lock", is_flag=True, help="Build the env from its spec, ignoring its lock file."
 )
+@click.option(
+    "--conda-to-pip",
+    is_flag=True,
+    help="conda.yaml without conda: also install its conda packages by pip name (best effort).",
+)
 @click.option("--keep-container", is_flag=True, help="docker: keep the container afterwards.")
+@click.option(
+    "--keep-workdir",
+    is_flag=True,
+    help="docker: keep the files the run left in its working directory as artifacts.",
+)
 @click.option(
     "--grace-period",
     default=10.0,
@@ -138,12 +153,15 @@ def run(
     backend_config: str | None,
     storage_dir: str | None,
     build_image: bool,
+    mount_code: bool,
     tracking_uri: str | None,
     offline: bool,
     require_clean: bool,
     rebuild_env: bool,
     no_lock: bool,
+    conda_to_pip: bool,
     keep_container: bool,
+    keep_workdir: bool,
     grace_period: float,
     dry_run: bool,
     as_json: bool,
@@ -159,6 +177,8 @@ def run(
     from mlrun.cli.options import parse_docker_args, parse_params
     from mlrun.envs.base import EnvOptions
     from mlrun.errors import NotAvailableError
+    from mlrun.execution.reaping import become_subreaper
+    from mlrun.recording import settle
 
     given = {"experiment_id": experiment_id, "storage_dir": storage_dir}
     for name, flag in _NOT_YET.items():
@@ -168,6 +188,9 @@ def run(
     reporter = TerminalReporter(
         quiet=quiet or (as_json and dry_run), debug=bool(ctx.obj and ctx.obj.get("debug"))
     )
+    if owns_process():  # everything this run starts stays below mlrun (reaping.py)
+        become_subreaper()
+    settle(reporter)  # what mlrun processes that died left running, before it clashes
     request = runner.RunRequest(
         uri=uri,
         entry_point=entry_point,
@@ -184,6 +207,9 @@ def run(
             keep_container=keep_container,
             offline=offline,
             no_lock=no_lock,
+            conda_to_pip=conda_to_pip,
+            mount_code=mount_code,
+            keep_workdir=keep_workdir,
         ),
         offline=offline,
         require_clean=require_clean,

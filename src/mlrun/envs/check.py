@@ -73,8 +73,14 @@ def _python_env(ctx: Any, directory: Path) -> None:
 def _conda_env(ctx: Any, directory: Path) -> None:
     from mlrun.envs.conda.spec import read_conda_env
 
-    if read_conda_env(ctx) is None:
+    spec = read_conda_env(ctx)
+    if spec is None:
         return
+    from mlrun.envs.conda.manager import no_conda_warning, without_conda_summary
+
+    warning = no_conda_warning(without_conda_summary(spec))
+    if warning is not None:
+        ctx.warn(warning, "dependencies")
     for index, item in enumerate(ctx.doc.data.get("dependencies") or []):
         if isinstance(item, dict) and isinstance(item.get("pip"), list):
             for j, entry in enumerate(item["pip"]):
@@ -99,7 +105,7 @@ def _requirement(ctx: Any, directory: Path, entry: str, *where: object) -> None:
 
 
 def _docker(project: Project) -> tuple[list[SpecError], list[SpecWarning]]:
-    from mlrun.envs.docker.settings import valid_env_name, volume_problems
+    from mlrun.envs.docker.settings import environment_problems, valid_env_name, volume_problems
     from mlrun.spec.yamlio import load_yaml_file
 
     spec = project.env.docker
@@ -111,26 +117,51 @@ def _docker(project: Project) -> tuple[list[SpecError], list[SpecWarning]]:
     for index, raw in enumerate(spec.volumes):
         where = f"docker_env.volumes[{index}]"
         line = doc.line("docker_env", "volumes", index)
-        unset, problem = volume_problems(raw, project.directory, where, project.root)
+        unset, problem, missing = volume_problems(raw, project.directory, where, project.root)
         for name in unset:
             warnings.append(
                 SpecWarning(
                     f"{where} uses ${name}, which is not set here; a run needs it set",
                     file,
                     line,
-                    f"{where}",
+                    where,
+                )
+            )
+        if missing is not None:
+            warnings.append(
+                SpecWarning(
+                    f"{where} mounts {missing}, which does not exist here; a run needs it to exist",
+                    file,
+                    line,
+                    where,
                 )
             )
         if problem is not None:
             errors.append(SpecError(problem, file=file, line=line, key=where))
     for index, var in enumerate(spec.environment):
+        where = f"docker_env.environment[{index}]"
+        line = doc.line("docker_env", "environment", index)
         if not valid_env_name(var.name):
             errors.append(
                 SpecError(
                     f"docker_env.environment has the invalid variable name {var.name!r}",
                     file=file,
-                    line=doc.line("docker_env", "environment", index),
-                    key=f"docker_env.environment[{index}]",
+                    line=line,
+                    key=where,
                 )
             )
+            continue
+        unset, problem = environment_problems(var.value, project.directory, where)
+        for name in unset:
+            warnings.append(
+                SpecWarning(
+                    f"{where} ({var.name}) uses ${name}, which is not set here; it "
+                    "would be empty, as in bash",
+                    file,
+                    line,
+                    where,
+                )
+            )
+        if problem is not None:
+            errors.append(SpecError(problem, file=file, line=line, key=where))
     return errors, warnings
