@@ -36,7 +36,7 @@ def make(
     from mlrun.envs.python import interpreters
     from mlrun.envs.python.venv import platform_tag, python_spec
 
-    spec = python_spec(project)
+    spec = python_spec(project, options)
     file = str(spec.file) if spec.file else "the project"
     found, note = interpreters.find(spec.python)
     if found is None:
