@@ -235,7 +235,7 @@ def test_click_scripts_and_an_existing_conda_file(tmp_path: Path) -> None:
     result = json.loads(cli("init", str(project), "--json").stdout)
     assert result["written"] == ["MLproject"] and result["dependencies"] is None
     summary = json.loads(cli("validate", str(project), "--json").stdout)
-    assert summary["env"] == {"kind": "conda_env", "file": "conda.yaml"}
+    assert (summary["env"]["kind"], summary["env"]["file"]) == ("conda_env", "conda.yaml")
     assert summary["entry_points"]["main"]["parameters"] == {
         "threshold": {"type": "float", "default": "0.7"},
         "n": {"type": "int", "default": "3"},
