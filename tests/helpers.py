@@ -56,6 +56,31 @@ class CliResult(NamedTuple):
     stderr: str
 
 
+def readme_block(marker: str) -> str:
+    """The shell command of the README's ```sh block after `<!-- marker -->`."""
+    import re
+
+    block = re.search(
+        rf"<!-- {marker} -->\n```sh\n(.*?)\n```", (REPO / "README.md").read_text(), re.S
+    )
+    assert block is not None, f"README.md has no {marker} block"
+    return block.group(1)
+
+
+def bash(script: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """`bash -euo pipefail -c script` as a user types it: this venv's `mlrun` on PATH."""
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    return subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 def cli(
     *args: str,
     cwd: Path | None = None,

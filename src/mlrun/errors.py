@@ -79,6 +79,11 @@ class ParameterError(UsageError):
     """A -P value (or a missing one) does not fit the entry point's declaration."""
 
 
+class BundleError(UsageError):
+    """A bundle (`mlrun package`'s file) that is not one, is unsafe to extract, or does
+    not match its manifest: refused before anything of it is used."""
+
+
 class NotAvailableError(UsageError):
     """An option MLflow has that mlrun does not implement yet."""
 

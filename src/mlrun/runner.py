@@ -257,6 +257,12 @@ def plan_env(opened: Opened, request: RunRequest, backend: Backend | None = None
     manager = get_manager(
         choose_manager(opened.project.env, request.env_manager, options.conda_to_pip)
     )
+    supplies = opened.source.supplies  # a bundle's wheels and docker image
+    if supplies:
+        options = options._replace(
+            find_links=(*supplies.get("find_links", ()), *options.find_links),
+            image_archive=supplies.get("image_archive", options.image_archive),
+        )
     return manager.plan(opened.project, options)
 
 

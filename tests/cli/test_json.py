@@ -76,7 +76,22 @@ def piped(*args: str, cwd: Path) -> tuple[int, int, Any, str]:
 def projects(tmp_path: Path) -> dict[str, Path]:
     good = write_project(tmp_path / "good", PRINTING)
     broken = write_project(tmp_path / "broken", "entry_points:\n  main: {parameters: {}}\n")
-    return {"good": good, "broken": broken, "missing": tmp_path / "absent", "cwd": tmp_path}
+    with_env = write_project(
+        tmp_path / "with-env",
+        "python_env: python_env.yaml\nentry_points: {main: {command: 'true'}}\n",
+        {"python_env.yaml": "dependencies: []\n"},
+    )
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    (scripts / "train.py").write_text("if __name__ == '__main__':\n    print('hi')\n")
+    return {
+        "scripts": scripts,
+        "good": good,
+        "broken": broken,
+        "with_env": with_env,
+        "missing": tmp_path / "absent",
+        "cwd": tmp_path,
+    }
 
 
 @pytest.mark.slow  # 21 commands through real pipes (~5 s of CPU)
@@ -105,6 +120,14 @@ def test_every_json_command_pipes_on_success_and_on_error(projects: dict[str, Pa
         ("env prune", ["--older-than", "soon"], 2, "error"),
         ("env build", [good], 0, "kind"),
         ("env build", [missing], 2, "error"),
+        ("lock", [str(projects["with_env"])], 0, "python_env.lock"),
+        ("lock", [good], 2, "error"),  # no environment: nothing to lock
+        ("package", [good, "-o", str(projects["cwd"] / "good.tar.gz")], 0, "sha256"),
+        ("package", ["ffffffff", "-o", str(projects["cwd"] / "x.tar.gz")], 2, "error"),
+        ("reproduce", ["<run>", "--check"], 0, "reproduces"),
+        ("reproduce", ["ffffffff"], 2, "error"),
+        ("init", [str(projects["scripts"])], 0, "entry_points"),
+        ("init", [missing], 2, "error"),
     ]
     assert {c[0] for c in cases} == json_commands()  # a new --json command needs cases here
     run_id = None

@@ -58,7 +58,12 @@ def build_channel(root: Path, version: str = "1.0", platform: str = "linux-64") 
         "sha256": hashlib.sha256(data).hexdigest(),
         "size": len(data),
     }
-    for subdir, packages in (("noarch", {filename: record}), (platform, {})):
+    # A channel built again with another version keeps the packages it already had.
+    try:
+        published = json.loads((noarch / "repodata.json").read_text())["packages"]
+    except (OSError, ValueError, KeyError):
+        published = {}
+    for subdir, packages in (("noarch", {**published, filename: record}), (platform, {})):
         (root / subdir / "repodata.json").write_text(
             json.dumps(
                 {
@@ -70,3 +75,15 @@ def build_channel(root: Path, version: str = "1.0", platform: str = "linux-64") 
             )
         )
     return root
+
+
+def require_rattler() -> None:
+    """Skip (fail under MLRUN_REQUIRE_SERVICES=1) when py-rattler is not installed."""
+    import importlib.util
+
+    from tests.conftest import require_service
+
+    require_service(
+        importlib.util.find_spec("rattler") is not None,
+        "py-rattler is not installed (pip install 'mlrun[conda]')",
+    )

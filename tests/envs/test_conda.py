@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import require_service
-from tests.envs.conda_channel import build_channel
+from tests.envs.conda_channel import build_channel, require_rattler
 from tests.helpers import cli, mlrun, write_project
 
 CONDA_YAML = """\
@@ -21,15 +20,6 @@ channels: [./channel]
 dependencies:
   - hello-mlrun
 """
-
-
-def _rattler() -> None:
-    import importlib.util
-
-    require_service(
-        importlib.util.find_spec("rattler") is not None,
-        "py-rattler is not installed (pip install 'mlrun[conda]')",
-    )
 
 
 def _project(root: Path, conda_yaml: str = CONDA_YAML) -> Path:
@@ -60,7 +50,7 @@ def _run(project: Path, *args: str) -> tuple[str, dict[str, object]]:
 def test_conda_env_with_rattler_builds_runs_and_caches(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _rattler()
+    require_rattler()
     monkeypatch.setenv("MLRUN_CONDA_EXE", "rattler")
     project = _project(tmp_path / "p")
     out, shown = _run(project, "-P", "who=you")
@@ -88,7 +78,7 @@ def test_conda_env_with_rattler_builds_runs_and_caches(
 def test_concurrent_conda_runs_build_once_and_prune(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _rattler()
+    require_rattler()
     monkeypatch.setenv("MLRUN_CONDA_EXE", "rattler")
     project = _project(tmp_path / "p")
     procs = [
@@ -118,7 +108,7 @@ def test_concurrent_conda_runs_build_once_and_prune(
 
 @pytest.mark.slow  # starts an env build
 def test_unsolvable_conda_env_is_exit_125(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    _rattler()
+    require_rattler()
     monkeypatch.setenv("MLRUN_CONDA_EXE", "rattler")
     project = _project(tmp_path / "p", CONDA_YAML.replace("hello-mlrun", "not-in-channel"))
     proc = mlrun("run", str(project))
@@ -130,7 +120,7 @@ def test_unsolvable_conda_env_is_exit_125(tmp_path: Path, monkeypatch: pytest.Mo
 def test_pip_section_without_python_is_a_clear_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _rattler()
+    require_rattler()
     monkeypatch.setenv("MLRUN_CONDA_EXE", "rattler")
     project = _project(tmp_path / "p", CONDA_YAML + "  - pip: [mlt-alpha==1.0]\n")
     proc = cli("run", str(project), "--offline")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO, cli
+from tests.helpers import REPO, bash, cli, readme_block
 from tests.workflow.wfhelpers import flow_project, reasons, run_json, statuses
 
 
@@ -116,24 +116,7 @@ def test_example_pipeline_runs_then_is_fully_cached(tmp_path: Path) -> None:
 
 @pytest.mark.slow  # runs the example pipeline twice (~1 s)
 def test_readme_workflow_command_runs_and_its_second_run_is_cached() -> None:
-    import os
-    import re
-    import subprocess
-    import sys
-
-    readme = (REPO / "README.md").read_text()
-    block = re.search(r"<!-- quickstart-workflow -->\n```sh\n(.*?)\n```", readme, re.S)
-    assert block is not None
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    proc = subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", block.group(1)],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    proc = bash(readme_block("quickstart-workflow"), cwd=REPO)
     assert proc.returncode == 0, proc.stderr
     second = proc.stderr[proc.stderr.rindex("running workflow") :]
     table = [

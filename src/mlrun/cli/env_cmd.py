@@ -91,6 +91,7 @@ def prune_cmd(older_than: str, everything: bool, dry_run: bool, as_json: bool) -
     help="How to build the env (default: as `mlrun run` would).",
 )
 @click.option("--rebuild-env", is_flag=True, help="Rebuild even if cached.")
+@click.option("--no-lock", is_flag=True, help="Build from the spec, ignoring its lock file.")
 @click.option(
     "--conda-to-pip",
     is_flag=True,
@@ -106,6 +107,7 @@ def build_cmd(
     version: str | None,
     env_manager: str | None,
     rebuild_env: bool,
+    no_lock: bool,
     conda_to_pip: bool,
     offline: bool,
     as_json: bool,
@@ -121,7 +123,9 @@ def build_cmd(
         uri=uri,
         version=version,
         env_manager=env_manager,
-        env_options=EnvOptions(rebuild=rebuild_env, offline=offline, conda_to_pip=conda_to_pip),
+        env_options=EnvOptions(
+            rebuild=rebuild_env, offline=offline, no_lock=no_lock, conda_to_pip=conda_to_pip
+        ),
         offline=offline,
         cwd=Path.cwd(),
     )

@@ -19,6 +19,10 @@ _COMMANDS = {
     "runs": ("mlrun.cli.runs_cmd", "runs"),
     "dag": ("mlrun.cli.dag_cmd", "dag"),
     "env": ("mlrun.cli.env_cmd", "env"),
+    "lock": ("mlrun.cli.lock_cmd", "lock"),
+    "package": ("mlrun.cli.package_cmd", "package"),
+    "reproduce": ("mlrun.cli.reproduce_cmd", "reproduce"),
+    "init": ("mlrun.cli.init_cmd", "init"),
 }
 
 

@@ -105,6 +105,9 @@ _NOT_YET = {
 @click.option("--require-clean", is_flag=True, help="Refuse to run a dirty git working tree.")
 @click.option("--rebuild-env", is_flag=True, help="Rebuild the environment even if cached.")
 @click.option(
+    "--no-lock", is_flag=True, help="Build the env from its spec, ignoring its lock file."
+)
+@click.option(
     "--conda-to-pip",
     is_flag=True,
     help="conda.yaml without conda: also install its conda packages by pip name (best effort).",
@@ -155,6 +158,7 @@ def run(
     offline: bool,
     require_clean: bool,
     rebuild_env: bool,
+    no_lock: bool,
     conda_to_pip: bool,
     keep_container: bool,
     keep_workdir: bool,
@@ -202,6 +206,7 @@ def run(
             docker_args=parse_docker_args(docker_args),
             keep_container=keep_container,
             offline=offline,
+            no_lock=no_lock,
             conda_to_pip=conda_to_pip,
             mount_code=mount_code,
             keep_workdir=keep_workdir,

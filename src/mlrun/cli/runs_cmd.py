@@ -54,6 +54,7 @@ def runs() -> None:
     help="Order by the --metric column instead of newest first (runs without it last).",
 )
 @click.option("--json", "as_json", is_flag=True)
+@click.option("-q", "--quiet", is_flag=True, help="Only the run ids, one per line.")
 @_tracking_option
 def list_runs(
     experiment: str | None,
@@ -62,6 +63,7 @@ def list_runs(
     metric: str | None,
     sort: str | None,
     as_json: bool,
+    quiet: bool,
     tracking_uri: str | None,
 ) -> int:
     """Newest runs first (or by a metric: `--metric rmse --sort asc`)."""
@@ -78,6 +80,10 @@ def list_runs(
         order_by_metric=metric if sort is not None else None,
         ascending=(sort or "asc").lower() == "asc",
     )
+    if quiet and not as_json:  # for scripts: `mlrun reproduce "$(mlrun runs list -q --limit 1)"`
+        for r in found:
+            click.echo(r.run_id)
+        return 0
     if as_json:
         dump_json([r.to_json() for r in found])
         return 0

@@ -44,6 +44,11 @@ class EnvOptions(NamedTuple):
     docker_args: Mapping[str, str | None] = EMPTY
     keep_container: bool = False
     offline: bool = False
+    no_lock: bool = False  # --no-lock: build from the spec, ignoring its lock file
+    lock_file: str | None = None  # a lock to follow instead of the spec's (mlrun reproduce)
+    find_links: tuple[str, ...] = ()  # wheel directories a bundle brings (--with-wheels)
+    # (archive, image id): a `docker save` archive a bundle brings (--with-image)
+    image_archive: tuple[str, str] | None = None
     conda_to_pip: bool = False  # conda_env without conda: conda packages by pip name
     mount_code: bool = False  # docker: mount the code read-only instead of a writable copy
     keep_workdir: bool = False  # docker: keep the files the run left in its working dir

@@ -18,7 +18,8 @@ def env_findings(project: Project) -> tuple[list[SpecError], list[SpecWarning]]:
     """(errors, warnings) about the project's environment."""
     env = project.env
     if env.kind == "docker_env" and env.docker is not None:
-        return _docker(project)
+        errors, warnings = _docker(project)
+        return errors + lock_findings(project, errors), warnings
     if env.kind not in ("python_env", "conda_env") or env.file is None:
         return [], []
     from mlrun.envs.python.spec import open_env_file
@@ -31,7 +32,24 @@ def env_findings(project: Project) -> tuple[list[SpecError], list[SpecWarning]]:
         _python_env(ctx, project.directory)
     else:
         _conda_env(ctx, project.directory)
-    return list(ctx.errors), list(ctx.warnings)
+    errors = list(ctx.errors)
+    return errors + lock_findings(project, errors), list(ctx.warnings)
+
+
+def lock_findings(project: Project, errors: list[SpecError]) -> list[SpecError]:
+    """A lock file that cannot be read, or that is stale (the spec changed since it was
+    made: a run refuses it). Not judged while the spec itself has errors."""
+    from mlrun.envs import lockfile
+
+    path = lockfile.lock_path(project)
+    if errors or path is None or not path.is_file():
+        return []
+    try:
+        lock = lockfile.read(path)
+        reason = lockfile.stale_reason(project, lock)
+    except SpecError as exc:
+        return [exc]
+    return [lockfile.stale_error(project, lock, reason)] if reason else []
 
 
 def _python_env(ctx: Any, directory: Path) -> None:

@@ -46,6 +46,13 @@ def resolve(
         from mlrun.sources.gituri import split_subdir
 
         base, subdir = split_subdir(uri)
+    if base.lower().endswith((".tar.gz", ".tgz")):  # else decided without importing
+        from mlrun.sources.bundle import looks_like_bundle, resolve_bundle
+
+        if looks_like_bundle(base, cwd):
+            source = resolve_bundle(base, subdir, cwd, version=version, reporter=reporter)
+            source.provenance["code_identity"] = source.code_identity
+            return source
     if looks_remote(base):
         from mlrun.sources.gitsource import resolve_remote
         from mlrun.sources.gituri import parse_remote

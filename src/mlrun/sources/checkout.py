@@ -27,7 +27,6 @@ from mlrun.sources.mirror import Mirror
 from mlrun.util.files import atomic_write
 from mlrun.util.redact import redact
 
-_MAX_SLOTS = 32
 PRUNE_AFTER = 7 * 24 * 3600.0  # seconds a checkout is kept after its last use
 _NO_HOOKS = ["-c", "core.hooksPath=/dev/null", "-c", "advice.detachedHead=false"]
 
@@ -42,40 +41,32 @@ class Checkout:
 
 def lease(mirror: Mirror, commit: str, *, offline: bool, reporter: Reporter) -> Checkout:
     """A clean working tree of `commit`, reserved for the caller until `release()`."""
-    from mlrun.util.locks import FileLock
+    from mlrun.sources import slots
 
     base = mirror.root / "checkouts" / commit
-    base.mkdir(parents=True, exist_ok=True)
-    for n in range(_MAX_SLOTS):
-        # The Python API resolves in the caller's thread and releases when the run ends,
-        # in the thread that ran it: a flock belongs to the open file, not the thread.
-        lock = FileLock(base / f"{n}.lock")
-        if not lock.exclusive(blocking=False):
-            continue  # another run is using this slot
-        try:
-            path, marker = base / str(n), base / f"{n}.json"
-            submodules = _reusable(path, marker, commit)
-            reused = submodules is not None
-            if submodules is not None:
-                os.utime(marker)  # recently used: not pruned
-            else:
-                marker.unlink(missing_ok=True)
-                shutil.rmtree(path, ignore_errors=True)
-                with reporter.progress(f"checking out {commit[:12]}"):
-                    submodules = materialize(
-                        mirror, commit, path, offline=offline, reporter=reporter
-                    )
-                # Written last: a slot without it (mlrun killed mid-checkout) is rebuilt.
-                atomic_write(marker, json.dumps({"commit": commit, "submodules": submodules}))
-                prune(base.parent, keep=commit)
-        except BaseException:
-            lock.release()
-            raise
-        return Checkout(path, lock.release, submodules, reused)
-    raise PrepareError(
-        f"{_MAX_SLOTS} runs of commit {commit[:12]} are already using checkouts of it",
-        hint="wait for some of them to finish",
-    )
+
+    def _fill(path: Path, marker: Path) -> tuple[dict[str, str], bool]:
+        submodules = _reusable(path, marker, commit)
+        if submodules is not None:
+            os.utime(marker)  # recently used: not pruned
+            return submodules, True
+        marker.unlink(missing_ok=True)
+        shutil.rmtree(path, ignore_errors=True)
+        with reporter.progress(f"checking out {commit[:12]}"):
+            submodules = materialize(mirror, commit, path, offline=offline, reporter=reporter)
+        # Written last: a slot without it (mlrun killed mid-checkout) is rebuilt.
+        atomic_write(marker, json.dumps({"commit": commit, "submodules": submodules}))
+        prune(base.parent, keep=commit)
+        return submodules, False
+
+    def _too_many() -> Exception:
+        return PrepareError(
+            f"{slots.MAX_SLOTS} runs of commit {commit[:12]} are already using checkouts of it",
+            hint="wait for some of them to finish",
+        )
+
+    path, (submodules, reused), release = slots.lease(base, _fill, _too_many)
+    return Checkout(path, release, submodules, reused)
 
 
 def prune(checkouts: Path, *, keep: str, max_age: float = PRUNE_AFTER) -> None:

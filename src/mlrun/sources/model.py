@@ -31,6 +31,9 @@ class Source:
         release: Callable[[], None] | None = None,  # give back a checkout/lock when done
         # The checkout, or the directory the URI names: no project file may lead outside.
         root: Path | None = None,
+        # What the source brings for the environment (a bundle's wheels and image):
+        # {"find_links": (dir, ...), "image_archive": (archive, image id)}.
+        supplies: dict[str, Any] | None = None,
     ) -> None:
         self.project_dir = project_dir
         self.root = root if root is not None else project_dir
@@ -40,6 +43,7 @@ class Source:
         self.code_identity = code_identity
         self.artifacts: dict[str, bytes] = dict(artifacts) if artifacts else {}
         self.release = release
+        self.supplies: dict[str, Any] = supplies or {}
 
     def __repr__(self) -> str:
         return f"Source({self.kind} {self.uri!r} at {self.project_dir})"

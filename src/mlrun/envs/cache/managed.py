@@ -30,6 +30,7 @@ class Inputs:
     warnings: list[str] = field(default_factory=list)  # shown on every run
     build_warnings: list[str] = field(default_factory=list)  # shown when building
     problem: MlrunError | None = None  # raised by prepare() (so the run is recorded)
+    lock: Any = None  # the lock file the build follows (envs.lockfile.Lock), if any
 
 
 class CachedManager(abc.ABC):
@@ -131,6 +132,8 @@ class CachedManager(abc.ABC):
                 if k in marker
             },
         }
+        if inputs.lock is not None:  # every run says which lock its env came from
+            record["lock"] = inputs.lock.describe(plan.project.directory)
         overrides, drop = self.environ(lease.prefix, marker)
         return PrefixEnv(plan, lease, record, overrides, drop)
 

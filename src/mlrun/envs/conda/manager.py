@@ -83,7 +83,7 @@ class CondaManager(CachedManager):
             inputs.problem = exc
             return inputs
         pip = resolve(spec.pip, project.directory, file)
-        channels = [_channel(c, project.directory) for c in spec.channels]
+        channels = [channel_url(c, project.directory) for c in spec.channels]
         inputs.payload = (spec, builder, exe, pip, channels, project.directory)
         inputs.details["builder"] = builder
         inputs.key_parts = {
@@ -93,6 +93,13 @@ class CondaManager(CachedManager):
             "spec": {**spec.canonical(), "channels": channels},
             "files": relative_files(pip.inputs, project.directory),
         }
+        if project.env.kind == "conda_env":
+            from mlrun.envs import lockfile
+
+            inputs.lock = lockfile.find(project, options)
+            if inputs.lock is not None:  # the key follows the lock (and the pip: section)
+                inputs.key_parts["lock"] = inputs.lock.sha256
+                inputs.details["lock"] = inputs.lock.describe(project.directory)
         return inputs
 
     def build(self, inputs: Inputs, ctx: BuildContext, options: EnvOptions) -> dict[str, Any]:
@@ -100,13 +107,25 @@ class CondaManager(CachedManager):
 
         spec, builder, exe, pip, channels, project_dir = inputs.payload
         tools: dict[str, str] = {}
+        lock = inputs.lock
         if exe is None:
             from mlrun.envs.conda import rattler as conda_rattler
 
-            conda_rattler.install(
-                channels or ["conda-forge"], spec.dependencies, ctx.prefix, ctx.log
-            )
+            wanted = (channels or ["conda-forge"], list(spec.dependencies))
+            if lock is not None:
+                from mlrun.envs.conda.lock import locked_specs
+
+                wanted = locked_specs(lock.body, str(lock.path))
+            conda_rattler.install(*wanted, ctx.prefix, ctx.log)
             tools["py-rattler"] = conda_rattler.version()
+        elif lock is not None:  # an explicit list: every conda takes it as it is
+            explicit = ctx.directory / "explicit.txt"
+            explicit.write_text(lock.body + "\n")
+            ctx.log.run(
+                [exe, "create", "--yes", "--prefix", str(ctx.prefix), "--file", str(explicit)],
+                what=f"creating the env from {lock.path.name} with {builder}",
+                cwd=ctx.directory,
+            )
         else:
             self._with_executable(builder, exe, spec, channels, ctx)
             tools[builder] = ctx.log.run([exe, "--version"], what=f"{builder} version").strip()
@@ -242,7 +261,7 @@ def conda_spec(project: Project) -> CondaSpec:
     )
 
 
-def _channel(channel: str, project_dir: Path) -> str:
+def channel_url(channel: str, project_dir: Path) -> str:
     """Local channel paths made absolute URLs (relative ones: to the project)."""
     if channel.startswith((".", "/", "~")):
         return Path(os.path.normpath(project_dir / os.path.expanduser(channel))).as_uri()

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlrun.envs.base import ContainerSpec, EnvOptions, EnvPlan, Launch, PreparedEnv
-from mlrun.envs.docker.settings import CODE_DIR, Settings, resolve
+from mlrun.envs.docker.settings import CODE_DIR, Settings
 from mlrun.reporting import Reporter
 from mlrun.spec.model import Project
 from mlrun.util.redact import register_secret, strip_credentials
@@ -42,7 +42,9 @@ class DockerManager:
     name = "docker"
 
     def plan(self, project: Project, options: EnvOptions) -> EnvPlan:
-        settings = resolve(project, options)
+        from mlrun.envs.docker.lock import settings_for
+
+        settings, _lock = settings_for(project, options)
         return EnvPlan(
             self.name,
             project,
@@ -56,8 +58,9 @@ class DockerManager:
 
     def prepare(self, plan: EnvPlan, reporter: Reporter) -> PreparedEnv:
         from mlrun.envs.docker.engine import connect
+        from mlrun.envs.docker.lock import settings_for
 
-        settings = resolve(plan.project, plan.options)
+        settings, lock = settings_for(plan.project, plan.options)
         for value in settings.env.values():
             register_secret(value)  # masked in every message mlrun writes from now on
         for name in settings.missing_env:
@@ -69,16 +72,22 @@ class DockerManager:
             reporter.warn(f"{where} uses ${name}, which is not set here: it is empty, as in bash")
         client = connect()
         try:
-            return self._prepare(plan, settings, client, reporter)
+            prepared = self._prepare(plan, settings, client, reporter)
         except BaseException:
             client.close()
             raise
+        if lock is not None:
+            prepared.record["lock"] = lock.describe(plan.project.directory)
+        return prepared
 
     def _prepare(
         self, plan: EnvPlan, settings: Settings, client: DockerClient, reporter: Reporter
     ) -> DockerEnv:
         from mlrun.envs.docker.engine import engine_address, ensure_image
         from mlrun.envs.docker.image import code_image, env_image
+        from mlrun.envs.docker.lock import load_archive
+
+        load_archive(client, plan.options, reporter)  # a bundle's image (--with-image)
 
         project_name = plan.project.name or plan.project.directory.name
         record: dict[str, Any] = {

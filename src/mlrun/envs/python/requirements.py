@@ -94,7 +94,7 @@ def _line(text: str, base: Path, project_dir: Path, file: str, depth: int) -> Re
     """One line; `base` is where -r/-c paths are relative to (the referencing file's
     folder), while package paths are relative to the project (pip's working directory)."""
     found = Requirements()
-    option, value = _split_option(text)
+    option, value = split_option(text)
     if option in ("-r", "-c"):
         path = _existing(base, value, file, text, want_dir=False)
         data = path.read_bytes()
@@ -109,7 +109,7 @@ def _line(text: str, base: Path, project_dir: Path, file: str, depth: int) -> Re
                     found.unpinned += inner.unpinned
         return found
     if option in ("-e", "-f"):
-        if _looks_local(value):
+        if looks_local(value):
             path = _existing(project_dir, value, file, text, want_dir=None)
             found.inputs[str(path)] = fingerprint(path)
             found.lines.append(f"{option} {path}")
@@ -119,7 +119,7 @@ def _line(text: str, base: Path, project_dir: Path, file: str, depth: int) -> Re
     if option is not None:
         found.lines.append(text)  # --index-url and friends: passed through
         return found
-    if _looks_local(text):
+    if looks_local(text):
         path = _existing(project_dir, text, file, text, want_dir=None)
         found.inputs[str(path)] = fingerprint(path)
         found.lines.append(str(path))
@@ -131,7 +131,7 @@ def _line(text: str, base: Path, project_dir: Path, file: str, depth: int) -> Re
     return found
 
 
-def _split_option(text: str) -> tuple[str | None, str]:
+def split_option(text: str) -> tuple[str | None, str]:
     if not text.startswith("-"):
         return None, text
     for spelled, option in (*_FILE_OPTIONS.items(), *_PATH_OPTIONS.items()):
@@ -145,7 +145,7 @@ def _split_option(text: str) -> tuple[str | None, str]:
     return text.split()[0], text
 
 
-def _looks_local(value: str) -> bool:
+def looks_local(value: str) -> bool:
     if "://" in value or " @ " in value or value.startswith("git+"):
         return False
     return value.startswith((".", "/", "~")) or os.sep in value

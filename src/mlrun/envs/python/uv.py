@@ -48,7 +48,12 @@ class UvManager(PythonEnvManager):
         )
 
     def install(
-        self, ctx: BuildContext, requirements: list[Path], options: EnvOptions, cwd: Path
+        self,
+        ctx: BuildContext,
+        requirements: list[Path],
+        options: EnvOptions,
+        cwd: Path,
+        flags: tuple[str, ...] = (),
     ) -> None:
         # One resolution for build dependencies and dependencies together: uv isolates
         # sdist builds itself, so nothing needs the build dependencies installed first.
@@ -61,6 +66,7 @@ class UvManager(PythonEnvManager):
                 "--python",
                 str(ctx.prefix / "bin" / "python"),
                 *index_args("uv", options),
+                *flags,
                 *files,
             ],
             what="installing dependencies",

@@ -67,6 +67,11 @@ class PythonEnvManager(CachedManager):
             "spec": spec.canonical(),
             "files": files,
         }
+        if project.env.kind == "python_env":
+            from mlrun.envs.python.lock import follow_lock
+
+            if follow_lock(inputs, project, options, found):
+                deps.unpinned = []  # the lock pins every package
         if any(line.startswith("-e ") for line in deps.lines):
             # an editable install points at this very checkout
             inputs.key_parts["project_dir"] = str(project.directory)
@@ -91,7 +96,11 @@ class PythonEnvManager(CachedManager):
                 files.append(ctx.directory / f"{name}.txt")
                 files[-1].write_text("\n".join(reqs.lines) + "\n")
         info: dict[str, Any] = {}
-        if spec.converted:
+        if inputs.lock is not None:
+            from mlrun.envs.python.lock import install_lock
+
+            install_lock(self, ctx, inputs.lock, options, project_dir)
+        elif spec.converted:
             from mlrun.envs.python.besteffort import install_best_effort
 
             installed, skipped = install_best_effort(
@@ -127,9 +136,15 @@ class PythonEnvManager(CachedManager):
 
     @abc.abstractmethod
     def install(
-        self, ctx: BuildContext, requirements: list[Path], options: EnvOptions, cwd: Path
+        self,
+        ctx: BuildContext,
+        requirements: list[Path],
+        options: EnvOptions,
+        cwd: Path,
+        flags: tuple[str, ...] = (),
     ) -> None:
-        """Install the build dependencies' file (if any), then the dependencies'."""
+        """Install the build dependencies' file (if any), then the dependencies' (with
+        `flags` added to the installer's command: `--require-hashes --no-deps`)."""
 
     @abc.abstractmethod
     def tools(self, ctx: BuildContext) -> dict[str, str]: ...
@@ -169,7 +184,8 @@ def index_args(tool: str, options: EnvOptions) -> list[str]:
     PIP_INDEX_URL, UV_INDEX_URL...) applies as usual; MLRUN_FIND_LINKS adds local wheel
     directories for both tools, and --offline forbids the network."""
     args: list[str] = []
-    for link in os.environ.get("MLRUN_FIND_LINKS", "").replace(os.pathsep, " ").split():
+    links = os.environ.get("MLRUN_FIND_LINKS", "").replace(os.pathsep, " ").split()
+    for link in [*options.find_links, *links]:  # a bundle's wheels first
         args += ["--find-links", link]
     if options.offline:
         args.append("--offline" if tool == "uv" else "--no-index")

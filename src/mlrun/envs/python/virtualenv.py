@@ -51,7 +51,12 @@ class VirtualenvManager(PythonEnvManager):
             seed_pip(ctx, interpreter, options)
 
     def install(
-        self, ctx: BuildContext, requirements: list[Path], options: EnvOptions, cwd: Path
+        self,
+        ctx: BuildContext,
+        requirements: list[Path],
+        options: EnvOptions,
+        cwd: Path,
+        flags: tuple[str, ...] = (),
     ) -> None:
         for path in requirements:  # as MLflow: build dependencies first, then the rest
             what = "build dependencies" if path.stem.startswith("build") else "dependencies"
@@ -64,6 +69,7 @@ class VirtualenvManager(PythonEnvManager):
                     "--disable-pip-version-check",
                     "--no-input",
                     *index_args("pip", options),
+                    *flags,
                     "-r",
                     str(path),
                 ],
