@@ -9,11 +9,12 @@ Nothing here prints; progress goes through the Reporter."""
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from mlrun.envs.base import EnvOptions, EnvPlan, Launch, PreparedEnv
+from mlrun.errors import MlrunError
 from mlrun.execution.supervisor import DEFAULT_GRACE, Cancel
 from mlrun.reporting import Reporter
 from mlrun.sources.model import Source
@@ -44,6 +45,8 @@ class RunRequest(NamedTuple):
     run_id: str | None = None
     backend: str = "local"  # where the command starts (mlrun.backends)
     backend_config: Mapping[str, Any] = EMPTY  # -c/--backend-config, parsed
+    experiment_id: str | None = None  # --experiment-id, checked by check_experiment()
+    storage_dir: str | None = None  # where remote `path` parameter values are downloaded
 
 
 class Plan:
@@ -61,6 +64,8 @@ class Plan:
         env_plan: EnvPlan,
         backend: Backend,
         warnings: list[str] | None = None,
+        problems: list[MlrunError] | None = None,
+        downloads: Mapping[str, str] = EMPTY,
     ) -> None:
         self.request = request
         self.source = source
@@ -71,6 +76,9 @@ class Plan:
         self.env_plan = env_plan
         self.backend = backend
         self.warnings: list[str] = warnings if warnings is not None else []
+        # What would stop the run (a dry run plans on and lists them; empty otherwise).
+        self.problems: list[MlrunError] = problems if problems is not None else []
+        self.downloads = downloads  # {parameter: remote URI} fetched to --storage-dir
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -93,7 +101,11 @@ class Plan:
                 self.env_plan, self.command, self.source.project_dir, self.request.backend_config
             ),
             "warnings": self.warnings,
+            "problems": [_problem_json(p) for p in self.problems],
         }
+        if self.request.storage_dir is not None:
+            data["storage_dir"] = self.request.storage_dir
+            data["downloads"] = dict(self.downloads)
         if self.command.argv is not None:
             data["argv"] = list(self.command.argv)
         else:
@@ -102,6 +114,11 @@ class Plan:
                 data["shell_script"] = self.command.script
                 data["shell_env"] = dict(self.command.env)
         return data
+
+
+def _problem_json(problem: MlrunError) -> dict[str, Any]:
+    # exit_code: what the run would exit with (the dry run itself exits 2).
+    return {"message": problem.message, "hint": problem.hint, "exit_code": problem.exit_code}
 
 
 class RunResult:
@@ -157,12 +174,77 @@ def open_project(request: RunRequest, reporter: Reporter, *, warn: bool = True) 
     return Opened(source, project, warnings)
 
 
+def check_store_options(request: RunRequest) -> RunRequest:
+    """What the run store must say about the request, asked before anything is fetched
+    or built (UsageError, exit 2):
+
+    --experiment-id, as `mlflow run` takes it: the id of an experiment that exists in
+    the store; its name then goes on the record. With --experiment-name too, a mistake.
+    --run-id: the record is created under that id, so no run of the store may have it
+    yet."""
+    from mlrun.errors import UsageError
+
+    if request.experiment_id is None and request.run_id is None:
+        return request  # the usual run opens no store here
+    if request.experiment_id is not None and request.experiment_name is not None:
+        raise UsageError(
+            "--experiment-name and --experiment-id both choose the experiment; give one",
+            hint="--experiment-name creates the experiment when missing, "
+            "--experiment-id must name one that exists",
+        )
+    from mlrun.tracking import open_store
+
+    with open_store(request.tracking_uri) as store:
+        if request.experiment_id is not None:
+            wanted = request.experiment_id.strip()
+            name = store.experiment_name(wanted)
+            if name is None:
+                raise UsageError(
+                    f"no experiment has the id {wanted!r} in the run store {store.uri}",
+                    hint="`mlrun runs list --json` shows each run's experiment_id; "
+                    "--experiment-name NAME creates an experiment",
+                )
+            request = request._replace(experiment_name=name)
+        if request.run_id is not None:
+            _refuse_taken_run_id(store, request.run_id)
+    return request
+
+
+def _refuse_taken_run_id(store: RunStore, run_id: str) -> None:
+    from mlrun.errors import RunNotFoundError, UsageError
+
+    try:
+        existing = store.get_run(run_id)
+    except RunNotFoundError:  # none, or only prefix matches (ambiguous or not)
+        return
+    if existing.run_id != run_id:  # a unique prefix match: another run
+        return
+    raise UsageError(
+        f"--run-id {run_id}: the run store {store.uri} already holds that run "
+        f"({existing.status}), and a run is never recorded twice",
+        hint="give a new id, or leave --run-id out",
+    )
+
+
+def refuse_run_id_for_workflow(request: RunRequest) -> None:
+    """A workflow records a run of its own and one per step: one id cannot name them."""
+    from mlrun.errors import UsageError
+
+    if request.run_id is not None:
+        raise UsageError(
+            f"--run-id names the run of an entry point, and {request.entry_point!r} is a "
+            "workflow (a run of its own and one per step)",
+            hint="drop --run-id",
+        )
+
+
 def plan_unless_workflow(
     opened: Opened,
     request: RunRequest,
     reporter: Reporter,
     *,
     workflow_flags: Sequence[str] = (),
+    dry_run: bool = False,
 ) -> Plan | None:
     """Entry point or workflow: the one decision `mlrun run` and `mlrun.run()` both take
     once the project is open (`-e NAME` names either). None when `request.entry_point`
@@ -182,15 +264,22 @@ def plan_unless_workflow(
             f"{workflow_flags[0]} only applies to workflows, and {name!r} is an entry point",
             hint="declare a workflow under `workflows:` in the MLproject, or drop the option",
         )
-    return plan_entry_point(opened, request, reporter)
+    return plan_entry_point(opened, request, reporter, dry_run=dry_run)
 
 
-def plan_entry_point(opened: Opened, request: RunRequest, reporter: Reporter) -> Plan:
-    """Plan one entry point of an opened project (does not close the source)."""
+def plan_entry_point(
+    opened: Opened, request: RunRequest, reporter: Reporter, *, dry_run: bool = False
+) -> Plan:
+    """Plan one entry point of an opened project (does not close the source).
+
+    A `dry_run` plan is made even when the run could not start here (a parameter
+    missing, an env file that cannot be built, a missing interpreter, an unset variable
+    in a docker volume): each such error lands in `Plan.problems` instead of being
+    raised, and nothing is downloaded."""
     from mlrun.backends import get_backend
     from mlrun.errors import UsageError
     from mlrun.spec.entrypoints import get_entry_point
-    from mlrun.spec.params import resolve_parameters, undeclared
+    from mlrun.spec.params import remote_paths, resolve_parameters, undeclared
     from mlrun.spec.render import render_command
 
     cwd = request.cwd or Path.cwd()
@@ -206,13 +295,29 @@ def plan_entry_point(opened: Opened, request: RunRequest, reporter: Reporter) ->
             hint="run a directory or repository holding an MLproject, or a "
             ".py/.sh file in it with -e",
         ) from exc
-    params = resolve_parameters(entry_point, request.parameters, cwd)
+    problems: list[MlrunError] | None = [] if dry_run else None
+    params = resolve_parameters(entry_point, request.parameters, cwd, problems)
     for typo, note in undeclared(entry_point, params.extra):
         (reporter.warn if typo else reporter.info)(note)
-    command = render_command(entry_point, params)
-    env_plan = plan_env(opened, request)
+    downloads = remote_paths(entry_point, params.values) if request.storage_dir else {}
+    if downloads and not dry_run:
+        from mlrun.sources.download import download
+
+        assert request.storage_dir is not None
+        local = download(downloads, request.storage_dir, reporter)
+        params = params._replace(values={**params.values, **local})
+    command = _attempt(
+        problems,
+        lambda: render_command(entry_point, params),
+        lambda: Command(None, entry_point.command, entry_point.command),
+    )
+    env_plan = _attempt(
+        problems, lambda: plan_env(opened, request), lambda: _unplanned_env(opened, request)
+    )
+    if problems is not None and env_plan.problem is not None:
+        problems.append(_as_error(env_plan.problem))
     backend = get_backend(request.backend)
-    backend.check(env_plan, request.backend_config)
+    _attempt(problems, lambda: backend.check(env_plan, request.backend_config), lambda: None)
     return Plan(
         request,
         opened.source,
@@ -223,6 +328,47 @@ def plan_entry_point(opened: Opened, request: RunRequest, reporter: Reporter) ->
         env_plan,
         backend,
         list(opened.warnings),
+        problems,
+        downloads,
+    )
+
+
+_T = TypeVar("_T")
+
+
+def _attempt(
+    problems: list[MlrunError] | None, step: Callable[[], _T], fallback: Callable[[], _T]
+) -> _T:
+    """`step()`; for a dry run (`problems` is a list), its MlrunError is listed there and
+    `fallback()` stands in for its result."""
+    if problems is None:
+        return step()
+    try:
+        return step()
+    except MlrunError as exc:
+        problems.append(exc)
+        return fallback()
+
+
+def _as_error(problem: Exception) -> MlrunError:
+    return problem if isinstance(problem, MlrunError) else MlrunError(str(problem))
+
+
+def _unplanned_env(opened: Opened, request: RunRequest) -> EnvPlan:
+    """What a dry run shows for an environment that cannot be planned."""
+    from mlrun.envs import choose_manager
+
+    try:
+        name = choose_manager(opened.project.env, request.env_manager)
+    except MlrunError:
+        name = request.env_manager or opened.project.env.kind
+    return EnvPlan(
+        name,
+        opened.project,
+        request.env_options,
+        key=None,
+        cached=False,
+        description=f"{name} environment (cannot be planned here)",
     )
 
 

@@ -79,8 +79,6 @@ def test_missing_project_dir(tmp_path: Path) -> None:
     [
         ["-b", "kubernetes"],
         ["--backend-config", '{"zone": "a"}'],  # the local backend has no settings yet
-        ["--experiment-id", "1"],
-        ["--storage-dir", "/tmp"],
     ],
 )
 def test_mlflow_options_not_implemented_yet_fail_clearly(tmp_path: Path, args: list[str]) -> None:

@@ -32,6 +32,9 @@ class EnvOptions(NamedTuple):
     docker_args: Mapping[str, str | None] = EMPTY
     keep_container: bool = False
     offline: bool = False
+    # docker: registry login for pulls, MLflow's docker_auth (username, password,
+    # registry, ...). Never part of an env key, never recorded.
+    docker_auth: Mapping[str, str] | None = None
 
 
 class EnvPlan(NamedTuple):
@@ -43,6 +46,9 @@ class EnvPlan(NamedTuple):
     description: str = ""  # one line for --dry-run ("uv env 3f2a... (cached)")
     details: Mapping[str, Any] = EMPTY
     starts: str = "process"  # what the env starts: "process" | "container" (backends check)
+    # Why prepare() will fail (a missing interpreter): raised then, so that the run is
+    # recorded; a dry run lists it among the plan's problems.
+    problem: Exception | None = None
 
 
 class Launch:

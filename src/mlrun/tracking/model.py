@@ -90,6 +90,7 @@ class Run(NamedTuple):
     outputs: dict[str, Any]
     artifacts: list[Artifact]
     heartbeat_time: float | None = None
+    experiment_id: str = ""  # the store's id of `experiment` (--experiment-id takes it)
 
     def to_json(self) -> dict[str, Any]:
         data = self._asdict()
