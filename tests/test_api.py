@@ -150,6 +150,7 @@ def test_synchronous_failure_says_what_failed(tmp_path: Path) -> None:
     assert json.loads(error.serialize_as_json())["message"] == str(error)
 
 
+@pytest.mark.slow  # imports mlflow in its tool venv: several seconds
 def test_execution_exception_has_mlflows_shape(tmp_path: Path) -> None:
     """Compared with the real class in the MLflow tool venv: the same public names, and
     the same JSON and HTTP status for the same message."""
