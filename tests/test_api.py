@@ -176,3 +176,22 @@ def test_execution_exception_has_mlflows_shape(tmp_path: Path) -> None:
     assert ours.get_http_status_code() == status
     assert json.loads(invalid.serialize_as_json()) == json.loads(invalid_json)
     assert invalid.get_http_status_code() == invalid_status
+
+
+def test_run_id_storage_dir_and_docker_auth_are_taken(tmp_path: Path) -> None:
+    """mlrun.run() takes mlflow.projects.run()'s arguments; each is checked as the CLI
+    checks its option (UsageError before anything runs)."""
+    project = str(_project(tmp_path))
+    chosen = "feedface" * 4
+    submitted = mlrun.run(project, run_id=chosen, storage_dir=str(tmp_path / "s"), echo=False)
+    assert submitted.run_id == chosen
+    assert open_store().get_run(chosen).status == "FINISHED"
+    with pytest.raises(UsageError, match="already holds that run"):
+        mlrun.run(project, run_id=chosen, echo=False)
+    with pytest.raises(UsageError, match="is not a run id"):
+        mlrun.run(project, run_id="../x", echo=False)
+    with pytest.raises(UsageError, match="unknown key 'user'"):
+        mlrun.run(project, docker_auth={"user": "u"}, echo=False)
+    with pytest.raises(UsageError, match="--docker-auth: only for docker_env projects"):
+        mlrun.run(project, docker_auth={"username": "u", "password": "p"}, echo=False)
+    assert len(open_store().search_runs()) == 1
