@@ -65,6 +65,7 @@ def test_docker_auth_logs_in_before_the_pull(
     anonymous = mlrun("run", str(project))
     assert anonymous.returncode == 125
     assert "could not be pulled" in anonymous.stderr
+    assert "no basic auth credentials" in anonymous.stderr
 
     wrong = json.dumps(
         {"registry": login.address, "username": login.username, "password": "not-the-password"}
@@ -119,3 +120,34 @@ def test_docker_auth_is_refused_for_a_project_without_docker(tmp_path: Path) -> 
     project = write_project(tmp_path / "p", 'entry_points:\n  main: {command: "true"}\n')
     proc = cli("run", str(project), "--docker-auth", '{"username": "u", "password": "p"}')
     assert proc.returncode == 2 and "--docker-auth" in proc.stderr
+
+
+@pytest.mark.slow
+def test_docker_auth_reaches_a_dockerfile_build(
+    tmp_path: Path,
+    private_image: tuple[str, Any],
+    project_name: str,
+    no_leftover_containers: None,
+) -> None:
+    """A Dockerfile FROM an image of the auth registry builds with the same login."""
+    image, login = private_image
+    project = write_project(
+        tmp_path / project_name,
+        """\
+        docker_env:
+          dockerfile: Dockerfile
+        entry_points:
+          main: {command: "cat /built"}
+        """,
+        {"Dockerfile": f"FROM {image}\nRUN echo built-on-private-base > /built\n"},
+    )
+    anonymous = mlrun("run", str(project))
+    assert anonymous.returncode == 125, anonymous.stderr
+    assert "no basic auth credentials" in anonymous.stderr
+    auth = json.dumps(
+        {"registry": login.address, "username": login.username, "password": login.password}
+    )
+    ok = mlrun("run", str(project), "--docker-auth", auth)
+    assert ok.returncode == 0, ok.stderr
+    assert "built-on-private-base" in ok.stdout
+    assert login.password not in ok.stdout + ok.stderr
