@@ -215,3 +215,25 @@ def test_storage_dir_download_failures(tmp_path: Path, http_server: str) -> None
     )
     assert not_dir.returncode == 2 and "cannot create a directory there" in not_dir.stderr
     assert open_store().search_runs() == []  # all before the run started
+
+
+@pytest.mark.slow  # starts the real mlflow CLI (several seconds)
+def test_every_option_of_mlflow_run_is_an_option_of_mlrun_run() -> None:
+    import re
+    import subprocess
+
+    from tests import services
+    from tests.conftest import require_service
+
+    mlflow = services.mlflow_executable()
+    require_service(mlflow is not None, services.NO_MLFLOW)
+    assert mlflow is not None
+    theirs = subprocess.run(
+        [mlflow, "run", "--help"], capture_output=True, text=True, check=True, timeout=300
+    ).stdout
+    ours = cli("run", "--help").stdout
+    wanted = set(re.findall(r"^  (?:-\w, )?(--[a-z][a-z-]+)", theirs, re.M)) - {"--help"}
+    assert {"--experiment-id", "--run-id", "--storage-dir", "--backend-config"} <= wanted
+    assert len(wanted) == 13  # the help's option lines, parsed
+    missing = sorted(o for o in wanted if not re.search(rf"^\s+(?:-\w, )?{o}\b", ours, re.M))
+    assert missing == []
