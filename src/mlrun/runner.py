@@ -118,7 +118,10 @@ class Plan:
 
 def _problem_json(problem: MlrunError) -> dict[str, Any]:
     # exit_code: what the run would exit with (the dry run itself exits 2).
-    return {"message": problem.message, "hint": problem.hint, "exit_code": problem.exit_code}
+    from mlrun.util.redact import redact
+
+    hint = redact(problem.hint) if problem.hint else None
+    return {"message": redact(problem.message), "hint": hint, "exit_code": problem.exit_code}
 
 
 class RunResult:

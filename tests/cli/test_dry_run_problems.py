@@ -100,8 +100,9 @@ def test_env_file_that_cannot_be_built_and_a_missing_parameter_text_output(
     assert any("missing-requirements.txt" in m for m in messages)
     text = cli("run", str(project), "--dry-run", "-P", "alpha=zero")
     assert text.returncode == 2
-    assert "argv:" in text.stdout and "problems (the run would stop):" in text.stdout
-    assert "missing-requirements.txt" in text.stdout
+    assert "argv:" in text.stdout and "problems:     3 (the run would stop" in text.stdout
+    errors = [line for line in text.stderr.splitlines() if line.startswith("mlrun: error: ")]
+    assert len(errors) == 3 and any("missing-requirements.txt" in e for e in errors)
 
 
 def test_shell_mode_plan_with_a_problem(tmp_path: Path) -> None:

@@ -236,7 +236,9 @@ def run(
                 dump_json(the_plan.to_json())
             else:
                 _print_plan(the_plan)
-            # A plan that could not run here is not a success: CI reads the exit code.
+            # A plan that could not run here is not a success: CI reads the exit code,
+            # and each problem is an error line, as the run would have printed it.
+            _print_problems(the_plan.problems)
             return EXIT_USAGE if the_plan.problems else 0
         return _execute(the_plan, reporter, tracking_uri=tracking_uri, as_json=as_json)
 
@@ -315,8 +317,14 @@ def _print_plan(the_plan: object) -> None:
     for name, uri in data.get("downloads", {}).items():
         click.echo(f"download:     {name}: {uri} -> under {data['storage_dir']}")
     if the_plan.problems:
-        click.echo("problems (the run would stop):")
-        for problem in the_plan.problems:
-            click.echo(f"  - {problem.message}")
-            if problem.hint:
-                click.echo(f"    hint: {problem.hint}")
+        count = len(the_plan.problems)
+        click.echo(f"problems:     {count} (the run would stop; the errors follow on stderr)")
+
+
+def _print_problems(problems: list[Any]) -> None:
+    from mlrun.util.redact import redact
+
+    for problem in problems:
+        click.echo(f"mlrun: error: {redact(problem.message)}", err=True)
+        if problem.hint:
+            click.echo(f"  hint: {redact(problem.hint)}", err=True)
