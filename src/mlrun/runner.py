@@ -23,6 +23,8 @@ from mlrun.tracking.base import RunStore
 
 if TYPE_CHECKING:
     from mlrun.backends.base import Backend
+    from mlrun.tracking.mlflow import Tracker
+    from mlrun.tracking.model import Run
 
 
 class RunRequest(NamedTuple):
@@ -97,6 +99,7 @@ class Plan:
                 **{k: v for k, v in self.env_plan.details.items() if k != "inputs"},
             },
             "source": self.source.provenance,
+            "mlflow": _mlflow_plan(),
             "backend": self.backend.describe(
                 self.env_plan, self.command, self.source.project_dir, self.request.backend_config
             ),
@@ -122,6 +125,18 @@ def _problem_json(problem: MlrunError) -> dict[str, Any]:
 
     hint = redact(problem.hint) if problem.hint else None
     return {"message": redact(problem.message), "hint": hint, "exit_code": problem.exit_code}
+
+
+def _mlflow_plan() -> dict[str, str | None]:
+    """Where the run's MLflow run would go (nothing is created for a dry run)."""
+    from mlrun.tracking.mlflow import mode
+    from mlrun.util.redact import strip_credentials
+
+    try:
+        kind, uri = mode()
+    except MlrunError:  # a store mlrun cannot serve: among a dry run's problems
+        return {"mode": "unsupported", "tracking_uri": None}
+    return {"mode": kind, "tracking_uri": strip_credentials(uri) if uri else None}
 
 
 class RunResult:
@@ -284,6 +299,7 @@ def plan_entry_point(
     from mlrun.spec.entrypoints import get_entry_point
     from mlrun.spec.params import remote_paths, resolve_parameters, undeclared
     from mlrun.spec.render import render_command
+    from mlrun.tracking.mlflow import mode as mlflow_mode
 
     cwd = request.cwd or Path.cwd()
     project = opened.project
@@ -300,6 +316,8 @@ def plan_entry_point(
         ) from exc
     problems: list[MlrunError] | None = [] if dry_run else None
     params = resolve_parameters(entry_point, request.parameters, cwd, problems)
+    # An MLFLOW_TRACKING_URI mlrun cannot serve is bad input (exit 2).
+    _attempt(problems, mlflow_mode, lambda: None)
     for typo, note in undeclared(entry_point, params.extra):
         (reporter.warn if typo else reporter.info)(note)
     downloads = remote_paths(entry_point, params.values) if request.storage_dir else {}
@@ -403,12 +421,15 @@ def execute(
     from mlrun.execution.logs import LogSink
     from mlrun.recording import finish_on_error
 
-    run_id, run_root, launch = _create_record(the_plan, store)
+    record, run_root, launch = _create_record(the_plan, store)
+    run_id = record.run_id
     if on_record is not None:
         on_record(run_id)
     sink = LogSink(run_root / "logs", echo=the_plan.request.echo)
     env: PreparedEnv | None = None
+    tracker: Tracker | None = None
     try:
+        tracker = _mlflow_prepare(record, store, launch, reporter)
         env = _prepare_env(the_plan, store, run_id, reporter)
         outcome = _supervise(
             the_plan, env, launch, sink, store, reporter, forward_signals, cancel, on_start
@@ -416,6 +437,8 @@ def execute(
     except BaseException as exc:
         if isinstance(exc, MlrunError):
             sink.note(str(exc))
+        if tracker is not None:
+            tracker.finish(store, _status_of(exc), reporter)
         finish_on_error(store, run_id, exc)
         raise
     finally:
@@ -423,15 +446,32 @@ def execute(
         if env is not None:
             env.release()
     _record_outputs(store, run_id, launch.run_dir, reporter)
+    tracker.finish(store, outcome.status, reporter)  # what the MLflow client logged
     store.finish_run(run_id, outcome.status, outcome.exit_code, outcome.reason)
     return RunResult(run_id, outcome.status, outcome.exit_code, outcome.reason)
 
 
-def _create_record(the_plan: Plan, store: RunStore) -> tuple[str, Path, Launch]:
+def _mlflow_prepare(record: Run, store: RunStore, launch: Launch, reporter: Reporter) -> Tracker:
+    """The run's MLflow context (tracking/mlflow): its variables join the command's."""
+    from mlrun.tracking.mlflow import prepare
+
+    tracker = prepare(record, store, reporter)
+    launch.run_env = {**launch.run_env, **tracker.env}
+    launch.host_network = launch.host_network or tracker.host_network
+    return tracker
+
+
+def _status_of(exc: BaseException) -> str:
+    from mlrun.tracking.model import FAILED, KILLED
+
+    return KILLED if isinstance(exc, KeyboardInterrupt) else FAILED
+
+
+def _create_record(the_plan: Plan, store: RunStore) -> tuple[Run, Path, Launch]:
     from mlrun import recording
 
     command = the_plan.command
-    run_id, run_root, experiment = recording.create(
+    record, run_root = recording.create(
         store,
         the_plan.request,
         the_plan.source,
@@ -443,6 +483,7 @@ def _create_record(the_plan: Plan, store: RunStore) -> tuple[str, Path, Launch]:
         env={"kind": the_plan.env_plan.manager, "key": the_plan.env_plan.key},
         tags=dict(the_plan.request.tags),
     )
+    run_id, experiment = record.run_id, record.experiment
     run_dir = run_root / "outputs"
     _save_source_artifacts(the_plan.source, run_dir)
     launch = Launch(
@@ -458,7 +499,7 @@ def _create_record(the_plan: Plan, store: RunStore) -> tuple[str, Path, Launch]:
         run_id=run_id,
         host_paths=_host_paths(the_plan),
     )
-    return run_id, run_root, launch
+    return record, run_root, launch
 
 
 def _host_paths(the_plan: Plan) -> tuple[Path, ...]:
