@@ -211,9 +211,13 @@ def check_store_options(request: RunRequest) -> RunRequest:
             "--experiment-id must name one that exists",
         )
     from mlrun.tracking import open_store
+    from mlrun.tracking.mlflow import mode
 
+    kind, server = mode()
+    if kind == "server":  # ids are the tracking server's, as for `mlflow run`
+        request = _on_server(request, server)
     with open_store(request.tracking_uri) as store:
-        if request.experiment_id is not None:
+        if request.experiment_id is not None and kind != "server":
             wanted = request.experiment_id.strip()
             name = store.experiment_name(wanted)
             if name is None:
@@ -225,6 +229,28 @@ def check_store_options(request: RunRequest) -> RunRequest:
             request = request._replace(experiment_name=name)
         if request.run_id is not None:
             _refuse_taken_run_id(store, request.run_id)
+    return request
+
+
+def _on_server(request: RunRequest, uri: str) -> RunRequest:
+    """--experiment-id names an experiment of the MLflow tracking server; --run-id a run
+    there to attach to, whose experiment the run joins."""
+    from mlrun.errors import UsageError
+    from mlrun.tracking.mlflow.server import existing_run, experiment_name
+
+    if request.experiment_id is not None:
+        request = request._replace(
+            experiment_name=experiment_name(uri, request.experiment_id.strip())
+        )
+    if request.run_id is not None:
+        _, name = existing_run(uri, request.run_id)
+        if request.experiment_name not in (None, name):
+            raise UsageError(
+                f"--run-id {request.run_id} is a run of the experiment {name!r} on the "
+                f"MLflow tracking server, not of {request.experiment_name!r}",
+                hint="leave the experiment out: an attached run stays in its own",
+            )
+        request = request._replace(experiment_name=name)
     return request
 
 
@@ -429,7 +455,8 @@ def execute(
     env: PreparedEnv | None = None
     tracker: Tracker | None = None
     try:
-        tracker = _mlflow_prepare(record, store, launch, reporter)
+        attach = the_plan.request.run_id is not None  # --run-id: a server run, if any
+        tracker = _mlflow_prepare(record, store, launch, reporter, attach)
         env = _prepare_env(the_plan, store, run_id, reporter)
         outcome = _supervise(
             the_plan, env, launch, sink, store, reporter, forward_signals, cancel, on_start
@@ -451,11 +478,13 @@ def execute(
     return RunResult(run_id, outcome.status, outcome.exit_code, outcome.reason)
 
 
-def _mlflow_prepare(record: Run, store: RunStore, launch: Launch, reporter: Reporter) -> Tracker:
+def _mlflow_prepare(
+    record: Run, store: RunStore, launch: Launch, reporter: Reporter, attach: bool
+) -> Tracker:
     """The run's MLflow context (tracking/mlflow): its variables join the command's."""
     from mlrun.tracking.mlflow import prepare
 
-    tracker = prepare(record, store, reporter)
+    tracker = prepare(record, store, reporter, attach=attach)
     launch.run_env = {**launch.run_env, **tracker.env}
     launch.host_network = launch.host_network or tracker.host_network
     return tracker
