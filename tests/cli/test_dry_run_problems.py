@@ -165,3 +165,13 @@ def test_every_corpus_entry_point_gives_a_command(
     assert code == (2 if plan["problems"] else 0), plan["problems"]
     for problem in plan["problems"]:
         assert problem["message"] and problem["exit_code"] in (2, 125)
+
+
+def test_a_tracking_store_mlrun_cannot_serve_is_a_problem(tmp_path: Path) -> None:
+    project = write_project(tmp_path / "p", 'entry_points:\n  main: {command: "echo hi"}\n')
+    env = dict(__import__("os").environ, MLFLOW_TRACKING_URI="sqlite:///mlflow.db")
+    code, plan = _dry(project, env=env)
+    assert code == 2 and plan["argv"] == ["echo", "hi"]
+    assert plan["mlflow"]["mode"] == "unsupported"
+    [problem] = plan["problems"]
+    assert "MLFLOW_TRACKING_URI is a database store" in problem["message"]
