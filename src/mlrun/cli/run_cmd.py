@@ -66,7 +66,8 @@ from mlrun.envs import CHOICES as ENV_MANAGERS
     default=None,
     metavar="ID",
     help="Experiment to record the run under, by the id the run store gave it "
-    "(`mlrun runs list --json`: experiment_id); it must exist.",
+    "(`mlrun runs list --json`: experiment_id), or the tracking server's when "
+    "MLFLOW_TRACKING_URI names one; it must exist.",
 )
 @click.option("--run-name", default=None, help="A name for the run.")
 @click.option(
