@@ -42,6 +42,8 @@ def run(
     cwd: str | Path | None = None,
     tags: Mapping[str, str] | None = None,
     workflow_options: Mapping[str, Any] | None = None,
+    mount_code: bool = False,
+    keep_workdir: bool = False,
 ) -> SubmittedRun:
     """Run an entry point of a project; returns a SubmittedRun.
 
@@ -61,7 +63,11 @@ def run(
     `entry_point` may name a workflow of the project: the SubmittedRun is then the
     workflow's run, and `workflow_options` takes the CLI's workflow options by name
     (workflow/options.py: jobs, keep_going, force, force_steps, no_cache, from_steps,
-    only; resume=True for the latest run of the workflow, or resume="RUN_ID")."""
+    only; resume=True for the latest run of the workflow, or resume="RUN_ID").
+
+    docker_env projects: the run gets a writable copy of the code; `mount_code=True`
+    mounts it read-only instead, `build_image=True` bakes it into an image, and
+    `keep_workdir=True` keeps the files the run left there as artifacts."""
     from mlrun import runner
     from mlrun.backends import get_backend
     from mlrun.backends.config import parse_config
@@ -86,6 +92,8 @@ def run(
         echo=echo,
         env_options=EnvOptions(
             build_image=build_image,
+            mount_code=mount_code,
+            keep_workdir=keep_workdir,
             docker_args={
                 str(k): (None if v is None or v is True else str(v))
                 for k, v in (docker_args or {}).items()

@@ -580,7 +580,7 @@ def _supervise(
         except StoreError as exc:  # a busy store must not stop the command
             reporter.debug(f"heartbeat not recorded: {exc}")
 
-    return supervise(
+    outcome = supervise(
         child,
         sink,
         grace=request.grace_period,
@@ -588,6 +588,11 @@ def _supervise(
         cancel=cancel,
         tick=_heartbeat,
     )
+    found = child.recorded()  # e.g. the files a container's run left in its workdir
+    if found:
+        env.record.update(found)
+        store.update_run(launch.run_id, env=dict(env.record))
+    return outcome
 
 
 def _record_outputs(store: RunStore, run_id: str, run_dir: Path, reporter: Reporter) -> None:

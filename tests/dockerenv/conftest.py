@@ -58,14 +58,28 @@ def mlrun_containers(client: Any) -> set[str]:
     }
 
 
+def mlrun_volumes(client: Any) -> set[str]:
+    """Names of the volumes (a run's writable working directory) of this test's runs."""
+    ours = _this_tests_run_ids()
+    listed = client.volumes.list(filters={"label": RUN_LABEL})
+    return {v.name for v in listed if (v.attrs.get("Labels") or {}).get(RUN_LABEL) in ours}
+
+
 @pytest.fixture
 def no_leftover_containers(docker_client: Any) -> Iterator[None]:
+    """No container, nor working directory volume, of this test's runs is left (unless
+    the test keeps one and removes it)."""
     before = mlrun_containers(docker_client)
+    volumes_before = mlrun_volumes(docker_client)
     yield
     left = mlrun_containers(docker_client) - before
     for name in left:
-        docker_client.containers.get(name).remove(force=True)
+        docker_client.containers.get(name).remove(force=True, v=True)
+    volumes = mlrun_volumes(docker_client) - volumes_before
+    for name in volumes:
+        docker_client.volumes.get(name).remove(force=True)
     assert not left, f"containers left behind: {sorted(left)}"
+    assert not volumes, f"volumes left behind: {sorted(volumes)}"
 
 
 @pytest.fixture

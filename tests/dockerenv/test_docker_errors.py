@@ -73,7 +73,11 @@ def test_dry_run_needs_no_engine(tmp_path: Path) -> None:
     assert plan["env"]["workdir"] == "/mlflow/projects/code"
     text = cli("run", str(_project(tmp_path / "p")), "--dry-run", env=_no_engine(tmp_path))
     assert "argv:         'echo' '1'" in text.stdout
-    assert "code mounted read-only at /mlflow/projects/code" in text.stdout
+    assert "a writable copy of the code at /mlflow/projects/code" in text.stdout
+    mounted = mlrun(
+        "run", str(tmp_path / "p"), "--mount-code", "--dry-run", env=_no_engine(tmp_path)
+    )
+    assert "code mounted read-only at /mlflow/projects/code" in mounted.stdout
 
 
 @pytest.mark.parametrize(
@@ -117,6 +121,47 @@ def test_bad_volumes_are_exit_2(tmp_path: Path, volumes: str, message: str) -> N
     proc = cli("run", str(project), env=env)
     assert proc.returncode == 2
     assert proc.stderr.splitlines()[0] == f"mlrun: error: {project / 'MLproject'}: {message}"
+
+
+@pytest.mark.parametrize(
+    ("extra", "args", "message"),
+    [
+        (
+            '  environment: [[TRIM, "${HOME%/}"]]',
+            [],
+            "docker_env.environment[0] (TRIM) uses ${HOME%/} in '${HOME%/}', "
+            "which mlrun does not expand",
+        ),
+        (
+            '  environment: [[LEN, "x${#HOME}"]]',
+            [],
+            "docker_env.environment[0] (LEN) uses ${#HOME} in 'x${#HOME}', "
+            "which mlrun does not expand",
+        ),
+        (
+            "",
+            ["-A", "env=ALT=${HOME:+set}"],
+            "-A env=ALT uses ${HOME:+set} in '${HOME:+set}', which mlrun does not expand",
+        ),
+        (
+            '  volumes: ["${PWD:/data"]',
+            [],
+            "docker_env.volumes[0] has a `${` without its closing `}` in '${PWD:/data'",
+        ),
+    ],
+)
+def test_expansions_bash_would_do_differently_are_exit_2(
+    tmp_path: Path, extra: str, args: list[str], message: str
+) -> None:
+    # mlrun refuses rather than give a value different from MLflow's shell silently.
+    project = _project(tmp_path / "p", extra=extra)
+    proc = cli("run", str(project), *args, env=_no_engine(tmp_path))
+    assert proc.returncode == 2
+    first, hint = proc.stderr.splitlines()
+    where = "" if args else f"{project / 'MLproject'}: "
+    assert first == f"mlrun: error: {where}{message}"
+    assert hint.startswith("  hint: ")
+    assert cli("runs", "list", "--json").stdout.strip() == "[]"
 
 
 @pytest.mark.docker

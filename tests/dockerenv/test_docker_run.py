@@ -139,7 +139,8 @@ def test_exit_code_is_passed_through(
     assert "err" in Path(shown["log_paths"]["stderr"]).read_text()
 
 
-def test_outputs_protocol_and_mounted_code(tmp_path: Path, busybox_image: str) -> None:
+@pytest.mark.parametrize("mount", [False, True])
+def test_outputs_protocol_and_the_code(tmp_path: Path, busybox_image: str, mount: bool) -> None:
     script = """\
         set -e
         pwd
@@ -159,18 +160,23 @@ def test_outputs_protocol_and_mounted_code(tmp_path: Path, busybox_image: str) -
 """,
         files={"step.sh": script, "hello.txt": "hello from the host\n"},
     )
-    proc = mlrun("run", str(project), "--json")
+    proc = mlrun("run", str(project), "--json", *(["--mount-code"] if mount else []))
     assert proc.returncode == 0, proc.stderr
     output, result = split_output(proc.stdout)
     lines, run_id = output.splitlines(), result["run_id"]
     assert lines[:4] == [
         "/mlflow/projects/code",
         "hello from the host",
-        "code-read-only",
+        "code-read-only" if mount else "code-writable",
         f"id={run_id}",
     ]
     assert not (project / "probe").exists()
     shown = show(run_id)
+    assert shown["env"]["code"] == ("mounted" if mount else "copy")
+    if mount:
+        assert "workdir_files" not in shown["env"]
+    else:
+        assert shown["env"]["workdir_files"] == [{"path": "probe", "change": "added", "size": 0}]
     assert [(m["key"], m["value"], m["step"]) for m in shown["metrics"]] == [("loss", 0.5, 1)]
     assert shown["outputs"] == {"answer": 42}
     assert [a["path"] for a in shown["artifacts"]] == ["m.txt"]
@@ -197,7 +203,7 @@ def test_python_project_with_path_parameters(
     assert [a["path"] for a in shown["artifacts"]] == ["model.json"]
     env = shown["env"]
     assert env["image_id"] == docker_client.images.get(python_image).id
-    assert env["image"] == python_image and env["code"] == "mounted"
+    assert env["image"] == python_image and env["code"] == "copy"
     assert env["workdir"] == "/mlflow/projects/code"
 
 
@@ -295,8 +301,15 @@ def test_docker_args_reach_the_engine_and_keep_container(
         host = container.attrs["HostConfig"]
         assert (host["NetworkMode"], host["ReadonlyRootfs"], host["Init"]) == ("none", True, True)
     finally:
-        container.remove(force=True)
-    assert f"kept container mlrun-{run_id}" in proc.stderr
+        volumes = [m["Name"] for m in container.attrs["Mounts"] if m["Type"] == "volume"]
+        assert len(volumes) == 1  # the writable working directory, labelled as its run
+        labels = docker_client.volumes.get(volumes[0]).attrs["Labels"]
+        assert labels["org.mlrun.run-id"] == run_id
+        container.remove(force=True, v=True)
+        assert not [v for v in docker_client.volumes.list() if v.name in volumes]
+    assert f"kept container mlrun-{run_id} (remove it with `docker rm -v mlrun-{run_id}`" in (
+        proc.stderr
+    )
     shown = show(run_id)
     assert shown["env"]["docker_args"] == {
         "network": "none",

@@ -146,8 +146,8 @@ def test_docker_settings_are_checked(tmp_path: Path) -> None:
         """\
         docker_env:
           image: busybox
-          volumes: ["nonsense", "${MLRUN_TEST_UNSET_VAR}/data:/data", "/ok:/ok:ro"]
-          environment: ["A=B", GOOD]
+          volumes: ["nonsense", "${MLRUN_TEST_UNSET_VAR}/data:/data", "/no/such/dir:/ok:ro"]
+          environment: ["A=B", GOOD, [TRIM, "${HOME%/}"], [LATER, "$MLRUN_TEST_UNSET_VAR/x"]]
         entry_points:
           main: {command: "true"}
         """,
@@ -166,8 +166,20 @@ def test_docker_settings_are_checked(tmp_path: Path) -> None:
     errors, warnings = _lines(proc.stderr, "error"), _lines(proc.stderr, "warning")
     assert errors[0].startswith(f"mlrun: error: {file}:3: docker_env.volumes[0] is 'nonsense'")
     assert errors[1].startswith(f"mlrun: error: {file}:4: docker_env.environment has the invalid")
+    assert errors[2].startswith(
+        f"mlrun: error: {file}:4: docker_env.environment[2] uses ${{HOME%/}} in '${{HOME%/}}', "
+        "which mlrun does not expand"
+    )
     assert warnings[0].startswith(
         f"mlrun: warning: {file}:3: docker_env.volumes[1] uses $MLRUN_TEST_UNSET_VAR"
+    )
+    assert warnings[1].startswith(
+        f"mlrun: warning: {file}:3: docker_env.volumes[2] mounts /no/such/dir, which does not "
+        "exist here"
+    )
+    assert warnings[2].startswith(
+        f"mlrun: warning: {file}:4: docker_env.environment[3] (LATER) uses "
+        "$MLRUN_TEST_UNSET_VAR, which is not set here"
     )
 
 

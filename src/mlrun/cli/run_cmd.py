@@ -111,7 +111,12 @@ from mlrun.envs import CHOICES as ENV_MANAGERS
 @click.option(
     "--build-image",
     is_flag=True,
-    help="docker: build an image with the code copied in, instead of mounting it.",
+    help="docker: build an image with the code copied in, instead of a per-run copy.",
+)
+@click.option(
+    "--mount-code",
+    is_flag=True,
+    help="docker: mount the project read-only instead of giving the run a writable copy.",
 )
 @click.option(
     "--tracking-uri",
@@ -123,6 +128,11 @@ from mlrun.envs import CHOICES as ENV_MANAGERS
 @click.option("--require-clean", is_flag=True, help="Refuse to run a dirty git working tree.")
 @click.option("--rebuild-env", is_flag=True, help="Rebuild the environment even if cached.")
 @click.option("--keep-container", is_flag=True, help="docker: keep the container afterwards.")
+@click.option(
+    "--keep-workdir",
+    is_flag=True,
+    help="docker: keep the files the run left in its working directory as artifacts.",
+)
 @click.option(
     "--grace-period",
     default=10.0,
@@ -160,11 +170,13 @@ def run(
     storage_dir: str | None,
     docker_auth: str | None,
     build_image: bool,
+    mount_code: bool,
     tracking_uri: str | None,
     offline: bool,
     require_clean: bool,
     rebuild_env: bool,
     keep_container: bool,
+    keep_workdir: bool,
     grace_period: float,
     dry_run: bool,
     as_json: bool,
@@ -204,6 +216,8 @@ def run(
             docker_args=parse_docker_args(docker_args),
             keep_container=keep_container,
             offline=offline,
+            mount_code=mount_code,
+            keep_workdir=keep_workdir,
             docker_auth=_docker_auth(docker_auth),
         ),
         offline=offline,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -180,6 +180,7 @@ def show(run_id: str, history: bool, as_json: bool, tracking_uri: str | None) ->
         click.echo("artifacts:")
         for a in r.artifacts:
             click.echo(f"  {a.path} ({a.size} bytes)")
+    _show_workdir_files(r.env)
     children = store.search_runs(parent_run_id=r.run_id, limit=None)
     if children:
         click.echo("child runs:")
@@ -213,6 +214,20 @@ def latest_value(metrics: list[Metric], key: str) -> Metric | None:
     """MLflow's latest value: the highest step, then the latest timestamp."""
     found = [m for m in metrics if m.key == key]
     return max(found, key=lambda m: (m.step, m.timestamp)) if found else None
+
+
+def _show_workdir_files(env: dict[str, Any], most: int = 20) -> None:
+    """What a container's run left in its working directory (docker envs)."""
+    files = env.get("workdir_files") or []
+    if not files:
+        return
+    click.echo("left in the working directory:")
+    for entry in files[:most]:
+        size = f", {entry['size']} bytes" if "size" in entry else ""
+        click.echo(f"  {entry['path']} ({entry['change']}{size})")
+    more = len(files) - most + int(env.get("workdir_files_omitted") or 0)
+    if more > 0:
+        click.echo(f"  ... and {more} more (`mlrun runs show --json`)")
 
 
 @runs.command("logs")

@@ -18,10 +18,22 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from mlrun.reporting import Reporter
 from mlrun.spec.model import EMPTY, Command, Project
+
+if TYPE_CHECKING:  # defining a Protocol costs start-up time that every run would pay
+
+    class AfterRun(Protocol):
+        """What a container's finish step does about its working directory (docker envs:
+        envs/docker/workdir.py `Leftovers`)."""
+
+        def collect(self, container: Any) -> tuple[dict[str, Any], list[str]]:
+            """Before the container is removed: (what the run record's env gains, problems)."""
+
+        def discard(self, *, container_removed: bool) -> None:
+            """After it: remove what only this run needed."""
 
 
 class EnvOptions(NamedTuple):
@@ -32,6 +44,8 @@ class EnvOptions(NamedTuple):
     docker_args: Mapping[str, str | None] = EMPTY
     keep_container: bool = False
     offline: bool = False
+    mount_code: bool = False  # docker: mount the code read-only instead of a writable copy
+    keep_workdir: bool = False  # docker: keep the files the run left in its working dir
     # docker: registry login for pulls, MLflow's docker_auth (username, password,
     # registry, ...). Never part of an env key, never recorded.
     docker_auth: Mapping[str, str] | None = None
@@ -97,8 +111,10 @@ class ContainerSpec:
     """A container to run (docker envs), described without the docker SDK's types:
     the image and the engine it was prepared on, the argv, the environment (values
     included: they must travel in the engine's API request and nowhere else), bind mounts
-    as (host path, container path, read-only), docker_env volumes, and further settings
-    (`-A` options as docker SDK keyword arguments)."""
+    as (host path, container path, read-only), docker_env volumes, further settings
+    (`-A` options as docker SDK keyword arguments), the options of a `local` volume
+    driver mount at the working directory (the writable copy of the code), and what to
+    do about the working directory once the command ended (`leftovers`)."""
 
     kind = "container"
 
@@ -118,6 +134,8 @@ class ContainerSpec:
         labels: Mapping[str, str],
         settings: Mapping[str, Any],
         keep: bool,  # --keep-container
+        workdir_volume: Mapping[str, str] | None = None,
+        leftovers: AfterRun | None = None,
     ) -> None:
         self.engine = engine
         self.image = image
@@ -132,6 +150,8 @@ class ContainerSpec:
         self.labels = dict(labels)
         self.settings = dict(settings)
         self.keep = keep
+        self.workdir_volume = workdir_volume
+        self.leftovers = leftovers
 
     def __repr__(self) -> str:  # names only: environment values are secret
         return f"ContainerSpec({self.name} of {self.image_name}, env {sorted(self.environment)})"

@@ -81,7 +81,7 @@ def _requirement(ctx: Any, directory: Path, entry: str, *where: object) -> None:
 
 
 def _docker(project: Project) -> tuple[list[SpecError], list[SpecWarning]]:
-    from mlrun.envs.docker.settings import valid_env_name, volume_problems
+    from mlrun.envs.docker.settings import environment_problems, valid_env_name, volume_problems
     from mlrun.spec.yamlio import load_yaml_file
 
     spec = project.env.docker
@@ -93,26 +93,51 @@ def _docker(project: Project) -> tuple[list[SpecError], list[SpecWarning]]:
     for index, raw in enumerate(spec.volumes):
         where = f"docker_env.volumes[{index}]"
         line = doc.line("docker_env", "volumes", index)
-        unset, problem = volume_problems(raw, project.directory, where, project.root)
+        unset, problem, missing = volume_problems(raw, project.directory, where, project.root)
         for name in unset:
             warnings.append(
                 SpecWarning(
                     f"{where} uses ${name}, which is not set here; a run needs it set",
                     file,
                     line,
-                    f"{where}",
+                    where,
+                )
+            )
+        if missing is not None:
+            warnings.append(
+                SpecWarning(
+                    f"{where} mounts {missing}, which does not exist here; a run needs it to exist",
+                    file,
+                    line,
+                    where,
                 )
             )
         if problem is not None:
             errors.append(SpecError(problem, file=file, line=line, key=where))
     for index, var in enumerate(spec.environment):
+        where = f"docker_env.environment[{index}]"
+        line = doc.line("docker_env", "environment", index)
         if not valid_env_name(var.name):
             errors.append(
                 SpecError(
                     f"docker_env.environment has the invalid variable name {var.name!r}",
                     file=file,
-                    line=doc.line("docker_env", "environment", index),
-                    key=f"docker_env.environment[{index}]",
+                    line=line,
+                    key=where,
                 )
             )
+            continue
+        unset, problem = environment_problems(var.value, project.directory, where)
+        for name in unset:
+            warnings.append(
+                SpecWarning(
+                    f"{where} ({var.name}) uses ${name}, which is not set here; it "
+                    "would be empty, as in bash",
+                    file,
+                    line,
+                    where,
+                )
+            )
+        if problem is not None:
+            errors.append(SpecError(problem, file=file, line=line, key=where))
     return errors, warnings

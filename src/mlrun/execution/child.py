@@ -12,6 +12,7 @@ import signal
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from mlrun.errors import CommandNotFoundError, LaunchError
 
@@ -41,6 +42,11 @@ class Child(abc.ABC):
 
     def cleanup(self) -> None:
         """After the command ended: remove whatever it left behind."""
+
+    def recorded(self) -> dict[str, Any]:
+        """What cleanup() found worth adding to the run record's env (a container: the
+        files the run left in its working directory)."""
+        return {}
 
 
 class LocalChild(Child):

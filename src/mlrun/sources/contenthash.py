@@ -78,11 +78,21 @@ def walk(root: Path) -> Iterator[tuple[str, os.stat_result | None]]:
                     yield rel, None
 
 
-def file_digests(root: Path, rels: Iterable[str]) -> dict[str, str]:
+def file_digests(root: Path, rels: Iterable[str], *, namespace: str = "") -> dict[str, str]:
     """{relative path: "kind:digest"} for the given files, through the stat cache: what
-    a workflow keeps to name the files that changed between two runs."""
+    a workflow keeps to name the files that changed between two runs. A `namespace`
+    keeps a stat cache of its own, for a caller whose set of files differs from the
+    project's (the cache remembers only the files of its last use)."""
     top = os.fspath(root)
-    return _digests(root, ((rel, _lstat(os.path.join(top, rel))) for rel in rels))
+    entries = ((rel, _lstat(os.path.join(top, rel))) for rel in rels)
+    return _digests(root, entries, namespace)
+
+
+def stat_digests(
+    root: Path, entries: Iterable[tuple[str, os.stat_result]], *, namespace: str = ""
+) -> dict[str, str]:
+    """file_digests() for files the caller has already lstat'ed."""
+    return _digests(root, entries, namespace)
 
 
 def combine(digests: dict[str, str]) -> str:
@@ -99,8 +109,10 @@ def _hash(root: Path, entries: Iterable[tuple[str, os.stat_result | None]]) -> s
     return combine(_digests(root, entries))
 
 
-def _digests(root: Path, entries: Iterable[tuple[str, os.stat_result | None]]) -> dict[str, str]:
-    cache = _StatCache(root)
+def _digests(
+    root: Path, entries: Iterable[tuple[str, os.stat_result | None]], namespace: str = ""
+) -> dict[str, str]:
+    cache = _StatCache(root, namespace)
     found = {}
     for rel, st in entries:
         kind, value = cache.digest(rel, st)
@@ -117,12 +129,14 @@ def _lstat(path: str) -> os.stat_result | None:
 
 
 class _StatCache:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, namespace: str = "") -> None:
         from mlrun.util.paths import cache_dir
 
         self.root = root
         self.top = os.fspath(root)
         key = sha256(os.fsencode(root.absolute())).hexdigest()[:24]
+        if namespace:
+            key = f"{key}-{namespace}"
         self.path = cache_dir() / "hashes" / f"{key}.json"
         self.now_ns = time.time_ns()
         self.old: dict[str, list[object]] = {}

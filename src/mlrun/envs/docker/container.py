@@ -5,7 +5,9 @@
 
 The container is created (with its environment in the API request, never on a command
 line), attached to before it starts so no output is lost, and started when the
-supervisor first polls it. One thread
+supervisor first polls it. Its working directory may be a `local` volume (the run's
+writable copy of the code, workdir.py); once it ended, and before it is removed, the
+finish step lists (and on request keeps) what the run left there. One thread
 copies the demultiplexed output stream into two pipes, which the supervisor reads like
 a local process's stdout and stderr; another waits for the exit code. Signals go to the
 container (its init process passes them on), and `cleanup()` removes it."""
@@ -29,29 +31,54 @@ if TYPE_CHECKING:
     from docker import DockerClient
     from docker.models.containers import Container
 
+    from mlrun.envs.base import AfterRun
+
 _PUMP_JOIN = 5.0  # seconds to let the output thread finish once the container is gone
 _LOST_ENGINE = 125  # exit code when the engine stopped answering about the container
 
 
 def start(spec: ContainerSpec, reporter: Reporter) -> DockerChild:
-    return DockerChild(spec.engine, create_kwargs(spec), keep=spec.keep, reporter=reporter)
+    try:
+        kwargs = create_kwargs(spec)
+    except BaseException:
+        if spec.leftovers is not None:
+            spec.leftovers.discard(container_removed=True)
+        raise
+    return DockerChild(
+        spec.engine, kwargs, keep=spec.keep, reporter=reporter, leftovers=spec.leftovers
+    )
 
 
 def create_kwargs(spec: ContainerSpec) -> dict[str, Any]:
     """What the engine is asked to create (environment values included: they travel in
     this API request and nowhere else)."""
-    from docker.types import Mount
+    from docker.types import DriverConfig, Mount
 
+    mounts = [
+        Mount(target, source, type="bind", read_only=read_only)
+        for source, target, read_only in spec.mounts
+    ]
+    if spec.workdir_volume is not None:
+        # An anonymous volume: created with the container, removed with it (v=True);
+        # labelled like the container, so `docker volume ls --filter label=...` finds it.
+        driver = DriverConfig("local", dict(spec.workdir_volume))
+        mounts.append(
+            Mount(
+                spec.workdir,
+                None,
+                type="volume",
+                no_copy=True,
+                driver_config=driver,
+                labels={k: v for k, v in spec.labels.items() if k.startswith("org.mlrun.")},
+            )
+        )
     kwargs: dict[str, Any] = {
         "image": spec.image,
         "command": list(spec.command),
         "name": spec.name,
         "working_dir": spec.workdir,
         "environment": dict(spec.environment),
-        "mounts": [
-            Mount(target, source, type="bind", read_only=read_only)
-            for source, target, read_only in spec.mounts
-        ],
+        "mounts": mounts,
         "volumes": list(spec.volumes),
         # An init as PID 1 passes SIGTERM on to the command (PID 1 itself would ignore
         # it) and reaps zombies, as `docker run --init` does.
@@ -76,10 +103,18 @@ class DockerChild(Child):
     that comes before the start means the command never runs (exit 128+N)."""
 
     def __init__(
-        self, client: DockerClient, create: Mapping[str, Any], *, keep: bool, reporter: Reporter
+        self,
+        client: DockerClient,
+        create: Mapping[str, Any],
+        *,
+        keep: bool,
+        reporter: Reporter,
+        leftovers: AfterRun | None = None,
     ) -> None:
         self._keep = keep
         self._reporter = reporter
+        self._leftovers = leftovers
+        self._recorded: dict[str, Any] = {}
         self._code: int | None = None
         self._ended = threading.Event()
         self._started = False  # start() was called (or the start was called off)
@@ -87,12 +122,17 @@ class DockerChild(Child):
         self._open_reads: list[int] = []
         self.name = str(create["name"])
         self.label = f"container {self.name}"
-        with engine_errors(f"create the container {self.name}"):
-            self._container: Container = client.containers.create(**create)
+        try:
+            with engine_errors(f"create the container {self.name}"):
+                self._container: Container = client.containers.create(**create)
+        except BaseException:
+            self._discard_leftovers(removed=True)
+            raise
         try:
             self._attach()
         except BaseException:
             self._remove()
+            self._discard_leftovers(removed=True)
             raise
 
     def _attach(self) -> None:
@@ -165,11 +205,39 @@ class DockerChild(Child):
     def cleanup(self) -> None:
         # Closing our ends first stops an output thread blocked on a full pipe.
         self._close_reads()
-        if self._keep and self._ran:
-            self._reporter.info(f"kept {self.label} (remove it with `docker rm {self.name}`)")
+        if self._ran:
+            self._collect_leftovers()
+        kept = self._keep and self._ran
+        if kept:
+            self._reporter.info(
+                f"kept {self.label} (remove it with `docker rm -v {self.name}`; -v removes "
+                "its working directory's volume too)"
+            )
         else:
-            self._remove()  # also ends the attach stream
+            self._remove()  # also ends the attach stream (and unmounts its volumes)
         self._pump.join(_PUMP_JOIN)
+        self._discard_leftovers(removed=not kept)
+
+    def recorded(self) -> dict[str, Any]:
+        return dict(self._recorded)
+
+    def _collect_leftovers(self) -> None:
+        """What the run left in its working directory, read before the container goes.
+        Never fails the run: the command's own outcome is what counts."""
+        if self._leftovers is None:
+            return
+        try:
+            self._recorded, problems = self._leftovers.collect(self._container)
+        except Exception as exc:
+            self._reporter.warn(f"could not list the files the run left: {short_reason(exc)}")
+            return
+        for problem in problems:
+            self._reporter.warn(f"--keep-workdir could not keep {problem}")
+
+    def _discard_leftovers(self, *, removed: bool) -> None:
+        leftovers, self._leftovers = self._leftovers, None
+        if leftovers is not None:
+            leftovers.discard(container_removed=removed)
 
     def _close_reads(self) -> None:
         # Once only: a closed descriptor number may already belong to another file.

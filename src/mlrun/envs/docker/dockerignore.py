@@ -12,6 +12,7 @@ leave the machine in a build context (see README, "Docker environments")."""
 
 from __future__ import annotations
 
+import functools
 import os
 import posixpath
 import re
@@ -64,6 +65,7 @@ def read_patterns(text: str) -> list[str]:
     return patterns
 
 
+@functools.lru_cache(maxsize=512)  # the never-sent list is compiled on every docker run
 def compile_pattern(raw: str) -> Pattern | None:
     exception = raw.startswith("!")
     text = raw[1:].strip() if exception else raw
@@ -79,10 +81,11 @@ class Matcher:
     def __init__(self, patterns: Iterable[str], never: Iterable[str] = NEVER_SENT) -> None:
         self.patterns = [p for p in map(compile_pattern, patterns) if p is not None]
         self.never = [p for p in map(compile_pattern, never) if p is not None]
+        self._never = _NeverSent(self.never)
         self.has_exceptions = any(p.exception for p in self.patterns)
 
     def excluded(self, rel: str) -> bool:
-        if any(p.matches(rel) for p in self.never):
+        if self._never.matches(rel):
             return True
         decided = False
         for pattern in self.patterns:
@@ -91,7 +94,36 @@ class Matcher:
         return decided
 
     def never_sent(self, rel: str) -> bool:
-        return any(p.matches(rel) for p in self.never)
+        return self._never.matches(rel)
+
+
+class _NeverSent:
+    """The never-sent patterns, checked fast: every path of a project is tested on every
+    docker run. A `**/TAIL` pattern matches a path, or a parent, exactly when some run
+    of consecutive components matches TAIL, so the tails of one length are tried as one
+    alternation on the components instead of once per pattern and per parent."""
+
+    def __init__(self, patterns: list[Pattern]) -> None:
+        tails: dict[int, list[str]] = {}
+        self.others: list[Pattern] = []
+        for pattern in patterns:
+            tail = pattern.text[3:] if pattern.text.startswith("**/") else ""
+            if tail and "**" not in tail:
+                tails.setdefault(tail.count("/") + 1, []).append(tail)
+            else:
+                self.others.append(pattern)
+        self.by_length = {
+            length: re.compile("|".join(f"(?:{compile_glob(t).pattern})" for t in found))
+            for length, found in tails.items()
+        }
+
+    def matches(self, rel: str) -> bool:
+        parts = rel.split("/")
+        for length, regex in self.by_length.items():
+            for start in range(len(parts) - length + 1):
+                if regex.match("/".join(parts[start : start + length])):
+                    return True
+        return any(p.matches(rel) for p in self.others)
 
 
 def load_matcher(context: Path) -> Matcher:

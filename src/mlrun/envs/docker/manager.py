@@ -2,13 +2,15 @@
 
 plan()    resolves the settings (no engine needed: --dry-run works anywhere).
 prepare() connects to the engine, gets the image (present, pulled, or built from the
-          project's Dockerfile), and with --build-image bakes the code into an image;
-          built images are tagged by content digest and reused.
+          project's Dockerfile), and gets the code ready: by default the cached copy
+          (codecopy.py) each run's writable overlay is layered on, or with --build-image
+          (and on an engine that cannot mount that overlay) an image with the code baked
+          in; built images are tagged by content digest and reused.
 what_to_start() describes the container `mlrun-RUN_ID` (a ContainerSpec): code at
-          /mlflow/projects/code (mounted read-only, or from the image), the run dir
-          mounted at its own path, path parameters mounted read-only at their own paths;
-          the local backend creates it (container.py), environment values in the API
-          request only.
+          /mlflow/projects/code (a writable overlay of the copy, the image's, or the
+          project mounted read-only with --mount-code), the run dir mounted at its own
+          path, path parameters and docker_env volumes mounted at theirs; the local
+          backend creates it (container.py), environment values in the API request only.
 """
 
 from __future__ import annotations
@@ -27,8 +29,12 @@ if TYPE_CHECKING:
     from docker import DockerClient
     from docker.models.images import Image
 
+    from mlrun.envs.base import AfterRun
+    from mlrun.envs.docker.codecopy import CodeCopy
+
 # Shell-mode commands run under bash when the image has it (MLflow users write bash),
 # else under the image's sh. The command is passed as an argument, never re-quoted.
+_PLAIN_MODES = frozenset({"ro", "rw", "consistent", "cached", "delegated"})
 _SHELL_WRAPPER = 'if command -v bash >/dev/null 2>&1; then exec bash -c "$1"; fi; exec sh -c "$1"'
 
 
@@ -59,6 +65,8 @@ class DockerManager:
                 f"docker_env.environment names {name}, which is not set here; "
                 "the container runs without it"
             )
+        for where, name in settings.unset_vars:
+            reporter.warn(f"{where} uses ${name}, which is not set here: it is empty, as in bash")
         client = connect()
         try:
             return self._prepare(plan, settings, client, reporter)
@@ -88,17 +96,28 @@ class DockerManager:
             image = ensure_image(
                 client, settings.image, offline=settings.offline, reporter=reporter
             )
-        if settings.build_image:
-            record["base_image_id"] = image.id
-            code = code_image(client, image, settings, project_name, reporter)
-            image, record["code_image"] = code.image, code.tag
-            record["code_image_built"] = code.built
-        record["image_id"] = image.id
-        record["repo_digests"] = list(image.attrs.get("RepoDigests") or [])
+        copy = None
+        if settings.code == "copy":
+            copy = _code_copy(client, image, settings, reporter)
+            record["code_via"] = "overlay" if copy is not None else "image"
+            if copy is not None:
+                record["code_digest"], record["code_copy_built"] = copy.digest, copy.built
+        try:
+            if settings.code == "image" or record.get("code_via") == "image":
+                record["base_image_id"] = image.id
+                code = code_image(client, image, settings, project_name, reporter)
+                image, record["code_image"] = code.image, code.tag
+                record["code_image_built"] = code.built
+            record["image_id"] = image.id
+            record["repo_digests"] = list(image.attrs.get("RepoDigests") or [])
+        except BaseException:
+            if copy is not None:
+                copy.release()
+            raise
         user = _user(settings)
         if user is not None:
             record["user"] = user
-        return DockerEnv(plan, settings, client, image, user, record, reporter)
+        return DockerEnv(plan, settings, client, image, user, record, reporter, copy)
 
 
 class DockerEnv(PreparedEnv):
@@ -111,6 +130,7 @@ class DockerEnv(PreparedEnv):
         user: str | None,
         record: dict[str, Any],
         reporter: Reporter,
+        copy: CodeCopy | None = None,
     ) -> None:
         super().__init__(plan, record=record)
         self.settings = settings
@@ -118,17 +138,16 @@ class DockerEnv(PreparedEnv):
         self.image = image
         self.user = user
         self.reporter = reporter
+        self.copy = copy  # the code copy the run's overlay is layered on
 
     def release(self) -> None:
+        if self.copy is not None:
+            self.copy.release()  # its use lock: prunable again
         self.client.close()  # its pooled connections (Python API callers live on)
 
     def what_to_start(self, launch: Launch) -> ContainerSpec:
         settings = self.settings
-        mounts = [(str(launch.run_dir), str(launch.run_dir), False)]
-        if not settings.build_image:
-            mounts.append((str(launch.cwd), CODE_DIR, True))
-        for path in _extra_paths(launch, self.plan.project.root or launch.cwd):
-            mounts.append((str(path), str(path), True))
+        mounts, volumes, workdir_volume, leftovers = self._mounts(launch)
         if launch.command.argv is not None:
             command = list(launch.command.argv)
         else:
@@ -152,7 +171,7 @@ class DockerEnv(PreparedEnv):
                 **launch.command.env,  # the values a shell-mode command refers to
             },
             mounts=mounts,
-            volumes=list(settings.binds),
+            volumes=volumes,
             user=self.user,
             labels={
                 **dict(settings.args.kwargs.get("labels", {})),
@@ -160,7 +179,59 @@ class DockerEnv(PreparedEnv):
             },
             settings=_settings(settings, launch),
             keep=settings.keep_container,
+            workdir_volume=workdir_volume,
+            leftovers=leftovers,
         )
+
+    def _mounts(
+        self, launch: Launch
+    ) -> tuple[list[tuple[str, str, bool]], list[str], dict[str, str] | None, AfterRun | None]:
+        """Everything the container mounts, in one place: (bind mounts as (host path,
+        container path, read-only), docker_env volumes left to the engine, the options
+        of the working directory's overlay volume, what to do with the working
+        directory afterwards)."""
+        from mlrun.envs.docker.workdir import Leftovers, Overlay
+
+        settings = self.settings
+        mounts = [(str(launch.run_dir), str(launch.run_dir), False)]
+        for path in _extra_paths(launch, self.plan.project.root or launch.cwd):
+            mounts.append((str(path), str(path), True))
+        volumes: list[str] = []
+        for bind in settings.binds:
+            host, target, mode = bind.split(":")
+            if os.path.isabs(host) and set(mode.split(",")) <= _PLAIN_MODES:
+                # A bind mount, not a `-v` bind: the engine refuses a host path that is
+                # missing instead of creating it as root (resolve() checked it exists).
+                mounts.append((host, target, "ro" in mode.split(",")))
+            else:
+                volumes.append(bind)  # named volumes; SELinux and propagation modes
+        run_dir = launch.run_dir
+        keep_to = run_dir / "artifacts" / "workdir" if settings.keep_workdir else None
+        if settings.code == "mounted":
+            mounts.append((str(launch.cwd), CODE_DIR, True))
+            return mounts, volumes, None, None
+        if self.copy is None:  # the code is in the image: the container's diff tells
+            return mounts, volumes, None, Leftovers(CODE_DIR, keep_to, None, confine=run_dir)
+        overlay = Overlay(self.copy.path, launch.run_id)
+        leftovers = Leftovers(CODE_DIR, keep_to, overlay, confine=run_dir)
+        return mounts, volumes, overlay.options(), leftovers
+
+
+def _code_copy(
+    client: DockerClient, image: Image, settings: Settings, reporter: Reporter
+) -> CodeCopy | None:
+    """The copy each run's writable working directory is layered on, or None when the
+    engine cannot mount that overlay here (the code then goes into an image)."""
+    from mlrun.envs.docker import codecopy
+    from mlrun.envs.docker.workdir import expressible, overlay_supported
+
+    if expressible(codecopy.code_root()) and overlay_supported(client, str(image.id)):
+        return codecopy.prepare(settings.project_dir, reporter)
+    reporter.info(
+        "the docker engine cannot mount a writable overlay of mlrun's cache here; "
+        "the code is copied into an image instead (see README, Docker environments)"
+    )
+    return None
 
 
 def _login_shown(options: EnvOptions) -> dict[str, Any]:
