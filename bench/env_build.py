@@ -13,7 +13,15 @@ empty for each repetition ("fresh caches"), the worst case.
 Prints medians and ratios. Targets (issue 4): uv cold >= 5x faster than virtualenv+pip,
 >= 8x faster than mlflow; warm uv run within 150 ms of the local run.
 
-    python bench/env_build.py [--reps N] [--mlflow /path/to/mlflow]
+Then a heavy env (scikit-learn + pandas, from PyPI: uv's cache warmed once), run with
+PYTHONDONTWRITEBYTECODE=1 as in many CI images (issue 12): the first run after a cold
+build against a warm run, with bytecode compiled at build time (mlrun's default) and
+without it (MLRUN_COMPILE_BYTECODE=0, what mlrun did before: with bytecode writable, then
+not), what compiling adds to the build, and how many modules the first run compiles
+(counted with bytecode writable: exact, where wall times are noisy). Targets: the first
+run compiles no module; its time within 25% of a warm run's.
+
+    python bench/env_build.py [--reps N] [--mlflow /path/to/mlflow] [--heavy-reps N]
 """
 
 from __future__ import annotations
@@ -32,7 +40,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
 
+from _common import mlflow_exe  # noqa: E402
 from tests.envs.wheelhouse import build_wheelhouse  # noqa: E402
 
 PYTHON = ".".join(str(v) for v in sys.version_info[:3])
@@ -60,6 +70,94 @@ def make_project(root: Path) -> Path:
     )
     (project / "check.py").write_text(CHECK + "\n")
     return project
+
+
+HEAVY = ("scikit-learn==1.6.1", "pandas==2.2.3")  # wheels for CPython 3.9-3.13
+HEAVY_CHECK = "import pandas, sklearn.linear_model, sklearn.model_selection; print(True)"
+# variant -> environment over the bench's: how mlrun builds, how runs may write bytecode
+HEAVY_VARIANTS = {
+    "compiled at build": {"PYTHONDONTWRITEBYTECODE": "1"},
+    "not compiled, bytecode writable": {"MLRUN_COMPILE_BYTECODE": "0"},
+    "not compiled, PYTHONDONTWRITEBYTECODE=1": {
+        "MLRUN_COMPILE_BYTECODE": "0",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    },
+}
+
+
+def make_heavy_project(root: Path) -> Path:
+    project = root / "heavy"
+    project.mkdir()
+    (project / "MLproject").write_text(
+        "name: heavy\npython_env: python_env.yaml\nentry_points:\n  main:\n"
+        '    command: "python check.py"\n'
+    )
+    deps = ", ".join(HEAVY)
+    (project / "python_env.yaml").write_text(f'python: "{PYTHON}"\ndependencies: [{deps}]\n')
+    (project / "check.py").write_text(HEAVY_CHECK + "\n")
+    return project
+
+
+def heavy(env: dict[str, str], root: Path, reps: int) -> dict[str, dict[str, list[float]]]:
+    """Per variant: build (cold env, warm uv cache), first run after it, warm runs."""
+    project = make_heavy_project(root)
+    online = {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    run = [sys.executable, "-m", "mlrun", "run", str(project), "-q"]
+    build = [sys.executable, "-m", "mlrun", "env", "build", str(project), "-q"]
+    timed(build, fresh(online, root, "heavy-warmup", True), "")  # downloads, once
+    samples: dict[str, dict[str, list[float]]] = {
+        v: {"build": [], "first run": [], "warm run": [], "modules compiled by run 1": []}
+        for v in HEAVY_VARIANTS
+    }
+    for rep in range(reps):
+        for index, (variant, extra) in enumerate(HEAVY_VARIANTS.items()):
+            e = {**fresh(online, root, f"heavy-{rep}-{index}", True), **extra}
+            samples[variant]["build"].append(timed(build, e, ""))
+            before = pyc_files(Path(e["MLRUN_HOME"]))
+            samples[variant]["first run"].append(timed(run, e, "True"))
+            for _ in range(3):
+                samples[variant]["warm run"].append(timed(run, e, "True"))
+            if "PYTHONDONTWRITEBYTECODE" in extra:  # what it compiled in memory: once more
+                probe = {k: v for k, v in e.items() if k != "PYTHONDONTWRITEBYTECODE"}
+                timed(run, probe, "True")  # writing it this time (after the timings)
+            written = len(pyc_files(Path(e["MLRUN_HOME"])) - before)
+            samples[variant]["modules compiled by run 1"].append(written)
+    return samples
+
+
+def pyc_files(home: Path) -> set[Path]:
+    """The .pyc files in the envs under an mlrun home."""
+    return set((home / "cache" / "envs").glob("*/env/lib/*/site-packages/**/*.pyc"))
+
+
+def report_heavy(samples: dict[str, dict[str, list[float]]]) -> dict[str, dict[str, float]]:
+    med = {v: {k: statistics.median(x) for k, x in d.items()} for v, d in samples.items()}
+    print(f"heavy env ({' + '.join(HEAVY)}), medians in seconds:")
+    print(
+        f"  {'':<42} {'build':>7} {'first run':>10} {'warm run':>9} {'first/warm':>11}"
+        f" {'modules compiled by the first run':>34}"
+    )
+    for variant, m in med.items():
+        ratio = m["first run"] / m["warm run"]
+        print(
+            f"  {variant:<42} {m['build']:7.2f} {m['first run']:10.2f} {m['warm run']:9.2f}"
+            f" {ratio:10.2f}x {m['modules compiled by run 1']:34.0f}"
+        )
+    compiled = med["compiled at build"]
+    before = med["not compiled, bytecode writable"]
+    ci = med["not compiled, PYTHONDONTWRITEBYTECODE=1"]
+    # Wall times are noisy on a shared machine; the module count is exact.
+    ok = compiled["modules compiled by run 1"] == 0
+    print(
+        f"  compiling at build adds {compiled['build'] - before['build']:+.2f} s to the build;"
+        f" the first run saves {before['first run'] - compiled['first run']:.2f} s,"
+        f" each run under PYTHONDONTWRITEBYTECODE=1 {ci['warm run'] - compiled['warm run']:.2f} s"
+    )
+    print(
+        f"  [{'PASS' if ok else 'FAIL'}] compiled at build: the first run compiles no module"
+        f" (first/warm {compiled['first run'] / compiled['warm run']:.2f}x, target <= 1.25x)"
+    )
+    return med
 
 
 def timed(argv: list[str], env: dict[str, str], expect: str) -> float:
@@ -109,7 +207,10 @@ def fresh(env: dict[str, str], root: Path, rep: str, tool_caches: bool) -> dict[
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--reps", type=int, default=5)
-    parser.add_argument("--mlflow", default=shutil.which("mlflow"))
+    parser.add_argument("--mlflow", default=mlflow_exe())
+    parser.add_argument(
+        "--heavy-reps", type=int, default=3, help="heavy env repetitions (0: skip; needs PyPI)"
+    )
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="mlrun-bench-"))
     wheelhouse = build_wheelhouse(root / "wheelhouse")
@@ -186,10 +287,20 @@ def main() -> None:
         f"warm uv run - local run: {(med['uv_warm'] - med['local']) * 1000:+.0f} ms"
         "  (target <= +150 ms)"
     )
+    heavy_samples = heavy(env, root, args.heavy_reps) if args.heavy_reps > 0 else {}
+    heavy_med = report_heavy(heavy_samples) if heavy_samples else {}
     out = REPO / "bench" / "results"
     out.mkdir(exist_ok=True)
     (out / f"env_build-{int(time.time())}.json").write_text(
-        json.dumps({"python": PYTHON, "samples": results, "medians": med}, indent=1)
+        json.dumps(
+            {
+                "python": PYTHON,
+                "samples": results,
+                "medians": med,
+                "heavy": {"samples": heavy_samples, "medians": heavy_med},
+            },
+            indent=1,
+        )
     )
     shutil.rmtree(root, ignore_errors=True)
 

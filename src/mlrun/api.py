@@ -42,6 +42,7 @@ def run(
     cwd: str | Path | None = None,
     tags: Mapping[str, str] | None = None,
     workflow_options: Mapping[str, Any] | None = None,
+    conda_to_pip: bool = False,
     mount_code: bool = False,
     keep_workdir: bool = False,
 ) -> SubmittedRun:
@@ -64,6 +65,10 @@ def run(
     workflow's run, and `workflow_options` takes the CLI's workflow options by name
     (workflow/options.py: jobs, keep_going, force, force_steps, no_cache, from_steps,
     only; resume=True for the latest run of the workflow, or resume="RUN_ID").
+
+    `conda_to_pip=True` builds a conda.yaml project without conda (uv unless
+    `env_manager` says virtualenv), its conda packages installed by pip name, best effort
+    (the CLI's --conda-to-pip).
 
     docker_env projects: the run gets a writable copy of the code; `mount_code=True`
     mounts it read-only instead, `build_image=True` bakes it into an image, and
@@ -101,6 +106,7 @@ def run(
             docker_auth=None
             if docker_auth is None
             else check_auth(parse_config(docker_auth, "docker_auth"), "docker_auth"),
+            conda_to_pip=conda_to_pip,
         ),
         tags=dict(tags or {}),
         backend=backend,

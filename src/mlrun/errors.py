@@ -168,3 +168,27 @@ class ExecutionException(MlrunError):
 
 # The name mlrun used first; the same class.
 ExecutionError = ExecutionException
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT, SIGTERM or SIGHUP stopped mlrun (the CLI turns each into this, see
+    util/signals.py). A KeyboardInterrupt, so code that already cleans up after Ctrl-C
+    does so for every stopping signal; the exit code is 128+N."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+        self.exit_code = 128 + signum
+
+    def __str__(self) -> str:
+        return f"stopped by {signal_name(self.signum)}"
+
+
+def signal_name(signum: int) -> str:
+    """SIGTERM for 15 (a number that names no signal stays a number)."""
+    import signal
+
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"

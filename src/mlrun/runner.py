@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from mlrun.envs.base import EnvOptions, EnvPlan, Launch, PreparedEnv
 from mlrun.errors import MlrunError
-from mlrun.execution.supervisor import DEFAULT_GRACE, Cancel
+from mlrun.execution.supervisor import DEFAULT_GRACE, Cancel, Outcome
 from mlrun.reporting import Reporter
 from mlrun.sources.model import Source
 from mlrun.spec.model import EMPTY, Command, EntryPoint, Project, ResolvedParameters
@@ -424,8 +424,11 @@ def plan_env(opened: Opened, request: RunRequest) -> EnvPlan:
     parameters needed)."""
     from mlrun.envs import choose_manager, get_manager
 
-    manager = get_manager(choose_manager(opened.project.env, request.env_manager))
-    return manager.plan(opened.project, request.env_options)
+    options = request.env_options
+    manager = get_manager(
+        choose_manager(opened.project.env, request.env_manager, options.conda_to_pip)
+    )
+    return manager.plan(opened.project, options)
 
 
 def execute(
@@ -442,40 +445,79 @@ def execute(
 
     The record exists from the start (RUNNING) so that a failed env build, a launch
     error or a crash of mlrun itself is never a lost run: each path below finishes it.
-    The plan's source stays open: whoever opened it closes it."""
+    In the command-line process a stopping signal is only recorded from the record's
+    creation to its end (util/signals.py) and acted on at the safe points here: before
+    the command starts it stops the run, after that the supervisor forwards it, and one
+    that comes after the command ended still makes the run KILLED, until the outcome
+    is sealed. Only the env build can be cut short. The plan's source stays open:
+    whoever opened it closes it."""
+    from mlrun import recording
     from mlrun.errors import MlrunError
     from mlrun.execution.logs import LogSink
-    from mlrun.recording import finish_on_error
+    from mlrun.util import signals
 
-    record, run_root, launch = _create_record(the_plan, store)
-    run_id = record.run_id
-    if on_record is not None:
-        on_record(run_id)
-    sink = LogSink(run_root / "logs", echo=the_plan.request.echo)
-    env: PreparedEnv | None = None
-    tracker: Tracker | None = None
-    try:
-        attach = the_plan.request.run_id is not None  # --run-id: a server run, if any
-        tracker = _mlflow_prepare(record, store, launch, reporter, attach)
-        env = _prepare_env(the_plan, store, run_id, reporter)
-        outcome = _supervise(
-            the_plan, env, launch, sink, store, reporter, forward_signals, cancel, on_start
+    with signals.deferred():
+        record, run_root, launch = _create_record(the_plan, store)
+        run_id = record.run_id
+        sink: LogSink | None = None
+        env: PreparedEnv | None = None
+        tracker: Tracker | None = None
+        try:
+            if on_record is not None:
+                on_record(run_id)
+            _save_source_artifacts(the_plan.source, launch.run_dir)
+            sink = LogSink(run_root / "logs", echo=the_plan.request.echo, warn=reporter.warn)
+            attach = the_plan.request.run_id is not None  # --run-id: a server run, if any
+            tracker = _mlflow_prepare(record, store, launch, reporter, attach)
+            with signals.interruptible():
+                env = _prepare_env(the_plan, store, run_id, reporter)
+            signals.check()  # stopped before the command started: it never does
+            outcome = _supervise(
+                the_plan, env, launch, sink, store, reporter, forward_signals, cancel, on_start
+            )
+        except BaseException as exc:
+            if sink is not None and isinstance(exc, MlrunError):
+                sink.note(str(exc))
+            if tracker is not None:
+                tracker.finish(store, _status_of(exc), reporter)
+            recording.finish_on_error(store, run_id, exc, reporter)
+            raise
+        finally:
+            if sink is not None:
+                sink.close()
+            if env is not None:
+                env.release()
+        recorded = recording.outputs(store, run_id, launch.run_dir, reporter)
+        outcome = _last_signal(outcome, signals.seal())
+        tracker.finish(store, outcome.status, reporter)  # what the MLflow client logged
+        recording.finish(
+            store,
+            run_id,
+            outcome.status,
+            outcome.exit_code,
+            outcome.reason,
+            reporter,
+            outputs_from=None if recorded else launch.run_dir,
         )
-    except BaseException as exc:
-        if isinstance(exc, MlrunError):
-            sink.note(str(exc))
-        if tracker is not None:
-            tracker.finish(store, _status_of(exc), reporter)
-        finish_on_error(store, run_id, exc)
-        raise
-    finally:
-        sink.close()
-        if env is not None:
-            env.release()
-    _record_outputs(store, run_id, launch.run_dir, reporter)
-    tracker.finish(store, outcome.status, reporter)  # what the MLflow client logged
-    store.finish_run(run_id, outcome.status, outcome.exit_code, outcome.reason)
     return RunResult(run_id, outcome.status, outcome.exit_code, outcome.reason)
+
+
+def _last_signal(outcome: Outcome, signum: int | None) -> Outcome:
+    """A signal that reached mlrun after the command ended, before the outcome was
+    sealed, still stops the run: KILLED with 128+N, whatever the command's own end."""
+    from mlrun.recording import stopped_by
+    from mlrun.tracking.model import KILLED
+
+    if signum is None or outcome.received_signal is not None:
+        return outcome
+    ended = outcome.reason or "the command succeeded"
+    return Outcome(
+        KILLED,
+        128 + signum,
+        outcome.child_returncode,
+        signum,
+        f"{stopped_by(signum)} (after the command ended: {ended})",
+    )
 
 
 def _mlflow_prepare(
@@ -492,8 +534,11 @@ def _mlflow_prepare(
 
 def _status_of(exc: BaseException) -> str:
     from mlrun.tracking.model import FAILED, KILLED
+    from mlrun.util import signals
 
-    return KILLED if isinstance(exc, KeyboardInterrupt) else FAILED
+    if isinstance(exc, KeyboardInterrupt) or signals.first() is not None:
+        return KILLED
+    return FAILED
 
 
 def _create_record(the_plan: Plan, store: RunStore) -> tuple[Run, Path, Launch]:
@@ -504,6 +549,7 @@ def _create_record(the_plan: Plan, store: RunStore) -> tuple[Run, Path, Launch]:
         store,
         the_plan.request,
         the_plan.source,
+        starts=the_plan.env_plan.starts,
         entry_point=the_plan.entry_point.name,
         params=the_plan.params.all(),
         command=list(command.argv) if command.argv is not None else command.shell or "",
@@ -514,7 +560,6 @@ def _create_record(the_plan: Plan, store: RunStore) -> tuple[Run, Path, Launch]:
     )
     run_id, experiment = record.run_id, record.experiment
     run_dir = run_root / "outputs"
-    _save_source_artifacts(the_plan.source, run_dir)
     launch = Launch(
         command=command,
         cwd=the_plan.source.project_dir,
@@ -564,10 +609,16 @@ def _supervise(
     cancel: Cancel | None,
     on_start: Any,
 ) -> Any:
+    from mlrun.execution import reaping
     from mlrun.execution.supervisor import supervise
 
     request = the_plan.request
+    # The command-line process's one run: mlrun is the subreaper of everything it
+    # starts and may collect and end every descendant (execution/reaping.py).
+    whole_tree = forward_signals and reaping.is_subreaper()
+    local = request.backend == "local" and the_plan.env_plan.starts == "process"
     child = the_plan.backend.start(env, launch, request.backend_config, reporter)
+    since = None if whole_tree or not local else _start_token(getattr(child, "pid", 0))
     if on_start is not None:
         on_start(launch.run_id, child)
     reporter.debug(f"run {launch.run_id} started ({child.label})")
@@ -587,30 +638,31 @@ def _supervise(
         forward_signals=forward_signals,
         cancel=cancel,
         tick=_heartbeat,
+        reap_orphans=whole_tree,
     )
+    # What the command left outside its process group (a daemon, `setsid`) goes too.
+    if whole_tree:
+        reaping.sweep()
+    elif local:
+        within = os.getpid() if reaping.is_subreaper() else None  # a workflow's step
+        reaping.kill_marked(launch.run_id, since=since, within=within)
     found = child.recorded()  # e.g. the files a container's run left in its workdir
     if found:
+        from mlrun.errors import StoreError
+
         env.record.update(found)
-        store.update_run(launch.run_id, env=dict(env.record))
+        try:
+            store.update_run(launch.run_id, env=dict(env.record))
+        except StoreError as exc:  # a full store never changes the run's outcome
+            reporter.warn(f"what the run left in its working directory is not recorded: {exc}")
     return outcome
 
 
-def _record_outputs(store: RunStore, run_id: str, run_dir: Path, reporter: Reporter) -> None:
-    from mlrun.execution.outputs import collect
+def _start_token(pid: int) -> int | None:
+    from mlrun.tracking.liveness import process_start_token
 
-    collected = collect(run_dir)
-    for warning in collected.warnings:
-        reporter.warn(warning)
-    if collected.params:
-        store.log_params(run_id, collected.params)
-    if collected.tags:
-        store.set_tags(run_id, collected.tags)
-    if collected.metrics:
-        store.log_metrics(run_id, collected.metrics)
-    if collected.outputs:
-        store.log_outputs(run_id, collected.outputs)
-    if collected.artifacts:
-        store.log_artifacts(run_id, collected.artifacts)
+    token = process_start_token(pid)
+    return int(token) if token and token.isdigit() else None
 
 
 def _save_source_artifacts(source: Source, run_dir: Path) -> None:

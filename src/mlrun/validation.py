@@ -77,6 +77,12 @@ def validate_project(directory: Path, root: Path | None = None) -> Report:
 
         summary = project_summary(project)
         summary["warnings"] = [str(d) for d in diagnostics]  # all of them, in line order
+        if project.env.kind == "conda_env" and project.env.file is not None:
+            from mlrun.envs.conda.manager import without_conda_summary
+            from mlrun.envs.conda.spec import load_conda_env
+
+            without = without_conda_summary(load_conda_env(project.env.file))
+            summary["env"]["without_conda"] = without
         if workflows:
             summary["workflows"] = workflows
     return Report(project, summary, diagnostics)

@@ -45,6 +45,20 @@ def python_project(
     )
 
 
+def conda_project(root: Path, conda_yaml: str, command: str = "python show.py") -> Path:
+    """A conda_env project that shows what its entry point sees (SHOW)."""
+    return write_project(
+        root,
+        f"""\
+        conda_env: conda.yaml
+        entry_points:
+          main:
+            command: "{command}"
+        """,
+        {"conda.yaml": textwrap.dedent(conda_yaml), "show.py": SHOW},
+    )
+
+
 def run_json(project: Path, *args: str, check: bool = True) -> tuple[dict[str, Any], Any]:
     """Run the project offline; (what the entry point printed, the run record)."""
     proc = mlrun("run", str(project), "--offline", "--json", *args, timeout=300)
@@ -61,3 +75,35 @@ def dry_env(project: Path, *args: str) -> dict[str, Any]:
     assert proc.returncode == 0, proc.stderr
     env: dict[str, Any] = json.loads(proc.stdout)["env"]
     return env
+
+
+# Asked of the env's own interpreter: the name of its .pyc files and their magic number.
+_PYC_FACTS = (
+    "import importlib.util as u, json, sys; "
+    "print(json.dumps([sys.implementation.cache_tag, u.MAGIC_NUMBER.hex(), "
+    "u.find_spec(sys.argv[1]).origin]))"
+)
+
+
+def assert_bytecode_used(prefix: Path, module: str) -> None:
+    """The env holds a .pyc for `module` that its own interpreter will load as it is: the
+    right name and magic number for that Python, timestamp-checked (no source hashing at
+    import), and matching the source file's mtime and size."""
+    import subprocess
+
+    out = subprocess.run(
+        [str(prefix / "bin" / "python"), "-c", _PYC_FACTS, module],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    tag, magic, origin = json.loads(out)
+    source = Path(origin)
+    pyc = source.parent / "__pycache__" / f"{source.stem}.{tag}.pyc"
+    assert pyc.is_file(), f"no bytecode compiled at build time for {source}"
+    header = pyc.read_bytes()[:16]
+    assert header[:4].hex() == magic, f"{pyc} was compiled by another Python"
+    assert int.from_bytes(header[4:8], "little") == 0, f"{pyc} is hash-based"
+    stat = source.stat()
+    assert int.from_bytes(header[8:12], "little") == int(stat.st_mtime) & 0xFFFFFFFF
+    assert int.from_bytes(header[12:16], "little") == stat.st_size & 0xFFFFFFFF

@@ -17,6 +17,7 @@ import pytest
 
 from tests.envs.projects import PYTHON, python_project, run_json
 from tests.envs.wheelhouse import local_package
+from tests.execution.procs import survivors
 from tests.helpers import cli, wait_until
 
 pytestmark = pytest.mark.slow  # every test here builds an env
@@ -106,18 +107,14 @@ def test_build_killed_halfway_is_rebuilt(
         flag.unlink()
         second = _spawn(project, tmp_path / "second")
     else:
-        # Only mlrun dies; its uv goes on as an orphan, still writing into the env. The
-        # next run must wait for it rather than build in the same directory.
+        # Only mlrun dies (issue 11.7): its build dies with it, through the build's
+        # lifeline, instead of going on writing into the env as an orphan while the
+        # next run builds there.
         first.kill()
         first.wait(30)
-        second = _spawn(project, tmp_path / "second")
-        err = tmp_path / "second.err"
-        wait_until(
-            lambda: "waiting for another mlrun" in err.read_text(),
-            "the second run to wait",
-            timeout=120,
-        )
+        wait_until(lambda: not survivors(str(flag)), "the build to die with its mlrun", 15)
         flag.unlink()
+        second = _spawn(project, tmp_path / "second")
     assert second.wait(240) == 0, (tmp_path / "second.err").read_text()
     result = _last_json((tmp_path / "second.out").read_text())
     shown = json.loads(cli("runs", "show", str(result["run_id"]), "--json", check=True).stdout)

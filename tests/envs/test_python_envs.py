@@ -9,9 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.envs.projects import PYTHON, SHOW, dry_env, python_project, run_json
+from tests.envs.projects import (
+    PYTHON,
+    assert_bytecode_used,
+    conda_project,
+    dry_env,
+    python_project,
+    run_json,
+)
 from tests.envs.wheelhouse import local_package
-from tests.helpers import cli, mlrun, write_project
+from tests.helpers import cli, mlrun
 
 ENV = f"""\
 python: "{PYTHON}"
@@ -48,6 +55,51 @@ def test_env_is_built_offline_and_the_entry_point_imports_it(tmp_path: Path, man
     seen2, shown2 = run_json(project, "--env-manager", manager)
     assert shown2["env"]["key"] == env["key"] and shown2["env"]["built"] is False
     assert seen2 == seen
+
+
+@pytest.mark.slow  # builds envs
+@pytest.mark.parametrize("manager", ["uv", "virtualenv"])
+def test_bytecode_is_compiled_at_build_time_whatever_mlruns_environment_says(
+    tmp_path: Path, manager: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first run imports compiled bytecode, as every later one does, even when mlrun
+    runs with PYTHONDONTWRITEBYTECODE=1 (common in CI images: every run would compile
+    again), SOURCE_DATE_EPOCH (which makes hash-checked .pyc files) or a
+    PYTHONPYCACHEPREFIX (which would put them outside the env)."""
+    elsewhere = tmp_path / "pycache-prefix"
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    monkeypatch.setenv("PYTHONPYCACHEPREFIX", str(elsewhere))
+    project = python_project(tmp_path / "p", ENV)
+    _, shown = run_json(project, "--env-manager", manager)
+    prefix = Path(shown["env"]["path"])
+    for module in ("mlt_alpha", "mlt_beta"):
+        assert_bytecode_used(prefix, module)
+    assert not elsewhere.exists()
+    marker = json.loads((prefix.parent / "mlrun-env.json").read_text())
+    key = shown["env"]["key"]
+    assert marker["key"] == key  # compiling changes nothing the key or marker say
+    monkeypatch.delenv("PYTHONDONTWRITEBYTECODE")
+    _, again = run_json(project, "--env-manager", manager)
+    assert again["env"]["key"] == key and again["env"]["built"] is False
+
+
+@pytest.mark.slow  # builds envs
+def test_uv_envs_compile_all_but_test_suites_and_pip(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = f'python: "{PYTHON}"\nbuild_dependencies: [pip]\ndependencies: [mlt-gamma==1.0]\n'
+    _, shown = run_json(python_project(tmp_path / "p", env))
+    site = next(Path(shown["env"]["path"]).glob("lib/*/site-packages"))
+    assert_bytecode_used(Path(shown["env"]["path"]), "mlt_gamma")
+    assert not (site / "mlt_gamma" / "tests" / "__pycache__").exists()
+    assert (site / "pip").is_dir() and not list((site / "pip").rglob("*.pyc"))
+    assert "compiling bytecode" in Path(shown["env"]["build_log"]).read_text()
+    monkeypatch.setenv("MLRUN_COMPILE_BYTECODE", "0")  # the way out for huge envs
+    _, skipped = run_json(python_project(tmp_path / "q", env), "--rebuild-env")
+    site = next(Path(skipped["env"]["path"]).glob("lib/*/site-packages"))
+    assert skipped["env"]["built"] is True
+    assert not (site / "mlt_gamma" / "__pycache__").exists()
 
 
 @pytest.mark.slow  # builds envs
@@ -161,25 +213,15 @@ def test_bad_python_env_yaml_is_exit_2(tmp_path: Path) -> None:
 
 @pytest.mark.slow  # builds an env
 def test_conda_yaml_under_uv_uses_its_python_and_pip_section(tmp_path: Path) -> None:
-    project = tmp_path / "p"
-    write_project(
-        project,
-        """\
-        conda_env: conda.yaml
-        entry_points:
-          main:
-            command: "python show.py"
-        """,
-        {
-            "show.py": SHOW,
-            "conda.yaml": f"""\
+    project = conda_project(
+        tmp_path / "p",
+        f"""\
         channels: [conda-forge]
         dependencies:
           - python={PYTHON}
           - pip
           - pip: [mlt-alpha==1.0, mlt-beta==1.0]
         """,
-        },
     )
     seen, shown = run_json(project, "--env-manager", "uv")
     assert shown["env_kind"] == "uv"

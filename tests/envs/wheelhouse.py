@@ -57,7 +57,16 @@ def build_wheelhouse(out: Path) -> Path:
     )
     for version in ("1.0", "2.0"):
         make_wheel(out, "mlt-beta", version, {"mlt_beta/__init__.py": module("beta", version)})
-    make_wheel(out, "mlt-gamma", "1.0", {"mlt_gamma/__init__.py": module("gamma", "1.0")})
+    make_wheel(
+        out,
+        "mlt-gamma",
+        "1.0",
+        {
+            "mlt_gamma/__init__.py": module("gamma", "1.0"),
+            "mlt_gamma/tests/__init__.py": "",  # a test suite shipped in the package
+            "mlt_gamma/tests/test_gamma.py": "def test_it():\n    pass\n",
+        },
+    )
     import virtualenv.seed.wheels.embed as embed
 
     for wheel in sorted(Path(embed.__file__).parent.glob("*.whl")):
@@ -122,3 +131,35 @@ def local_package(root: Path, text: str = "local") -> Path:
         """)
     )
     return root
+
+
+STANDIN_MLFLOW = '''\
+"""A stand-in for mlflow's tracking calls (tests only): it remembers what is logged."""
+import contextlib
+
+VERSION = "0.0.1"
+logged = {}
+
+
+@contextlib.contextmanager
+def start_run(**kwargs):
+    yield None
+
+
+def log_param(key, value):
+    logged[key] = value
+
+
+log_metric = log_param
+'''
+
+
+def build_standins(out: Path) -> Path:
+    """Small stand-ins for the PyPI packages of mlflow/mlflow-example (mlflow, numpy,
+    pandas, scikit-learn), for offline builds of its conda.yaml. Their versions are
+    lower than the real ones', so a build with an index never prefers them."""
+    make_wheel(out, "mlflow", "0.0.1", {"mlflow/__init__.py": STANDIN_MLFLOW})
+    make_wheel(out, "numpy", "1.14.5", {"numpy/__init__.py": module("numpy", "1.14.5")})
+    make_wheel(out, "pandas", "1.0.1", {"pandas/__init__.py": module("pandas", "1.0.1")})
+    make_wheel(out, "scikit-learn", "0.20.0", {"sklearn/__init__.py": module("sklearn", "0.20.0")})
+    return out

@@ -116,7 +116,8 @@ class GitHttpServer:
     # that protocol v2 command, "pack" after the first 64 KiB of a fetch's answer.
     hold: frozenset[str] = frozenset()
     held: queue.SimpleQueue[str] = field(default_factory=queue.SimpleQueue)  # reached points
-    _go: threading.Semaphore = field(default_factory=lambda: threading.Semaphore(0))
+    _gates: dict[str, threading.Semaphore] = field(default_factory=dict)  # one per point
+    _waiting: list[str] = field(default_factory=list)  # points with an answer waiting
     port: int = 0
     tls_dir: Path | None = None  # serve https with a self-signed certificate made here
 
@@ -164,14 +165,21 @@ class GitHttpServer:
         except queue.Empty:
             raise AssertionError(f"no answer reached a hold point {set(self.hold)}") from None
 
-    def resume(self) -> None:
-        """Let one held answer go on."""
-        self._go.release()
+    def resume(self, point: str | None = None) -> None:
+        """Let one held answer go on: the one waiting at `point`, else the first held."""
+        if point is None:
+            point = self._waiting[0] if self._waiting else next(iter(self.hold))
+        self._gate(point).release()
 
     def checkpoint(self, point: str) -> None:
         if point in self.hold:
+            self._waiting.append(point)
             self.held.put(point)
-            self._go.acquire(timeout=120)
+            self._gate(point).acquire(timeout=120)
+            self._waiting.remove(point)
+
+    def _gate(self, point: str) -> threading.Semaphore:
+        return self._gates.setdefault(point, threading.Semaphore(0))
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -63,8 +63,12 @@ def test_dirty_tree_records_flag_diff_and_untracked_files(tmp_path: Path) -> Non
     identity = source["code_identity"]
     assert identity.startswith(f"git:{sha}+dirty:")
 
+    assert source["changed_paths"] == ["version.txt"]
+    assert source["untracked_paths"] == ["notes/todo.txt"]
+    assert "(1 changed, 1 untracked file(s): version.txt, notes/todo.txt)" in out_err(work)
     text = cli("runs", "show", record["run_id"], check=True).stdout
     assert "dirty: true" in text and f"commit: {sha}" in text
+    assert "untracked_paths: notes/todo.txt" in text  # which files made it dirty
 
     _, again = run_recorded(str(work))
     assert again["source"]["code_identity"] == identity  # same changes, same identity
@@ -76,6 +80,57 @@ def test_dirty_tree_records_flag_diff_and_untracked_files(tmp_path: Path) -> Non
     assert refused.returncode == 2
     assert "uncommitted changes (1 changed, 1 untracked)" in refused.stderr
     assert "--require-clean" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def out_err(work: Path) -> str:
+    proc = mlrun("run", str(work))
+    assert proc.returncode == 0, proc.stderr
+    return proc.stderr
+
+
+RUN_WRITES = """\
+import os
+os.makedirs("out/model", exist_ok=True)
+for name in ("out/metrics.json", "out/model/weights.bin", "cache/x.tmp", "notes.log"):
+    os.makedirs(os.path.dirname(name) or ".", exist_ok=True)
+    with open(name, "w") as fh:
+        fh.write(str(os.getpid()))
+"""
+
+
+@pytest.mark.slow  # several runs
+def test_files_the_run_writes_into_ignored_places_leave_it_clean(tmp_path: Path) -> None:
+    """Outputs written where .gitignore, info/exclude or a nested .gitignore say: the
+    next run is clean, even where an output was committed once before being ignored."""
+    work = tmp_path / "repo"
+    project_repo(work, "v1", subdir="proj")
+    proj = work / "proj"
+    write(proj, {"writes.py": RUN_WRITES, "out/metrics.json": "committed once\n"})
+    write(work, {".gitignore": "proj/out/\n", "proj/cache/.gitignore": "*\n"})
+    (work / ".git" / "info").mkdir(exist_ok=True)
+    (work / ".git" / "info" / "exclude").write_text("*.log\n")
+    git(work, "add", "-A")
+    git(work, "add", "-f", "proj/out/metrics.json")  # tracked although covered
+    git(work, "commit", "-q", "-m", "outputs ignored")
+    sha = git(work, "rev-parse", "HEAD")
+    first = mlrun("run", str(proj), "-e", "writes.py", "--require-clean")
+    assert first.returncode == 0, first.stderr
+    assert "M proj/out/metrics.json" in git(work, "status", "--porcelain")  # git: modified
+    _, record = run_recorded(str(proj), "--require-clean")
+    source = record["source"]
+    assert source["dirty"] is False and source["code_identity"] == f"git:{sha}:proj"
+    assert source["ignored_changes"] == ["proj/out/metrics.json"]
+    assert "untracked_paths" not in source
+    assert not any(a["path"].startswith("mlrun/") for a in record["artifacts"])
+    shown = mlrun("runs", "show", record["run_id"], check=True).stdout
+    assert "ignored_changes: proj/out/metrics.json" in shown
+    # A real change next to them is still seen, and the diff leaves the outputs out.
+    write(proj, {"version.txt": "v1-edited"})
+    _, dirty = run_recorded(str(proj))
+    assert dirty["source"]["dirty"] is True
+    assert dirty["source"]["changed_paths"] == ["proj/version.txt"]
+    diff = _artifact(dirty, "uncommitted.diff")
+    assert "version.txt" in diff and "metrics.json" not in diff
 
 
 def test_changes_outside_the_project_directory_do_not_make_it_dirty(tmp_path: Path) -> None:
@@ -192,3 +247,36 @@ def test_without_git_installed(tmp_path: Path) -> None:
     remote = mlrun("run", bare.as_uri(), env=env)
     assert remote.returncode == 125
     assert "git is not installed" in remote.stderr and "Traceback" not in remote.stderr
+
+
+@pytest.mark.slow  # clones and runs
+def test_local_remote_messages_show_plain_paths(tmp_path: Path) -> None:
+    """A repository in a directory with a space, named by path or by file:// URL: the
+    messages show its path as the user knows it, never percent-encoded; a clone that
+    fails after the remote answered says "cannot clone"."""
+    work = tmp_path / "repo"
+    project_repo(work, "v1")
+    bare = tmp_path / "my projects" / "app.git"
+    bare.parent.mkdir()
+    git(tmp_path, "clone", "-q", "--bare", str(work), str(bare))
+    assert "%20" in bare.as_uri()
+    for uri in (str(bare), bare.as_uri()):
+        proc = mlrun("run", uri, "-v", "no-such-branch")
+        assert proc.returncode == 2, proc.stderr
+        assert f"is not a branch, tag or commit of file://{bare}\n" in proc.stderr
+        assert "%20" not in proc.stderr
+    missing = mlrun("run", (tmp_path / "my projects" / "gone.git").as_uri())
+    assert missing.returncode == 125, missing.stderr
+    assert f"cannot clone file://{tmp_path}/my projects/gone.git: " in missing.stderr
+    assert "%20" not in missing.stderr
+    _, record = run_recorded(bare.as_uri())
+    assert record["source_uri"] == f"file://{bare}"  # what `runs list` shows as SOURCE
+
+    broken = tmp_path / "my projects" / "broken.git"
+    git(tmp_path, "clone", "-q", "--bare", str(work), str(broken))
+    tree = git(broken, "rev-parse", "HEAD^{tree}")
+    (broken / "objects" / tree[:2] / tree[2:]).unlink()  # refs answer, objects do not
+    proc = mlrun("run", str(broken))
+    assert proc.returncode == 125, proc.stderr
+    assert f"error: cannot clone file://{broken}: " in proc.stderr
+    assert "clon " not in proc.stderr and "Traceback" not in proc.stderr

@@ -17,6 +17,8 @@ from mlrun.reporting import RecordingReporter
 from mlrun.sources.checkout import lease
 from mlrun.sources.gituri import parse_remote
 from mlrun.sources.mirror import Mirror
+from tests.execution.procs import survivors
+from tests.helpers import pid_alive, wait_until
 from tests.sources.gitrepos import commit, git, output_fields, project_repo, publish, run_recorded
 from tests.sources.gitservers import GitDaemon, GitHttpServer
 from tests.workflow.wfhelpers import read_stream_until
@@ -99,6 +101,26 @@ def _kill_during_fetch(server: GitHttpServer, url: str) -> str:
     return err
 
 
+def _published_with_a_newer_big_commit(work: Path, served: Path, url: str) -> str:
+    """The repository in the mirror at v1, then a v2 with 3 MiB more on the server."""
+    project_repo(work, "v1")
+    publish(work, served, "app.git")
+    run_recorded(url)
+    (work / "blob.bin").write_bytes(os.urandom(3 << 20))
+    newer = commit(work, {"version.txt": "v2"})
+    publish(work, served, "app.git")
+    return newer
+
+
+def _run_json(url: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mlrun", "run", url, "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
 def test_clone_killed_midway_is_rebuilt(
     http_server: GitHttpServer, served: Path, tmp_path: Path, mlrun_home: Path
 ) -> None:
@@ -118,31 +140,51 @@ def test_clone_killed_midway_is_rebuilt(
 def test_fetch_killed_midway_is_repaired(
     http_server: GitHttpServer, served: Path, tmp_path: Path, mlrun_home: Path
 ) -> None:
-    work = tmp_path / "app"
-    project_repo(work, "v1")
-    publish(work, served, "app.git")
     url = http_server.url("app.git", credentials=True)
-    run_recorded(url)
-    (work / "blob.bin").write_bytes(os.urandom(3 << 20))
-    newer = commit(work, {"version.txt": "v2"})
-    publish(work, served, "app.git")
+    newer = _published_with_a_newer_big_commit(tmp_path / "app", served, url)
 
     _kill_during_fetch(http_server, url)
     git_dir = _mirror_dir(mlrun_home) / "mirror.git"
     assert (git_dir / "mlrun-fetching").exists()  # the kill did land mid-fetch
     assert git(git_dir, "rev-parse", "refs/heads/main") != newer  # ... before it ended
 
-    proc = subprocess.run(
-        [sys.executable, "-m", "mlrun", "run", url, "--json"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    proc = _run_json(url)
     assert proc.returncode == 0, proc.stderr
     assert "repaired the mirror" in proc.stderr
     assert output_fields(proc.stderr)["version"] == "v2"  # --json: the output is on stderr
     assert not (git_dir / "mlrun-fetching").exists()
     assert not list((git_dir / "objects" / "pack").glob("tmp_*"))
+    assert git(git_dir, "rev-parse", "refs/heads/main") == newer
+    _fsck(git_dir)
+
+
+def test_a_fetch_whose_mlrun_is_killed_leaves_a_mirror_the_next_run_uses(
+    http_server: GitHttpServer, served: Path, tmp_path: Path, mlrun_home: Path
+) -> None:
+    """Issue 11.7: only mlrun is SIGKILLed, in the middle of a fetch. Its git must die
+    with it: an orphaned fetch would go on and move the refs under the next run's own
+    fetch, which then fails ("unable to update local ref")."""
+    url = http_server.url("app.git", credentials=True)
+    newer = _published_with_a_newer_big_commit(tmp_path / "app", served, url)
+    git_dir = _mirror_dir(mlrun_home) / "mirror.git"
+    http_server.hold = frozenset({"pack"})
+    first = _spawn(url)
+    assert http_server.wait_held() == "pack"  # 64 KiB of the pack are on their way
+    first.kill()  # mlrun alone: its git is not part of the kill
+    first.communicate()
+    orphans = [pid for pid, _ in survivors(str(git_dir))]  # a fetch that would go on
+    # The next run negotiates while that fetch is still under way ...
+    http_server.hold = frozenset({"fetch"})
+    second = _spawn(url, "--json")
+    assert http_server.wait_held() == "fetch"
+    # ... which then gets the rest of its pack, and ends (or died with its mlrun).
+    http_server.resume("pack")
+    wait_until(lambda: not any(pid_alive(p) for p in orphans), "the first fetch to end")
+    http_server.hold = frozenset()
+    http_server.resume("fetch")
+    _out, err = second.communicate(timeout=120)
+    assert second.returncode == 0, err
+    assert output_fields(err)["version"] == "v2"  # --json: the output is on stderr
     assert git(git_dir, "rev-parse", "refs/heads/main") == newer
     _fsck(git_dir)
 

@@ -14,6 +14,9 @@ from mlrun.envs import CHOICES as ENV_MANAGERS
 @click.group("env", context_settings={"help_option_names": ["-h", "--help"]})
 def env() -> None:
     """Cached environments: list them, prune them, build one ahead of a run."""
+    from mlrun.recording import settle
+
+    settle(TerminalReporter())  # an env still used by a dead mlrun's leftovers: free it
 
 
 @env.command("list")
@@ -88,6 +91,11 @@ def prune_cmd(older_than: str, everything: bool, dry_run: bool, as_json: bool) -
     help="How to build the env (default: as `mlrun run` would).",
 )
 @click.option("--rebuild-env", is_flag=True, help="Rebuild even if cached.")
+@click.option(
+    "--conda-to-pip",
+    is_flag=True,
+    help="conda.yaml without conda: also install its conda packages by pip name (best effort).",
+)
 @click.option("--offline", is_flag=True, help="No network: local wheels and caches only.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
@@ -98,6 +106,7 @@ def build_cmd(
     version: str | None,
     env_manager: str | None,
     rebuild_env: bool,
+    conda_to_pip: bool,
     offline: bool,
     as_json: bool,
     quiet: bool,
@@ -112,7 +121,7 @@ def build_cmd(
         uri=uri,
         version=version,
         env_manager=env_manager,
-        env_options=EnvOptions(rebuild=rebuild_env, offline=offline),
+        env_options=EnvOptions(rebuild=rebuild_env, offline=offline, conda_to_pip=conda_to_pip),
         offline=offline,
         cwd=Path.cwd(),
     )

@@ -6,7 +6,6 @@ import importlib
 import os
 import signal
 import sys
-from typing import Any
 
 import click
 
@@ -54,37 +53,31 @@ def cli(ctx: click.Context, debug: bool) -> None:
         os.environ["MLRUN_DEBUG"] = "1"
 
 
-class Terminated(BaseException):
-    """SIGTERM/SIGHUP outside of a supervised command: unwind so records get finished."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
-
-def _raise_terminated(signum: int, frame: Any) -> None:
-    raise Terminated(signum)
-
-
 def main(argv: list[str] | None = None) -> None:
     sys.exit(run_cli(argv))
 
 
 def run_cli(argv: list[str] | None = None) -> int:
     from mlrun.cli.output import json_stdout
+    from mlrun.util import signals
 
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, _raise_terminated)
-    args = sys.argv[1:] if argv is None else argv
-    given = args[: args.index("--")] if "--" in args else args
-    debug = os.environ.get("MLRUN_DEBUG") == "1" or "--debug" in given
-    with json_stdout("--json" in given):
-        problem = _not_text(args)
-        if problem is not None:
-            hint = "mlrun keeps what it is given as text in its run records; use UTF-8"
-            _print_error(problem, hint, 2, "UsageError")
-            return 2
-        return _run(args, debug)
+    # The console script installed them first thing (cli/entry.py); an in-process
+    # caller gets them for the call and its own back afterwards.
+    previous = None if signals.installed() else signals.install()
+    try:
+        args = sys.argv[1:] if argv is None else argv
+        given = args[: args.index("--")] if "--" in args else args
+        debug = os.environ.get("MLRUN_DEBUG") == "1" or "--debug" in given
+        with json_stdout("--json" in given):
+            problem = _not_text(args)
+            if problem is not None:
+                hint = "mlrun keeps what it is given as text in its run records; use UTF-8"
+                _print_error(problem, hint, 2, "UsageError")
+                return 2
+            return _run(args, debug)
+    finally:
+        if previous is not None:
+            signals.uninstall(previous)
 
 
 def _run(args: list[str], debug: bool) -> int:
@@ -118,13 +111,18 @@ def _run(args: list[str], debug: bool) -> int:
 
         _json_error("UsageError", redact(exc.format_message()), None, code)
         return code
-    except (KeyboardInterrupt, click.Abort):
-        _print_error("interrupted", None, 128 + signal.SIGINT, "Interrupted")
-        return 128 + signal.SIGINT
-    except Terminated as exc:
-        name = signal.Signals(exc.signum).name
-        _print_error(f"stopped by {name}", None, 128 + exc.signum, "Interrupted")
-        return 128 + exc.signum
+    except (KeyboardInterrupt, click.Abort) as exc:
+        # click turns a KeyboardInterrupt (errors.Interrupted: any stopping signal) into
+        # Abort; the signal is on the cause.
+        cause = exc.__cause__ if isinstance(exc, click.Abort) else exc
+        signum = getattr(cause, "signum", signal.SIGINT)
+        _print_error(
+            "interrupted" if signum == signal.SIGINT else str(cause),
+            None,
+            128 + signum,
+            "Interrupted",
+        )
+        return 128 + signum
     except BrokenPipeError:
         # `mlrun runs list | head`: the reader left; not an error worth a traceback.
         sys.stderr.close()

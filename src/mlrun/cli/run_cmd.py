@@ -9,7 +9,7 @@ import click
 
 from mlrun.backends import BACKENDS
 from mlrun.backends import DEFAULT as DEFAULT_BACKEND
-from mlrun.cli.entry import startup_done
+from mlrun.cli.entry import owns_process, startup_done
 from mlrun.cli.options import seconds
 from mlrun.cli.output import TerminalReporter, dump_json
 from mlrun.cli.workflow_options import given_flags, options_from, stream_output, workflow_options
@@ -127,6 +127,11 @@ from mlrun.envs import CHOICES as ENV_MANAGERS
 @click.option("--offline", is_flag=True, help="git: use the mirror cache only.")
 @click.option("--require-clean", is_flag=True, help="Refuse to run a dirty git working tree.")
 @click.option("--rebuild-env", is_flag=True, help="Rebuild the environment even if cached.")
+@click.option(
+    "--conda-to-pip",
+    is_flag=True,
+    help="conda.yaml without conda: also install its conda packages by pip name (best effort).",
+)
 @click.option("--keep-container", is_flag=True, help="docker: keep the container afterwards.")
 @click.option(
     "--keep-workdir",
@@ -175,6 +180,7 @@ def run(
     offline: bool,
     require_clean: bool,
     rebuild_env: bool,
+    conda_to_pip: bool,
     keep_container: bool,
     keep_workdir: bool,
     grace_period: float,
@@ -192,12 +198,16 @@ def run(
     from mlrun.cli.options import parse_docker_args, parse_params
     from mlrun.envs.base import EnvOptions
     from mlrun.errors import EXIT_USAGE
-    from mlrun.recording import check_run_id
+    from mlrun.execution.reaping import become_subreaper
+    from mlrun.recording import check_run_id, settle
 
     get_backend(backend)  # an unknown name fails here, naming the known ones
     reporter = TerminalReporter(
         quiet=quiet or (as_json and dry_run), debug=bool(ctx.obj and ctx.obj.get("debug"))
     )
+    if owns_process():  # everything this run starts stays below mlrun (reaping.py)
+        become_subreaper()
+    settle(reporter)  # what mlrun processes that died left running, before it clashes
     request = runner.RunRequest(
         uri=uri,
         entry_point=entry_point,
@@ -216,6 +226,7 @@ def run(
             docker_args=parse_docker_args(docker_args),
             keep_container=keep_container,
             offline=offline,
+            conda_to_pip=conda_to_pip,
             mount_code=mount_code,
             keep_workdir=keep_workdir,
             docker_auth=_docker_auth(docker_auth),

@@ -26,6 +26,10 @@ _tracking_option = click.option(
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def runs() -> None:
     """List and inspect recorded runs."""
+    from mlrun.cli.output import TerminalReporter
+    from mlrun.recording import settle
+
+    settle(TerminalReporter())  # runs whose mlrun died: their kept outcome first
 
 
 @runs.command("list")
@@ -167,7 +171,12 @@ def show(run_id: str, history: bool, as_json: bool, tracking_uri: str | None) ->
         if mapping:
             click.echo(f"{title}:")
             for key, value in mapping.items():
-                shown = value if isinstance(value, str) else json.dumps(value)
+                if isinstance(value, str):
+                    shown = value
+                elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+                    shown = ", ".join(value)  # e.g. the files that made the tree dirty
+                else:
+                    shown = json.dumps(value)
                 click.echo(f"  {key}: {shown}")
     if r.metrics:
         _show_metrics(r.metrics, history)

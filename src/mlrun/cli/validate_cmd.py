@@ -102,6 +102,12 @@ def _print_summary(
     click.echo(f"name: {summary['name'] or '(none)'}")
     env = summary["env"]
     click.echo(f"environment: {env['kind']}" + (f" ({env['file']})" if env.get("file") else ""))
+    without = env.get("without_conda")
+    if without and without["not_installed"] and without["conda"]:  # else: a warning says it
+        click.echo(
+            f"  conda here: {without['conda']}; without it (--env-manager uv or virtualenv) "
+            f"not installed: {', '.join(without['not_installed'])}"
+        )
     for name, ep in summary["entry_points"].items():
         click.echo(f"entry point {name}: {ep['command'].strip()}")
         for pname, param in ep["parameters"].items():

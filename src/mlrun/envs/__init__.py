@@ -27,8 +27,15 @@ MANAGERS: dict[str, str] = {
 CHOICES = tuple(name for name in MANAGERS if name != "docker")
 
 
-def choose_manager(env: EnvSpec, requested: str | None) -> str:
-    """The manager for a project, following MLflow's rules, with uv for python_env."""
+def choose_manager(env: EnvSpec, requested: str | None, conda_to_pip: bool = False) -> str:
+    """The manager for a project, following MLflow's rules, with uv for python_env.
+    `conda_to_pip` (build conda_env projects without conda) makes uv their default."""
+    if conda_to_pip and requested == "conda":
+        raise UsageError(
+            "--conda-to-pip builds conda.yaml projects without conda, and "
+            "--env-manager conda asks for conda",
+            hint="drop one of them",
+        )
     if requested is not None and requested not in MANAGERS:
         raise UsageError(
             f"unknown environment manager {requested!r}",
@@ -45,6 +52,8 @@ def choose_manager(env: EnvSpec, requested: str | None) -> str:
         raise UsageError("--env-manager docker needs a project with a docker_env section")
     if requested is not None:
         return requested
+    if env.kind == "conda_env" and conda_to_pip:
+        return "uv"
     return {"python_env": "uv", "conda_env": "conda", "local": "local"}[env.kind]
 
 

@@ -44,6 +44,7 @@ class EnvOptions(NamedTuple):
     docker_args: Mapping[str, str | None] = EMPTY
     keep_container: bool = False
     offline: bool = False
+    conda_to_pip: bool = False  # conda_env without conda: conda packages by pip name
     mount_code: bool = False  # docker: mount the code read-only instead of a writable copy
     keep_workdir: bool = False  # docker: keep the files the run left in its working dir
     # docker: registry login for pulls, MLflow's docker_auth (username, password,

@@ -55,8 +55,14 @@ def _python_env(ctx: Any, directory: Path) -> None:
 def _conda_env(ctx: Any, directory: Path) -> None:
     from mlrun.envs.conda.spec import read_conda_env
 
-    if read_conda_env(ctx) is None:
+    spec = read_conda_env(ctx)
+    if spec is None:
         return
+    from mlrun.envs.conda.manager import no_conda_warning, without_conda_summary
+
+    warning = no_conda_warning(without_conda_summary(spec))
+    if warning is not None:
+        ctx.warn(warning, "dependencies")
     for index, item in enumerate(ctx.doc.data.get("dependencies") or []):
         if isinstance(item, dict) and isinstance(item.get("pip"), list):
             for j, entry in enumerate(item["pip"]):

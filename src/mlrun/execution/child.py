@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from mlrun.errors import CommandNotFoundError, LaunchError
+from mlrun.execution import reaping
+from mlrun.util.lifeline import Lifeline
 
 
 class Child(abc.ABC):
@@ -43,6 +45,11 @@ class Child(abc.ABC):
     def cleanup(self) -> None:
         """After the command ended: remove whatever it left behind."""
 
+    def own_pids(self) -> tuple[int, ...]:
+        """Child processes of mlrun that this Child waits for itself (a subreaper must
+        never collect their exit status)."""
+        return ()
+
     def recorded(self) -> dict[str, Any]:
         """What cleanup() found worth adding to the run record's env (a container: the
         files the run left in its working directory)."""
@@ -53,7 +60,8 @@ class LocalChild(Child):
     """A local process started in its own session (hence its own process group).
 
     Its own session means the terminal's Ctrl-C reaches only mlrun, which forwards it
-    once to the whole group, and a step that reads stdin is not stopped by job control."""
+    once to the whole group, and a step that reads stdin is not stopped by job control.
+    A lifeline (util/lifeline.py) kills the group if mlrun dies before the command."""
 
     def __init__(self, argv: Sequence[str], cwd: Path, env: Mapping[str, str]) -> None:
         try:
@@ -89,6 +97,7 @@ class LocalChild(Child):
         self.stderr = self._proc.stderr.fileno()
         self.pid = self._proc.pid
         self.label = f"pid {self.pid}"
+        self._lifeline = Lifeline(self.pid)
 
     def poll(self) -> int | None:
         return self._proc.poll()
@@ -109,9 +118,15 @@ class LocalChild(Child):
         # The leader has exited; anything still in its group (background jobs, helpers
         # that ignored SIGTERM) would outlive the run as an orphan. Remove it.
         self._signal_group(signal.SIGKILL)
+        # A subreaper collects the watcher with the rest of the run (its sweep).
+        self._lifeline.release(wait=not reaping.is_subreaper())
         for stream in (self._proc.stdout, self._proc.stderr):
             if stream is not None:
                 stream.close()
+
+    def own_pids(self) -> tuple[int, ...]:
+        watcher = self._lifeline.pid
+        return (self.pid,) if watcher is None else (self.pid, watcher)
 
     def _signal_group(self, signum: int) -> None:
         try:

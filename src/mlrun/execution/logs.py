@@ -1,11 +1,18 @@
 """A run's log files: stdout.log, stderr.log, and output.log with both interleaved in
-arrival order (what `mlrun runs logs` shows)."""
+arrival order (what `mlrun runs logs` shows).
+
+A log that cannot be written (a full disk, a quota) never stops the command: its output
+still reaches the terminal, one warning says the log is incomplete, and writing resumes
+when space comes back, after a line in output.log saying how much is missing."""
 
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+
+from mlrun.util.files import write_all
 
 STREAMS = ("stdout", "stderr")
 
@@ -20,20 +27,28 @@ def log_paths(log_dir: Path) -> dict[str, str]:
 
 class LogSink:
     """Writes each chunk to its stream file, the combined file and (optionally) the
-    terminal, unbuffered, so `runs logs -f` and a crash both see everything so far."""
+    terminal, unbuffered, so `runs logs -f` and a crash both see everything so far.
+    `warn` is told once when the files cannot be written."""
 
-    def __init__(self, log_dir: Path, echo: bool = True) -> None:
-        log_dir.mkdir(parents=True, exist_ok=True)
-        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
-        paths = log_paths(log_dir)
-        self._fds = {name: os.open(paths[name], flags, 0o644) for name in STREAMS}
-        self._combined = os.open(paths["combined"], flags, 0o644)
+    def __init__(
+        self, log_dir: Path, echo: bool = True, warn: Callable[[str], None] | None = None
+    ) -> None:
+        self.paths = log_paths(log_dir)
         self._echo = echo
-        self.paths = paths
+        self._warn = warn
+        self._warned = False
+        self.lost = 0  # bytes of output the log files are missing
+        self._fds: dict[str, int] = {}
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
+        try:
+            log_dir.mkdir(parents=True, exist_ok=True)
+            for name in (*STREAMS, "combined"):
+                self._fds[name] = os.open(self.paths[name], flags, 0o644)
+        except OSError as exc:
+            self._failed(exc)
 
     def write(self, stream: str, data: bytes) -> None:
-        _write_all(self._fds[stream], data)
-        _write_all(self._combined, data)
+        self._log(stream, data)
         if self._echo:
             target = sys.stdout if stream == "stdout" else sys.stderr
             try:
@@ -46,19 +61,38 @@ class LogSink:
 
     def note(self, text: str) -> None:
         """A line from mlrun itself (e.g. "forwarding SIGTERM"), in the combined log only."""
-        _write_all(self._combined, f"[mlrun] {text}\n".encode())
+        self._log(None, f"[mlrun] {text}\n".encode())
 
     def close(self) -> None:
-        for fd in (*self._fds.values(), self._combined):
+        for fd in self._fds.values():
             try:
                 os.close(fd)
             except OSError:
                 pass
         self._fds = {}
 
+    def _log(self, stream: str | None, data: bytes) -> None:
+        if not self._fds:
+            self.lost += len(data)
+            return
+        try:
+            if self.lost:
+                gap = f"[mlrun] {self.lost} bytes of output missing here (log not writable)\n"
+                write_all(self._fds["combined"], gap.encode())
+                self.lost = 0
+            if stream is not None:
+                write_all(self._fds[stream], data)
+            write_all(self._fds["combined"], data)
+        except OSError as exc:
+            self.lost += len(data)
+            self._failed(exc)
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
+    def _failed(self, exc: OSError) -> None:
+        if self._warned or self._warn is None:
+            return
+        self._warned = True
+        self._warn(
+            f"the run's log could not be written ({exc.strerror or exc}): the command goes "
+            "on and its output still reaches the terminal, but the log files miss what "
+            "cannot be written"
+        )

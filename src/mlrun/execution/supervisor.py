@@ -6,6 +6,10 @@ Signal policy (the heart of "SIGTERM never leaves a run RUNNING or an orphan beh
   process group (or container); after `grace` seconds everything left gets SIGKILL.
   A second signal of the same kind skips the rest of the grace period.
 - mlrun then exits 128+N for the signal N it received, and the run is KILLED.
+
+In the command-line process the signals come from util/signals.py (installed when the
+process started, so one that came before the child existed is forwarded as soon as it
+does); for a library caller's main thread, handlers are installed for the watch only.
 """
 
 from __future__ import annotations
@@ -16,13 +20,15 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from types import FrameType
 
+from mlrun.errors import signal_name
+from mlrun.execution import reaping
 from mlrun.execution.child import Child
 from mlrun.execution.logs import LogSink
 from mlrun.tracking.model import FAILED, FINISHED, KILLED
+from mlrun.util import signals
 
-FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+FORWARDED = signals.STOPPING
 # A child that ended by one of these was stopped from outside: KILLED, not FAILED.
 TERMINATING: set[int] = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGKILL}
 DEFAULT_GRACE = 10.0
@@ -79,22 +85,24 @@ def supervise(
     cancel: Cancel | None = None,
     tick: Callable[[], None] | None = None,
     tick_every: float = 30.0,
+    reap_orphans: bool = False,
 ) -> Outcome:
-    """Run the watch loop until the child ended and its output is drained."""
+    """Run the watch loop until the child ended and its output is drained.
+    `reap_orphans`: collect the orphans this process adopts as subreaper meanwhile."""
     received: list[int] = []
-    restore: dict[int, object] = {}
+    restore: Callable[[], None] | None = None
     if forward_signals and threading.current_thread() is threading.main_thread():
-
-        def _on_signal(signum: int, frame: FrameType | None) -> None:
-            received.append(signum)
-
-        for forwarded_signal in FORWARDED:
-            restore[forwarded_signal] = signal.signal(forwarded_signal, _on_signal)
+        if signals.installed():
+            received = signals.received
+        else:
+            restore = signals.watch(received.append)
     try:
-        returncode, stopped_by = _watch(child, sink, grace, received, cancel, tick, tick_every)
+        returncode, stopped_by = _watch(
+            child, sink, grace, received, cancel, tick, tick_every, reap_orphans
+        )
     finally:
-        for signum, handler in restore.items():
-            signal.signal(signum, handler)  # type: ignore[arg-type]
+        if restore is not None:
+            restore()
         child.cleanup()
     return _outcome(returncode, stopped_by)
 
@@ -107,6 +115,7 @@ def _watch(
     cancel: Cancel | None,
     tick: Callable[[], None] | None,
     tick_every: float,
+    reap_orphans: bool,
 ) -> tuple[int | None, int | None]:
     selector = selectors.DefaultSelector()
     open_fds = {child.stdout: "stdout", child.stderr: "stderr"}
@@ -133,6 +142,7 @@ def _watch(
                 forwarded += 1
                 if stopped_by is None:
                     stopped_by = signum
+                    signals.acted()
                     sink.note(
                         f"received {signal.Signals(signum).name}; forwarding it to "
                         f"{child.label}, SIGKILL in {grace:g}s"
@@ -157,6 +167,8 @@ def _watch(
             if tick is not None and now >= next_tick:
                 next_tick = now + tick_every
                 tick()
+            if reap_orphans:
+                reaping.reap_orphans(child.own_pids())
             for key, _ in selector.select(timeout=0.05 if returncode is None else 0.01):
                 fd = int(key.fd)
                 try:
@@ -175,7 +187,7 @@ def _watch(
 
 def _outcome(returncode: int | None, stopped_by: int | None) -> Outcome:
     if stopped_by is not None:
-        name = signal.Signals(stopped_by).name
+        name = signal_name(stopped_by)
         return Outcome(
             KILLED, 128 + stopped_by, returncode, stopped_by, f"stopped by {name} sent to mlrun"
         )

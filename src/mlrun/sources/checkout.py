@@ -151,7 +151,7 @@ def materialize(
         reporter.debug(result.describe())
         detail = (result.stderr.strip().splitlines() or ["git checkout failed"])[-1]
         raise PrepareError(
-            f"cannot check out {commit[:12]} of {mirror.remote.url}: {redact(detail)}",
+            f"cannot check out {commit[:12]} of {mirror.remote.display}: {redact(detail)}",
             hint="run with --debug for git's output",
         )
     return _submodules(mirror, path, offline=offline, reporter=reporter)
@@ -192,7 +192,7 @@ def _submodules(parent: Mirror, path: Path, *, offline: bool, reporter: Reporter
                 raise FetchError(f"submodule {sub_path}: {exc.message}", exc.hint) from None
             except UsageError as exc:  # the superproject names a commit that is not there
                 raise FetchError(
-                    f"submodule {sub_path}: commit {sha[:12]} is not in {sub_remote.url}",
+                    f"submodule {sub_path}: commit {sha[:12]} is not in {sub_remote.display}",
                     hint="the superproject points at a "
                     "commit its submodule's repository does not have",
                 ) from exc

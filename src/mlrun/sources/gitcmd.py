@@ -86,14 +86,25 @@ def git(
     check: bool = True,
     input: str | None = None,
     on_stderr: Callable[[str], None] | None = None,
+    watch: bool = True,
 ) -> ProcResult:
     """`git [--git-dir D] args...` through the one subprocess helper. A failure with
-    `check` is a PrepareError naming the git command and its last words."""
+    `check` is a PrepareError naming the git command and its last words. `watch` (off
+    only for read-only queries): git dies with mlrun, so an orphaned fetch or checkout
+    never writes into a mirror or checkout the next run is using."""
     argv = ["git"]
     if git_dir is not None:
         argv.append(f"--git-dir={git_dir}")
     argv.extend(args)
-    result = run(argv, cwd=cwd, env=git_env(env), check=False, input=input, on_stderr=on_stderr)
+    result = run(
+        argv,
+        cwd=cwd,
+        env=git_env(env),
+        check=False,
+        input=input,
+        on_stderr=on_stderr,
+        watch=watch,
+    )
     if result.returncode == 127 and "command not found" in result.stderr:
         raise GitMissingError(
             "git is not installed (mlrun needs it for git projects)",
@@ -115,7 +126,7 @@ def read_only(args: Sequence[str], cwd: Path) -> str | None:
     rewrite the user's index), or None when git is missing or cannot answer there; the
     caller then treats the directory as plain files."""
     try:
-        result = git(["--no-optional-locks", *args], cwd=cwd, check=False)
+        result = git(["--no-optional-locks", *args], cwd=cwd, check=False, watch=False)
     except GitMissingError:
         return None
     return result.stdout if result.ok else None
@@ -147,7 +158,7 @@ _FAILURES = (
             "name or service not known",
             "temporary failure in name resolution",
         ),
-        "cannot fetch {url}: unknown host {host}",
+        "cannot {action} {url}: unknown host {host}",
         "check the host name and your network",
     ),
     # before authentication: git daemon says "access denied or repository not exported"
@@ -163,7 +174,7 @@ _FAILURES = (
             "no such file or directory",
             "does not exist",
         ),
-        "cannot fetch {url}: there is no repository at this URL",
+        "cannot {action} {url}: there is no repository at this URL",
         "check the URL",
     ),
     (
@@ -178,7 +189,7 @@ _FAILURES = (
             "invalid username or password",
             "terminal prompts disabled",
         ),
-        "cannot fetch {url}: authentication failed",
+        "cannot {action} {url}: authentication failed",
         "give a token in the URL (https://user:TOKEN@host/...), configure a git credential "
         "helper, or load your ssh key",
     ),
@@ -194,26 +205,27 @@ _FAILURES = (
             "connection reset",
             "unable to connect",
         ),
-        "cannot fetch {url}: could not connect to {host}",
+        "cannot {action} {url}: could not connect to {host}",
         "check that the server is up",
     ),
 )
 
 
 def fetch_error(result: ProcResult, remote: GitRemote, action: str = "fetch") -> FetchError:
-    """A failed git network command -> one sentence naming the URL (without credentials)."""
+    """A failed git network command -> one sentence naming the URL (without credentials).
+    `action` is the verb as the sentence needs it: "fetch", "clone"."""
     text = result.stderr.lower()
     host = _host(remote.url)
     for words, sentence, hint in _FAILURES:
         if any(w in text for w in words):
-            message = sentence.format(url=remote.url, host=host).replace("fetch", action, 1)
+            message = sentence.format(action=action, url=remote.display, host=host)
             return FetchError(message, hint=hint)
     lines = [ln.strip() for ln in result.stderr.splitlines() if ln.strip()]
     detail = lines[-1] if lines else f"git exited with {result.returncode}"
     from mlrun.util.redact import redact
 
     return FetchError(
-        f"cannot {action} {remote.url}: {redact(detail)}",
+        f"cannot {action} {remote.display}: {redact(detail)}",
         hint="run with --debug for git's full output",
     )
 

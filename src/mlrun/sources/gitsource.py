@@ -108,7 +108,7 @@ def _checkout_source(
     if checkout.submodules:
         provenance["submodules"] = dict(checkout.submodules)
     reporter.debug(f"{'reusing' if checkout.reused else 'new'} checkout {checkout.path}")
-    uri = (display or mirror.remote.url) + (f"#{subdir}" if subdir else "")
+    uri = (display or mirror.remote.display) + (f"#{subdir}" if subdir else "")
     source = Source(
         project_dir=project_dir.absolute(),
         uri=uri,
@@ -124,7 +124,7 @@ def _checkout_source(
         if not project_dir.is_dir():
             raise UsageError(
                 f"the subdirectory {subdir!r} does not exist in "
-                f"{mirror.remote.url} at {target.commit[:12]}",
+                f"{mirror.remote.display} at {target.commit[:12]}",
                 hint="check the path after '#' (it is relative to the repository's top)",
             )
     return source

@@ -45,6 +45,14 @@ class GitRemote:
         return "ssh" if _SCP.match(self.url) else self.url.split("://", 1)[0]
 
     @property
+    def display(self) -> str:
+        """The remote as messages show it: a `file://` URL with its path as the user
+        knows it (`file:///tmp/my dir/repo.git`, not `file:///tmp/my%20dir/repo.git`)."""
+        if self.url.lower().startswith("file://"):
+            return "file://" + unquote(urlsplit(self.url).path)
+        return self.url
+
+    @property
     def key(self) -> str:
         """What identifies the remote in the mirror cache: the URL without credentials,
         with the parts git treats case-insensitively lowered."""

@@ -41,7 +41,7 @@ def resolve_local(
         )
     if not path.is_dir():
         raise UsageError(
-            f"project {uri!r} is a file, not a directory",
+            f"project {raw!r} is a file, not a directory",
             hint="point at the directory; choose a script with -e",
         )
     top = find_worktree(path)
@@ -101,12 +101,20 @@ def _in_place(
             reporter.debug(f"git could not describe {top}; hashing the files instead")
     if state is None:
         state = directory_state(project_dir, require_clean=require_clean)
-    if state.provenance.get("dirty"):
-        changed = state.provenance.get("changed_files", 0)
-        untracked = state.provenance.get("untracked_files", 0)
+    p = state.provenance
+    if p.get("dirty"):
+        changed, untracked = p.get("changed_files", 0), p.get("untracked_files", 0)
+        named = _some(
+            [*p.get("changed_paths", ()), *p.get("untracked_paths", ())], changed + untracked
+        )
         reporter.info(
             f"{project_dir} has uncommitted changes ({changed} changed, "
-            f"{untracked} untracked file(s))"
+            f"{untracked} untracked file(s)" + (f": {named})" if named else ")")
+        )
+    if p.get("ignored_changes"):
+        reporter.info(
+            "changes to committed files covered by .gitignore are not counted: "
+            + _some(p["ignored_changes"], len(p["ignored_changes"]))
         )
     return Source(
         project_dir=project_dir,
@@ -117,3 +125,10 @@ def _in_place(
         artifacts=state.artifacts,
         root=root,
     )
+
+
+def _some(paths: list[str], total: int, shown: int = 3) -> str:
+    """`a, b, c and 4 more` (`total` counts the paths not listed too)."""
+    text = ", ".join(paths[:shown])
+    more = total - min(len(paths), shown)
+    return text + (f" and {more} more" if text and more > 0 else "")

@@ -31,6 +31,7 @@ _NO_DEFAULT = "refs/mlrun/no-default-branch"  # the mirror's HEAD when the remot
 _HEAD_SPEC = f"+HEAD:{_REMOTE_HEAD}"
 _REFSPECS = ("+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*", _HEAD_SPEC)
 PINS = "refs/mlrun/pins/"  # commits fetched by id (on no branch): kept from gc
+_ING = {"fetch": "fetching", "clone": "cloning"}  # the progress line's word for an action
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ class Mirror:
 
         lock = FileLock(self.root / "lock")
         if not lock.exclusive(blocking=False):
-            with reporter.progress(f"waiting for another mlrun fetching {self.remote.url}"):
+            with reporter.progress(f"waiting for another mlrun fetching {self.remote.display}"):
                 lock.exclusive()
         try:
             yield
@@ -81,7 +82,7 @@ class Mirror:
         if not self.exists():
             if offline:
                 raise FetchError(
-                    f"{self.remote.url} is not in the mirror cache and "
+                    f"{self.remote.display} is not in the mirror cache and "
                     "--offline forbids fetching it",
                     hint="run once without --offline",
                 )
@@ -127,7 +128,7 @@ class Mirror:
         if not has_head and not self._has_refs(tmp):
             shutil.rmtree(tmp, ignore_errors=True)
             raise FetchError(
-                f"the repository at {self.remote.url} is empty (it has no branch or tag)",
+                f"the repository at {self.remote.display} is empty (it has no branch or tag)",
                 hint="push a commit, or check the URL",
             )
         match = re.search(r"^ref: (refs/heads/\S+)\tHEAD$", head.stdout, re.MULTILINE)
@@ -136,7 +137,7 @@ class Mirror:
         elif match is not None:  # else the remote's HEAD is detached
             git(["symbolic-ref", "HEAD", match.group(1)], git_dir=tmp)
         try:
-            self._fetch(reporter, list(_REFSPECS), prune=True, git_dir=tmp, verb="cloning")
+            self._fetch(reporter, list(_REFSPECS), prune=True, git_dir=tmp, action="clone")
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -157,7 +158,7 @@ class Mirror:
         *,
         prune: bool,
         git_dir: Path | None = None,
-        verb: str = "fetching",
+        action: str = "fetch",
     ) -> None:
         git_dir = git_dir or self.git_dir
         marker = git_dir / _FETCHING
@@ -165,7 +166,7 @@ class Mirror:
         args = ["fetch", "--progress", "--no-write-fetch-head", "--no-tags"]
         if prune:
             args.append("--prune")
-        with reporter.progress(f"{verb} {self.remote.url}") as progress:
+        with reporter.progress(f"{_ING[action]} {self.remote.display}") as progress:
 
             def fetch(specs: list[str]) -> ProcResult:
                 return git(
@@ -192,7 +193,7 @@ class Mirror:
             marker.unlink()
             if not result.ok:
                 reporter.debug(result.describe())
-                raise fetch_error(result, self.remote, verb.removesuffix("ing"))
+                raise fetch_error(result, self.remote, action)
         if "->" in result.stderr:  # some ref moved (an unchanged remote prints nothing)
             self._follow_default_branch(git_dir)
 
@@ -235,11 +236,13 @@ class Mirror:
             check=False,
         )
         if check.ok:
-            reporter.warn(f"repaired the mirror of {self.remote.url} after an interrupted fetch")
+            reporter.warn(
+                f"repaired the mirror of {self.remote.display} after an interrupted fetch"
+            )
             (self.git_dir / _FETCHING).unlink()
         else:
             reporter.warn(
-                f"the mirror of {self.remote.url} was broken by an interrupted "
+                f"the mirror of {self.remote.display} was broken by an interrupted "
                 "fetch; cloning it again"
             )
             shutil.rmtree(self.git_dir)
@@ -259,11 +262,11 @@ class Mirror:
         if offline:
             raise FetchError(
                 f"version {version!r} is not in the mirror cache of "
-                f"{self.remote.url}, and --offline forbids fetching",
+                f"{self.remote.display}, and --offline forbids fetching",
                 hint="run once without --offline",
             )
         raise UsageError(
-            f"version {version!r} is not a branch, tag or commit of {self.remote.url}",
+            f"version {version!r} is not a branch, tag or commit of {self.remote.display}",
             hint=self._known_versions(),
         )
 
@@ -283,7 +286,7 @@ class Mirror:
             return Target(tag, f"refs/tags/{version}", tag=version)
         if other == "ambiguous":
             raise UsageError(
-                f"the abbreviated commit {version!r} is ambiguous in {self.remote.url}",
+                f"the abbreviated commit {version!r} is ambiguous in {self.remote.display}",
                 hint="give more of its characters",
             )
         if other is None:
@@ -300,7 +303,7 @@ class Mirror:
         commit = remote_head or branch_head
         if not commit or commit == "ambiguous":
             raise UsageError(
-                f"the repository at {self.remote.url} has no default branch (its HEAD "
+                f"the repository at {self.remote.display} has no default branch (its HEAD "
                 "names no branch that exists), so there is no version to run without -v",
                 hint=f"choose one with -v ({self._known_versions()})",
             )

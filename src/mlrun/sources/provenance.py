@@ -3,9 +3,12 @@ and uncommitted state of a git working tree, or a content hash of a plain direct
 
 Only read-only git commands run against the user's repository, with optional locks off
 (`git status` would otherwise refresh and rewrite the user's index), and plumbing where
-the porcelain writes anyway. Dirtiness is judged
-on the project directory (the pathspec `.`): changes elsewhere in a monorepo do not
-make this project's run dirty."""
+the porcelain writes anyway. Dirtiness is judged on the project directory (the pathspec
+`.`): changes elsewhere in a monorepo do not make this project's run dirty. Files git
+ignores never count: untracked ones are not listed by git, and committed files that
+.gitignore covers (outputs committed once, ignored since) are recorded as
+`ignored_changes` but leave the tree clean. Which files made it dirty is recorded too
+(`changed_paths`, `untracked_paths`) and shown by `mlrun runs show`."""
 
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ if TYPE_CHECKING:
     from mlrun.util.proc import ProcResult
 
 _READ_ONLY = ["--no-optional-locks"]
+LISTED = 50  # paths recorded in the provenance (the counts are always complete)
 
 
 class LocalState(NamedTuple):
@@ -71,6 +75,9 @@ def worktree_state(project_dir: Path, top: Path, *, require_clean: bool) -> Loca
     if status is None:
         return None
     commit, branch, changed, untracked = _parse_status(status)
+    ignored = _ignored_tracked(project_dir, changed) if changed else []
+    if ignored:  # outputs the user told git to ignore, though committed once: not code
+        changed = [path for path in changed if path not in set(ignored)]
     subdir = project_dir.relative_to(top).as_posix() if project_dir != top else ""
     dirty = bool(changed or untracked or commit is None)
     provenance: dict[str, Any] = {
@@ -83,6 +90,8 @@ def worktree_state(project_dir: Path, top: Path, *, require_clean: bool) -> Loca
         "subdir": subdir,
         "dirty": dirty,
     }
+    if ignored:
+        provenance["ignored_changes"] = ignored[:LISTED]
     if require_clean and dirty:
         what = []
         if changed:
@@ -117,6 +126,7 @@ def worktree_state(project_dir: Path, top: Path, *, require_clean: bool) -> Loca
                 "HEAD",
                 "--",
                 ".",
+                *(f":(top,exclude,literal){path}" for path in ignored),
             ],
             cwd=project_dir,
         ).stdout
@@ -132,6 +142,10 @@ def worktree_state(project_dir: Path, top: Path, *, require_clean: bool) -> Loca
         digest.update(files_hash(top, untracked).encode())
     provenance["changed_files"] = len(changed)
     provenance["untracked_files"] = len(untracked)
+    # Which files made the tree dirty, for `mlrun runs show` (the full untracked list is
+    # the untracked.txt artifact).
+    provenance["changed_paths"] = changed[:LISTED]
+    provenance["untracked_paths"] = untracked[:LISTED]
     if commit is None:  # no commit yet: the files are the identity
         from mlrun.sources.contenthash import tree_hash
 
@@ -149,6 +163,20 @@ def directory_state(project_dir: Path, *, require_clean: bool) -> LocalState:
 
     content = tree_hash(project_dir)
     return LocalState({"vcs": None, "path": str(project_dir), "content_hash": content}, content)
+
+
+def _ignored_tracked(project_dir: Path, changed: list[str]) -> list[str]:
+    """The changed files that .gitignore (or info/exclude, core.excludesFile) covers:
+    tracked because they were committed once, but declared outputs since. A run that
+    rewrites them does not make the code dirty."""
+    from mlrun.sources.gitcmd import read_only
+
+    out = read_only(
+        ["ls-files", "-z", "-c", "-i", "--exclude-standard", "--full-name", "--", "."],
+        project_dir,
+    )
+    covered = set(out.split("\0")) if out else set()
+    return [path for path in changed if path in covered]
 
 
 def _parse_status(out: str) -> tuple[str | None, str | None, list[str], list[str]]:
@@ -175,7 +203,9 @@ def _parse_status(out: str) -> tuple[str | None, str | None, list[str], list[str
 
 def remote_url(top: Path) -> str | None:
     """The URL of `origin` (else of the only remote), credentials removed."""
-    out = git(["config", "-z", "--get-regexp", r"^remote\..*\.url$"], cwd=top, check=False).stdout
+    out = git(
+        ["config", "-z", "--get-regexp", r"^remote\..*\.url$"], cwd=top, check=False, watch=False
+    ).stdout
     urls = {}
     for entry in filter(None, out.split("\0")):
         key, _, value = entry.partition("\n")

@@ -29,3 +29,10 @@ def atomic_write(path: Path, data: bytes | str, *, durable: bool = False) -> Non
         except OSError:
             pass
         raise
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """os.write until all of `data` is written (a write may take only part of it)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]

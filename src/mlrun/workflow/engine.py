@@ -407,77 +407,90 @@ class WorkflowRun:
         """Run the workflow to its end; the result's exit code is the first failed step's
         (128+N when a signal or `cancel` stopped it). `on_record(run_id)` is called once
         the workflow's record exists."""
-        from mlrun.recording import finish_on_error
+        from mlrun import recording
+        from mlrun.errors import StoreError, signal_name
+        from mlrun.execution import reaping
         from mlrun.tracking.model import FAILED, KILLED
+        from mlrun.util import signals
         from mlrun.workflow.scheduler import Scheduler
 
         self._resolve_cache_only()  # bad selections fail here, before any record exists
-        self.run_id = self._create_record()
-        if on_record is not None:
-            on_record(self.run_id)
-        self.reporter.info(
-            f"running workflow {self.workflow.name!r} of {self.opened.source.uri} "
-            f"({len(self.needed)} steps, {self.options.jobs} at a time; run {self.run_id})"
-        )
-        self.reporter.event(
-            "workflow.start",
-            workflow=self.workflow.name,
-            run_id=self.run_id,
-            steps=[s.snapshot() for s in self.states.values()],
-        )
-        try:
-            self._tracker = self._mlflow_prepare()
-            self._resolve_resumed()
-            scheduler = Scheduler(
-                {n: self.graph.nodes[n].needs for n in self.needed},
-                self._work,
-                jobs=self.options.jobs,
-                keep_going=self.options.keep_going,
-                done=set(self.cache_only) | set(self.reused),
-                on_blocked=self._blocked,
-                cancel=cancel,
-                tick=self._heartbeat,
-            )
-            stopped_by = scheduler.run()
-        except BaseException as exc:
-            interrupted = isinstance(exc, KeyboardInterrupt)
-            self._tracker.finish(self.store, KILLED if interrupted else FAILED, self.reporter)
-            finish_on_error(self.store, self.run_id, exc)
-            self._close_log()
+        # In the command-line process a signal is only recorded from here on, and acted
+        # on by the scheduler (or before it starts); see runner.execute.
+        with signals.deferred():
+            self.run_id = self._create_record()
+            try:
+                if on_record is not None:
+                    on_record(self.run_id)
+                self.reporter.info(
+                    f"running workflow {self.workflow.name!r} of {self.opened.source.uri} "
+                    f"({len(self.needed)} steps, {self.options.jobs} at a time; "
+                    f"run {self.run_id})"
+                )
+                self.reporter.event(
+                    "workflow.start",
+                    workflow=self.workflow.name,
+                    run_id=self.run_id,
+                    steps=[s.snapshot() for s in self.states.values()],
+                )
+                self._tracker = self._mlflow_prepare()
+                self._resolve_resumed()
+                scheduler = Scheduler(
+                    {n: self.graph.nodes[n].needs for n in self.needed},
+                    self._work,
+                    jobs=self.options.jobs,
+                    keep_going=self.options.keep_going,
+                    done=set(self.cache_only) | set(self.reused),
+                    on_blocked=self._blocked,
+                    cancel=cancel,
+                    tick=self._heartbeat,
+                )
+                stopped_by = scheduler.run()
+                reaping.sweep()  # the CLI's subreaper: whatever the steps left
+            except BaseException as exc:
+                stopped = isinstance(exc, KeyboardInterrupt) or signals.first() is not None
+                self._tracker.finish(self.store, KILLED if stopped else FAILED, self.reporter)
+                recording.finish_on_error(self.store, self.run_id, exc, self.reporter)
+                self._close_log()
+                self.step_code.save(self._root)
+                raise
+            if stopped_by is not None:
+                status, code = KILLED, 128 + stopped_by
+                reason = f"stopped by {signal_name(stopped_by)}"
+            elif scheduler.failed:
+                first = self.states[scheduler.failed[0]]
+                status, code = FAILED, first.exit_code if first.exit_code else 1
+                reason = f"step {first.name} {first.status}" + (
+                    f": {first.reason}" if first.reason else ""
+                )
+            else:
+                status, code, reason = RUN_FINISHED, 0, None
+            results = self._final_outputs()
+            try:
+                self.store.log_outputs(
+                    self.run_id,
+                    {
+                        "results": results,
+                        "steps": {
+                            s.name: {
+                                "status": s.status,
+                                "run_id": s.run_id,
+                                "exit_code": s.exit_code,
+                                **self._reuse_note(s.name),
+                            }
+                            for s in self.states.values()
+                        },
+                    },
+                )
+            except StoreError as exc:  # the final status still goes through finish()
+                self.reporter.debug(f"the workflow's outputs are not recorded: {exc}")
             self.step_code.save(self._root)
-            raise
-        if stopped_by is not None:
-            import signal
-
-            status, code = KILLED, 128 + stopped_by
-            reason = f"stopped by {signal.Signals(stopped_by).name}"
-        elif scheduler.failed:
-            first = self.states[scheduler.failed[0]]
-            status, code = FAILED, first.exit_code if first.exit_code else 1
-            reason = f"step {first.name} {first.status}" + (
-                f": {first.reason}" if first.reason else ""
-            )
-        else:
-            status, code, reason = RUN_FINISHED, 0, None
-        results = self._final_outputs()
-        self.store.log_outputs(
-            self.run_id,
-            {
-                "results": results,
-                "steps": {
-                    s.name: {
-                        "status": s.status,
-                        "run_id": s.run_id,
-                        "exit_code": s.exit_code,
-                        **self._reuse_note(s.name),
-                    }
-                    for s in self.states.values()
-                },
-            },
-        )
-        self.step_code.save(self._root)
-        self._tracker.finish(self.store, status, self.reporter)
-        self.store.finish_run(self.run_id, status, code, reason)
+            late = signals.seal()
+            if late is not None and stopped_by is None:  # came after the last step ended
+                status, code = KILLED, 128 + late
+                reason = f"{recording.stopped_by(late)} (after the steps ended)"
+            self._tracker.finish(self.store, status, self.reporter)
+            recording.finish(self.store, self.run_id, status, code, reason, self.reporter)
         self._log_line(
             f"workflow {self.workflow.name} {status}" + (f": {reason}" if reason else "")
         )
@@ -516,7 +529,10 @@ class WorkflowRun:
         except RefError as exc:
             self._finish(name, st.FAILED, 2, str(exc))
         except MlrunError as exc:
-            self._finish(name, st.FAILED, exc.exit_code, str(exc))
+            if cancel.is_set():  # e.g. its env build, interrupted as the workflow stops
+                self._finish(name, st.KILLED, 128 + cancel.signum, str(exc))
+            else:
+                self._finish(name, st.FAILED, exc.exit_code, str(exc))
         except Exception as exc:  # a bug: the workflow must still end and be recorded
             from mlrun.util.crashlog import write_crash_log
 

@@ -6,21 +6,25 @@ when it succeeded or was cached). What it owns is order, parallelism and stoppin
 - fail-fast (default): after a failure no new node starts; running ones finish.
 - keep-going: only nodes that (transitively) need a failed node are left out.
 - SIGINT/SIGTERM/SIGHUP (main thread only) or `cancel`: every running node's Cancel is
-  requested with that signal, no new node starts, and `run()` returns the signal.
+  requested with that signal, no new node starts, and `run()` returns the signal. A
+  signal to the command-line process also interrupts its helpers (an env build, a git
+  fetch) at once, in whichever thread waits for them.
 
 Signals are caught here, in the main thread, because the supervisor of each step runs
-in a worker thread where Python cannot install handlers."""
+in a worker thread where Python cannot install handlers. In the command-line process
+they are the ones util/signals.py records (the engine runs deferred), so one that came
+before the scheduler started is acted on at once."""
 
 from __future__ import annotations
 
 import queue
-import signal
 import threading
 import time
 from collections.abc import Callable, Mapping
-from types import FrameType
 
-from mlrun.execution.supervisor import FORWARDED, Cancel
+from mlrun.execution.supervisor import Cancel
+from mlrun.util import signals
+from mlrun.util.proc import interrupt_helpers
 
 Work = Callable[[str, Cancel], bool]
 Blocked = Callable[[str, str], None]
@@ -57,18 +61,17 @@ class Scheduler:
 
     def run(self) -> int | None:
         """Run every node that can run; returns the signal that stopped it, else None."""
-        restore: dict[int, object] = {}
+        restore: Callable[[], None] | None = None
         if threading.current_thread() is threading.main_thread():
-            for forwarded in FORWARDED:
-                restore[forwarded] = signal.signal(forwarded, self._on_signal)
+            if signals.installed():
+                self._signals = signals.received
+            else:  # acted on in the loop, never in the handler
+                restore = signals.watch(self._signals.append)
         try:
             return self._loop()
         finally:
-            for signum, handler in restore.items():
-                signal.signal(signum, handler)  # type: ignore[arg-type]
-
-    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
-        self._signals.append(signum)  # acted on in the loop, never in the handler
+            if restore is not None:
+                restore()
 
     def _loop(self) -> int | None:
         stopped_by: int | None = None
@@ -81,6 +84,9 @@ class Scheduler:
                 if stopped_by is None:
                     first = self._signals[0] if self._signals else None
                     stopped_by = first or (self.cancel.signum if self.cancel else 15)
+                    signals.acted()
+                    if first is not None and signals.installed():
+                        interrupt_helpers()  # the process is stopping: its helpers too
                 # The first request stops steps gracefully; another one kills them now.
                 for _ in range(len(self._signals) + outside - requests):
                     for node_cancel in self._running.values():

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from mlrun.errors import EnvBuildError
 from mlrun.reporting import Progress
+from mlrun.util.proc import Helper
 from mlrun.util.redact import redact
 
 TAIL_LINES = 15
@@ -49,8 +50,11 @@ class BuildLog:
         self.note(f"{what}: {redact(shlex.join(argv))}")
         self.progress.update(what)
         try:
-            proc = subprocess.Popen(
-                list(argv),
+            # Its own process group, dying with mlrun (a lifeline): a build step never
+            # goes on writing into the env after the mlrun that started it is gone.
+            helper = Helper(
+                argv,
+                watch=True,
                 cwd=cwd,
                 env=dict(env if env is not None else os.environ),
                 stdin=subprocess.DEVNULL,
@@ -61,8 +65,9 @@ class BuildLog:
         except OSError as exc:
             self.note(f"could not start {argv[0]}: {exc}")
             raise self.failure(f"{what}: could not start {argv[0]!r} ({exc.strerror})") from None
+        proc = helper.proc
         chunks: list[bytes] = []
-        assert proc.stdout is not None
+        assert proc is not None and proc.stdout is not None
         try:
             for line in proc.stdout:
                 chunks.append(line)
@@ -72,18 +77,15 @@ class BuildLog:
                     self.progress.update(f"{what}: {text[:100]}")
             returncode = proc.wait()
         except BaseException:
-            # Ctrl-C or an error: stop the step and leave the env without its marker.
-            proc.terminate()
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            # Ctrl-C, a signal or an error: stop the step (its whole group) and leave
+            # the env without its marker.
+            helper.stop()
             self.note(f"{what}: interrupted")
             raise
         finally:
             proc.stdout.close()
             self._fh.flush()
+        helper.done()
         if returncode != 0:
             self.note(f"{what}: exited with {returncode}")
             raise self.failure(

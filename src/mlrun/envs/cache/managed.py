@@ -112,13 +112,23 @@ class CachedManager(abc.ABC):
             user=plan.project.directory,
         )
         marker = lease.marker
+        for warning in marker.get("warnings", ()):  # what the build found out, every run
+            reporter.warn(warning)
         reporter.debug(f"{label}: {'built' if lease.built else 'from the cache'} at {lease.prefix}")
         record = {
             "path": str(lease.prefix),
             "built": lease.built,
             **{
                 k: marker[k]
-                for k in ("builder", "python", "packages", "tools", "build_log", "unpinned")
+                for k in (
+                    "builder",
+                    "python",
+                    "packages",
+                    "tools",
+                    "build_log",
+                    "unpinned",
+                    "conda_to_pip",
+                )
                 if k in marker
             },
         }

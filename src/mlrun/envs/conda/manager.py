@@ -21,6 +21,7 @@ from mlrun.envs.base import EnvOptions
 from mlrun.envs.cache.managed import CachedManager, Inputs, path_with
 from mlrun.envs.cache.store import BuildContext
 from mlrun.envs.conda.spec import CondaSpec
+from mlrun.envs.python.bytecode import compile_bytecode, install_environ
 from mlrun.envs.python.venv import index_args, platform_tag, relative_files
 from mlrun.errors import EnvBuildError, UsageError
 from mlrun.spec.model import Project
@@ -60,7 +61,9 @@ def find_builder() -> tuple[str, str | None]:
     raise EnvBuildError(
         "no conda was found to build this conda env (looked for micromamba, mamba and conda "
         "on PATH, and for py-rattler)",
-        hint="pip install 'mlrun[conda]' (no conda install needed), or set MLRUN_CONDA_EXE",
+        hint="pip install 'mlrun[conda]' (no conda install needed), set MLRUN_CONDA_EXE, or "
+        "build it without conda: --env-manager uv (its Python version and pip: section, as "
+        "MLflow does) or --conda-to-pip (also its conda packages that have a pip name)",
     )
 
 
@@ -131,7 +134,9 @@ class CondaManager(CachedManager):
                 ],
                 what="installing the pip section",
                 cwd=project_dir,
+                env=install_environ(),
             )
+        compile_bytecode(ctx, ctx.prefix)  # the pip section's, and noarch conda packages'
         packages = conda_packages(ctx.prefix) + python_packages(ctx.prefix)
         ctx.log.note("installed: " + " ".join(packages))
         return {
@@ -174,6 +179,43 @@ class CondaManager(CachedManager):
             },
             {"VIRTUAL_ENV"},
         )
+
+
+def without_conda_summary(spec: CondaSpec) -> dict[str, Any]:
+    """For `mlrun validate`: what a venv manager (uv, virtualenv) makes of this
+    conda.yaml, and which conda builder this machine has (None: no conda here, so such
+    a build is the only way to run it)."""
+    from mlrun.envs.conda.spec import without_conda
+
+    plan = without_conda(spec)
+    try:
+        builder: str | None = find_builder()[0]
+    except EnvBuildError:
+        builder = None
+    return {
+        "python": plan.python,
+        "build_dependencies": list(plan.build),
+        "pip": list(spec.pip),
+        "not_installed": [dep for dep, _ in (*plan.convertible, *plan.not_convertible)],
+        "conda_to_pip": {dep: requirement for dep, requirement in plan.convertible},
+        "conda": builder,
+    }
+
+
+def no_conda_warning(summary: dict[str, Any]) -> str | None:
+    """The warning for a machine without conda where a build without it leaves packages
+    out (None when conda is here or nothing would be left out)."""
+    if summary["conda"] is not None or not summary["not_installed"]:
+        return None
+    message = (
+        "no conda on this machine (micromamba, mamba, conda or py-rattler), so it runs only "
+        "with --env-manager uv or virtualenv, which install its Python version and `pip:` "
+        "section, as MLflow does, and not " + ", ".join(summary["not_installed"])
+    )
+    if summary["conda_to_pip"]:
+        names = ", ".join(summary["conda_to_pip"].values())
+        message += f" (--conda-to-pip would install {names} from the package index)"
+    return message
 
 
 def conda_spec(project: Project) -> CondaSpec:

@@ -19,11 +19,8 @@ from typing import Any
 
 from mlrun.envs.python.requirements import normalise
 from mlrun.envs.python.spec import PythonEnvSpec, open_env_file
-from mlrun.errors import SpecError, UsageError
 
 KEYS = ("name", "channels", "dependencies", "prefix", "variables")
-# As in MLflow: only these conda packages can be expressed in a virtualenv.
-_PYTHON_DEP = re.compile(r"^(python|pip|setuptools|wheel)\s*(<=|>=|==|=|<|>|!=)?\s*([\d.*]+)?$")
 
 
 @dataclass(frozen=True)
@@ -111,44 +108,98 @@ def read_conda_env(ctx: Any) -> CondaSpec | None:
     )
 
 
-def to_python_env(spec: CondaSpec) -> PythonEnvSpec:
-    """What MLflow does with a conda.yaml under virtualenv: keep the python version, pip,
-    setuptools and wheel, and the pip section; any other conda package cannot be had."""
+# MLflow's build dependencies: conda packages a venv gets from pip, as build dependencies.
+BUILD_PACKAGES = ("pip", "setuptools", "wheel")
+
+
+@dataclass(frozen=True)
+class WithoutConda:
+    """What a conda.yaml is made of for a venv (uv, virtualenv) when conda is not used."""
+
+    python: str | None  # the version to find; None: the Python running mlrun
+    build: tuple[str, ...]  # pip, setuptools, wheel as pip requirements
+    convertible: tuple[tuple[str, str], ...]  # (conda spec, pip requirement)
+    not_convertible: tuple[tuple[str, str], ...]  # (conda spec, why not)
+    notes: tuple[str, ...]  # about the Python version chosen
+
+
+def without_conda(spec: CondaSpec) -> WithoutConda:
+    """MLflow's reading (`_PythonEnv.from_conda_yaml`): the Python version, pip,
+    setuptools and wheel, and the `pip:` section; the other conda packages are either
+    installable by pip name (`--conda-to-pip`) or not at all."""
+    from mlrun.envs.conda import topip
+
     python: str | None = None
+    notes: list[str] = []
     build: list[str] = []
-    foreign: list[str] = []
+    convertible: list[tuple[str, str]] = []
+    not_convertible: list[tuple[str, str]] = []
     for dep in spec.dependencies:
-        match = _PYTHON_DEP.match(dep)
-        if not match:
-            foreign.append(dep)
-            continue
-        name, op, version = match.groups()
-        if name == "python":
-            if not version or op not in (None, "=", "==", ">=", "<="):
-                raise SpecError(
-                    f"`{dep}` must pin a version (e.g. python=3.10) to be used without conda",
-                    file=str(spec.file),
-                )
-            python = version.rstrip(".*")
+        parsed = topip.parse(dep)
+        if parsed is not None and parsed.name == "python" and python is None:
+            python, note = _python_version(dep, parsed.version)
+            notes += [f"{spec.file}: {note}"] if note else []
+        elif parsed is not None and parsed.name in BUILD_PACKAGES:
+            build.append(parsed.name + (topip.pip_version(parsed.version) or ""))
         else:
-            build.append(
-                name
-                + (
-                    "==" + version
-                    if version and op in ("=", "==")
-                    else (op or "") + (version or "")
-                )
-            )
-    if foreign:
-        raise UsageError(
-            f"{spec.file} needs conda packages ({', '.join(foreign)}), which a virtualenv "
-            "cannot provide",
-            hint="run with --env-manager conda, or move them to the `pip:` section",
+            requirement, why = topip.to_pip(dep)
+            if requirement is None:
+                not_convertible.append((dep, why))
+            else:
+                convertible.append((dep, requirement))
+    if python is None and not notes:
+        notes.append(f"{spec.file} names no Python version: the Python running mlrun is used")
+    return WithoutConda(
+        python, tuple(build), tuple(convertible), tuple(not_convertible), tuple(notes)
+    )
+
+
+def _python_version(dep: str, conda_version: str) -> tuple[str | None, str]:
+    """MLflow's choice: `python=3.10`, `==3.10.4`, `>=3.10`, `<=3.10` give that version;
+    where it refuses (no version, `<`, `>`, `!=`, a range) the Python running mlrun is
+    used, with a note, as conda would accept them."""
+    from mlrun.envs.conda.topip import pip_version
+    from mlrun.envs.python.interpreters import check_request
+
+    pip = pip_version(conda_version) or ""
+    for op in ("==", ">=", "<="):
+        version = pip.removeprefix(op).removesuffix(".*")
+        if pip.startswith(op) and "," not in pip and check_request(version) is None:
+            return version, ""
+    return None, (
+        f"`{dep}` does not name one Python version: the Python running mlrun is used "
+        "(write python=3.10 to choose)"
+    )
+
+
+def to_python_env(spec: CondaSpec, conda_to_pip: bool = False) -> PythonEnvSpec:
+    """The python_env a venv manager builds for a conda.yaml (see without_conda), with the
+    warnings naming what it leaves out. `conda_to_pip` adds the conda packages that have
+    a pip name, installed best effort (PythonEnvSpec.converted)."""
+    plan = without_conda(spec)
+    left_out = [dep for dep, _ in plan.not_convertible]
+    if not conda_to_pip:
+        left_out = [dep for dep, _ in plan.convertible] + left_out
+    warnings = [*spec.warnings, *plan.notes]
+    if left_out:
+        message = (
+            f"{spec.file}: without conda, these conda packages are not installed: "
+            f"{', '.join(left_out)}; only its Python version and `pip:` section are used, "
+            "as MLflow does"
         )
+        if conda_to_pip:
+            why = "; ".join(f"{dep}: {reason}" for dep, reason in plan.not_convertible)
+            message += f" (--conda-to-pip cannot install them: {why})"
+        elif plan.convertible:
+            names = ", ".join(requirement for _, requirement in plan.convertible)
+            message += f" (--conda-to-pip would install {names} from the package index)"
+        warnings.append(message)
     return PythonEnvSpec(
         file=spec.file,
-        python=python,
-        build_dependencies=tuple(build),
+        python=plan.python,
+        build_dependencies=plan.build,
         dependencies=spec.pip,
-        warnings=spec.warnings,
+        warnings=tuple(warnings),
+        converted=tuple(req for _, req in plan.convertible) if conda_to_pip else (),
+        left_out=tuple(left_out),
     )

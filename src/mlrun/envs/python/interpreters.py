@@ -83,12 +83,32 @@ def find(request: str | None) -> tuple[Interpreter | None, str | None]:
 
 def not_found(request: str, file: str) -> EnvBuildError:
     minor = ".".join(request.split(".")[:2])
+    here = listed()
     return EnvBuildError(
         f"{file} asks for Python {request}, and no Python {minor} was found on this machine "
-        "(looked at PATH, pyenv and uv-managed interpreters)",
+        "(looked at PATH, pyenv and uv-managed interpreters"
+        + (f"; found {', '.join(here)})" if here else ")"),
         hint=f"install one with `uv python install {request}` or `pyenv install {request}`, "
         f"or change `python:` in {file}",
     )
+
+
+def listed() -> list[str]:
+    """The versions (major.minor, sorted) of the interpreters on PATH and in pyenv's and
+    uv's directories, read from their names: nothing is run."""
+    found = {_minor(hint) for _, hint in _candidates([]) if hint and "." in hint}
+    pattern = re.compile(r"^python(\d+\.\d+)$")
+    for folder in _path_dirs():
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            continue
+        found.update(m.group(1) for m in map(pattern.match, names) if m)
+    return sorted(found, key=_as_tuple)
+
+
+def _minor(version: str) -> str:
+    return ".".join(version.split(".")[:2])
 
 
 def _compatible(parts: list[str], wanted: list[str]) -> bool:
@@ -105,9 +125,7 @@ def _candidates(wanted: list[str]) -> Iterator[tuple[str, str | None]]:
     names = ["python3", "python"]
     if len(wanted) >= 2:
         names.insert(0, f"python{wanted[0]}.{wanted[1]}")
-    for folder in os.environ.get("PATH", "").split(os.pathsep):
-        if not folder or "shims" in Path(folder).parts:
-            continue  # pyenv shims are slow scripts; pyenv's versions are listed below
+    for folder in _path_dirs():
         for name in names:
             path = os.path.join(folder, name)
             if os.access(path, os.X_OK) and not os.path.isdir(path):
@@ -117,6 +135,12 @@ def _candidates(wanted: list[str]) -> Iterator[tuple[str, str | None]]:
     data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     uv_dir = os.environ.get("UV_PYTHON_INSTALL_DIR") or os.path.join(data, "uv", "python")
     yield from _versioned_dirs(Path(uv_dir), "bin/python3")
+
+
+def _path_dirs() -> Iterator[str]:
+    for folder in os.environ.get("PATH", "").split(os.pathsep):
+        if folder and "shims" not in Path(folder).parts:
+            yield folder  # pyenv shims are slow scripts; pyenv's versions are listed apart
 
 
 def _versioned_dirs(root: Path, exe: str) -> Iterator[tuple[str, str | None]]:

@@ -25,12 +25,19 @@ class PythonEnvSpec:
     build_dependencies: tuple[str, ...]
     dependencies: tuple[str, ...]
     warnings: tuple[str, ...] = ()
+    # A conda.yaml built without conda: its conda packages installed by pip name, best
+    # effort (--conda-to-pip), and those not installed.
+    converted: tuple[str, ...] = ()
+    left_out: tuple[str, ...] = ()
 
     def canonical(self) -> dict[str, Any]:
-        return {
+        data = {
             "build_dependencies": [normalise(d) for d in self.build_dependencies],
             "dependencies": [normalise(d) for d in self.dependencies],
         }
+        if self.converted:  # absent otherwise: the keys of every other env stay as they were
+            data["converted"] = [normalise(d) for d in self.converted]
+        return data
 
 
 def load_python_env(path: Path) -> PythonEnvSpec:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from mlrun.envs.base import EnvOptions
 from mlrun.envs.cache.store import BuildContext
+from mlrun.envs.python.bytecode import install_environ
 from mlrun.envs.python.interpreters import Interpreter
 from mlrun.envs.python.venv import PythonEnvManager, index_args
 from mlrun.errors import EnvBuildError
@@ -39,7 +40,7 @@ class UvManager(PythonEnvManager):
     name = "uv"
     builder = "uv"
 
-    def create(self, ctx: BuildContext, interpreter: Interpreter) -> None:
+    def create(self, ctx: BuildContext, interpreter: Interpreter, options: EnvOptions) -> None:
         ctx.log.run(
             [uv_binary(), "venv", "--no-project", "--python", interpreter.path, str(ctx.prefix)],
             what="creating the venv",
@@ -64,6 +65,7 @@ class UvManager(PythonEnvManager):
             ],
             what="installing dependencies",
             cwd=cwd,
+            env=install_environ(),
         )
 
     def tools(self, ctx: BuildContext) -> dict[str, str]:

@@ -16,6 +16,7 @@ from typing import Any
 from mlrun.envs.base import EnvOptions
 from mlrun.envs.cache.managed import CachedManager, Inputs, path_with
 from mlrun.envs.cache.store import BuildContext
+from mlrun.envs.python.bytecode import compile_bytecode
 from mlrun.envs.python.interpreters import Interpreter
 from mlrun.envs.python.spec import PythonEnvSpec
 from mlrun.spec.model import Project
@@ -23,15 +24,17 @@ from mlrun.spec.model import Project
 
 class PythonEnvManager(CachedManager):
     builder: str  # "uv" | "virtualenv"
+    installer_compiles = False  # pip compiles what it installs; uv does not
 
     def inputs(self, project: Project, options: EnvOptions) -> Inputs:
         from mlrun.envs.python import interpreters
         from mlrun.envs.python.requirements import resolve
 
-        spec = python_spec(project)
+        spec = python_spec(project, options)
         file = str(spec.file) if spec.file else "the project"
         build = resolve(spec.build_dependencies, project.directory, file)
         deps = resolve(spec.dependencies, project.directory, file)
+        converted = resolve(spec.converted, project.directory, file)
         found, note = interpreters.find(spec.python)
         inputs = Inputs(
             label=f"{self.builder} env",
@@ -47,6 +50,14 @@ class PythonEnvManager(CachedManager):
             return inputs
         inputs.payload = (spec, found, build, deps, project.directory)
         inputs.details["python"] = found.version
+        if spec.left_out:
+            inputs.details["conda_left_out"] = list(spec.left_out)
+        if spec.converted:
+            inputs.details["conda_to_pip"] = list(spec.converted)
+            inputs.build_warnings.append(
+                f"{file}: installing conda packages from the package index by their pip "
+                f"names, best effort (--conda-to-pip): {', '.join(spec.converted)}"
+            )
         files = relative_files({**build.inputs, **deps.inputs}, project.directory)
         inputs.key_parts = {
             "kind": "python",
@@ -59,6 +70,7 @@ class PythonEnvManager(CachedManager):
         if any(line.startswith("-e ") for line in deps.lines):
             # an editable install points at this very checkout
             inputs.key_parts["project_dir"] = str(project.directory)
+        deps.unpinned += [n for n in converted.unpinned if n not in deps.unpinned]
         if deps.unpinned:
             names = ", ".join(deps.unpinned)
             inputs.build_warnings.append(
@@ -71,15 +83,34 @@ class PythonEnvManager(CachedManager):
     def build(self, inputs: Inputs, ctx: BuildContext, options: EnvOptions) -> dict[str, Any]:
         from mlrun.envs.installed import python_packages
 
-        _spec, interpreter, build, deps, project_dir = inputs.payload
-        self.create(ctx, interpreter)
+        spec, interpreter, build, deps, project_dir = inputs.payload
+        self.create(ctx, interpreter, options)
         files = []
         for name, reqs in (("build-dependencies", build), ("dependencies", deps)):
             if reqs.lines:
                 files.append(ctx.directory / f"{name}.txt")
                 files[-1].write_text("\n".join(reqs.lines) + "\n")
-        if files:
+        info: dict[str, Any] = {}
+        if spec.converted:
+            from mlrun.envs.python.besteffort import install_best_effort
+
+            installed, skipped = install_best_effort(
+                lambda paths: self.install(ctx, paths, options, project_dir),
+                ctx,
+                files,
+                spec.converted,
+            )
+            info["conda_to_pip"] = {"installed": installed, "skipped": skipped}
+            if skipped:
+                info["warnings"] = [
+                    f"{inputs.details['file']}: --conda-to-pip could not install "
+                    f"{', '.join(skipped)} from the package index (the build log says why: "
+                    f"{ctx.log.path})"
+                ]
+        elif files:
             self.install(ctx, files, options, project_dir)
+        if (files or spec.converted) and not self.installer_compiles:
+            compile_bytecode(ctx, ctx.prefix)
         packages = python_packages(ctx.prefix)
         ctx.log.note("installed: " + " ".join(packages))
         return {
@@ -88,10 +119,11 @@ class PythonEnvManager(CachedManager):
             "unpinned": deps.unpinned,
             "python": {"version": interpreter.version, "path": interpreter.path},
             "tools": self.tools(ctx),
+            **info,
         }
 
     @abc.abstractmethod
-    def create(self, ctx: BuildContext, interpreter: Interpreter) -> None: ...
+    def create(self, ctx: BuildContext, interpreter: Interpreter, options: EnvOptions) -> None: ...
 
     @abc.abstractmethod
     def install(
@@ -114,7 +146,7 @@ class PythonEnvManager(CachedManager):
         )
 
 
-def python_spec(project: Project) -> PythonEnvSpec:
+def python_spec(project: Project, options: EnvOptions) -> PythonEnvSpec:
     from mlrun.envs.python.spec import load_python_env
 
     env = project.env
@@ -123,7 +155,7 @@ def python_spec(project: Project) -> PythonEnvSpec:
     if env.kind == "conda_env" and env.file is not None:
         from mlrun.envs.conda.spec import load_conda_env, to_python_env
 
-        return to_python_env(load_conda_env(env.file))
+        return to_python_env(load_conda_env(env.file), options.conda_to_pip)
     # No env declared but a venv asked for: MLflow makes one with the current Python only.
     return PythonEnvSpec(file=None, python=None, build_dependencies=(), dependencies=())
 
