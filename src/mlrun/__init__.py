@@ -12,6 +12,7 @@ from typing import Any
 __version__ = "0.1.0"
 
 _API = {"run", "SubmittedRun", "load_project"}
+_ERRORS = {"ExecutionException"}
 _STEP_HELPERS = {
     "log_metric",
     "log_metrics",
@@ -26,6 +27,7 @@ _STEP_HELPERS = {
 }
 
 __all__ = [
+    "ExecutionException",
     "SubmittedRun",
     "__version__",
     "load_project",
@@ -54,6 +56,10 @@ def __getattr__(name: str) -> Any:
         from mlrun import api
 
         return getattr(api, name)
+    if name in _ERRORS:
+        from mlrun import errors
+
+        return getattr(errors, name)
     if name in _STEP_HELPERS:
         from mlrun import steplog
 

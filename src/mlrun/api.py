@@ -8,7 +8,6 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlrun.errors import NotAvailableError
 from mlrun.reporting import Reporter
 from mlrun.submitted import SubmittedRun, Work, submit
 
@@ -49,8 +48,15 @@ def run(
 ) -> SubmittedRun:
     """Run an entry point of a project; returns a SubmittedRun.
 
-    With `synchronous=True` (default) it waits and raises ExecutionError if the command
-    fails, as MLflow does. Called from inside a step, the new run becomes its child.
+    With `synchronous=True` (default) it waits and raises ExecutionException (also
+    importable as mlrun.ExecutionException) if the command fails, as MLflow does.
+
+    `experiment_id` (the run store's id of an existing experiment) or `experiment_name`
+    (created when missing) choose the experiment; `run_id` records the run under that
+    id (one the store does not hold yet); `storage_dir` is where `path` parameters given
+    as remote URIs are downloaded first; `docker_auth` a registry login (a dict with
+    username, password, registry, ...) for pulling a docker project's image. Called
+    from inside a step, the new run becomes its child.
 
     `backend` chooses where the command starts (mlrun.backends: `local`, `slurm` -- a
     batch job --, or a plugin's), `backend_config` its settings: a dict, a JSON string,
@@ -72,15 +78,9 @@ def run(
     from mlrun.backends import get_backend
     from mlrun.backends.config import parse_config
     from mlrun.envs.base import EnvOptions
+    from mlrun.envs.docker.auth import check_auth
+    from mlrun.recording import check_run_id
 
-    for name, value in (
-        ("experiment_id", experiment_id),
-        ("storage_dir", storage_dir),
-        ("docker_auth", docker_auth),
-        ("run_id", run_id),
-    ):
-        if value is not None:
-            raise NotAvailableError(f"mlrun.run({name}=...) is not available yet")
     get_backend(backend)  # an unknown name fails here, naming the known ones
     request = runner.RunRequest(
         uri=uri,
@@ -89,7 +89,10 @@ def run(
         parameters={str(k): _param_str(v) for k, v in (parameters or {}).items()},
         env_manager=env_manager,
         experiment_name=experiment_name,
+        experiment_id=None if experiment_id is None else str(experiment_id),
         run_name=run_name,
+        run_id=check_run_id(run_id, "mlrun.run(run_id=...)"),
+        storage_dir=None if storage_dir is None else str(storage_dir),
         tracking_uri=tracking_uri,
         cwd=Path(cwd) if cwd else None,
         echo=echo,
@@ -101,12 +104,16 @@ def run(
                 str(k): (None if v is None or v is True else str(v))
                 for k, v in (docker_args or {}).items()
             },
+            docker_auth=None
+            if docker_auth is None
+            else check_auth(parse_config(docker_auth, "docker_auth"), "docker_auth"),
             conda_to_pip=conda_to_pip,
         ),
         tags=dict(tags or {}),
         backend=backend,
         backend_config=parse_config(backend_config, "backend_config"),
     )
+    request = runner.check_store_options(request)
     reporter = reporter or Reporter()
     # The source stays open until the run ends, in this thread or in the run's own: the
     # ExitStack closes it if anything fails before the run starts, else hands it on.
@@ -114,6 +121,7 @@ def run(
         opened = owner.enter_context(runner.open_project(request, reporter))
         the_plan = runner.plan_unless_workflow(opened, request, reporter)
         if the_plan is None:
+            runner.refuse_run_id_for_workflow(request)
             work, store_uri = _workflow(opened, request, reporter, workflow_options)
         else:
             work, store_uri = _entry_point(the_plan, reporter, tracking_uri)

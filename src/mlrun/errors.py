@@ -126,14 +126,53 @@ class RunNotFoundError(UsageError):
     """No run matches the given id."""
 
 
-class ExecutionError(MlrunError):
-    """A synchronous `mlrun.run()` whose command did not succeed (as MLflow raises)."""
+class ExecutionException(MlrunError):
+    """A synchronous `mlrun.run()` whose run did not succeed. Named and shaped like
+    MLflow's `mlflow.exceptions.ExecutionException` (an MlflowException), so code written
+    for `mlflow.projects.run` catches and reads it the same way, without mlflow: the
+    message begins "Run (ID '<id>') failed", and `message`, `error_code`, `json_kwargs`,
+    `serialize_as_json()` and `get_http_status_code()` are MLflow's. mlrun adds `run_id`,
+    `status` and `exit_code` (the command's; 1 when it never ended by itself)."""
 
-    def __init__(self, message: str, run_id: str, status: str, exit_code: int) -> None:
+    def __init__(self, message: str, run_id: str, status: str, exit_code: int = 1) -> None:
         super().__init__(message)
         self.run_id = run_id
         self.status = status
         self.exit_code = exit_code
+        # MLflow's values for its default code (mlflow 3.x: INTERNAL_ERROR).
+        self.error_code = "INTERNAL_ERROR"
+        self.error_class = "CLIENT_INTERNAL_ERROR"
+        self.sqlstate = "XXM00"
+        self.json_kwargs: dict[str, object] = {}
+
+    def serialize_as_json(self) -> str:
+        import json
+
+        return json.dumps(
+            {
+                "error_code": self.error_code,
+                "message": self.message,
+                "sqlstate": self.sqlstate,
+                "error_class": self.error_class,
+                **self.json_kwargs,
+            }
+        )
+
+    def get_http_status_code(self) -> int:
+        return 400 if self.error_code == "INVALID_PARAMETER_VALUE" else 500  # as MLflow
+
+    @classmethod
+    def invalid_parameter_value(cls, message: str, **kwargs: object) -> ExecutionException:
+        """MLflow's constructor of the same name (for code that calls it on the class)."""
+        error = cls(message, run_id="", status="FAILED")
+        error.error_code = "INVALID_PARAMETER_VALUE"
+        error.error_class, error.sqlstate = "INVALID_PARAMETER_VALUE", "KAM00"
+        error.json_kwargs = dict(kwargs)
+        return error
+
+
+# The name mlrun used first; the same class.
+ExecutionError = ExecutionException
 
 
 class Interrupted(KeyboardInterrupt):

@@ -108,6 +108,24 @@ def create(
     return record, root
 
 
+_RUN_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
+
+
+def check_run_id(value: str | None, flag: str = "--run-id") -> str | None:
+    """A run id a caller chose (it names a directory under runs/): 1 to 64 letters,
+    digits, '_' or '-', not starting with '-'; UsageError (exit 2) otherwise."""
+    from mlrun.errors import UsageError
+
+    if value is None:
+        return None
+    if not (0 < len(value) <= 64) or not set(value) <= _RUN_ID_CHARS or value[0] == "-":
+        raise UsageError(
+            f"{flag} {value[:80]!r} is not a run id",
+            hint="a run id is 1 to 64 letters, digits, '_' or '-' (MLflow's are 32 hex digits)",
+        )
+    return value
+
+
 def finish(
     store: RunStore,
     run_id: str,

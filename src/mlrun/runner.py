@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from mlrun.envs.base import EnvOptions, EnvPlan, Launch, PreparedEnv
+from mlrun.errors import MlrunError
 from mlrun.execution.supervisor import DEFAULT_GRACE, Cancel, Outcome
 from mlrun.reporting import Reporter
 from mlrun.sources.model import Source
@@ -50,6 +51,8 @@ class RunRequest(NamedTuple):
     run_id: str | None = None
     backend: str = "local"  # where the command starts (mlrun.backends)
     backend_config: Mapping[str, Any] = EMPTY  # -c/--backend-config, parsed
+    experiment_id: str | None = None  # --experiment-id, checked by check_experiment()
+    storage_dir: str | None = None  # where remote `path` parameter values are downloaded
 
 
 class Plan:
@@ -67,6 +70,8 @@ class Plan:
         env_plan: EnvPlan,
         backend: Backend,
         warnings: list[str] | None = None,
+        problems: list[MlrunError] | None = None,
+        downloads: Mapping[str, str] = EMPTY,
     ) -> None:
         self.request = request
         self.source = source
@@ -77,6 +82,9 @@ class Plan:
         self.env_plan = env_plan
         self.backend = backend
         self.warnings: list[str] = warnings if warnings is not None else []
+        # What would stop the run (a dry run plans on and lists them; empty otherwise).
+        self.problems: list[MlrunError] = problems if problems is not None else []
+        self.downloads = downloads  # {parameter: remote URI} fetched to --storage-dir
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -100,7 +108,11 @@ class Plan:
                 self.env_plan, self.command, self.source.project_dir, self.request.backend_config
             ),
             "warnings": self.warnings,
+            "problems": [_problem_json(p) for p in self.problems],
         }
+        if self.request.storage_dir is not None:
+            data["storage_dir"] = self.request.storage_dir
+            data["downloads"] = dict(self.downloads)
         if self.command.argv is not None:
             data["argv"] = list(self.command.argv)
         else:
@@ -111,12 +123,23 @@ class Plan:
         return data
 
 
+def _problem_json(problem: MlrunError) -> dict[str, Any]:
+    # exit_code: what the run would exit with (the dry run itself exits 2).
+    from mlrun.util.redact import redact
+
+    hint = redact(problem.hint) if problem.hint else None
+    return {"message": redact(problem.message), "hint": hint, "exit_code": problem.exit_code}
+
+
 def _mlflow_plan() -> dict[str, str | None]:
     """Where the run's MLflow run would go (nothing is created for a dry run)."""
     from mlrun.tracking.mlflow import mode
     from mlrun.util.redact import strip_credentials
 
-    kind, uri = mode()
+    try:
+        kind, uri = mode()
+    except MlrunError:  # a store mlrun cannot serve: among a dry run's problems
+        return {"mode": "unsupported", "tracking_uri": None}
     return {"mode": kind, "tracking_uri": strip_credentials(uri) if uri else None}
 
 
@@ -173,12 +196,103 @@ def open_project(request: RunRequest, reporter: Reporter, *, warn: bool = True) 
     return Opened(source, project, warnings)
 
 
+def check_store_options(request: RunRequest) -> RunRequest:
+    """What the run store must say about the request, asked before anything is fetched
+    or built (UsageError, exit 2):
+
+    --experiment-id, as `mlflow run` takes it: the id of an experiment that exists in
+    the store; its name then goes on the record. With --experiment-name too, a mistake.
+    --run-id: the record is created under that id, so no run of the store may have it
+    yet."""
+    from mlrun.errors import UsageError
+
+    if request.experiment_id is None and request.run_id is None:
+        return request  # the usual run opens no store here
+    if request.experiment_id is not None and request.experiment_name is not None:
+        raise UsageError(
+            "--experiment-name and --experiment-id both choose the experiment; give one",
+            hint="--experiment-name creates the experiment when missing, "
+            "--experiment-id must name one that exists",
+        )
+    from mlrun.tracking import open_store
+    from mlrun.tracking.mlflow import mode
+
+    kind, server = mode()
+    if kind == "server":  # ids are the tracking server's, as for `mlflow run`
+        request = _on_server(request, server)
+    with open_store(request.tracking_uri) as store:
+        if request.experiment_id is not None and kind != "server":
+            wanted = request.experiment_id.strip()
+            name = store.experiment_name(wanted)
+            if name is None:
+                raise UsageError(
+                    f"no experiment has the id {wanted!r} in the run store {store.uri}",
+                    hint="`mlrun runs list --json` shows each run's experiment_id; "
+                    "--experiment-name NAME creates an experiment",
+                )
+            request = request._replace(experiment_name=name)
+        if request.run_id is not None:
+            _refuse_taken_run_id(store, request.run_id)
+    return request
+
+
+def _on_server(request: RunRequest, uri: str) -> RunRequest:
+    """--experiment-id names an experiment of the MLflow tracking server; --run-id a run
+    there to attach to, whose experiment the run joins."""
+    from mlrun.errors import UsageError
+    from mlrun.tracking.mlflow.server import existing_run, experiment_name
+
+    if request.experiment_id is not None:
+        request = request._replace(
+            experiment_name=experiment_name(uri, request.experiment_id.strip())
+        )
+    if request.run_id is not None:
+        _, name = existing_run(uri, request.run_id)
+        if request.experiment_name not in (None, name):
+            raise UsageError(
+                f"--run-id {request.run_id} is a run of the experiment {name!r} on the "
+                f"MLflow tracking server, not of {request.experiment_name!r}",
+                hint="leave the experiment out: an attached run stays in its own",
+            )
+        request = request._replace(experiment_name=name)
+    return request
+
+
+def _refuse_taken_run_id(store: RunStore, run_id: str) -> None:
+    from mlrun.errors import RunNotFoundError, UsageError
+
+    try:
+        existing = store.get_run(run_id)
+    except RunNotFoundError:  # none, or only prefix matches (ambiguous or not)
+        return
+    if existing.run_id != run_id:  # a unique prefix match: another run
+        return
+    raise UsageError(
+        f"--run-id {run_id}: the run store {store.uri} already holds that run "
+        f"({existing.status}), and a run is never recorded twice",
+        hint="give a new id, or leave --run-id out",
+    )
+
+
+def refuse_run_id_for_workflow(request: RunRequest) -> None:
+    """A workflow records a run of its own and one per step: one id cannot name them."""
+    from mlrun.errors import UsageError
+
+    if request.run_id is not None:
+        raise UsageError(
+            f"--run-id names the run of an entry point, and {request.entry_point!r} is a "
+            "workflow (a run of its own and one per step)",
+            hint="drop --run-id",
+        )
+
+
 def plan_unless_workflow(
     opened: Opened,
     request: RunRequest,
     reporter: Reporter,
     *,
     workflow_flags: Sequence[str] = (),
+    dry_run: bool = False,
 ) -> Plan | None:
     """Entry point or workflow: the one decision `mlrun run` and `mlrun.run()` both take
     once the project is open (`-e NAME` names either). None when `request.entry_point`
@@ -198,15 +312,22 @@ def plan_unless_workflow(
             f"{workflow_flags[0]} only applies to workflows, and {name!r} is an entry point",
             hint="declare a workflow under `workflows:` in the MLproject, or drop the option",
         )
-    return plan_entry_point(opened, request, reporter)
+    return plan_entry_point(opened, request, reporter, dry_run=dry_run)
 
 
-def plan_entry_point(opened: Opened, request: RunRequest, reporter: Reporter) -> Plan:
-    """Plan one entry point of an opened project (does not close the source)."""
+def plan_entry_point(
+    opened: Opened, request: RunRequest, reporter: Reporter, *, dry_run: bool = False
+) -> Plan:
+    """Plan one entry point of an opened project (does not close the source).
+
+    A `dry_run` plan is made even when the run could not start here (a parameter
+    missing, an env file that cannot be built, a missing interpreter, an unset variable
+    in a docker volume): each such error lands in `Plan.problems` instead of being
+    raised, and nothing is downloaded."""
     from mlrun.backends import get_backend
     from mlrun.errors import UsageError
     from mlrun.spec.entrypoints import get_entry_point
-    from mlrun.spec.params import resolve_parameters, undeclared
+    from mlrun.spec.params import remote_paths, resolve_parameters, undeclared
     from mlrun.spec.render import render_command
     from mlrun.tracking.mlflow import mode as mlflow_mode
 
@@ -223,14 +344,33 @@ def plan_entry_point(opened: Opened, request: RunRequest, reporter: Reporter) ->
             hint="run a directory or repository holding an MLproject, or a "
             ".py/.sh file in it with -e",
         ) from exc
-    params = resolve_parameters(entry_point, request.parameters, cwd)
-    mlflow_mode()  # an MLFLOW_TRACKING_URI mlrun cannot serve is bad input (exit 2)
+    problems: list[MlrunError] | None = [] if dry_run else None
+    params = resolve_parameters(entry_point, request.parameters, cwd, problems)
+    # An MLFLOW_TRACKING_URI mlrun cannot serve is bad input (exit 2).
+    _attempt(problems, mlflow_mode, lambda: None)
     for typo, note in undeclared(entry_point, params.extra):
         (reporter.warn if typo else reporter.info)(note)
-    command = render_command(entry_point, params)
-    backend = get_backend(request.backend)
-    env_plan = plan_env(opened, request, backend)
-    backend.check(env_plan, request.backend_config)
+    downloads = remote_paths(entry_point, params.values) if request.storage_dir else {}
+    if downloads and not dry_run:
+        from mlrun.sources.download import download
+
+        assert request.storage_dir is not None
+        local = download(downloads, request.storage_dir, reporter)
+        params = params._replace(values={**params.values, **local})
+    command = _attempt(
+        problems,
+        lambda: render_command(entry_point, params),
+        lambda: Command(None, entry_point.command, entry_point.command),
+    )
+    backend = get_backend(request.backend)  # it may name the env cache (env_cache)
+    env_plan = _attempt(
+        problems,
+        lambda: plan_env(opened, request, backend),
+        lambda: _unplanned_env(opened, request),
+    )
+    if problems is not None and env_plan.problem is not None:
+        problems.append(_as_error(env_plan.problem))
+    _attempt(problems, lambda: backend.check(env_plan, request.backend_config), lambda: None)
     return Plan(
         request,
         opened.source,
@@ -241,6 +381,47 @@ def plan_entry_point(opened: Opened, request: RunRequest, reporter: Reporter) ->
         env_plan,
         backend,
         list(opened.warnings),
+        problems,
+        downloads,
+    )
+
+
+_T = TypeVar("_T")
+
+
+def _attempt(
+    problems: list[MlrunError] | None, step: Callable[[], _T], fallback: Callable[[], _T]
+) -> _T:
+    """`step()`; for a dry run (`problems` is a list), its MlrunError is listed there and
+    `fallback()` stands in for its result."""
+    if problems is None:
+        return step()
+    try:
+        return step()
+    except MlrunError as exc:
+        problems.append(exc)
+        return fallback()
+
+
+def _as_error(problem: Exception) -> MlrunError:
+    return problem if isinstance(problem, MlrunError) else MlrunError(str(problem))
+
+
+def _unplanned_env(opened: Opened, request: RunRequest) -> EnvPlan:
+    """What a dry run shows for an environment that cannot be planned."""
+    from mlrun.envs import choose_manager
+
+    try:
+        name = choose_manager(opened.project.env, request.env_manager)
+    except MlrunError:
+        name = request.env_manager or opened.project.env.kind
+    return EnvPlan(
+        name,
+        opened.project,
+        request.env_options,
+        key=None,
+        cached=False,
+        description=f"{name} environment (cannot be planned here)",
     )
 
 
@@ -302,7 +483,8 @@ def execute(
                 on_record(run_id)
             _save_source_artifacts(the_plan.source, launch.run_dir)
             sink = LogSink(run_root / "logs", echo=the_plan.request.echo, warn=reporter.warn)
-            tracker = _mlflow_prepare(record, store, launch, reporter)
+            attach = the_plan.request.run_id is not None  # --run-id: a server run, if any
+            tracker = _mlflow_prepare(record, store, launch, reporter, attach)
             with signals.interruptible():
                 env = _prepare_env(the_plan, store, run_id, reporter)
             signals.check()  # stopped before the command started: it never does
@@ -354,11 +536,13 @@ def _last_signal(outcome: Outcome, signum: int | None) -> Outcome:
     )
 
 
-def _mlflow_prepare(record: Run, store: RunStore, launch: Launch, reporter: Reporter) -> Tracker:
+def _mlflow_prepare(
+    record: Run, store: RunStore, launch: Launch, reporter: Reporter, attach: bool
+) -> Tracker:
     """The run's MLflow context (tracking/mlflow): its variables join the command's."""
     from mlrun.tracking.mlflow import prepare
 
-    tracker = prepare(record, store, reporter)
+    tracker = prepare(record, store, reporter, attach=attach)
     launch.run_env = {**launch.run_env, **tracker.env}
     launch.host_network = launch.host_network or tracker.host_network
     return tracker

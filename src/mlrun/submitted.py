@@ -8,7 +8,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
 
-from mlrun.errors import ExecutionError
+from mlrun.errors import ExecutionException
 from mlrun.execution.supervisor import Cancel
 from mlrun.tracking.model import FAILED, FINISHED, RUNNING
 
@@ -76,7 +76,7 @@ def submit(
     owner: AbstractContextManager[Any],
     what: str = "run",
 ) -> SubmittedRun:
-    """Run `work` here (synchronous: raise ExecutionError unless it FINISHED) or in a
+    """Run `work` here (synchronous: raise ExecutionException unless it FINISHED) or in a
     thread (return as soon as its record exists). `owner` holds what the run needs (its
     source) and is closed when the work ends, in whichever thread ran it."""
     submitted = SubmittedRun(tracking_uri)
@@ -86,12 +86,13 @@ def submit(
         if submitted._error is not None:
             raise submitted._error
         if submitted._status != FINISHED:
-            code = submitted.exit_code if submitted.exit_code is not None else 1
-            raise ExecutionError(
-                f"{what} {submitted.run_id} {submitted._status} with exit code {code}",
+            code = submitted.exit_code
+            ended = f"with exit code {code}" if code is not None else "without an exit code"
+            raise ExecutionException(
+                f"Run (ID '{submitted.run_id}') failed: the {what} {submitted._status} {ended}",
                 submitted.run_id,
                 submitted._status,
-                code,
+                code if code is not None else 1,
             )
         return submitted
     threading.Thread(

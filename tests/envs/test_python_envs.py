@@ -191,7 +191,11 @@ def test_failed_build_is_exit_125_with_the_log_tail(tmp_path: Path) -> None:
 
 def test_missing_python_version_is_exit_125_naming_it(tmp_path: Path) -> None:
     project = python_project(tmp_path / "p", 'python: "3.99"\ndependencies: []\n')
-    assert "3.99" in dry_env(project)["description"]
+    dry = cli("run", str(project), "--dry-run", "--json")
+    assert dry.returncode == 2  # the plan, with what would stop the run
+    plan = json.loads(dry.stdout)
+    assert "3.99" in plan["env"]["description"]
+    assert [p["exit_code"] for p in plan["problems"]] == [125]
     proc = cli("run", str(project))
     assert proc.returncode == 125
     assert "Python 3.99" in proc.stderr and "uv python install 3.99" in proc.stderr

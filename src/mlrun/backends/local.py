@@ -17,10 +17,11 @@ class LocalBackend:
 
     def check(self, env_plan: EnvPlan, config: Mapping[str, Any]) -> None:
         if config:
-            from mlrun.errors import NotAvailableError
+            from mlrun.errors import UsageError
 
-            raise NotAvailableError(
-                "backend config is not available yet for the local backend "
+            # MLflow ignores them silently; a setting that does nothing is worth a stop.
+            raise UsageError(
+                "-c/--backend-config settings mean nothing to the local backend "
                 f"(given: {', '.join(sorted(config))})",
                 hint="the local backend has no settings: drop -c/--backend-config",
             )

@@ -15,11 +15,6 @@ from mlrun.cli.output import TerminalReporter, dump_json
 from mlrun.cli.workflow_options import given_flags, options_from, stream_output, workflow_options
 from mlrun.envs import CHOICES as ENV_MANAGERS
 
-_NOT_YET = {
-    "experiment_id": "--experiment-id",
-    "storage_dir": "--storage-dir",
-}
-
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("uri", default=".", required=False)
@@ -64,10 +59,24 @@ _NOT_YET = {
     "--experiment-name",
     default=None,
     envvar="MLRUN_EXPERIMENT_NAME",
-    help="Experiment to record the run under [default: Default].",
+    help="Experiment to record the run under, created when missing [default: Default].",
 )
-@click.option("--experiment-id", default=None, hidden=True)
+@click.option(
+    "--experiment-id",
+    default=None,
+    metavar="ID",
+    help="Experiment to record the run under, by the id the run store gave it "
+    "(`mlrun runs list --json`: experiment_id), or the tracking server's when "
+    "MLFLOW_TRACKING_URI names one; it must exist.",
+)
 @click.option("--run-name", default=None, help="A name for the run.")
+@click.option(
+    "--run-id",
+    default=None,
+    metavar="RUN_ID",
+    help="Record the run under this id instead of a new one: an id no run of the store "
+    "has yet, or an existing run of the MLflow tracking server to attach to (README).",
+)
 @click.option(
     "-b",
     "--backend",
@@ -84,7 +93,21 @@ _NOT_YET = {
     metavar="JSON",
     help="Settings for the backend: a .json file or a JSON string.",
 )
-@click.option("--storage-dir", default=None, hidden=True)
+@click.option(
+    "--storage-dir",
+    default=None,
+    metavar="DIR",
+    help="Download `path` parameters given as remote URIs (http(s)://, s3://, ...) "
+    "under DIR before the run and pass the local copy (needs mlrun[storage]).",
+)
+@click.option(
+    "--docker-auth",
+    default=None,
+    metavar="JSON",
+    help="docker: registry login for pulling the image, as MLflow's docker_auth: "
+    'a .json file or a JSON string, e.g. \'{"registry": "...", "username": "...", '
+    '"password": "..."}\'.',
+)
 @click.option(
     "--build-image",
     is_flag=True,
@@ -149,9 +172,11 @@ def run(
     experiment_name: str | None,
     experiment_id: str | None,
     run_name: str | None,
+    run_id: str | None,
     backend: str,
     backend_config: str | None,
     storage_dir: str | None,
+    docker_auth: str | None,
     build_image: bool,
     mount_code: bool,
     tracking_uri: str | None,
@@ -176,14 +201,10 @@ def run(
     from mlrun.backends import get_backend
     from mlrun.cli.options import parse_docker_args, parse_params
     from mlrun.envs.base import EnvOptions
-    from mlrun.errors import NotAvailableError
+    from mlrun.errors import EXIT_USAGE
     from mlrun.execution.reaping import become_subreaper
-    from mlrun.recording import settle
+    from mlrun.recording import check_run_id, settle
 
-    given = {"experiment_id": experiment_id, "storage_dir": storage_dir}
-    for name, flag in _NOT_YET.items():
-        if given[name] is not None:
-            raise NotAvailableError(f"{flag} is not available yet")
     get_backend(backend)  # an unknown name fails here, naming the known ones
     reporter = TerminalReporter(
         quiet=quiet or (as_json and dry_run), debug=bool(ctx.obj and ctx.obj.get("debug"))
@@ -198,7 +219,10 @@ def run(
         version=version,
         env_manager=env_manager,
         experiment_name=experiment_name,
+        experiment_id=experiment_id,
         run_name=run_name,
+        run_id=check_run_id(run_id),
+        storage_dir=storage_dir,
         tracking_uri=tracking_uri,
         env_options=EnvOptions(
             rebuild=rebuild_env,
@@ -210,6 +234,7 @@ def run(
             conda_to_pip=conda_to_pip,
             mount_code=mount_code,
             keep_workdir=keep_workdir,
+            docker_auth=_docker_auth(docker_auth),
         ),
         offline=offline,
         require_clean=require_clean,
@@ -218,13 +243,15 @@ def run(
         backend=backend,
         backend_config=_backend_config(backend_config),
     )
+    request = runner.check_store_options(request)
     with runner.open_project(request, reporter) as opened:
         the_plan = runner.plan_unless_workflow(
-            opened, request, reporter, workflow_flags=given_flags(workflow)
+            opened, request, reporter, workflow_flags=given_flags(workflow), dry_run=dry_run
         )
         if the_plan is None:
             from mlrun.cli.workflow_run import run_workflow
 
+            runner.refuse_run_id_for_workflow(request)
             return run_workflow(
                 opened,
                 request._replace(echo=stream_output(workflow)),
@@ -240,7 +267,10 @@ def run(
                 dump_json(the_plan.to_json())
             else:
                 _print_plan(the_plan)
-            return 0
+            # A plan that could not run here is not a success: CI reads the exit code,
+            # and each problem is an error line, as the run would have printed it.
+            _print_problems(the_plan.problems)
+            return EXIT_USAGE if the_plan.problems else 0
         return _execute(the_plan, reporter, tracking_uri=tracking_uri, as_json=as_json)
 
 
@@ -268,6 +298,15 @@ def _execute(the_plan: Any, reporter: Any, *, tracking_uri: str | None, as_json:
             }
         )
     return result.exit_code
+
+
+def _docker_auth(value: str | None) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    from mlrun.backends.config import parse_config
+    from mlrun.envs.docker.auth import check_auth
+
+    return check_auth(parse_config(value, "--docker-auth"))
 
 
 def _backend_config(value: str | None) -> dict[str, Any]:
@@ -311,3 +350,17 @@ def _print_plan(the_plan: object) -> None:
         click.echo("argv:         " + " ".join(repr(a) for a in data["argv"]))
     else:
         click.echo(f"bash -c:      {data['shell']}")
+    for name, uri in data.get("downloads", {}).items():
+        click.echo(f"download:     {name}: {uri} -> under {data['storage_dir']}")
+    if the_plan.problems:
+        count = len(the_plan.problems)
+        click.echo(f"problems:     {count} (the run would stop; the errors follow on stderr)")
+
+
+def _print_problems(problems: list[Any]) -> None:
+    from mlrun.util.redact import redact
+
+    for problem in problems:
+        click.echo(f"mlrun: error: {redact(problem.message)}", err=True)
+        if problem.hint:
+            click.echo(f"  hint: {redact(problem.hint)}", err=True)

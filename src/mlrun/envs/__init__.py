@@ -66,6 +66,7 @@ def refuse_docker_options(options: EnvOptions, manager: str) -> None:
             ("-A/--docker-args " + " ".join(options.docker_args), bool(options.docker_args)),
             ("--build-image", options.build_image),
             ("--keep-container", options.keep_container),
+            ("--docker-auth", options.docker_auth is not None),
         )
         if on
     ]

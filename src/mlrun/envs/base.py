@@ -52,6 +52,9 @@ class EnvOptions(NamedTuple):
     conda_to_pip: bool = False  # conda_env without conda: conda packages by pip name
     mount_code: bool = False  # docker: mount the code read-only instead of a writable copy
     keep_workdir: bool = False  # docker: keep the files the run left in its working dir
+    # docker: registry login for pulls, MLflow's docker_auth (username, password,
+    # registry, ...). Never part of an env key, never recorded.
+    docker_auth: Mapping[str, str] | None = None
     # Where cached envs live (`<root>/<key>/env`); None: mlrun's cache dir. A backend
     # whose commands run on other machines sets a path they see (backends/slurm).
     cache_root: Path | None = None
@@ -66,6 +69,9 @@ class EnvPlan(NamedTuple):
     description: str = ""  # one line for --dry-run ("uv env 3f2a... (cached)")
     details: Mapping[str, Any] = EMPTY
     starts: str = "process"  # what the env starts: "process" | "container" (backends check)
+    # Why prepare() will fail (a missing interpreter): raised then, so that the run is
+    # recorded; a dry run lists it among the plan's problems.
+    problem: Exception | None = None
 
 
 class Launch:

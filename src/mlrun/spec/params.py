@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from mlrun.errors import ParameterError
+from mlrun.errors import MlrunError, ParameterError
 from mlrun.spec.model import EntryPoint, ParamType, ResolvedParameters, SpecWarning
 from mlrun.spec.render import template_problems
 
@@ -55,40 +55,78 @@ def canonical_type(declared: str) -> ParamType | None:
     return TYPE_ALIASES.get(declared)
 
 
-def resolve_parameters(ep: EntryPoint, user: Mapping[str, str], cwd: Path) -> ResolvedParameters:
+def resolve_parameters(
+    ep: EntryPoint,
+    user: Mapping[str, str],
+    cwd: Path,
+    problems: list[MlrunError] | None = None,
+) -> ResolvedParameters:
     """Validate the user's -P values against `ep` and fill in defaults.
 
     `cwd` is the caller's working directory: relative `path`/`uri` values are the user's
     and mean "relative to where I typed the command", not to the project. Defaults are
     passed as written (not type-checked: MLflow passes "None" to an int), except that
-    relative local path/uri defaults are resolved against the project directory."""
+    relative local path/uri defaults are resolved against the project directory.
+
+    With a `problems` list (a dry run), every mistake is appended there instead of
+    raised: a missing value stays the placeholder `{name}`, a value that does not fit
+    its type is kept as given, and an invalid undeclared name is left out."""
+
+    def problem(error: ParameterError) -> None:
+        if problems is None:
+            raise error
+        problems.append(error)
+
     missing = [name for name, p in ep.parameters.items() if p.default is None and name not in user]
     if missing:
         names = ", ".join(f"{m!r}" for m in missing)
         plural = "s" if len(missing) > 1 else ""
-        raise ParameterError(
-            f"entry point {ep.name!r} needs a value for parameter{plural} {names}",
-            hint="pass " + " ".join(f"-P {m}=VALUE" for m in missing),
+        problem(
+            ParameterError(
+                f"entry point {ep.name!r} needs a value for parameter{plural} {names}",
+                hint="pass " + " ".join(f"-P {m}=VALUE" for m in missing),
+            )
         )
     project_dir = ep.file.parent if ep.file is not None else None
     values: dict[str, str] = {}
     for name, param in ep.parameters.items():
         if name in user:
-            values[name] = check_value(name, param.type, user[name], cwd)
+            try:
+                values[name] = check_value(name, param.type, user[name], cwd)
+            except ParameterError as error:
+                problem(error)
+                values[name] = user[name]
+        elif param.default is None:
+            values[name] = "{" + name + "}"  # only with `problems`: shown unfilled
         else:
-            assert param.default is not None
             values[name] = _default_value(param.type, param.default, project_dir)
     extra: dict[str, str] = {}
     for key, value in user.items():
         if key in ep.parameters:
             continue
         if not NAME_RE.match(key):
-            raise ParameterError(
-                f"parameter name {key!r} is not valid: use letters, digits, '_', '.' "
-                "and '-', starting with a letter or '_'",
+            problem(
+                ParameterError(
+                    f"parameter name {key!r} is not valid: use letters, digits, '_', '.' "
+                    "and '-', starting with a letter or '_'",
+                )
             )
+            continue
         extra[key] = value
     return ResolvedParameters(values=values, extra=extra)
+
+
+def remote_paths(ep: EntryPoint, values: Mapping[str, str]) -> dict[str, str]:
+    """{name: URI} of the `path` parameters whose value is a remote URI (what MLflow
+    downloads to --storage-dir before the run)."""
+    return {
+        name: value
+        for name, value in values.items()
+        if name in ep.parameters
+        and ep.parameters[name].type == "path"
+        and value
+        and local_path(value) is None
+    }
 
 
 def undeclared(ep: EntryPoint, extra: Mapping[str, str]) -> list[tuple[bool, str]]:
@@ -135,7 +173,7 @@ def _default_value(ptype: ParamType, default: str, project_dir: Path | None) -> 
     the same path. A default is the author's, and the author only knows the project."""
     if project_dir is None or not default or ptype not in ("path", "uri"):
         return default
-    local = _local_path(default) if ptype == "path" else (None if _scheme(default) else default)
+    local = local_path(default) if ptype == "path" else (None if _scheme(default) else default)
     if local is None:
         return default
     return os.path.abspath(os.path.join(project_dir, local))
@@ -152,7 +190,7 @@ def default_warnings(ep: EntryPoint) -> list[SpecWarning]:
             continue
         problem = None
         if p.type == "path":
-            local = _local_path(p.default)
+            local = local_path(p.default)
             if local == "":
                 problem = "it is empty"
             elif local is not None and directory and not os.path.exists(directory / local):
@@ -206,7 +244,7 @@ def _scheme(value: str) -> str | None:
     return scheme
 
 
-def _local_path(value: str) -> str | None:
+def local_path(value: str) -> str | None:
     """The local file system path a path-typed value names, None for a remote URI
     (MLflow's rule: no scheme, or file: without a host)."""
     scheme = _scheme(value)
@@ -223,7 +261,7 @@ def _local_path(value: str) -> str | None:
 
 
 def _path_value(name: str, value: str, cwd: Path) -> str:
-    local = _local_path(value)
+    local = local_path(value)
     if local is None:
         # A remote URI. MLflow downloads it to a temporary directory and passes the local
         # copy; mlrun passes the URI on and lets the program read it.

@@ -74,6 +74,10 @@ class RunStore(abc.ABC):
     @abc.abstractmethod
     def list_experiments(self) -> list[str]: ...
 
+    @abc.abstractmethod
+    def experiment_name(self, experiment_id: str) -> str | None:
+        """The name of the experiment with this id, None when there is none."""
+
     def close(self) -> None:
         """Release connections."""
 

@@ -107,6 +107,7 @@ class Run(NamedTuple):
     artifacts: list[Artifact]
     heartbeat_time: float | None = None
     models: tuple[Model, ...] = ()
+    experiment_id: str = ""  # the store's id of `experiment` (--experiment-id takes it)
 
     def user_tags(self) -> dict[str, str]:
         return {k: v for k, v in self.tags.items() if not k.startswith(SYSTEM_TAG_PREFIXES)}

@@ -22,7 +22,7 @@ SCALARS = (
 JSON_FIELDS = ("source", "env", "command", "log_paths")
 
 _SELECT = (
-    "SELECT r.run_id, e.name, "
+    "SELECT r.run_id, e.name, e.experiment_id, "
     + ", ".join(f"r.{c}" for c in SCALARS)
     + ", "
     + ", ".join(f"r.{c}_json" for c in JSON_FIELDS)
@@ -91,13 +91,14 @@ def select_runs(conn: sqlite3.Connection, tail: str = "", args: Sequence[Any] = 
     runs = []
     for row in rows:
         run_id = row[0]
-        scalars = dict(zip(SCALARS, row[2 : 2 + len(SCALARS)], strict=False))
-        json_values = row[2 + len(SCALARS) :]
+        scalars = dict(zip(SCALARS, row[3 : 3 + len(SCALARS)], strict=False))
+        json_values = row[3 + len(SCALARS) :]
         decoded = {c: json.loads(v) for c, v in zip(JSON_FIELDS, json_values, strict=False)}
         runs.append(
             Run(
                 run_id=run_id,
                 experiment=row[1],
+                experiment_id=str(row[2]),
                 params=dict(params.get(run_id, [])),
                 tags=dict(tags.get(run_id, [])),
                 outputs={k: json.loads(v) for k, v in outputs.get(run_id, [])},

@@ -98,7 +98,7 @@ class SqliteStore(RunStore):
         columns = ", ".join(row)
         values = ", ".join(f":{c}" for c in row)
 
-        def tx(conn: sqlite3.Connection) -> None:
+        def tx(conn: sqlite3.Connection) -> int:
             exp_id = rows.experiment_id(conn, new.experiment, now)
             cur = conn.execute(
                 f"INSERT INTO runs (run_id, experiment_id, {columns}) "
@@ -109,9 +109,9 @@ class SqliteStore(RunStore):
                 raise UsageError(f"a run with id {run_id!r} already exists in {self.path}.")
             rows.put(conn, "params", run_id, run.params.items())
             rows.put(conn, "tags", run_id, run.tags.items())
+            return exp_id
 
-        self._db.write(tx)
-        return run
+        return run._replace(experiment_id=str(self._db.write(tx)))
 
     def update_run(self, run_id: str, **fields: Any) -> None:
         unknown = set(fields) - _UPDATABLE - {"experiment", "params", "tags"}
@@ -323,6 +323,16 @@ class SqliteStore(RunStore):
         return self._db.read(
             lambda conn: [r[0] for r in conn.execute("SELECT name FROM experiments ORDER BY name")]
         )
+
+    def experiment_name(self, experiment_id: str) -> str | None:
+        if not experiment_id.isdigit() or len(experiment_id) > 18:  # ids are integers
+            return None
+        row = self._db.read(
+            lambda conn: conn.execute(
+                "SELECT name FROM experiments WHERE experiment_id = ?", (int(experiment_id),)
+            ).fetchone()
+        )
+        return None if row is None else str(row[0])
 
     # -- helpers --------------------------------------------------------------------
 

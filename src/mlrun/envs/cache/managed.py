@@ -65,6 +65,7 @@ class CachedManager(abc.ABC):
                 cached=False,
                 description=f"{inputs.label} ({inputs.problem.message})",
                 details={"inputs": inputs, **inputs.details},
+                problem=inputs.problem,
             )
         key = make_key(inputs.key_parts)
         cached = not options.rebuild and EnvCache(options.cache_root).ready(key, self.healthy)

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 from mlrun.errors import EngineError
 from mlrun.reporting import Reporter
-from mlrun.util.redact import redact
+from mlrun.util.redact import redact, register_secret
 
 if TYPE_CHECKING:
     from docker import DockerClient
@@ -85,6 +85,25 @@ def engine_errors(what: str) -> Iterator[None]:
         yield
     except (DockerException, RequestException) as exc:
         raise EngineError(f"the docker engine failed to {what}: {short_reason(exc)}") from None
+
+
+def login(client: DockerClient, auth: Mapping[str, Any]) -> None:
+    """Log the client in to a registry (--docker-auth), as MLflow does before pulling:
+    the engine checks the credentials now, and the client's pulls and builds use them.
+    EngineError (exit 125) when the registry refuses them or cannot be reached."""
+    from docker.errors import DockerException
+
+    password = auth.get("password")
+    if isinstance(password, str):
+        register_secret(password)
+    registry = str(auth.get("registry") or "Docker Hub")
+    try:
+        client.login(**auth)
+    except DockerException as exc:
+        raise EngineError(
+            f"docker login to {registry} as {auth.get('username')!r} failed ({short_reason(exc)})",
+            hint="check the registry, username and password given with --docker-auth",
+        ) from None
 
 
 def ensure_image(client: DockerClient, name: str, *, offline: bool, reporter: Reporter) -> Image:

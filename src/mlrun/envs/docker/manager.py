@@ -52,7 +52,7 @@ class DockerManager:
             key=settings.key(),
             cached=not (settings.builds or settings.build_image),
             description=settings.summary(),
-            details=settings.describe(),
+            details={**settings.describe(), **_login_shown(options)},
             starts="container",
         )
 
@@ -83,12 +83,14 @@ class DockerManager:
     def _prepare(
         self, plan: EnvPlan, settings: Settings, client: DockerClient, reporter: Reporter
     ) -> DockerEnv:
-        from mlrun.envs.docker.engine import engine_address, ensure_image
+        from mlrun.envs.docker.engine import engine_address, ensure_image, login
         from mlrun.envs.docker.image import code_image, env_image
         from mlrun.envs.docker.lock import load_archive
 
         load_archive(client, plan.options, reporter)  # a bundle's image (--with-image)
 
+        if plan.options.docker_auth is not None:
+            login(client, plan.options.docker_auth)
         project_name = plan.project.name or plan.project.directory.name
         record: dict[str, Any] = {
             **settings.describe(),
@@ -239,6 +241,14 @@ def _code_copy(
         "the code is copied into an image instead (see README, Docker environments)"
     )
     return None
+
+
+def _login_shown(options: EnvOptions) -> dict[str, Any]:
+    """--docker-auth as a dry run shows it: who logs in where, never the password."""
+    if options.docker_auth is None:
+        return {}
+    auth = options.docker_auth
+    return {"registry_login": {k: auth[k] for k in ("registry", "username") if k in auth}}
 
 
 def _settings(settings: Settings, launch: Launch) -> dict[str, Any]:

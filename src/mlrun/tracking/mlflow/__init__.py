@@ -85,8 +85,10 @@ def mode() -> tuple[str, str]:
     raise unsupported(uri)
 
 
-def prepare(record: Run, store: RunStore, reporter: Reporter) -> Tracker:
-    """Create the MLflow run for `record` and say how the command reaches it."""
+def prepare(record: Run, store: RunStore, reporter: Reporter, *, attach: bool = False) -> Tracker:
+    """Create the MLflow run for `record` and say how the command reaches it. `attach`
+    (--run-id with a tracking server): the server's run of the record's id exists
+    already (checked by `server.existing_run`), and the command logs into it."""
     kind, uri = mode()
     if kind == "embedded":
         from mlrun.tracking.mlflow.embedded import embedded
@@ -95,7 +97,7 @@ def prepare(record: Run, store: RunStore, reporter: Reporter) -> Tracker:
     if kind == "server":
         from mlrun.tracking.mlflow.server import ServerTracker
 
-        return ServerTracker.start(uri, record, store, reporter)
+        return ServerTracker.start(uri, record, store, reporter, attach=attach)
     if kind == "file":
         from mlrun.tracking.mlflow.embedded import shared_file_store
 

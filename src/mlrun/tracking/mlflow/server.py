@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from mlrun.errors import UsageError
 from mlrun.reporting import Reporter
 from mlrun.tracking.base import RunStore
 from mlrun.tracking.mlflow import TAG_EXPERIMENT_ID, TAG_RUN_ID, TAG_URI, Tracker
@@ -63,28 +64,40 @@ class ServerTracker(Tracker):
         self.host_network = host in _LOOPBACK or host.startswith("127.")
 
     @classmethod
-    def start(cls, uri: str, record: Run, store: RunStore, reporter: Reporter) -> ServerTracker:
+    def start(
+        cls, uri: str, record: Run, store: RunStore, reporter: Reporter, *, attach: bool = False
+    ) -> ServerTracker:
         client = RestClient(uri)
-        experiment_id, experiment = _experiment(client, record)
-        if experiment != record.experiment:
-            store.update_run(record.run_id, experiment=experiment)
         tags = mlflow_run_tags(record, _parent(store, record))
         params = {k: v for k, v in record.params.items() if valid_key(k)}
-        created = client.post(
-            "runs/create",
-            {
-                "experiment_id": experiment_id,
-                "user_id": record.user,
-                "run_name": run_name(record),
-                "start_time": int(record.start_time * 1000),
-                "tags": [{"key": k, "value": v} for k, v in tags.items()],
-            },
-        )
-        run_id = str(created.get("run", {}).get("info", {}).get("run_id", ""))
-        if not run_id:
-            raise ServerError(f"the MLflow tracking server at {client.url} created no run.")
+        if attach:  # --run-id: the server's run exists; its experiment is the record's
+            run_id = record.run_id
+            experiment_id, experiment = existing_run(uri, run_id)
+            if record.run_name is None:
+                tags.pop("mlflow.runName", None)  # keep the name its creator gave it
+        else:
+            experiment_id, experiment = _experiment(client, record)
+        if experiment != record.experiment:
+            store.update_run(record.run_id, experiment=experiment)
+        if not attach:
+            created = client.post(
+                "runs/create",
+                {
+                    "experiment_id": experiment_id,
+                    "user_id": record.user,
+                    "run_name": run_name(record),
+                    "start_time": int(record.start_time * 1000),
+                    "tags": [{"key": k, "value": v} for k, v in tags.items()],
+                },
+            )
+            run_id = str(created.get("run", {}).get("info", {}).get("run_id", ""))
+            if not run_id:
+                raise ServerError(f"the MLflow tracking server at {client.url} created no run.")
         tracker = cls(client, record, run_id, experiment_id, experiment, params, tags)
         try:
+            if attach:
+                client.post("runs/update", {"run_id": run_id, "status": "RUNNING"})
+                tracker._log_batch(tags=tags)
             tracker._log_batch(params=params)
             store.update_run(
                 record.run_id,
@@ -350,6 +363,47 @@ class ServerTracker(Tracker):
 
 
 _OURS = (TAG_URI, TAG_RUN_ID, TAG_EXPERIMENT_ID)
+
+
+def experiment_name(uri: str, experiment_id: str) -> str:
+    """--experiment-id with a tracking server: the name of the server's experiment of
+    that id (as `mlflow run` takes it); UsageError (exit 2) when there is none."""
+    client = RestClient(uri)
+    try:
+        found = client.get("experiments/get", experiment_id=experiment_id)
+    except ServerError as exc:
+        if exc.code not in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+            raise
+        raise UsageError(
+            f"no experiment has the id {experiment_id!r} on the MLflow tracking server at "
+            f"{client.url}",
+            hint="the MLflow UI lists the experiments and their ids; --experiment-name NAME "
+            "creates one",
+        ) from None
+    return _active(client, found.get("experiment", {}), experiment_id)[1]
+
+
+def existing_run(uri: str, run_id: str) -> tuple[str, str]:
+    """--run-id with a tracking server: (experiment id, experiment name) of the server's
+    run to attach to, as `mlflow run --run-id` does; UsageError (exit 2) when the server
+    has no such run or it is deleted."""
+    client = RestClient(uri)
+    try:
+        info = client.get("runs/get", run_id=run_id).get("run", {}).get("info", {})
+    except ServerError as exc:
+        if exc.code not in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+            raise
+        info = {}
+    if not info or info.get("lifecycle_stage", "active") != "active":
+        raise UsageError(
+            f"--run-id {run_id}: the MLflow tracking server at {client.url} has no "
+            f"{'such' if not info else 'active'} run to attach to",
+            hint="create the run first (MlflowClient().create_run(...)), or leave --run-id "
+            "out for a new run",
+        )
+    experiment_id = str(info["experiment_id"])
+    found = client.get("experiments/get", experiment_id=experiment_id)
+    return experiment_id, _active(client, found.get("experiment", {}), experiment_id)[1]
 
 
 def _experiment(client: RestClient, record: Run) -> tuple[str, str]:
