@@ -233,7 +233,8 @@ def plan_entry_point(opened: Opened, request: RunRequest, reporter: Reporter) ->
 def plan_env(opened: Opened, request: RunRequest, backend: Backend | None = None) -> EnvPlan:
     """Only the environment part of planning: for `mlrun env build` (no entry point or
     parameters needed). A backend whose commands run elsewhere may name the env cache
-    they can see (`env_cache`, see backends/base.py)."""
+    they can see (`env_cache`) or change the env options (`env_options`, see
+    backends/base.py)."""
     from mlrun.envs import choose_manager, get_manager
 
     manager = get_manager(choose_manager(opened.project.env, request.env_manager))
@@ -241,6 +242,9 @@ def plan_env(opened: Opened, request: RunRequest, backend: Backend | None = None
     env_cache = getattr(backend, "env_cache", None)
     if env_cache is not None:
         options = options._replace(cache_root=env_cache(request.backend_config))
+    env_options = getattr(backend, "env_options", None)
+    if env_options is not None:
+        options = env_options(options, request.backend_config)
     return manager.plan(opened.project, options)
 
 
@@ -269,6 +273,9 @@ def execute(
     sink = LogSink(run_root / "logs", echo=the_plan.request.echo)
     env: PreparedEnv | None = None
     try:
+        admit = getattr(the_plan.backend, "admit", None)
+        if admit is not None:  # refusals that must be recorded (exit 125, FAILED)
+            admit(the_plan.env_plan, the_plan.request.backend_config)
         env = _prepare_env(the_plan, store, run_id, reporter)
         outcome = _supervise(
             the_plan, env, launch, sink, store, reporter, forward_signals, cancel, on_start

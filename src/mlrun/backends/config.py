@@ -69,3 +69,30 @@ def _as_object(text: str, where: str) -> dict[str, Any]:
             hint='write the settings as {"key": value, ...}',
         )
     return data
+
+
+def check_keys(config: Mapping[str, Any], known: tuple[str, ...], backend: str) -> None:
+    """UsageError naming the first key `backend` does not know (and the closest known)."""
+    unknown = [key for key in config if key not in known]
+    if unknown:
+        import difflib
+
+        close = difflib.get_close_matches(unknown[0], known, n=1)
+        raise UsageError(
+            f"the {backend} backend has no setting {unknown[0]!r}"
+            + (f" (did you mean {close[0]!r}?)" if close else ""),
+            hint=f"known settings: {', '.join(known)}",
+        )
+
+
+def bad_setting(backend: str, key: str, value: Any, looks: str) -> UsageError:
+    """`{backend} setting 'key' must be {looks}, not {value as JSON, shortened}`."""
+    import json
+
+    try:
+        shown = json.dumps(value)
+    except (TypeError, ValueError):
+        shown = repr(value)
+    if len(shown) > 80:
+        shown = shown[:77] + "..."
+    return UsageError(f"{backend} setting {key!r} must be {looks}, not {shown}")

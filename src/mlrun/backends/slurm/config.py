@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from mlrun.backends.config import bad_setting, check_keys
 from mlrun.errors import UsageError
 
 DEFAULT_POLL_INTERVAL = 10.0  # the longest wait between two questions to the controller
@@ -69,16 +70,7 @@ class SlurmConfig:
 
 
 def parse(config: Mapping[str, Any]) -> SlurmConfig:
-    unknown = [key for key in config if key not in KNOWN]
-    if unknown:
-        import difflib
-
-        close = difflib.get_close_matches(unknown[0], KNOWN, n=1)
-        raise UsageError(
-            f"the Slurm backend has no setting {unknown[0]!r}"
-            + (f" (did you mean {close[0]!r}?)" if close else ""),
-            hint=f"known settings: {', '.join(KNOWN)}",
-        )
+    check_keys(config, KNOWN, "Slurm")
     options = {}
     for key, (_, pattern, looks) in OPTIONS.items():
         if key in config and config[key] is not None:
@@ -149,12 +141,4 @@ def _flag(key: str, value: Any) -> bool:
 
 
 def _bad(key: str, value: Any, looks: str) -> UsageError:
-    import json
-
-    try:
-        shown = json.dumps(value)
-    except (TypeError, ValueError):
-        shown = repr(value)
-    if len(shown) > 80:
-        shown = shown[:77] + "..."
-    return UsageError(f"Slurm setting {key!r} must be {looks}, not {shown}")
+    return bad_setting("Slurm", key, value, looks)

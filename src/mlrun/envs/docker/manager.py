@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from mlrun.envs.base import ContainerSpec, EnvOptions, EnvPlan, Launch, PreparedEnv
 from mlrun.envs.docker.settings import CODE_DIR, Settings, resolve
 from mlrun.reporting import Reporter
-from mlrun.spec.model import Project
+from mlrun.spec.model import Command, Project
 from mlrun.util.redact import register_secret, strip_credentials
 
 if TYPE_CHECKING:
@@ -127,10 +127,7 @@ class DockerEnv(PreparedEnv):
             mounts.append((str(launch.cwd), CODE_DIR, True))
         for path in _extra_paths(launch, self.plan.project.root or launch.cwd):
             mounts.append((str(path), str(path), True))
-        if launch.command.argv is not None:
-            command = list(launch.command.argv)
-        else:
-            command = ["sh", "-c", _SHELL_WRAPPER, "mlrun-shell", launch.command.launch_argv()[2]]
+        command = container_command(launch.command)
         return ContainerSpec(
             engine=self.client,
             image=self.image.id,
@@ -159,6 +156,14 @@ class DockerEnv(PreparedEnv):
             settings={k: v for k, v in settings.args.kwargs.items() if k != "labels"},
             keep=settings.keep_container,
         )
+
+
+def container_command(command: Command) -> list[str]:
+    """The container's command: the entry point's words, or its shell script run by the
+    image's bash (else sh), passed as an argument, never re-quoted."""
+    if command.argv is not None:
+        return list(command.argv)
+    return ["sh", "-c", _SHELL_WRAPPER, "mlrun-shell", command.launch_argv()[2]]
 
 
 def _user(settings: Settings) -> str | None:
