@@ -196,7 +196,9 @@ def connect(kubeconfig: Path | None, context: str | None) -> Kube:
             "cluster to run on",
             hint="set KUBECONFIG, or 'kubeconfig' in the backend config, to a kube config file",
         )
-    config_file = str(existing[0]) if kubeconfig is not None else None
+    # Always named: the client reads KUBECONFIG once, when it is imported. Several
+    # files (KUBECONFIG=a:b) are merged by the client, as kubectl does.
+    config_file = os.pathsep.join(str(f) for f in existing)
     try:
         contexts, active = config.list_kube_config_contexts(config_file=config_file)  # type: ignore[no-untyped-call]
     except (ConfigException, OSError, ValueError, TypeError, AttributeError) as exc:

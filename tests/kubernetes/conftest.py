@@ -1,6 +1,0 @@
-"""Fixtures of the Kubernetes tests (tests/kubernetes/kubetools.py has the helpers)."""
-
-from tests.dockerenv.conftest import busybox_image, docker_client
-from tests.kubernetes.kubetools import kube
-
-__all__ = ["busybox_image", "docker_client", "kube"]
