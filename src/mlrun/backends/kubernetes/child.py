@@ -198,13 +198,16 @@ class KubeChild(Child):
             interval = min(interval * GROWTH, self._poll_interval)
 
     def _note(self, pod: dict[str, Any] | None, seen: Look) -> None:
-        self._details["state"] = seen.state
-        self._details["waiting"] = seen.waiting or ""
-        if pod is not None:
-            self._details["pod"] = str(pod["metadata"].get("name") or "")
-            node = (pod.get("spec") or {}).get("nodeName")
-            if node:
-                self._details["node"] = str(node)
+        with self._lock:
+            if self._ended.is_set():  # a signal ended it while we looked
+                return
+            self._details["state"] = seen.state
+            self._details["waiting"] = seen.waiting or ""
+            if pod is not None:
+                self._details["pod"] = str(pod["metadata"].get("name") or "")
+                node = (pod.get("spec") or {}).get("nodeName")
+                if node:
+                    self._details["node"] = str(node)
 
     def _finish(self, end: tuple[str, int, str | None]) -> None:
         with self._lock:
