@@ -42,6 +42,7 @@ class KubeChild(Child):
         container: str,
         secret: str | None,
         image: str,
+        pushed: bool,
         run_dir: Path,
         poll_interval: float,
         pending_timeout: float,
@@ -67,6 +68,7 @@ class KubeChild(Child):
             "namespace": namespace,
             "job": job,
             "image": image,
+            "image_pushed": "true" if pushed else "false",
             "state": "Pending",
         }
         self._end: tuple[str, int, str | None] | None = None

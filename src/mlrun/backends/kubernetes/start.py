@@ -78,6 +78,7 @@ def start(env: PreparedEnv, launch: Launch, cfg: KubeConfig, reporter: Reporter)
         container=slug(project, 63),
         secret=secret,
         image=published.reference,
+        pushed=published.pushed,
         run_dir=launch.run_dir,
         poll_interval=cfg.poll_interval,
         pending_timeout=cfg.pending_timeout,
