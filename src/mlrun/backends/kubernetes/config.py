@@ -124,10 +124,28 @@ def check_template(doc: Any, where: str) -> dict[str, Any]:
             f"{where} has no container under spec.template.spec.containers",
             hint="the first container is the one whose image, command and env are filled in",
         )
-    for key in ("metadata",):
-        if not isinstance(doc.setdefault(key, {}), dict):
-            raise UsageError(f"{where}: {key} must be a mapping")
+    if not isinstance(doc.setdefault("metadata", {}), dict):
+        raise UsageError(f"{where}: metadata must be a mapping")
+    env = containers[0].get("env") or []
+    if not isinstance(env, list):
+        raise UsageError(f"{where}: the first container's env must be a list")
+    kept = []
+    for entry in env:
+        if isinstance(entry, dict) and isinstance(entry.get("name"), str):
+            kept.append(entry)
+        elif not _placeholder(entry):
+            raise UsageError(
+                f"{where}: the first container's env holds {entry!r}, which is not a "
+                "{name: ..., value: ...} entry"
+            )
+    # MLflow's documented template writes `env: ["{appended with MLFLOW_TRACKING_URI,
+    # ...}"]`: a placeholder, not a variable (an API server would refuse it).
+    containers[0]["env"] = kept
     return doc
+
+
+def _placeholder(entry: Any) -> bool:
+    return isinstance(entry, str) and entry.startswith("{") and entry.endswith("}")
 
 
 def _text(config: Mapping[str, Any], key: str) -> str | None:
