@@ -244,7 +244,7 @@ def plan_env(opened: Opened, request: RunRequest, backend: Backend | None = None
         options = options._replace(cache_root=env_cache(request.backend_config))
     env_options = getattr(backend, "env_options", None)
     if env_options is not None:
-        options = env_options(options, request.backend_config)
+        options = env_options(opened.project, options, request.backend_config)
     return manager.plan(opened.project, options)
 
 

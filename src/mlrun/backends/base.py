@@ -22,9 +22,9 @@ Optional members, looked up with getattr (a plugin may leave them out):
     env_cache(config) -> Path | None            where envs must be built so that the
                                                 command can use them (a path compute
                                                 nodes see); None: mlrun's cache
-    env_options(options, config) -> EnvOptions  the env options this backend needs
-                                                (kubernetes: the code copied into the
-                                                image, as --build-image does)
+    env_options(project, options, config)       the EnvOptions this backend needs for
+                                                the project (kubernetes: the code copied
+                                                into a docker_env image, --build-image)
     admit(env_plan, config)                     once the run is recorded, before its env
                                                 is prepared: refuse what cannot run here
                                                 with a PrepareError (exit 125, the run

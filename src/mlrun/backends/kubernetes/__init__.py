@@ -26,7 +26,7 @@ from mlrun.backends.kubernetes import config as kube_config
 from mlrun.envs.base import EnvOptions, EnvPlan, Launch, PreparedEnv
 from mlrun.execution.child import Child
 from mlrun.reporting import Reporter
-from mlrun.spec.model import Command
+from mlrun.spec.model import Command, Project
 
 DRY_RUN_IMAGE = "{repository-uri}:{content digest}@sha256:{pushed digest}"
 
@@ -38,9 +38,12 @@ class KubernetesBackend:
         cfg = kube_config.parse(config)
         kube_config.load_template(cfg.template_path)
 
-    def env_options(self, options: EnvOptions, config: Mapping[str, Any]) -> EnvOptions:
-        """The cluster cannot see this machine's files: the code goes into the image."""
-        return options._replace(build_image=True)
+    def env_options(
+        self, project: Project, options: EnvOptions, config: Mapping[str, Any]
+    ) -> EnvOptions:
+        """The cluster cannot see this machine's files: the code goes into the image
+        (other projects are refused by admit(), once the run is recorded)."""
+        return options._replace(build_image=project.env.docker is not None)
 
     def admit(self, env_plan: EnvPlan, config: Mapping[str, Any]) -> None:
         """Before any image is built: a docker_env project and a usable kube context."""
@@ -54,7 +57,8 @@ class KubernetesBackend:
                 "it), or run with -b local",
             )
         cfg = kube_config.parse(config)
-        connect(cfg.kubeconfig, cfg.context)
+        kube = connect(cfg.kubeconfig, cfg.context)
+        kube.check_access(namespace(cfg, kube.namespace))
 
     def describe(
         self, env_plan: EnvPlan, command: Command, cwd: Path, config: Mapping[str, Any]
@@ -68,11 +72,10 @@ class KubernetesBackend:
         placeholders = {name: "(secret)" for name in secrets}
         placeholders.update({"MLRUN_RUN_ID": "RUN_ID", "MLRUN_EXPERIMENT_NAME": "EXPERIMENT"})
         env = pod_env({**placeholders, **command.env}, secrets, "RUN_ID")
-        namespace = cfg.namespace or _template_namespace(cfg) or "{the context's namespace}"
         job = job_manifest(
             kube_config.load_template(cfg.template_path),
             name=job_name(project, "RUN_ID"),
-            namespace=namespace,
+            namespace=namespace(cfg, "{the context's namespace}"),
             project=project,
             run_id="RUN_ID",
             image=DRY_RUN_IMAGE.replace("{repository-uri}", cfg.require_repository()),
@@ -96,10 +99,11 @@ class KubernetesBackend:
         return start(env, launch, kube_config.parse(config), reporter)
 
 
-def _template_namespace(cfg: kube_config.KubeConfig) -> str | None:
+def namespace(cfg: kube_config.KubeConfig, context_namespace: str) -> str:
+    """Where the run's Job goes: the config's namespace, else the template's, else the
+    kube context's."""
     template = kube_config.load_template(cfg.template_path)
-    namespace = template["metadata"].get("namespace")
-    return str(namespace) if namespace else None
+    return cfg.namespace or str(template["metadata"].get("namespace") or context_namespace)
 
 
 BACKEND = KubernetesBackend()

@@ -97,6 +97,16 @@ class Kube:
             is not None
         )
 
+    def check_access(self, namespace: str) -> None:
+        """Ask the API server something cheap that a run needs (its Jobs in
+        `namespace`): an unreachable server or missing rights fail before any build."""
+        self._call(
+            f"list the Jobs of namespace {namespace}",
+            self._batch.list_namespaced_job,
+            namespace,
+            limit=1,
+        )
+
     def log_stream(self, namespace: str, pod: str, container: str, follow: bool) -> Any:
         """The container's log as a urllib3 response (`.stream()`, `.close()`)."""
         return self._core.read_namespaced_pod_log(
@@ -220,7 +230,7 @@ def connect(kubeconfig: Path | None, context: str | None) -> Kube:
         )
     try:
         api = config.new_client_from_config(  # type: ignore[no-untyped-call]
-            config_file=config_file, context=chosen["name"]
+            config_file=config_file, context=chosen["name"], client_configuration=_settings()
         )
     except (ConfigException, OSError, ValueError, TypeError, AttributeError) as exc:
         raise KubeError(
@@ -228,6 +238,16 @@ def connect(kubeconfig: Path | None, context: str | None) -> Kube:
         ) from None
     namespace = (chosen.get("context") or {}).get("namespace") or "default"
     return Kube(api, chosen["name"], namespace, str(api.configuration.host))
+
+
+def _settings() -> Any:
+    """No retries inside the client: mlrun's watch loop retries at its own pace, and
+    urllib3 would log every retry to the terminal."""
+    from kubernetes import client
+
+    settings = client.Configuration()
+    settings.retries = 0
+    return settings
 
 
 def _config_files(kubeconfig: Path | None) -> list[Path]:
@@ -241,14 +261,15 @@ def _config_files(kubeconfig: Path | None) -> list[Path]:
 
 def _in_cluster(config: Any, client: Any, config_exception: type[Exception]) -> Kube:
     try:
-        config.load_incluster_config()
+        settings = _settings()
+        config.load_incluster_config(client_configuration=settings)
     except config_exception as exc:
         raise KubeError(
             f"no kube config was found, and the in-cluster service account cannot be used "
             f"({_config_reason(exc)})",
             hint="set KUBECONFIG to a kube config file",
         ) from None
-    api = client.ApiClient()
+    api = client.ApiClient(settings)
     try:
         namespace = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace").read_text()
     except OSError:

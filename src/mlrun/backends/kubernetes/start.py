@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mlrun.backends.kubernetes import namespace as job_namespace
 from mlrun.backends.kubernetes.api import KubeError, connect
 from mlrun.backends.kubernetes.child import KubeChild
 from mlrun.backends.kubernetes.config import KubeConfig, load_template
@@ -42,7 +43,7 @@ def start(env: PreparedEnv, launch: Launch, cfg: KubeConfig, reporter: Reporter)
     published = publish(env.client, env.image, tag, cfg.require_repository(), reporter)
     project = env.plan.project.name or env.plan.project.directory.name
     name = job_name(project, launch.run_id)
-    namespace = cfg.namespace or template["metadata"].get("namespace") or kube.namespace
+    namespace = job_namespace(cfg, kube.namespace)
     pod = pod_env(what.environment, secret_names, launch.run_id)
     secret = secret_name(name) if pod.secret else None
     job = job_manifest(
