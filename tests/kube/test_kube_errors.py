@@ -18,7 +18,12 @@ from tests.kube.kubetools import Controller, Script, kube_project, registry, req
 from tests.kube_emulator import KubeEmulator
 
 CONFIG = json.dumps({"repository-uri": "127.0.0.1:5000/mlrun-test/kube-errors"})
-DOCKER_PROJECT = 'name: p\ndocker_env: {image: "mlrun-test/busybox:1"}\nentry_points:\n  main: {command: "true"}\n'  # fmt: skip
+DOCKER_PROJECT = """\
+name: p
+docker_env: {image: "mlrun-test/busybox:1"}
+entry_points:
+  main: {command: "true"}
+"""
 
 
 def _error(result: CliResult, code: int) -> str:
@@ -26,7 +31,6 @@ def _error(result: CliResult, code: int) -> str:
     no traceback was shown."""
     assert result.returncode == code, (result.stdout, result.stderr)
     assert "Traceback" not in result.stderr
-    first = result.stderr.strip().splitlines()[-1]
     lines = result.stderr.strip().splitlines()
     first = next(line for line in lines if line.startswith("mlrun: error: "))
     return first.removeprefix("mlrun: error: ")
