@@ -84,11 +84,13 @@ class KubernetesBackend:
             secret=f"{job_name(project, 'RUN_ID')}-env" if env.secret else None,
             config=cfg,
         )
+        import yaml
+
         return {
             "name": self.name,
             "context": cfg.context or "(the kube config's current context)",
             "repository": cfg.repository,
-            "job": job,
+            "job": yaml.safe_dump(job, sort_keys=False),  # as kubectl would be given it
         }
 
     def start(
