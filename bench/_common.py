@@ -21,11 +21,13 @@ def mlrun_exe() -> list[str]:
 
 
 def mlflow_exe() -> str | None:
-    """mlflow from $MLFLOW_BIN, PATH, or a venv at ../mlflow-venv (bench baseline only)."""
+    """mlflow from $MLFLOW_BIN, PATH, a venv at ../mlflow-venv, or CI's tool venv
+    (bench baseline only)."""
     candidates = [
         os.environ.get("MLFLOW_BIN"),
         shutil.which("mlflow"),
         str(REPO.parent / "mlflow-venv" / "bin" / "mlflow"),
+        "/opt/mlrun-ci/mlflow/bin/mlflow",
     ]
     for candidate in candidates:
         if candidate and Path(candidate).exists():

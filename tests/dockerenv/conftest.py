@@ -50,8 +50,12 @@ def _this_tests_run_ids() -> set[str]:
 def mlrun_containers(client: Any) -> set[str]:
     """Names of the containers of this test's own runs (see _this_tests_run_ids)."""
     ours = _this_tests_run_ids()
-    listed = client.containers.list(all=True, filters={"label": RUN_LABEL})
-    return {c.name for c in listed if c.labels.get(RUN_LABEL) in ours}
+    # The list endpoint alone (containers.list() inspects each one afterwards, and a
+    # container another process removes in between makes that fail with 404).
+    listed = client.api.containers(all=True, filters={"label": RUN_LABEL})
+    return {
+        c["Names"][0].lstrip("/") for c in listed if (c.get("Labels") or {}).get(RUN_LABEL) in ours
+    }
 
 
 @pytest.fixture

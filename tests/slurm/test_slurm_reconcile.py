@@ -69,7 +69,7 @@ def test_a_job_cancelled_after_mlrun_died_is_reconciled_killed(tmp_path: Path) -
     assert run.status_reason.startswith(f"Slurm job {job} was cancelled (by uid ")
 
 
-def _dead_run(tags: dict[str, str]) -> str:
+def _dead_run(tags: dict[str, str], run_dir: str = "/nonexistent/outputs") -> str:
     store = open_store()
     return store.create_run(
         NewRun(
@@ -82,7 +82,7 @@ def _dead_run(tags: dict[str, str]) -> str:
             command=["true"],
             command_mode="argv",
             env_kind="local",
-            run_dir="/nonexistent/outputs",
+            run_dir=run_dir,
             log_paths={},
             host=this_host(),
             user="u",
@@ -110,7 +110,11 @@ def test_a_run_of_a_backend_not_installed_here_is_left_running() -> None:
 @pytest.mark.slurm
 def test_a_job_slurm_forgot_is_recorded_killed(tmp_path: Path) -> None:
     require_slurm()
-    run_id = _dead_run({BACKEND_TAG: "slurm", "mlrun.slurm.job_id": "999999999"})
-    run = open_store().get_run(run_id)
-    assert run.status == "KILLED"
-    assert "Slurm no longer knows job 999999999" in (run.status_reason or "")
+    gone = tmp_path / "gone"  # the run's directory was removed, too
+    tags = {BACKEND_TAG: "slurm", "mlrun.slurm.job_id": "999999999"}
+    for _ in range(2):  # each such run is finished, whatever came before it
+        run_id = _dead_run(tags, str(gone / "outputs"))
+        run = open_store().get_run(run_id)
+        assert run.status == "KILLED"
+        assert "Slurm no longer knows job 999999999" in (run.status_reason or "")
+    assert not gone.exists()  # reconciling never creates a run's directory

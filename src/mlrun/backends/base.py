@@ -37,7 +37,8 @@ Optional members, looked up with getattr (a plugin may leave them out):
                                                 backend's own records; return the ids it
                                                 answered for (those still running stay
                                                 RUNNING). Runs carry the backend's name
-                                                in their `mlrun.backend` tag.
+                                                in their `mlrun.backend` tag;
+                                                reconciling.finish does the finishing.
 
 `config` is the run's backend config (`-c/--backend-config`, `mlrun.run(backend_config=)`):
 a JSON object, `{}` when none was given. Backends are stateless: the same object serves

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from mlrun.backends.config import bad_setting, check_keys
+from mlrun.backends.config import bad_setting, path_setting, refuse_unknown, seconds_setting
 from mlrun.errors import UsageError
 
 DEFAULT_POLL_INTERVAL = 5.0  # the longest wait between two looks at the Job
@@ -36,6 +36,7 @@ OWN_KEYS = (
     "pending_timeout",
 )
 KNOWN = (*MLFLOW_KEYS, *OWN_KEYS)
+LABEL = "Kubernetes"  # in errors: "Kubernetes setting 'x' must be ..."
 RESOURCE_KEYS = ("cpu", "memory", "gpu", "gpu_resource")
 
 # Kubernetes names: a DNS-1123 label (namespaces, secrets we refer to) and quantities.
@@ -80,7 +81,7 @@ class KubeConfig:
 
 
 def parse(config: Mapping[str, Any]) -> KubeConfig:
-    check_keys(config, KNOWN, "Kubernetes")
+    refuse_unknown(LABEL, config, KNOWN)
     parsed = KubeConfig(config)
     parsed.require_repository()
     return parsed
@@ -170,8 +171,7 @@ def _repository(value: Any) -> str | None:
 
 
 def _path(config: Mapping[str, Any], key: str) -> Path | None:
-    value = _text(config, key)
-    return Path(value).expanduser() if value is not None else None
+    return path_setting(LABEL, key, config.get(key), "a path to a file")
 
 
 def _name(config: Mapping[str, Any], key: str, pattern: re.Pattern[str], looks: str) -> str | None:
@@ -257,15 +257,8 @@ def _count(config: Mapping[str, Any], key: str, least: int) -> int | None:
 
 
 def _seconds(config: Mapping[str, Any], key: str, default: float, least: float) -> float:
-    value = config.get(key)
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise _bad(key, value, f"a number of seconds between {least:g} and 86400")
-    if not least <= value <= 86400:
-        raise _bad(key, value, f"a number of seconds between {least:g} and 86400")
-    return float(value)
+    return seconds_setting(LABEL, key, config.get(key), default, least, 86400)
 
 
 def _bad(key: str, value: Any, looks: str) -> UsageError:
-    return bad_setting("Kubernetes", key, value, looks)
+    return bad_setting(LABEL, key, value, looks)

@@ -3,7 +3,8 @@
 Every value that becomes a `#SBATCH` line is checked for what sbatch would misread: a
 newline would start a new line of the batch script, and sbatch splits a directive at
 whitespace without honouring quotes, so the known keys accept only the characters their
-Slurm option takes. Errors are one sentence naming the key and the value (exit 2)."""
+Slurm option takes. Errors are one sentence naming the key and the value (exit 2); the
+checks every backend's settings share are in backends/config.py."""
 
 from __future__ import annotations
 
@@ -12,8 +13,17 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from mlrun.backends.config import bad_setting, check_keys
+from mlrun.backends.config import (
+    bad_setting,
+    flag_setting,
+    lines_setting,
+    path_setting,
+    refuse_unknown,
+    seconds_setting,
+)
 from mlrun.errors import UsageError
+
+LABEL = "Slurm"  # how errors name the backend
 
 DEFAULT_POLL_INTERVAL = 10.0  # the longest wait between two questions to the controller
 
@@ -70,40 +80,35 @@ class SlurmConfig:
 
 
 def parse(config: Mapping[str, Any]) -> SlurmConfig:
-    check_keys(config, KNOWN, "Slurm")
+    refuse_unknown(LABEL, config, KNOWN)
     options = {}
     for key, (_, pattern, looks) in OPTIONS.items():
         if key in config and config[key] is not None:
             options[key] = _option(key, config[key], pattern, looks)
     return SlurmConfig(
         options=options,
-        extra=[_extra_line(line) for line in _lines("extra", config.get("extra"))],
-        setup=_lines("setup", config.get("setup")),
-        env_cache=_path("env_cache", config.get("env_cache")),
-        poll_interval=_seconds("poll_interval", config.get("poll_interval")),
-        requeue=_flag("requeue", config.get("requeue", False)),
+        extra=[_extra_line(line) for line in lines_setting(LABEL, "extra", config.get("extra"))],
+        setup=lines_setting(LABEL, "setup", config.get("setup")),
+        env_cache=path_setting(
+            LABEL,
+            "env_cache",
+            config.get("env_cache"),
+            "a directory path that the compute nodes see",
+        ),
+        poll_interval=seconds_setting(
+            LABEL, "poll_interval", config.get("poll_interval"), DEFAULT_POLL_INTERVAL, 0.1, 3600
+        ),
+        requeue=flag_setting(LABEL, "requeue", config.get("requeue", False)),
     )
 
 
 def _option(key: str, value: Any, pattern: str, looks: str) -> str:
     if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise _bad(key, value, looks)
+        raise bad_setting(LABEL, key, value, looks)
     text = str(value).strip()
     if not re.fullmatch(pattern, text):
-        raise _bad(key, value, looks)
+        raise bad_setting(LABEL, key, value, looks)
     return text
-
-
-def _lines(key: str, value: Any) -> list[str]:
-    if value is None:
-        return []
-    items = [value] if isinstance(value, str) else value
-    if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
-        raise _bad(key, value, "a string or a list of strings")
-    for item in items:
-        if "\0" in item:
-            raise UsageError(f"Slurm setting {key!r} holds a NUL character")
-    return list(items)
 
 
 def _extra_line(line: str) -> str:
@@ -116,29 +121,3 @@ def _extra_line(line: str) -> str:
             hint='e.g. "extra": ["--exclusive", "--nodes=2"]',
         )
     return text
-
-
-def _path(key: str, value: Any) -> Path | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value.strip() or "\0" in value:
-        raise _bad(key, value, "a directory path that the compute nodes see")
-    return Path(value).expanduser().absolute()
-
-
-def _seconds(key: str, value: Any) -> float:
-    if value is None:
-        return DEFAULT_POLL_INTERVAL
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.1 <= value <= 3600:
-        raise _bad(key, value, "a number of seconds between 0.1 and 3600")
-    return float(value)
-
-
-def _flag(key: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise _bad(key, value, "true or false")
-    return value
-
-
-def _bad(key: str, value: Any, looks: str) -> UsageError:
-    return bad_setting("Slurm", key, value, looks)

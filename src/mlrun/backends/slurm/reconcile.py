@@ -12,11 +12,11 @@ process gone, tracking/liveness.py) asks Slurm instead of declaring it KILLED:
 - Slurm cannot be asked (no sacct here, slurmdbd and the controller silent): RUNNING,
   until a later reader can ask.
 
-One reader does it (a try-once lock in the job's directory), once (a marker file)."""
+What is not Slurm's -- one reader, once; the logs, outputs and record -- is
+backends/reconciling.py."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -26,9 +26,7 @@ from mlrun.backends.slurm.ctl import JobInfo
 from mlrun.backends.slurm.script import JOB_DIR, JobFiles
 from mlrun.backends.slurm.states import ending, is_active
 from mlrun.tracking.base import RunStore
-from mlrun.tracking.model import KILLED, Run
-
-LOCK, DONE = "reconcile.lock", "reconciled"
+from mlrun.tracking.model import Run
 
 
 def reconcile(store: RunStore, runs: Sequence[Run], reasons: Mapping[str, str]) -> set[str]:
@@ -66,68 +64,26 @@ def _ask(ids: list[str]) -> dict[str, JobInfo] | None:
 
 
 def _finish(store: RunStore, run: Run, job_id: str, info: JobInfo | None, why: str) -> None:
-    from mlrun.util.locks import FileLock
+    from mlrun.backends import reconciling
 
     files = JobFiles(Path(run.run_dir).parent / JOB_DIR)
-    lock = FileLock(files.directory / LOCK)
-    try:
-        if not lock.exclusive(blocking=False):
-            return  # another reader is at it
-    except OSError:  # the run's directory is gone: finish it all the same
-        lock = None  # type: ignore[assignment]
-    try:
-        if (files.directory / DONE).exists():
-            return
-        dead = why.replace(" died", " stopped")  # "died" reads as mlrun's KILLED in lists
-        if info is None:
-            store.finish_run(
-                run.run_id, KILLED, None, f"{dead}, and Slurm no longer knows job {job_id}"
-            )
-            return
-        _copy_rest(files, run)
-        from mlrun.recording import record_outputs
-        from mlrun.reporting import Reporter
-
-        record_outputs(store, run.run_id, Path(run.run_dir), Reporter())  # silent
-        tags = {"job_id": job_id, "state": info.state, "exit_code": info.exit_code}
-        tags.update({k: v for k, v in (("node", info.node), ("partition", info.partition)) if v})
-        store.set_tags(run.run_id, {TAG_PREFIX + k: v for k, v in tags.items()})
+    found: tuple[str, int, str] | None = None
+    tags = {}
+    if info is not None:
         end = ending(job_id, info.state, info.exit_code)
-        what = end.reason or f"Slurm job {job_id} completed"
-        store.finish_run(
-            run.run_id, end.status, end.exit_code, f"{what} (reconciled from Slurm: {dead})"
-        )
-        try:
-            (files.directory / DONE).touch()
-            files.environ.unlink(missing_ok=True)
-        except OSError:
-            pass
-    finally:
-        if lock is not None:
-            lock.release()
-
-
-def _copy_rest(files: JobFiles, run: Run) -> None:
-    """Append to the run's logs what the job wrote after its mlrun stopped copying: the
-    run's stdout.log holds exactly the first N bytes of the job's stdout file."""
-    from mlrun.execution.logs import LogSink
-
-    logs = run.log_paths
-    if "stdout" not in logs:
-        return
-    sink = LogSink(Path(logs["stdout"]).parent, echo=False)
-    try:
-        for stream, source in (("stdout", files.stdout), ("stderr", files.stderr)):
-            try:
-                copied = os.path.getsize(logs[stream])
-            except OSError:
-                copied = 0
-            try:
-                with open(source, "rb") as fh:
-                    fh.seek(copied)
-                    while chunk := fh.read(1 << 20):
-                        sink.write(stream, chunk)
-            except OSError:
-                continue
-    finally:
-        sink.close()
+        found = (end.status, end.exit_code, end.reason or f"Slurm job {job_id} completed")
+        known = {"job_id": job_id, "state": info.state, "exit_code": info.exit_code}
+        known.update({k: v for k, v in (("node", info.node), ("partition", info.partition)) if v})
+        tags = {TAG_PREFIX + k: v for k, v in known.items()}
+    reconciling.finish(
+        store,
+        run,
+        files.directory,
+        found,
+        label="Slurm",
+        command=f"job {job_id}",
+        why=why,
+        output={"stdout": files.stdout, "stderr": files.stderr},
+        tags=tags,
+    )
+    files.environ.unlink(missing_ok=True)
