@@ -208,3 +208,22 @@ def test_the_environment_and_tracking_credentials_travel_in_a_secret_deleted_wit
     for value in ("t0ken-value-123", "from-host-value-456", "tracking-pass-789"):
         assert value not in written
     assert controller.secrets() == []
+
+
+def test_the_python_api_runs_on_kubernetes_with_a_config_mapping(
+    tmp_path: Path, kube: KubeEmulator, busybox_image: str
+) -> None:
+    import mlrun
+    from mlrun.errors import ExecutionError
+
+    root = kube_project(tmp_path / "p", busybox_image)
+    config = {"repository-uri": f"{registry()}/{REPOSITORY}", "namespace": "team-a"}
+    with Controller(kube, lambda job: Script(exit_code=3)) as controller:
+        with pytest.raises(ExecutionError, match="FAILED with exit code 3") as failed:
+            mlrun.run(str(root), backend="kubernetes", backend_config=config)
+    assert not controller.errors
+    (job,) = controller.jobs.values()
+    assert job["metadata"]["namespace"] == "team-a"
+    run = open_store().get_run(failed.value.run_id)
+    assert run.tags["mlrun.kubernetes.namespace"] == "team-a"
+    assert (run.status, run.exit_code) == ("FAILED", 3)
