@@ -143,3 +143,18 @@ def test_dry_run_shows_the_job_with_secrets_by_reference(tmp_path: Path) -> None
     token = next(e for e in container["env"] if e["name"] == "TOKEN")
     assert token["valueFrom"]["secretKeyRef"]["key"] == "TOKEN"
     assert plan["env"]["description"].endswith("with the code copied in (--build-image)")
+
+
+def test_a_pods_end_waits_for_the_jobs_condition_which_may_say_more() -> None:
+    ended = _pod("Failed", {"terminated": {"exitCode": 143, "reason": "Error"}})
+    early = look(JOB, ended, "p")
+    assert early.ended == ("FAILED", 143, "the command exited with 143") and not early.settled
+    deadline = {
+        **JOB,
+        "status": {
+            "conditions": [{"type": "Failed", "status": "True", "reason": "DeadlineExceeded"}]
+        },
+    }
+    late = look(deadline, ended, "p")
+    assert late.settled
+    assert late.ended == ("FAILED", 143, "Job p-1 reached its activeDeadlineSeconds (60 s)")

@@ -27,6 +27,7 @@ from mlrun.tracking.status import FAILED, KILLED
 TAG_PREFIX = "mlrun.kubernetes."
 FIRST_INTERVAL = 0.1
 GROWTH = 1.5
+SETTLE = 3.0  # seconds a pod's end waits for the Job's condition, which may say more
 _READ = 65536
 _MAX_OUTPUTS = 4096  # what a termination message can hold
 
@@ -150,6 +151,7 @@ class KubeChild(Child):
     def _watch_loop(self) -> None:
         interval = FIRST_INTERVAL
         stuck_since: float | None = None
+        unsettled_since: float | None = None
         last_waiting: str | None = None
         troubled = False
         while not self._stop.is_set() and not self._ended.is_set():
@@ -184,9 +186,13 @@ class KubeChild(Child):
                 if seen.waiting:
                     self._report(f"pod {self._details.get('pod')} is waiting: {seen.waiting}")
             if seen.ended is not None:
-                self._outputs(pod)
-                self._finish(seen.ended)
-                break
+                unsettled_since = unsettled_since or time.monotonic()
+                if seen.settled or time.monotonic() - unsettled_since >= SETTLE:
+                    self._outputs(pod)
+                    self._finish(seen.ended)
+                    break
+                self._stop.wait(FIRST_INTERVAL)
+                continue
             if seen.stuck:
                 stuck_since = stuck_since or time.monotonic()
                 if time.monotonic() - stuck_since >= self._pending_timeout:

@@ -40,12 +40,16 @@ class Look:
         stuck: bool = False,
         running: bool = False,
         state: str = "Pending",
+        settled: bool = True,
     ) -> None:
         self.ended = ended  # (status, exit code, reason) once the Job or pod ended
         self.waiting = waiting  # "ErrImagePull: ..." / "Unschedulable: ..."
         self.stuck = stuck  # waiting for something that will not come by itself
         self.running = running  # the container started (its log can be read)
         self.state = state  # for the record: Pending, Running, Succeeded, Failed...
+        # False: the pod ended but the Job has no condition yet, which may still say
+        # more (DeadlineExceeded comes with the pod's own end): worth another look.
+        self.settled = settled
 
 
 def look(
@@ -84,7 +88,12 @@ def look(
             state="Evicted",
         )
     if terminated is not None:
-        return Look(ended=_terminated(terminated, memory_limit), running=True, state=state)
+        return Look(
+            ended=_terminated(terminated, memory_limit),
+            running=True,
+            state=state,
+            settled=condition is not None,
+        )
     if condition and condition[0] == "Complete":
         return Look(ended=(FINISHED, 0, None), state=state)
     why = condition[2] if condition else f"the pod {phase.lower()}"
