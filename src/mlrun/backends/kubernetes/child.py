@@ -76,6 +76,7 @@ class KubeChild(Child):
         self._ended = threading.Event()
         self._logs_done = threading.Event()
         self._stop = threading.Event()
+        self._wake = threading.Event()  # look at the Job now
         self._lock = threading.Lock()
         self._stream: Any = None  # the log response being read (closed by kill)
         self._log_thread: threading.Thread | None = None
@@ -202,8 +203,11 @@ class KubeChild(Child):
                     break
             else:
                 stuck_since = None
-            self._stop.wait(interval)
-            interval = min(interval * GROWTH, self._poll_interval)
+            if self._wake.wait(interval):  # the log ended: the container likely did too
+                self._wake.clear()
+                interval = FIRST_INTERVAL
+            else:
+                interval = min(interval * GROWTH, self._poll_interval)
 
     def _note(self, pod: dict[str, Any] | None, seen: Look) -> None:
         with self._lock:
@@ -277,6 +281,7 @@ class KubeChild(Child):
                 received += self._read_log(received, follow=not ended_before)
                 if ended_before:
                     break
+                self._wake.set()
                 self._ended.wait(1.0)
         except BrokenPipeError:  # the supervisor stopped reading
             pass
@@ -313,6 +318,7 @@ class KubeChild(Child):
 
     def _stop_logs(self) -> None:
         self._stop.set()
+        self._wake.set()
         stream = self._stream
         if stream is not None:
             try:
