@@ -48,6 +48,17 @@ def user_env(home: Path) -> dict[str, str]:
 def time_once(
     argv: Sequence[str], *, cwd: Path | None = None, env: Mapping[str, str] | None = None
 ) -> float:
+    return time_and_cpu_once(argv, cwd=cwd, env=env)[0]
+
+
+def time_and_cpu_once(
+    argv: Sequence[str], *, cwd: Path | None = None, env: Mapping[str, str] | None = None
+) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the command and its children). On a loaded machine
+    the wall time mostly measures the wait for a core; the CPU time is the work done."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.run(
         list(argv),
@@ -63,7 +74,9 @@ def time_once(
             f"benchmark command failed ({proc.returncode}): {argv}\n"
             f"{proc.stderr.decode(errors='replace')[-2000:]}"
         )
-    return elapsed
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return elapsed, cpu
 
 
 def interleaved(

@@ -229,8 +229,10 @@ def _start_mlflow(
     argv += ["--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}"]
     argv += ["--artifacts-destination", str(root / "artifacts"), "--workers", "1", *args]
     with log.open("wb") as out:
+        # The store's directory is also the server's working directory: the basic-auth
+        # app keeps its users in ./basic_auth.db.
         proc = subprocess.Popen(
-            argv, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
+            argv, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=root, start_new_session=True
         )
     server = MlflowServer(root, f"http://127.0.0.1:{port}", proc, log)
     deadline = time.monotonic() + timeout
@@ -290,9 +292,12 @@ def walk(path=None):
 
 print(json.dumps({
     "status": run.info.status,
+    "end_time": run.info.end_time,
     "experiment_id": run.info.experiment_id,
     "params": run.data.params,
     "metrics": run.data.metrics,
+    "history": {k: [(m.step, m.value) for m in client.get_metric_history(run.info.run_id, k)]
+                for k in run.data.metrics},
     "tags": run.data.tags,
     "artifacts": sorted(walk()),
 }))
@@ -301,7 +306,8 @@ print(json.dumps({
 
 def read_mlflow_run(url: str, run_id: str, env: Mapping[str, str] | None = None) -> dict[str, Any]:
     """A run as the real MlflowClient (of the tool venv) reads it back from a server:
-    status, experiment_id, params, metrics (latest values), tags, artifacts (paths)."""
+    status, end_time, experiment_id, params, metrics (latest values), history (every
+    metric's (step, value) pairs), tags, artifacts (paths)."""
     python = mlflow_python()
     if python is None:
         raise RuntimeError(NO_MLFLOW)

@@ -16,6 +16,7 @@ from mlrun.tracking.base import RunStore
 if TYPE_CHECKING:
     from mlrun.runner import RunRequest
     from mlrun.sources.model import Source
+    from mlrun.tracking.model import Run
 
 
 def create(
@@ -30,9 +31,11 @@ def create(
     env_kind: str,
     env: Mapping[str, Any],
     tags: Mapping[str, str],
-) -> tuple[str, Path, str]:
-    """Record a new RUNNING run; returns (run id, its directory, its experiment). The
-    directory holds `outputs/` (the step's $MLRUN_RUN_DIR, created here) and `logs/`."""
+) -> tuple[Run, Path]:
+    """Record a new RUNNING run; returns (the record, its directory). The directory
+    holds `outputs/` (the step's $MLRUN_RUN_DIR, created here) and `logs/`. The
+    experiment: --experiment-name, else MLRUN_EXPERIMENT_NAME, else what an MLflow user
+    has set (MLFLOW_EXPERIMENT_NAME), else "Default"."""
     from mlrun import __version__
     from mlrun.execution.logs import log_paths
     from mlrun.tracking import runs_root
@@ -42,8 +45,13 @@ def create(
     run_id = request.run_id or uuid.uuid4().hex
     root = runs_root(store) / run_id
     (root / "outputs").mkdir(parents=True, exist_ok=True)
-    experiment = request.experiment_name or os.environ.get("MLRUN_EXPERIMENT_NAME") or "Default"
-    store.create_run(
+    experiment = (
+        request.experiment_name
+        or os.environ.get("MLRUN_EXPERIMENT_NAME")
+        or os.environ.get("MLFLOW_EXPERIMENT_NAME")
+        or "Default"
+    )
+    record = store.create_run(
         NewRun(
             run_id=run_id,
             experiment=experiment,
@@ -68,7 +76,7 @@ def create(
             tags=tags,
         )
     )
-    return run_id, root, experiment
+    return record, root
 
 
 def finish_on_error(store: RunStore, run_id: str, exc: BaseException) -> None:

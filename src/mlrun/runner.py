@@ -24,6 +24,8 @@ from mlrun.tracking.base import RunStore
 if TYPE_CHECKING:
     from mlrun.backends.base import Backend
     from mlrun.execution.child import Child
+    from mlrun.tracking.mlflow import Tracker
+    from mlrun.tracking.model import Run
 
 HEARTBEAT = 30.0  # seconds between a running run's heartbeats (tracking/liveness.py)
 
@@ -93,6 +95,7 @@ class Plan:
                 **{k: v for k, v in self.env_plan.details.items() if k != "inputs"},
             },
             "source": self.source.provenance,
+            "mlflow": _mlflow_plan(),
             "backend": self.backend.describe(
                 self.env_plan, self.command, self.source.project_dir, self.request.backend_config
             ),
@@ -106,6 +109,15 @@ class Plan:
                 data["shell_script"] = self.command.script
                 data["shell_env"] = dict(self.command.env)
         return data
+
+
+def _mlflow_plan() -> dict[str, str | None]:
+    """Where the run's MLflow run would go (nothing is created for a dry run)."""
+    from mlrun.tracking.mlflow import mode
+    from mlrun.util.redact import strip_credentials
+
+    kind, uri = mode()
+    return {"mode": kind, "tracking_uri": strip_credentials(uri) if uri else None}
 
 
 class RunResult:
@@ -196,6 +208,7 @@ def plan_entry_point(opened: Opened, request: RunRequest, reporter: Reporter) ->
     from mlrun.spec.entrypoints import get_entry_point
     from mlrun.spec.params import resolve_parameters, undeclared
     from mlrun.spec.render import render_command
+    from mlrun.tracking.mlflow import mode as mlflow_mode
 
     cwd = request.cwd or Path.cwd()
     project = opened.project
@@ -211,6 +224,7 @@ def plan_entry_point(opened: Opened, request: RunRequest, reporter: Reporter) ->
             ".py/.sh file in it with -e",
         ) from exc
     params = resolve_parameters(entry_point, request.parameters, cwd)
+    mlflow_mode()  # an MLFLOW_TRACKING_URI mlrun cannot serve is bad input (exit 2)
     for typo, note in undeclared(entry_point, params.extra):
         (reporter.warn if typo else reporter.info)(note)
     command = render_command(entry_point, params)
@@ -267,15 +281,18 @@ def execute(
     from mlrun.execution.logs import LogSink
     from mlrun.recording import finish_on_error, record_outputs
 
-    run_id, run_root, launch = _create_record(the_plan, store)
+    record, run_root, launch = _create_record(the_plan, store)
+    run_id = record.run_id
     if on_record is not None:
         on_record(run_id)
     sink = LogSink(run_root / "logs", echo=the_plan.request.echo)
     env: PreparedEnv | None = None
+    tracker: Tracker | None = None
     try:
         admit = getattr(the_plan.backend, "admit", None)
         if admit is not None:  # refusals that must be recorded (exit 125, FAILED)
             admit(the_plan.env_plan, the_plan.request.backend_config)
+        tracker = _mlflow_prepare(record, store, launch, reporter)
         env = _prepare_env(the_plan, store, run_id, reporter)
         outcome = _supervise(
             the_plan, env, launch, sink, store, reporter, forward_signals, cancel, on_start
@@ -283,6 +300,8 @@ def execute(
     except BaseException as exc:
         if isinstance(exc, MlrunError):
             sink.note(str(exc))
+        if tracker is not None:
+            tracker.finish(store, _status_of(exc), reporter)
         finish_on_error(store, run_id, exc)
         raise
     finally:
@@ -290,15 +309,32 @@ def execute(
         if env is not None:
             env.release()
     record_outputs(store, run_id, launch.run_dir, reporter)
+    tracker.finish(store, outcome.status, reporter)  # what the MLflow client logged
     store.finish_run(run_id, outcome.status, outcome.exit_code, outcome.reason)
     return RunResult(run_id, outcome.status, outcome.exit_code, outcome.reason)
 
 
-def _create_record(the_plan: Plan, store: RunStore) -> tuple[str, Path, Launch]:
+def _mlflow_prepare(record: Run, store: RunStore, launch: Launch, reporter: Reporter) -> Tracker:
+    """The run's MLflow context (tracking/mlflow): its variables join the command's."""
+    from mlrun.tracking.mlflow import prepare
+
+    tracker = prepare(record, store, reporter)
+    launch.run_env = {**launch.run_env, **tracker.env}
+    launch.host_network = launch.host_network or tracker.host_network
+    return tracker
+
+
+def _status_of(exc: BaseException) -> str:
+    from mlrun.tracking.model import FAILED, KILLED
+
+    return KILLED if isinstance(exc, KeyboardInterrupt) else FAILED
+
+
+def _create_record(the_plan: Plan, store: RunStore) -> tuple[Run, Path, Launch]:
     from mlrun import recording
 
     command = the_plan.command
-    run_id, run_root, experiment = recording.create(
+    record, run_root = recording.create(
         store,
         the_plan.request,
         the_plan.source,
@@ -310,6 +346,7 @@ def _create_record(the_plan: Plan, store: RunStore) -> tuple[str, Path, Launch]:
         env={"kind": the_plan.env_plan.manager, "key": the_plan.env_plan.key},
         tags=_tags(the_plan),
     )
+    run_id, experiment = record.run_id, record.experiment
     run_dir = run_root / "outputs"
     _save_source_artifacts(the_plan.source, run_dir)
     launch = Launch(
@@ -325,7 +362,7 @@ def _create_record(the_plan: Plan, store: RunStore) -> tuple[str, Path, Launch]:
         run_id=run_id,
         host_paths=_host_paths(the_plan),
     )
-    return run_id, run_root, launch
+    return record, run_root, launch
 
 
 def _tags(the_plan: Plan) -> dict[str, str]:

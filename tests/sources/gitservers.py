@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from tests.helpers import loopback_certificate
+
 
 def git_exec_path() -> Path:
     out = subprocess.run(["git", "--exec-path"], capture_output=True, text=True, check=False)
@@ -129,31 +131,9 @@ class GitHttpServer:
         if self.tls_dir is not None:
             import ssl
 
-            self.tls_dir.mkdir(parents=True, exist_ok=True)
-            subprocess.run(
-                [
-                    "openssl",
-                    "req",
-                    "-x509",
-                    "-newkey",
-                    "rsa:2048",
-                    "-nodes",
-                    "-days",
-                    "2",
-                    "-subj",
-                    "/CN=127.0.0.1",
-                    "-addext",
-                    "subjectAltName=IP:127.0.0.1",
-                    "-keyout",
-                    str(self.tls_dir / "key.pem"),
-                    "-out",
-                    str(self.tls_dir / "cert.pem"),
-                ],
-                check=True,
-                capture_output=True,
-            )
+            cert, key = loopback_certificate(self.tls_dir)
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            context.load_cert_chain(self.tls_dir / "cert.pem", self.tls_dir / "key.pem")
+            context.load_cert_chain(cert, key)
             self._httpd.socket = context.wrap_socket(self._httpd.socket, server_side=True)
         self.port = int(self._httpd.server_address[1])
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)

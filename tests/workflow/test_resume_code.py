@@ -104,13 +104,13 @@ def test_example_without_code_resume_reruns_only_the_failed_step(tmp_path: Path)
     # Recorded: the workflow run says what it resumed and which results are older code;
     # the step that ran says which of its inputs came from older code.
     record = _show(resumed["run_id"])
-    assert record["tags"]["mlrun.resumed_from"] == failed["run_id"]
+    assert record["system_tags"]["mlrun.resumed_from"] == failed["run_id"]
     download = record["outputs"]["steps"]["download"]
     assert download["reused_from"] == failed["run_id"]
     assert download["changed_since"] == "code changed: evaluate.py"
     evaluate = _show(by_name["evaluate"]["run_id"])
-    assert evaluate["tags"]["mlrun.resumed_from"] == failed["run_id"]
-    assert evaluate["tags"]["mlrun.older_upstream"] == ", ".join(sorted(NODES))
+    assert evaluate["system_tags"]["mlrun.resumed_from"] == failed["run_id"]
+    assert evaluate["system_tags"]["mlrun.older_upstream"] == ", ".join(sorted(NODES))
     # Nothing left to resume: every step is reused, nothing runs.
     again = run_json(project, "-e", "pipeline", "--resume", resumed["run_id"])
     assert set(statuses(again).values()) == {"cached"}

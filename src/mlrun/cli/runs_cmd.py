@@ -5,11 +5,15 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from mlrun.cli.output import dump_json, duration, table, timestamp
 from mlrun.tracking.status import KILLED, RUNNING, STATUSES
+
+if TYPE_CHECKING:
+    from mlrun.tracking.model import Metric
 
 _tracking_option = click.option(
     "--tracking-uri",
@@ -32,17 +36,43 @@ def runs() -> None:
     type=click.Choice(STATUSES, case_sensitive=False),
 )
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(0, 2**63 - 1))
+@click.option(
+    "--metric",
+    "metric",
+    default=None,
+    metavar="NAME",
+    help="Add a column with the latest value of this metric.",
+)
+@click.option(
+    "--sort",
+    type=click.Choice(["asc", "desc"], case_sensitive=False),
+    default=None,
+    help="Order by the --metric column instead of newest first (runs without it last).",
+)
 @click.option("--json", "as_json", is_flag=True)
 @_tracking_option
 def list_runs(
-    experiment: str | None, status: str | None, limit: int, as_json: bool, tracking_uri: str | None
+    experiment: str | None,
+    status: str | None,
+    limit: int,
+    metric: str | None,
+    sort: str | None,
+    as_json: bool,
+    tracking_uri: str | None,
 ) -> int:
-    """Newest runs first."""
+    """Newest runs first (or by a metric: `--metric rmse --sort asc`)."""
+    from mlrun.errors import UsageError
     from mlrun.tracking import open_store
 
+    if sort is not None and metric is None:
+        raise UsageError("--sort orders by a metric: name it with --metric NAME.")
     store = open_store(tracking_uri)
     found = store.search_runs(
-        experiment=experiment, status=status.upper() if status else None, limit=limit
+        experiment=experiment,
+        status=status.upper() if status else None,
+        limit=limit,
+        order_by_metric=metric if sort is not None else None,
+        ascending=(sort or "asc").lower() == "asc",
     )
     if as_json:
         dump_json([r.to_json() for r in found])
@@ -55,50 +85,42 @@ def list_runs(
         end = (
             r.end_time if r.end_time is not None else (time.time() if r.status == RUNNING else None)
         )
-        rows.append(
-            [
-                r.run_id[:12],
-                status_text,
-                "-" if r.exit_code is None else str(r.exit_code),
-                r.experiment,
-                r.entry_point,
-                timestamp(r.start_time),
-                duration(end - r.start_time if end is not None else None),
-                _short(r.source_uri),
-            ]
-        )
+        row = [
+            r.run_id[:12],
+            status_text,
+            "-" if r.exit_code is None else str(r.exit_code),
+            r.experiment,
+            r.entry_point,
+            timestamp(r.start_time),
+            duration(end - r.start_time if end is not None else None),
+        ]
+        if metric is not None:
+            latest = latest_value(r.metrics, metric)
+            row.append("-" if latest is None else f"{latest.value:.6g}")
+        rows.append([*row, _short(r.source_uri)])
     if not rows:
         click.echo("no runs", err=True)
         return 0
-    click.echo(
-        table(
-            [
-                "RUN ID",
-                "STATUS",
-                "EXIT",
-                "EXPERIMENT",
-                "ENTRY POINT",
-                "STARTED",
-                "DURATION",
-                "SOURCE",
-            ],
-            rows,
-        )
-    )
+    headers = ["RUN ID", "STATUS", "EXIT", "EXPERIMENT", "ENTRY POINT", "STARTED", "DURATION"]
+    if metric is not None:
+        headers.append(metric.upper())
+    click.echo(table([*headers, "SOURCE"], rows))
     return 0
 
 
 @runs.command("show")
 @click.argument("run_id")
+@click.option("--history", is_flag=True, help="Every value of every metric, step by step.")
 @click.option("--json", "as_json", is_flag=True)
 @_tracking_option
-def show(run_id: str, as_json: bool, tracking_uri: str | None) -> int:
+def show(run_id: str, history: bool, as_json: bool, tracking_uri: str | None) -> int:
     """Everything recorded about one run (full id or a unique prefix)."""
     import json
 
     from mlrun.tracking import open_store
 
-    r = open_store(tracking_uri).get_run(run_id)
+    store = open_store(tracking_uri)
+    r = store.get_run(run_id)
     if as_json:
         dump_json(r.to_json())
         return 0
@@ -130,13 +152,21 @@ def show(run_id: str, as_json: bool, tracking_uri: str | None) -> int:
         lines.append(("backend", backend + (f" ({', '.join(said)})" if said else "")))
     if r.parent_run_id:
         lines.append(("parent run", r.parent_run_id))
+    where = r.mlflow()
+    if where:
+        uri, exp = where.get("tracking_uri", "-"), where.get("experiment_id", "-")
+        mlflow_id = where.get("run_id", "-")
+        lines.append(("mlflow run", f"{mlflow_id} in {uri} (experiment {exp})"))
+        if uri.startswith(("http://", "https://")):
+            lines.append(("mlflow ui", f"{uri.rstrip('/')}/#/experiments/{exp}/runs/{mlflow_id}"))
     width = max(len(k) for k, _ in lines)
     for key, value in lines:
         click.echo(f"{key.ljust(width)}  {value}")
     for title, mapping in (
         ("provenance", r.source),
         ("parameters", r.params),
-        ("tags", r.tags),
+        ("tags", r.user_tags()),
+        ("system tags", r.system_tags()),
         ("outputs", r.outputs),
     ):
         if title == "provenance":  # unset fields (no tag, no subdir...) say nothing
@@ -147,17 +177,49 @@ def show(run_id: str, as_json: bool, tracking_uri: str | None) -> int:
                 shown = value if isinstance(value, str) else json.dumps(value)
                 click.echo(f"  {key}: {shown}")
     if r.metrics:
-        click.echo("metrics (last value):")
-        last = {}
-        for m in r.metrics:
-            last[m.key] = m
-        for key, m in last.items():
-            click.echo(f"  {key}: {m.value:g} (step {m.step})")
+        _show_metrics(r.metrics, history)
+    if r.models:
+        click.echo("models:")
+        for model in r.models:
+            flavors = ", ".join(model.flavors) or "no flavors"
+            click.echo(f"  {model.name or '.'} [{flavors}] at {model.path or '.'}")
     if r.artifacts:
         click.echo("artifacts:")
         for a in r.artifacts:
             click.echo(f"  {a.path} ({a.size} bytes)")
+    children = store.search_runs(parent_run_id=r.run_id, limit=None)
+    if children:
+        click.echo("child runs:")
+        for child in reversed(children):
+            click.echo(f"  {child.run_id[:12]}  {child.status:<8}  {child.run_name or '-'}")
     return 0
+
+
+def _show_metrics(metrics: list[Metric], history: bool) -> None:
+    """Latest value of each metric and a summary of its history, or every value."""
+    by_key: dict[str, list[Metric]] = {}
+    for m in metrics:
+        by_key.setdefault(m.key, []).append(m)
+    click.echo("metrics:" if history else "metrics (latest value):")
+    for key, values in by_key.items():
+        if history:
+            click.echo(f"  {key}:")
+            for m in sorted(values, key=lambda m: (m.step, m.timestamp)):
+                click.echo(f"    step {m.step:<6} {m.value:<14.6g} {timestamp(m.timestamp)}")
+            continue
+        latest = latest_value(values, key)
+        assert latest is not None
+        line = f"  {key}: {latest.value:g} (step {latest.step})"
+        if len(values) > 1:
+            numbers = [m.value for m in values]
+            line += f", {len(values)} values, min {min(numbers):g}, max {max(numbers):g}"
+        click.echo(line)
+
+
+def latest_value(metrics: list[Metric], key: str) -> Metric | None:
+    """MLflow's latest value: the highest step, then the latest timestamp."""
+    found = [m for m in metrics if m.key == key]
+    return max(found, key=lambda m: (m.step, m.timestamp)) if found else None
 
 
 @runs.command("logs")

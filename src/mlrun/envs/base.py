@@ -61,6 +61,9 @@ class Launch:
         run_id: str,
         # Existing local files/dirs named by path/uri parameters (a container mounts them).
         host_paths: tuple[Path, ...] = (),
+        # The command talks to a service on this host's loopback interface (an MLflow
+        # tracking server on 127.0.0.1): a container then shares the host's network.
+        host_network: bool = False,
     ) -> None:
         self.command = command
         self.cwd = cwd
@@ -68,6 +71,7 @@ class Launch:
         self.run_dir = run_dir
         self.run_id = run_id
         self.host_paths = host_paths
+        self.host_network = host_network
 
 
 class ProcessSpec:

@@ -39,7 +39,7 @@ def collect(run_dir: Path, hash_limit: int = 64 * 1024 * 1024) -> StepOutputs:
     result.tags = {k: str(v) for k, v in _read_object(run_dir / "tags.json", result).items()}
     result.outputs = _read_object(run_dir / "outputs.json", result)
     result.metrics = _read_metrics(run_dir / "metrics.jsonl", result)
-    result.artifacts = _list_artifacts(run_dir / "artifacts", hash_limit)
+    result.artifacts = list_artifacts(run_dir / "artifacts", hash_limit)
     return result
 
 
@@ -107,7 +107,8 @@ def too_deep(value: Any, limit: int) -> bool:
     return False
 
 
-def _list_artifacts(root: Path, hash_limit: int) -> list[Artifact]:
+def list_artifacts(root: Path, hash_limit: int = 64 * 1024 * 1024) -> list[Artifact]:
+    """Every file under `root`, with its size and (up to `hash_limit` bytes) sha256."""
     if not root.is_dir():
         return []
     artifacts = []

@@ -7,7 +7,7 @@ import abc
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from mlrun.tracking.model import Artifact, Metric, NewRun, Run
+from mlrun.tracking.model import Artifact, Metric, Model, NewRun, Run
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -47,8 +47,11 @@ class RunStore(abc.ABC):
         parent_run_id: str | None = None,
         tags: Mapping[str, str] | None = None,
         limit: int | None = 100,
+        order_by_metric: str | None = None,
+        ascending: bool = True,
     ) -> list[Run]:
-        """Newest first. Runs whose supervisor died are reported KILLED (see reap)."""
+        """Newest first, or by the latest value of metric `order_by_metric` (runs
+        without it last). Runs whose supervisor died are reported KILLED (see reap)."""
 
     @abc.abstractmethod
     def log_params(self, run_id: str, params: Mapping[str, str]) -> None: ...
@@ -64,6 +67,9 @@ class RunStore(abc.ABC):
 
     @abc.abstractmethod
     def log_artifacts(self, run_id: str, artifacts: Iterable[Artifact]) -> None: ...
+
+    @abc.abstractmethod
+    def log_models(self, run_id: str, models: Iterable[Model]) -> None: ...
 
     @abc.abstractmethod
     def list_experiments(self) -> list[str]: ...

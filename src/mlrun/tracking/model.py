@@ -17,6 +17,8 @@ from mlrun.tracking.status import RUNNING as RUNNING
 from mlrun.tracking.status import STATUSES as STATUSES
 
 EMPTY: Mapping[str, Any] = MappingProxyType({})
+# Tags set by mlrun and MLflow themselves, shown apart from the user's.
+SYSTEM_TAG_PREFIXES = ("mlrun.", "mlflow.")
 
 
 class Metric(NamedTuple):
@@ -30,6 +32,16 @@ class Artifact(NamedTuple):
     path: str  # relative to the run's artifact dir
     size: int
     sha256: str | None = None
+
+
+class Model(NamedTuple):
+    """A model the code logged: a directory with an MLmodel file (MLflow's format)."""
+
+    path: str  # relative to the run's artifact dir, or absolute when stored elsewhere
+    name: str  # the artifact path (MLflow 2) or the logged model's name (MLflow 3)
+    flavors: list[str]  # e.g. ["python_function", "sklearn"]
+    model_id: str | None = None  # MLflow's model_uuid / model_id
+    mlflow_version: str | None = None
 
 
 class NewRun(NamedTuple):
@@ -57,6 +69,10 @@ class NewRun(NamedTuple):
     tags: Mapping[str, str] = EMPTY
     run_id: str | None = None  # chosen by the store when None
     status: str = RUNNING
+    # Epoch seconds for a run recorded after the fact (one the code logged to MLflow);
+    # None: now, and for a final status, ended now.
+    start_time: float | None = None
+    end_time: float | None = None
 
 
 class Run(NamedTuple):
@@ -90,9 +106,32 @@ class Run(NamedTuple):
     outputs: dict[str, Any]
     artifacts: list[Artifact]
     heartbeat_time: float | None = None
+    models: tuple[Model, ...] = ()
+
+    def user_tags(self) -> dict[str, str]:
+        return {k: v for k, v in self.tags.items() if not k.startswith(SYSTEM_TAG_PREFIXES)}
+
+    def system_tags(self) -> dict[str, str]:
+        """mlrun's (`mlrun.*`) and MLflow's (`mlflow.*`) own tags."""
+        return {k: v for k, v in self.tags.items() if k.startswith(SYSTEM_TAG_PREFIXES)}
+
+    def mlflow(self) -> dict[str, str] | None:
+        """Where the run's MLflow run is: tracking_uri, run_id, experiment_id."""
+        found = {
+            key: self.tags[f"mlrun.mlflow.{key}"]
+            for key in ("tracking_uri", "run_id", "experiment_id")
+            if f"mlrun.mlflow.{key}" in self.tags
+        }
+        return found or None
 
     def to_json(self) -> dict[str, Any]:
+        """The record for `--json`: the user's tags apart from the system tags, every
+        metric value (history: key, value, step, timestamp), models with flavors."""
         data = self._asdict()
+        data["tags"] = self.user_tags()
+        data["system_tags"] = self.system_tags()
+        data["mlflow"] = self.mlflow()
         data["metrics"] = [m._asdict() for m in self.metrics]
         data["artifacts"] = [a._asdict() for a in self.artifacts]
+        data["models"] = [m._asdict() for m in self.models]
         return data

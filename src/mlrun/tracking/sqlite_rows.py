@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from mlrun.errors import UsageError
-from mlrun.tracking.model import Artifact, Metric, Run
+from mlrun.tracking.model import Artifact, Metric, Model, Run
 
 # Columns of `runs` named like the Run field they hold.
 SCALARS = (
@@ -36,6 +36,8 @@ _PUT = {
     "outputs": "INSERT OR REPLACE INTO outputs (run_id, key, value_json) VALUES (?, ?, ?)",
     "artifacts": "INSERT OR REPLACE INTO artifacts (run_id, path, size, sha256)"
     " VALUES (?, ?, ?, ?)",
+    "models": "INSERT OR REPLACE INTO models"
+    " (run_id, path, name, flavors_json, model_id, mlflow_version) VALUES (?, ?, ?, ?, ?, ?)",
 }
 
 
@@ -74,9 +76,16 @@ def select_runs(conn: sqlite3.Connection, tail: str = "", args: Sequence[Any] = 
     artifacts = _children(
         conn, "SELECT run_id, path, size, sha256 FROM artifacts WHERE run_id IN ({})", ids
     )
+    models = _children(
+        conn,
+        "SELECT run_id, path, name, flavors_json, model_id, mlflow_version FROM models"
+        " WHERE run_id IN ({}) ORDER BY path",
+        ids,
+    )
     metrics = _children(  # history in the order it was logged
         conn,
-        "SELECT run_id, key, value, step, timestamp FROM metrics WHERE run_id IN ({}) ORDER BY id",
+        "SELECT run_id, key, value, step, timestamp FROM metric_values WHERE run_id IN ({})"
+        " ORDER BY run_id, seq",
         ids,
     )
     runs = []
@@ -93,6 +102,9 @@ def select_runs(conn: sqlite3.Connection, tail: str = "", args: Sequence[Any] = 
                 tags=dict(tags.get(run_id, [])),
                 outputs={k: json.loads(v) for k, v in outputs.get(run_id, [])},
                 artifacts=[Artifact(p, s, h) for p, s, h in artifacts.get(run_id, [])],
+                models=tuple(
+                    Model(p, n, json.loads(f), i, v) for p, n, f, i, v in models.get(run_id, [])
+                ),
                 metrics=[
                     Metric(k, math.nan if v is None else v, step, ts)  # NULL stands for NaN
                     for k, v, step, ts in metrics.get(run_id, [])

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from mlrun.errors import StoreError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 APPLICATION_ID = 0x6D6C726E  # "mlrn"
 
 # Version 0 -> 1. Later versions append a list here; each runs in one transaction.
@@ -100,7 +100,52 @@ _V1 = [
     ) WITHOUT ROWID""",
 ]
 
-MIGRATIONS: dict[int, list[str]] = {0: _V1}
+# Version 1 -> 2 (MLflow interop): models the code logged (directories with an MLmodel
+# file); metrics clustered by run in logging order (one B-tree instead of a table and an
+# index: a run's 100,000 imported values go in at half the cost), and each run's latest
+# value per metric kept apart, as MLflow's SQL store does, for `runs list --metric K`.
+_V2 = [
+    """CREATE TABLE models (
+        run_id TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+        path TEXT NOT NULL,
+        name TEXT NOT NULL,
+        flavors_json TEXT NOT NULL,
+        model_id TEXT,
+        mlflow_version TEXT,
+        PRIMARY KEY (run_id, path)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE metric_values (
+        run_id TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,  -- the order values were logged in, per run
+        key TEXT NOT NULL,
+        value REAL,  -- NULL stands for NaN, which SQLite cannot store
+        step INTEGER NOT NULL,
+        timestamp REAL NOT NULL,
+        PRIMARY KEY (run_id, seq)
+    ) WITHOUT ROWID""",
+    """INSERT INTO metric_values (run_id, seq, key, value, step, timestamp)
+        SELECT run_id, id, key, value, step, timestamp FROM metrics""",
+    """CREATE TABLE latest_metrics (
+        run_id TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+        key TEXT NOT NULL,
+        value REAL,
+        step INTEGER NOT NULL,
+        timestamp REAL NOT NULL,
+        seq INTEGER NOT NULL,
+        PRIMARY KEY (run_id, key)
+    ) WITHOUT ROWID""",
+    # The latest value: the highest step, then the latest timestamp, then the last logged.
+    """INSERT INTO latest_metrics (run_id, key, value, step, timestamp, seq)
+        SELECT run_id, key, value, step, timestamp, seq FROM (
+            SELECT *, row_number() OVER (
+                PARTITION BY run_id, key ORDER BY step DESC, timestamp DESC, seq DESC) AS n
+            FROM metric_values)
+        WHERE n = 1""",
+    "DROP TABLE metrics",
+    "CREATE INDEX latest_metrics_by_key ON latest_metrics (key, value)",
+]
+
+MIGRATIONS: dict[int, list[str]] = {0: _V1, 1: _V2}
 
 
 def _pragma(conn: sqlite3.Connection, name: str) -> int:

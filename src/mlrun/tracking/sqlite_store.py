@@ -9,7 +9,6 @@ then says whether it still runs or how it ended (mlrun.backends.reconcile).
 
 from __future__ import annotations
 
-import math
 import os
 import sqlite3
 import time
@@ -30,6 +29,7 @@ from mlrun.tracking.model import (
     STATUSES,
     Artifact,
     Metric,
+    Model,
     NewRun,
     Run,
 )
@@ -79,10 +79,12 @@ class SqliteStore(RunStore):
         _check_status(new.status)
         run_id = new.run_id or uuid.uuid4().hex
         now = time.time()
+        start = new.start_time if new.start_time is not None else now
+        end = None if new.status == RUNNING else (new.end_time or now)
         run = Run(
             run_id=run_id, experiment=new.experiment, run_name=new.run_name,
-            status=new.status, exit_code=None, status_reason=None, start_time=now,
-            end_time=None if new.status == RUNNING else now, source_uri=new.source_uri,
+            status=new.status, exit_code=None, status_reason=None, start_time=start,
+            end_time=end, source_uri=new.source_uri,
             source_type=new.source_type, source=dict(new.source), entry_point=new.entry_point,
             params={k: str(v) for k, v in new.params.items()}, command=new.command,
             command_mode=new.command_mode, env_kind=new.env_kind, env=dict(new.env),
@@ -190,20 +192,53 @@ class SqliteStore(RunStore):
     def log_artifacts(self, run_id: str, artifacts: Iterable[Artifact]) -> None:
         self._write_children(run_id, "artifacts", [(a.path, a.size, a.sha256) for a in artifacts])
 
+    def log_models(self, run_id: str, models: Iterable[Model]) -> None:
+        encoded = [
+            (m.path, m.name, rows.dumps(list(m.flavors), "model flavors"), m.model_id,
+             m.mlflow_version)
+            for m in models
+        ]  # fmt: skip
+        self._write_children(run_id, "models", encoded)
+
     def log_metrics(self, run_id: str, metrics: Iterable[Metric]) -> None:
         now = time.time()
-        # A zero timestamp is the dataclass default, i.e. "now". NaN travels as NULL.
+        # A zero timestamp is the default, i.e. "now". NaN (v != v) travels as NULL.
         values = [
-            (run_id, m.key, None if math.isnan(m.value) else float(m.value), int(m.step),
-             m.timestamp or now)
-            for m in metrics
-        ]  # fmt: skip
+            (key, None if value != value else float(value), int(step), stamp or now)
+            for key, value, step, stamp in metrics
+        ]
+        if not values:
+            return
+        latest: dict[str, int] = {}  # key -> index in values of its latest value
+        for i, (key, _, step, stamp) in enumerate(values):
+            j = latest.get(key)
+            if j is None or (step, stamp) >= (values[j][2], values[j][3]):
+                latest[key] = i
 
         def tx(conn: sqlite3.Connection) -> None:
             self._require(conn, run_id)
+            row = conn.execute(
+                "SELECT MAX(seq) FROM metric_values WHERE run_id = ?", (run_id,)
+            ).fetchone()
+            first = (row[0] or 0) + 1
+            # A list, not a generator: sqlite3 takes it about a third faster.
+            rows = [
+                (run_id, seq, key, value, step, stamp)
+                for seq, (key, value, step, stamp) in enumerate(values, first)
+            ]
             conn.executemany(
-                "INSERT INTO metrics (run_id, key, value, step, timestamp) VALUES (?, ?, ?, ?, ?)",
-                values,
+                "INSERT INTO metric_values (run_id, seq, key, value, step, timestamp)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            conn.executemany(
+                "INSERT INTO latest_metrics (run_id, key, value, step, timestamp, seq)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (run_id, key) DO UPDATE SET"
+                " value = excluded.value, step = excluded.step,"
+                " timestamp = excluded.timestamp, seq = excluded.seq"
+                " WHERE (excluded.step, excluded.timestamp)"
+                " >= (latest_metrics.step, latest_metrics.timestamp)",
+                ((run_id, *values[i], first + i) for i in latest.values()),
             )
 
         self._db.write(tx)
@@ -241,6 +276,8 @@ class SqliteStore(RunStore):
         parent_run_id: str | None = None,
         tags: Mapping[str, str] | None = None,
         limit: int | None = 100,
+        order_by_metric: str | None = None,
+        ascending: bool = True,
     ) -> list[Run]:
         if status is not None:
             _check_status(status)
@@ -266,9 +303,18 @@ class SqliteStore(RunStore):
         for key, value in (tags or {}).items():
             where.append("r.run_id IN (SELECT run_id FROM tags WHERE key = ? AND value = ?)")
             args += [key, value]
-        tail = ("WHERE " + " AND ".join(where) if where else "") + (
-            " ORDER BY r.start_time DESC, r.rowid DESC"
-        )
+        order = "r.start_time DESC, r.rowid DESC"
+        if order_by_metric is not None:
+            # The latest value (highest step, then latest timestamp), as MLflow's
+            # latest_metrics; runs without the metric (or NaN, stored as NULL) come last.
+            latest = (
+                "(SELECT m.value FROM latest_metrics m WHERE m.run_id = r.run_id AND m.key = ?)"
+            )
+            direction = "ASC" if ascending else "DESC"
+            order = f"{latest} IS NULL, {latest} {direction}, {order}"
+        tail = ("WHERE " + " AND ".join(where) if where else "") + f" ORDER BY {order}"
+        if order_by_metric is not None:
+            args += [order_by_metric, order_by_metric]
         if limit is not None:
             tail += f" LIMIT {min(int(limit), 2**63 - 1)}"  # SQLite's largest integer
         return self._db.read(lambda conn: rows.select_runs(conn, tail, args))

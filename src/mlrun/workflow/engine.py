@@ -17,6 +17,7 @@ from mlrun.execution.supervisor import Cancel
 from mlrun.reporting import Reporter
 from mlrun.runner import Opened, Plan, RunRequest
 from mlrun.tracking.base import RunStore
+from mlrun.tracking.mlflow import Tracker
 from mlrun.tracking.model import FINISHED as RUN_FINISHED
 from mlrun.tracking.model import KILLED as RUN_KILLED
 from mlrun.tracking.model import Run
@@ -97,6 +98,8 @@ class WorkflowRun:
         self.keys: dict[str, str] = {}
         self.run_id: str | None = None
         self._root: Path | None = None
+        self._record: Run | None = None
+        self._tracker = Tracker()  # the workflow's MLflow run, once recorded
         self._log: Any = None
         self._lock = threading.Lock()
         self._env_lock = threading.Lock()
@@ -423,6 +426,7 @@ class WorkflowRun:
             steps=[s.snapshot() for s in self.states.values()],
         )
         try:
+            self._tracker = self._mlflow_prepare()
             self._resolve_resumed()
             scheduler = Scheduler(
                 {n: self.graph.nodes[n].needs for n in self.needed},
@@ -436,6 +440,8 @@ class WorkflowRun:
             )
             stopped_by = scheduler.run()
         except BaseException as exc:
+            interrupted = isinstance(exc, KeyboardInterrupt)
+            self._tracker.finish(self.store, KILLED if interrupted else FAILED, self.reporter)
             finish_on_error(self.store, self.run_id, exc)
             self._close_log()
             self.step_code.save(self._root)
@@ -470,6 +476,7 @@ class WorkflowRun:
             },
         )
         self.step_code.save(self._root)
+        self._tracker.finish(self.store, status, self.reporter)
         self.store.finish_run(self.run_id, status, code, reason)
         self._log_line(
             f"workflow {self.workflow.name} {status}" + (f": {reason}" if reason else "")
@@ -665,7 +672,7 @@ class WorkflowRun:
         argv = ["mlrun", "run", source.uri, "-e", self.workflow.name]
         for k, v in self.params.items():
             argv += ["-P", f"{k}={v}"]
-        run_id, root, _ = recording.create(
+        record, root = recording.create(
             self.store,
             request._replace(run_id=None),
             source,
@@ -683,9 +690,16 @@ class WorkflowRun:
                 **request.tags,
             },
         )
-        self._root = root
+        self._root, self._record = root, record
         self._log = LogSink(root / "logs", echo=False)
-        return run_id
+        return record.run_id
+
+    def _mlflow_prepare(self) -> Tracker:
+        """The workflow's MLflow run: the parent of its steps' runs (tracking/mlflow)."""
+        from mlrun.tracking.mlflow import prepare
+
+        assert self._record is not None
+        return prepare(self._record, self.store, self.reporter)
 
     def _heartbeat(self) -> None:
         from mlrun.errors import StoreError

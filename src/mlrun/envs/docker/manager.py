@@ -153,7 +153,7 @@ class DockerEnv(PreparedEnv):
                 **dict(settings.args.kwargs.get("labels", {})),
                 "org.mlrun.run-id": launch.run_id,
             },
-            settings={k: v for k, v in settings.args.kwargs.items() if k != "labels"},
+            settings=_settings(settings, launch),
             keep=settings.keep_container,
         )
 
@@ -164,6 +164,16 @@ def container_command(command: Command) -> list[str]:
     if command.argv is not None:
         return list(command.argv)
     return ["sh", "-c", _SHELL_WRAPPER, "mlrun-shell", command.launch_argv()[2]]
+
+
+def _settings(settings: Settings, launch: Launch) -> dict[str, Any]:
+    """The -A settings for the engine; with the host's network when the command must
+    reach a service on the host's loopback (127.0.0.1 is reachable from the host's
+    network namespace only) and `-A network=...` did not choose otherwise."""
+    chosen = {k: v for k, v in settings.args.kwargs.items() if k != "labels"}
+    if launch.host_network and not {"network", "network_mode"} & set(chosen):
+        chosen["network_mode"] = "host"
+    return chosen
 
 
 def _user(settings: Settings) -> str | None:
