@@ -428,7 +428,8 @@ def _unplanned_env(opened: Opened, request: RunRequest) -> EnvPlan:
 def plan_env(opened: Opened, request: RunRequest, backend: Backend | None = None) -> EnvPlan:
     """Only the environment part of planning: for `mlrun env build` (no entry point or
     parameters needed). A backend whose commands run elsewhere may name the env cache
-    they can see (`env_cache`, see backends/base.py)."""
+    they can see (`env_cache`) or change the env options (`env_options`, see
+    backends/base.py)."""
     from mlrun.envs import choose_manager, get_manager
 
     options = request.env_options
@@ -444,6 +445,9 @@ def plan_env(opened: Opened, request: RunRequest, backend: Backend | None = None
             find_links=(*supplies.get("find_links", ()), *options.find_links),
             image_archive=supplies.get("image_archive", options.image_archive),
         )
+    env_options = getattr(backend, "env_options", None)
+    if env_options is not None:
+        options = env_options(opened.project, options, request.backend_config)
     return manager.plan(opened.project, options)
 
 
@@ -483,6 +487,9 @@ def execute(
                 on_record(run_id)
             _save_source_artifacts(the_plan.source, launch.run_dir)
             sink = LogSink(run_root / "logs", echo=the_plan.request.echo, warn=reporter.warn)
+            admit = getattr(the_plan.backend, "admit", None)
+            if admit is not None:  # refusals that must be recorded (exit 125, FAILED)
+                admit(the_plan.env_plan, the_plan.request.backend_config)
             attach = the_plan.request.run_id is not None  # --run-id: a server run, if any
             tracker = _mlflow_prepare(record, store, launch, reporter, attach)
             with signals.interruptible():

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 BACKENDS: dict[str, str] = {
     "local": "mlrun.backends.local",
     "slurm": "mlrun.backends.slurm",
+    "kubernetes": "mlrun.backends.kubernetes",
 }
 DEFAULT = "local"
 GROUP = "mlrun.backends"

@@ -17,11 +17,19 @@ backend. A backend module exposes `BACKEND`, an object with:
     start(env, launch, config, reporter)        start the run's command -> Child;
                                                 LaunchError/PrepareError when it cannot
 
-Two optional members, looked up with getattr (a plugin may leave them out):
+Optional members, looked up with getattr (a plugin may leave them out):
 
     env_cache(config) -> Path | None            where envs must be built so that the
                                                 command can use them (a path compute
                                                 nodes see); None: mlrun's cache
+    env_options(project, options, config)       the EnvOptions this backend needs for
+                                                the project (kubernetes: the code copied
+                                                into a docker_env image, --build-image)
+    admit(env_plan, config)                     once the run is recorded, before its env
+                                                is prepared: refuse what cannot run here
+                                                with a PrepareError (exit 125, the run
+                                                recorded FAILED): a missing service, an
+                                                env kind the backend cannot start
     reconcile(store, runs, reasons) -> set      runs whose mlrun process died (`reasons`
                                                 says how that was found) while the
                                                 backend's command may run on (a batch
