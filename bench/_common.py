@@ -35,6 +35,16 @@ def mlflow_exe() -> str | None:
     return None
 
 
+def user_env(home: Path) -> dict[str, str]:
+    """The environment of a timed command as users have it: mlrun's data in `home`,
+    byte-compiled modules (pip compiles them at install), and `python` resolving to this
+    interpreter."""
+    env = dict(os.environ, MLRUN_HOME=str(home))
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
 def time_once(
     argv: Sequence[str], *, cwd: Path | None = None, env: Mapping[str, str] | None = None
 ) -> float:

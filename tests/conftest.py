@@ -3,7 +3,7 @@ test gets its own MLRUN_HOME, and the platform defaults are made to fail loudly.
 
 Test tiers: `pytest -m "not slow"` is the inner loop; CI runs everything. A test is `slow`
 when it builds an environment, needs a docker engine, a git server or another service
-(the `docker` and `gitserver` markers imply `slow`: see pytest_collection_modifyitems), or
+(the `docker`, `gitserver` and `slurm` markers imply `slow`: see pytest_collection_modifyitems), or
 takes more than about 1 s alone. A run reports the tests outside the slow tier that took longer."""
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def _forbid_platform_dirs() -> Iterator[None]:
 
 
 # Markers whose tests are slow by nature: a real engine or server is involved.
-SLOW_BY_MARKER = ("docker", "gitserver")
+SLOW_BY_MARKER = ("docker", "gitserver", "slurm")
 FAST_TIER_BUDGET = 1.0  # seconds; a test that needs more belongs in the slow tier
 _over_budget: list[tuple[str, float]] = []
 

@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
+DECLARED = ("v1/pods", "v1/secrets", "v1/events", "batch/v1/jobs")
 NO_KMOCK = "kmock and kubernetes are not installed (pip install -e '.[test]' on Python >= 3.11)"
 
 
@@ -72,6 +73,10 @@ class KubeEmulator:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         async with kmock.KubernetesEmulator() as emulator, kmock.Server(emulator) as server:
+            # Lists of a kind no object was created of yet answer 404 unless declared
+            # (a real API server knows every built-in kind).
+            for resource in DECLARED:
+                emulator.resources[resource] = {}
             self.emulator = emulator
             self.url = str(server.url).rstrip("/")
             self._ready.set()

@@ -137,7 +137,10 @@ def slurm_available() -> bool:
     if shutil.which("sbatch") is None or _run_ok("scontrol", "ping") is None:
         return False
     states = _run_ok("sinfo", "-h", "-N", "-o", "%T") or ""
-    return any(state in {"idle", "mixed", "allocated", "completing"} for state in states.split())
+    # `planned`: the backfill scheduler has planned a job on the node (seen for ~30 s
+    # after a preemption); the node is up and takes jobs.
+    up = {"idle", "mixed", "allocated", "completing", "planned"}
+    return any(state in up for state in states.split())
 
 
 # -------------------------------------------------------------------- tools

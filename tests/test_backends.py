@@ -109,7 +109,7 @@ def test_local_is_the_first_built_in_backend() -> None:
 def test_a_plugin_backend_is_found_through_its_entry_point_and_gets_the_config(
     plugin: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    assert known_names() == ["local", "fake"]
+    assert known_names() == ["local", "slurm", "kubernetes", "fake"]
     project = _project(tmp_path)
     assert run_cli(["run", str(project), "-b", "fake", "-c", '{"greeting": "hi there"}']) == 0
     assert "hi there" in capfd.readouterr().out
@@ -176,14 +176,15 @@ def test_an_unknown_backend_names_the_registered_ones(plugin_path: Path, tmp_pat
 
     project = _project(tmp_path)
     env = dict(os.environ, PYTHONPATH=str(plugin_path))
-    proc = mlrun_cli("run", str(project), "-b", "kubernetes", env=env)
+    proc = mlrun_cli("run", str(project), "-b", "yarn", env=env)
     assert proc.returncode == 2, proc.stderr
     first = proc.stderr.splitlines()[0]
     assert first == (
-        "mlrun: error: backend 'kubernetes' is not available yet (known backends: local, fake)"
+        "mlrun: error: backend 'yarn' is not available yet "
+        "(known backends: local, slurm, kubernetes, fake)"
     )
     assert "Traceback" not in proc.stderr
-    with pytest.raises(NotAvailableError, match=r"known backends: local\)"):
+    with pytest.raises(NotAvailableError, match=r"known backends: local, slurm, kubernetes\)"):
         mlrun.run(str(project), backend="databricks")
     assert open_store().search_runs() == []
 
@@ -249,7 +250,7 @@ def test_a_broken_plugin_is_one_clear_sentence(
 ) -> None:
     info = plugin / "fake_mlrun_backend-1.0.dist-info" / "entry_points.txt"
     info.write_text("[mlrun.backends]\nfake = fake_mlrun_backend\nbroken = no_such_module\n")
-    assert known_names() == ["local", "broken", "fake"]
+    assert known_names() == ["local", "slurm", "kubernetes", "broken", "fake"]
     assert run_cli(["run", str(_project(tmp_path)), "-b", "broken"]) == 2
     err = capfd.readouterr().err
     assert "backend 'broken' (from 'no_such_module') could not be loaded" in err

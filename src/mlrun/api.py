@@ -58,8 +58,9 @@ def run(
     username, password, registry, ...) for pulling a docker project's image. Called
     from inside a step, the new run becomes its child.
 
-    `backend` chooses where the command starts (mlrun.backends: `local`, or a plugin's),
-    `backend_config` its settings: a dict, a JSON string, or a path to a .json file.
+    `backend` chooses where the command starts (mlrun.backends: `local`, `slurm` -- a
+    batch job --, or a plugin's), `backend_config` its settings: a dict, a JSON string,
+    or a path to a .json file (for slurm: {"partition": ..., "time": ..., ...}).
 
     `entry_point` may name a workflow of the project: the SubmittedRun is then the
     workflow's run, and `workflow_options` takes the CLI's workflow options by name

@@ -9,6 +9,7 @@ Nothing here prints; progress goes through the Reporter."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
@@ -23,8 +24,11 @@ from mlrun.tracking.base import RunStore
 
 if TYPE_CHECKING:
     from mlrun.backends.base import Backend
+    from mlrun.execution.child import Child
     from mlrun.tracking.mlflow import Tracker
     from mlrun.tracking.model import Run
+
+HEARTBEAT = 30.0  # seconds between a running run's heartbeats (tracking/liveness.py)
 
 
 class RunRequest(NamedTuple):
@@ -358,12 +362,14 @@ def plan_entry_point(
         lambda: render_command(entry_point, params),
         lambda: Command(None, entry_point.command, entry_point.command),
     )
+    backend = get_backend(request.backend)  # it may name the env cache (env_cache)
     env_plan = _attempt(
-        problems, lambda: plan_env(opened, request), lambda: _unplanned_env(opened, request)
+        problems,
+        lambda: plan_env(opened, request, backend),
+        lambda: _unplanned_env(opened, request),
     )
     if problems is not None and env_plan.problem is not None:
         problems.append(_as_error(env_plan.problem))
-    backend = get_backend(request.backend)
     _attempt(problems, lambda: backend.check(env_plan, request.backend_config), lambda: None)
     return Plan(
         request,
@@ -419,12 +425,17 @@ def _unplanned_env(opened: Opened, request: RunRequest) -> EnvPlan:
     )
 
 
-def plan_env(opened: Opened, request: RunRequest) -> EnvPlan:
+def plan_env(opened: Opened, request: RunRequest, backend: Backend | None = None) -> EnvPlan:
     """Only the environment part of planning: for `mlrun env build` (no entry point or
-    parameters needed)."""
+    parameters needed). A backend whose commands run elsewhere may name the env cache
+    they can see (`env_cache`) or change the env options (`env_options`, see
+    backends/base.py)."""
     from mlrun.envs import choose_manager, get_manager
 
     options = request.env_options
+    env_cache = getattr(backend, "env_cache", None)
+    if env_cache is not None:
+        options = options._replace(cache_root=env_cache(request.backend_config))
     manager = get_manager(
         choose_manager(opened.project.env, request.env_manager, options.conda_to_pip)
     )
@@ -434,6 +445,9 @@ def plan_env(opened: Opened, request: RunRequest) -> EnvPlan:
             find_links=(*supplies.get("find_links", ()), *options.find_links),
             image_archive=supplies.get("image_archive", options.image_archive),
         )
+    env_options = getattr(backend, "env_options", None)
+    if env_options is not None:
+        options = env_options(opened.project, options, request.backend_config)
     return manager.plan(opened.project, options)
 
 
@@ -473,6 +487,9 @@ def execute(
                 on_record(run_id)
             _save_source_artifacts(the_plan.source, launch.run_dir)
             sink = LogSink(run_root / "logs", echo=the_plan.request.echo, warn=reporter.warn)
+            admit = getattr(the_plan.backend, "admit", None)
+            if admit is not None:  # refusals that must be recorded (exit 125, FAILED)
+                admit(the_plan.env_plan, the_plan.request.backend_config)
             attach = the_plan.request.run_id is not None  # --run-id: a server run, if any
             tracker = _mlflow_prepare(record, store, launch, reporter, attach)
             with signals.interruptible():
@@ -562,7 +579,7 @@ def _create_record(the_plan: Plan, store: RunStore) -> tuple[Run, Path, Launch]:
         command_mode=command.mode,
         env_kind=the_plan.env_plan.manager,
         env={"kind": the_plan.env_plan.manager, "key": the_plan.env_plan.key},
-        tags=dict(the_plan.request.tags),
+        tags=_tags(the_plan),
     )
     run_id, experiment = record.run_id, record.experiment
     run_dir = run_root / "outputs"
@@ -580,6 +597,15 @@ def _create_record(the_plan: Plan, store: RunStore) -> tuple[Run, Path, Launch]:
         host_paths=_host_paths(the_plan),
     )
     return record, run_root, launch
+
+
+def _tags(the_plan: Plan) -> dict[str, str]:
+    tags = dict(the_plan.request.tags)
+    if the_plan.request.backend != "local":
+        from mlrun.tracking.liveness import BACKEND_TAG
+
+        tags[BACKEND_TAG] = the_plan.request.backend
+    return tags
 
 
 def _host_paths(the_plan: Plan) -> tuple[Path, ...]:
@@ -625,15 +651,28 @@ def _supervise(
     local = request.backend == "local" and the_plan.env_plan.starts == "process"
     child = the_plan.backend.start(env, launch, request.backend_config, reporter)
     since = None if whole_tree or not local else _start_token(getattr(child, "pid", 0))
-    if on_start is not None:
-        on_start(launch.run_id, child)
-    reporter.debug(f"run {launch.run_id} started ({child.label})")
+    try:
+        if on_start is not None:
+            on_start(launch.run_id, child)
+        reporter.debug(f"run {launch.run_id} started ({child.label})")
+        recorded = _record_details(store, launch.run_id, child, {}, reporter)
+    except BaseException:
+        child.kill()
+        child.cleanup()
+        raise
+    last_beat = time.monotonic()
 
-    def _heartbeat() -> None:
+    def _tick() -> None:
+        # Where the command runs may change while it runs (a cluster job gets a node):
+        # recorded as it changes; the heartbeat every HEARTBEAT seconds.
+        nonlocal recorded, last_beat
         from mlrun.errors import StoreError
 
+        recorded = _record_details(store, launch.run_id, child, recorded, reporter)
         try:
-            store.heartbeat(launch.run_id)
+            if time.monotonic() - last_beat >= HEARTBEAT:
+                last_beat = time.monotonic()
+                store.heartbeat(launch.run_id)
         except StoreError as exc:  # a busy store must not stop the command
             reporter.debug(f"heartbeat not recorded: {exc}")
 
@@ -643,9 +682,11 @@ def _supervise(
         grace=request.grace_period,
         forward_signals=forward_signals,
         cancel=cancel,
-        tick=_heartbeat,
+        tick=_tick,
+        tick_every=1.0 if recorded else HEARTBEAT,
         reap_orphans=whole_tree,
     )
+    _record_details(store, launch.run_id, child, recorded, reporter)
     # What the command left outside its process group (a daemon, `setsid`) goes too.
     if whole_tree:
         reaping.sweep()
@@ -661,7 +702,30 @@ def _supervise(
             store.update_run(launch.run_id, env=dict(env.record))
         except StoreError as exc:  # a full store never changes the run's outcome
             reporter.warn(f"what the run left in its working directory is not recorded: {exc}")
-    return outcome
+    ending = child.ending()
+    if ending is None or outcome.received_signal is not None:
+        return outcome
+    status, exit_code, reason = ending
+    return Outcome(status, exit_code, outcome.child_returncode, None, reason)
+
+
+def _record_details(
+    store: RunStore, run_id: str, child: Child, recorded: dict[str, str], reporter: Reporter
+) -> dict[str, str]:
+    """The child's details (a job id, a node) as the run's tags, when they changed; what
+    is now recorded. A store that cannot take them never stops the command: they are
+    tried again at the next tick."""
+    from mlrun.errors import StoreError
+
+    details: dict[str, str] = child.details()
+    changed = {k: v for k, v in details.items() if recorded.get(k) != v}
+    if changed:
+        try:
+            store.set_tags(run_id, changed)
+        except StoreError as exc:
+            reporter.debug(f"details of run {run_id[:12]} not recorded yet: {exc}")
+            return recorded
+    return details
 
 
 def _start_token(pid: int) -> int | None:

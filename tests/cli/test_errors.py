@@ -77,7 +77,7 @@ def test_missing_project_dir(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "args",
     [
-        ["-b", "kubernetes"],
+        ["-b", "databricks"],
         ["--backend-config", '{"zone": "a"}'],  # the local backend has no settings
     ],
 )

@@ -114,3 +114,41 @@ def _zombie_children(pid: int) -> int:
         if fields[0] == "Z" and int(fields[1]) == pid:
             count += 1
     return count
+
+
+HELPERS = """\
+import sys, threading
+from mlrun.execution import reaping
+from mlrun.util.proc import run
+
+assert reaping.become_subreaper()
+stop = threading.Event()
+
+
+def helpers():  # another thread's short commands (a Slurm job's squeue polls)
+    try:
+        for _ in range(100):
+            print(run(["sh", "-c", "exit 3"], check=False).returncode)
+    finally:
+        stop.set()
+
+
+thread = threading.Thread(target=helpers)
+thread.start()
+while not stop.is_set():  # the supervisor's loop, as tight as it can be
+    reaping.reap_orphans(())
+thread.join()
+"""
+
+
+def test_collecting_orphans_never_takes_a_helpers_exit_status(tmp_path: Path) -> None:
+    """While a run goes on, the subreaper collects exited orphans; a helper another
+    thread runs meanwhile (a Slurm job's squeue) is its owner's to collect, or its
+    failure would read as exit 0."""
+    proc = subprocess.run(
+        [sys.executable, "-c", HELPERS], check=False, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    codes = proc.stdout.split()
+    assert len(codes) == 100
+    assert set(codes) == {"3"}

@@ -154,7 +154,7 @@ def test_a_finish_racing_the_reaper_wins(store: SqliteStore, new_run: NewRunFact
     observed = store._db.read(_running)
     store.finish_run(run.run_id, FINISHED, 0)
     store.stale_after = 0.0
-    assert store._reap(observed) == {}
+    assert store._reap(observed) == ({}, set())
     got = store.get_run(run.run_id)
     assert (got.status, got.exit_code) == (FINISHED, 0)
 
@@ -164,7 +164,7 @@ def test_a_heartbeat_racing_the_reaper_wins(store: SqliteStore, new_run: NewRunF
     observed = store._db.read(_running)
     store.heartbeat(run.run_id)
     store.stale_after = 0.0
-    assert store._reap(observed) == {}
+    assert store._reap(observed) == ({}, set())
     assert store._db.read(_running)[0].run_id == run.run_id
 
 

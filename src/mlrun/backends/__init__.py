@@ -17,12 +17,17 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
     from importlib.metadata import EntryPoint
 
     from mlrun.backends.base import Backend
+    from mlrun.tracking.base import RunStore
+    from mlrun.tracking.model import Run
 
 BACKENDS: dict[str, str] = {
     "local": "mlrun.backends.local",
+    "slurm": "mlrun.backends.slurm",
+    "kubernetes": "mlrun.backends.kubernetes",
 }
 DEFAULT = "local"
 GROUP = "mlrun.backends"
@@ -48,6 +53,31 @@ def get_backend(name: str) -> Backend:
         found = _load(entry)
     backend: Backend = getattr(found, "BACKEND", found)
     return backend
+
+
+def reconcile(store: RunStore, runs: Sequence[Run], reasons: Mapping[str, str]) -> set[str]:
+    """RUNNING runs whose mlrun process is gone (`reasons`: how that was found) and that
+    a backend claims (their mlrun.backend tag, tracking/liveness.py): each backend with a
+    `reconcile` finishes the ones whose command ended, from its own records, and leaves
+    the ones still running alone. Returns the ids the backends answered for; the store
+    records the others KILLED as it would any run. A backend that cannot be asked (not
+    installed here, its service silent) answers for its runs by leaving them RUNNING:
+    a run must never be declared dead while its command may still run."""
+    from mlrun.tracking.liveness import BACKEND_TAG
+
+    answered: set[str] = set()
+    by_name: dict[str, list[Run]] = {}
+    for run in runs:
+        by_name.setdefault(run.tags.get(BACKEND_TAG, ""), []).append(run)
+    for name, group in by_name.items():
+        try:
+            answer = getattr(get_backend(name), "reconcile", None)
+        except Exception:  # a plugin missing here: its runs cannot be judged from here
+            answered.update(run.run_id for run in group)
+            continue
+        if answer is not None:
+            answered.update(answer(store, group, reasons))
+    return answered
 
 
 def known_names() -> list[str]:

@@ -17,6 +17,29 @@ backend. A backend module exposes `BACKEND`, an object with:
     start(env, launch, config, reporter)        start the run's command -> Child;
                                                 LaunchError/PrepareError when it cannot
 
+Optional members, looked up with getattr (a plugin may leave them out):
+
+    env_cache(config) -> Path | None            where envs must be built so that the
+                                                command can use them (a path compute
+                                                nodes see); None: mlrun's cache
+    env_options(project, options, config)       the EnvOptions this backend needs for
+                                                the project (kubernetes: the code copied
+                                                into a docker_env image, --build-image)
+    admit(env_plan, config)                     once the run is recorded, before its env
+                                                is prepared: refuse what cannot run here
+                                                with a PrepareError (exit 125, the run
+                                                recorded FAILED): a missing service, an
+                                                env kind the backend cannot start
+    reconcile(store, runs, reasons) -> set      runs whose mlrun process died (`reasons`
+                                                says how that was found) while the
+                                                backend's command may run on (a batch
+                                                job): finish those that ended, from the
+                                                backend's own records; return the ids it
+                                                answered for (those still running stay
+                                                RUNNING). Runs carry the backend's name
+                                                in their `mlrun.backend` tag;
+                                                reconciling.finish does the finishing.
+
 `config` is the run's backend config (`-c/--backend-config`, `mlrun.run(backend_config=)`):
 a JSON object, `{}` when none was given. Backends are stateless: the same object serves
 every run (a workflow's steps run in parallel threads).

@@ -69,3 +69,73 @@ def _as_object(text: str, where: str) -> dict[str, Any]:
             hint='write the settings as {"key": value, ...}',
         )
     return data
+
+
+# -- checking a backend's settings: each backend names itself (`label`: "Slurm") and its
+# -- keys; the sentences are the same for every backend.
+
+
+def refuse_unknown(label: str, config: Mapping[str, Any], known: tuple[str, ...]) -> None:
+    """UsageError naming the first key the backend does not know (and the closest one)."""
+    unknown = [key for key in config if key not in known]
+    if unknown:
+        import difflib
+
+        close = difflib.get_close_matches(unknown[0], known, n=1)
+        raise UsageError(
+            f"the {label} backend has no setting {unknown[0]!r}"
+            + (f" (did you mean {close[0]!r}?)" if close else ""),
+            hint=f"known settings: {', '.join(known)}",
+        )
+
+
+def bad_setting(label: str, key: str, value: Any, looks: str) -> UsageError:
+    """`<label> setting 'key' must be <looks>, not <value>` (the value cut at 80 chars)."""
+    import json
+
+    try:
+        shown = json.dumps(value)
+    except (TypeError, ValueError):
+        shown = repr(value)
+    if len(shown) > 80:
+        shown = shown[:77] + "..."
+    return UsageError(f"{label} setting {key!r} must be {looks}, not {shown}")
+
+
+def lines_setting(label: str, key: str, value: Any) -> list[str]:
+    """A string or a list of strings (none with a NUL) -> a list; None -> []."""
+    if value is None:
+        return []
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+        raise bad_setting(label, key, value, "a string or a list of strings")
+    for item in items:
+        if "\0" in item:
+            raise UsageError(f"{label} setting {key!r} holds a NUL character")
+    return list(items)
+
+
+def path_setting(label: str, key: str, value: Any, looks: str) -> Path | None:
+    """A non-empty path, made absolute (~ expanded); None when not given."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip() or "\0" in value:
+        raise bad_setting(label, key, value, looks)
+    return Path(value).expanduser().absolute()
+
+
+def seconds_setting(
+    label: str, key: str, value: Any, default: float, low: float, high: float
+) -> float:
+    """A number of seconds in [low, high]; `default` when not given."""
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        raise bad_setting(label, key, value, f"a number of seconds between {low:g} and {high:g}")
+    return float(value)
+
+
+def flag_setting(label: str, key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise bad_setting(label, key, value, "true or false")
+    return value

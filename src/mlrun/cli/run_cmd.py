@@ -339,7 +339,12 @@ def _print_plan(the_plan: object) -> None:
     if data["backend"]["name"] != DEFAULT_BACKEND:
         click.echo(f"backend:      {data['backend']['name']}")
         for key, value in data["backend"].items():
-            if key != "name":
+            if key == "name":
+                continue
+            if isinstance(value, str) and "\n" in value:  # a script: as it would be written
+                click.echo(f"  {key}:")
+                click.echo("".join(f"    {line}\n" for line in value.splitlines()), nl=False)
+            else:
                 click.echo(f"  {key}: {value}")
     if "argv" in data:
         click.echo("argv:         " + " ".join(repr(a) for a in data["argv"]))

@@ -153,6 +153,13 @@ def show(run_id: str, history: bool, as_json: bool, tracking_uri: str | None) ->
         ("run dir", r.run_dir),
         ("logs", r.log_paths.get("combined", "-")),
     ]
+    backend = r.tags.get("mlrun.backend")
+    if backend:  # where it ran, from the backend's own tags (backends/slurm: mlrun.slurm.*)
+        prefix = f"mlrun.{backend}."
+        said = [
+            f"{k[len(prefix) :]}={v}" for k, v in sorted(r.tags.items()) if k.startswith(prefix)
+        ]
+        lines.append(("backend", backend + (f" ({', '.join(said)})" if said else "")))
     if r.parent_run_id:
         lines.append(("parent run", r.parent_run_id))
     where = r.mlflow()

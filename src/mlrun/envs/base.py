@@ -55,6 +55,9 @@ class EnvOptions(NamedTuple):
     # docker: registry login for pulls, MLflow's docker_auth (username, password,
     # registry, ...). Never part of an env key, never recorded.
     docker_auth: Mapping[str, str] | None = None
+    # Where cached envs live (`<root>/<key>/env`); None: mlrun's cache dir. A backend
+    # whose commands run on other machines sets a path they see (backends/slurm).
+    cache_root: Path | None = None
 
 
 class EnvPlan(NamedTuple):

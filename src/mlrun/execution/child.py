@@ -45,6 +45,16 @@ class Child(abc.ABC):
     def cleanup(self) -> None:
         """After the command ended: remove whatever it left behind."""
 
+    def details(self) -> dict[str, str]:
+        """Where the command runs, for the run's record (a cluster job's id, partition
+        and node), as tags; the runner records them whenever they change."""
+        return {}
+
+    def ending(self) -> tuple[str, int, str | None] | None:
+        """(status, exit code, reason) when the return code alone does not say how the
+        command ended (a cluster job that hit its time limit); None otherwise."""
+        return None
+
     def own_pids(self) -> tuple[int, ...]:
         """Child processes of mlrun that this Child waits for itself (a subreaper must
         never collect their exit status)."""

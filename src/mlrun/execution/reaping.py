@@ -58,17 +58,21 @@ def is_subreaper() -> bool:
 
 def reap_orphans(keep: Collection[int]) -> None:
     """Collect adopted orphans that exited. A child in `keep` (one that mlrun started and
-    waits for itself) is never collected here, which would steal its exit status."""
+    waits for itself) or a helper (util/proc.py, in any thread) is never collected here,
+    which would steal its exit status."""
     if not _subreaper:
         return
-    for _ in range(_ROUNDS):
-        try:
-            info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
-        except ChildProcessError:
-            return
-        if info is None or info.si_pid in keep:
-            return
-        _collect(info.si_pid)
+    from mlrun.util.proc import helpers_held
+
+    with helpers_held() as helpers:  # another thread's git, squeue...: its owner waits
+        for _ in range(_ROUNDS):
+            try:
+                info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+            except ChildProcessError:
+                return
+            if info is None or info.si_pid in keep or info.si_pid in helpers:
+                return
+            _collect(info.si_pid)
 
 
 def sweep() -> int:

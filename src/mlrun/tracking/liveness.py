@@ -11,6 +11,11 @@ store decide for it (see `death_reason`):
   periodically; none for `STALE_AFTER` seconds means it is gone.
 
 Pure functions, no store access: every store implementation can share them.
+
+A backend whose command outlives its mlrun process (a cluster's batch job runs on when
+the mlrun that submitted it dies) claims its runs: the run's `mlrun.backend` tag names
+it, and the store asks that backend (`mlrun.backends.reconcile`) instead of judging from
+the pid alone -- the job's own state decides whether the run still runs and how it ended.
 """
 
 from __future__ import annotations
@@ -24,6 +29,13 @@ import sys
 # store, while a laptop suspended for longer is reported KILLED (and comes back to RUNNING
 # with its next heartbeat, see SqliteStore.heartbeat).
 STALE_AFTER = 600.0
+BACKEND_TAG = "mlrun.backend"  # set on runs of any backend but the default, local
+
+
+def claimed_by(backend_tag: str | None) -> str | None:
+    """The backend that answers for a run whose mlrun process is gone, or None (the
+    run ended with its mlrun process)."""
+    return backend_tag if backend_tag and backend_tag != "local" else None
 
 
 @functools.lru_cache(maxsize=1)

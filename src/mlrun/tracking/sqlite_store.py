@@ -2,7 +2,9 @@
 
 Each public write is one transaction (see sqlite_db for the locking discipline). Reads
 of RUNNING runs also reap: a run whose supervisor is dead is recorded as KILLED (see
-liveness), by a conditional UPDATE that loses to a concurrent finish_run or heartbeat.
+liveness), by a conditional UPDATE that loses to a concurrent finish_run or heartbeat --
+unless a backend claims the run (a batch job outlives its mlrun process): that backend
+then says whether it still runs or how it ended (mlrun.backends.reconcile).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any, NamedTuple
 from mlrun.errors import RunNotFoundError, UsageError
 from mlrun.tracking import sqlite_rows as rows
 from mlrun.tracking.base import RunStore
-from mlrun.tracking.liveness import STALE_AFTER, death_reason
+from mlrun.tracking.liveness import BACKEND_TAG, STALE_AFTER, claimed_by, death_reason
 from mlrun.tracking.model import (
     FAILED,
     FINISHED,
@@ -50,6 +52,7 @@ class _Running(NamedTuple):
     pid_start: str | None
     start_time: float
     heartbeat_time: float | None
+    backend: str | None = None  # its mlrun.backend tag
 
     @property
     def last_seen(self) -> float:
@@ -257,7 +260,9 @@ class SqliteStore(RunStore):
         run = self._db.read(read)
         if run.status != RUNNING:
             return run
-        verdicts = self._reap([_observed(run)])
+        verdicts, answered = self._reap([_observed(run)])
+        if run.run_id in answered:  # its backend may have finished it: read it again
+            return self._db.read(read)
         if run.run_id not in verdicts:
             return run
         reason, end_time = verdicts[run.run_id]
@@ -331,19 +336,23 @@ class SqliteStore(RunStore):
 
     # -- helpers --------------------------------------------------------------------
 
-    def _reap(self, observed: Sequence[_Running]) -> dict[str, tuple[str, float]]:
-        """Record KILLED for the observed runs whose supervisor is dead.
+    def _reap(self, observed: Sequence[_Running]) -> tuple[dict[str, tuple[str, float]], set[str]]:
+        """Record KILLED for the observed runs whose supervisor is dead, but for those a
+        backend answered for.
 
-        Returns {run_id: (reason, end_time)} for the runs actually changed. end_time is
-        the last sign of life, not the moment of discovery, which may be days later."""
+        Returns {run_id: (reason, end_time)} for the runs actually changed here (end_time
+        is the last sign of life, not the moment of discovery, which may be days later),
+        and the ids of the runs a backend answered for."""
         now = time.time()
         dead = []
         for r in observed:
             reason = death_reason(r.host, r.pid, r.pid_start, r.last_seen, now, self.stale_after)
             if reason is not None:
                 dead.append((r, reason))
+        answered = self._ask_backends([(r, why) for r, why in dead if claimed_by(r.backend)])
+        dead = [(r, why) for r, why in dead if r.run_id not in answered]
         if not dead:
-            return {}
+            return {}, answered
 
         def tx(conn: sqlite3.Connection) -> dict[str, tuple[str, float]]:
             changed = {}
@@ -360,7 +369,19 @@ class SqliteStore(RunStore):
                     changed[r.run_id] = (reason, r.last_seen)
             return changed
 
-        return self._db.write(tx)
+        return self._db.write(tx), answered
+
+    def _ask_backends(self, claimed: list[tuple[_Running, str]]) -> set[str]:
+        if not claimed:
+            return set()
+        from mlrun.backends import reconcile
+
+        ids = [r.run_id for r, _ in claimed]
+        marks = ", ".join("?" for _ in ids)
+        runs = self._db.read(
+            lambda conn: rows.select_runs(conn, f"WHERE r.run_id IN ({marks})", ids)
+        )
+        return reconcile(self, runs, {r.run_id: why for r, why in claimed})
 
     def _resolve(self, conn: sqlite3.Connection, run_id: str) -> str:
         """The full id for a full id or a unique prefix of one."""
@@ -410,13 +431,21 @@ def _check_status(status: str) -> None:
 
 def _running(conn: sqlite3.Connection) -> list[_Running]:
     cursor = conn.execute(
-        "SELECT run_id, host, pid, pid_start, start_time, heartbeat_time FROM runs"
-        " WHERE status = 'RUNNING'"
+        "SELECT r.run_id, r.host, r.pid, r.pid_start, r.start_time, r.heartbeat_time, t.value"
+        " FROM runs r LEFT JOIN tags t ON t.run_id = r.run_id AND t.key = ?"
+        " WHERE r.status = 'RUNNING'",
+        (BACKEND_TAG,),
     )
     return [_Running(*row) for row in cursor]
 
 
 def _observed(run: Run) -> _Running:
     return _Running(
-        run.run_id, run.host, run.pid, run.pid_start, run.start_time, run.heartbeat_time
+        run.run_id,
+        run.host,
+        run.pid,
+        run.pid_start,
+        run.start_time,
+        run.heartbeat_time,
+        run.tags.get(BACKEND_TAG),
     )

@@ -11,13 +11,14 @@ anything that writes shared state (a git fetch into the mirror cache, an env bui
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -62,11 +63,13 @@ class Helper:
         self._lifeline: Lifeline | None = None
         try:
             with signals.deferred():  # a signal now acts once the pid is known
-                self.proc = subprocess.Popen(list(argv), start_new_session=True, **popen)
+                # Known before it can be collected: a subreaper's reaping, in another
+                # thread, never collects a helper (helpers_held).
+                with _live_lock:
+                    self.proc = subprocess.Popen(list(argv), start_new_session=True, **popen)
+                    _live.add(self)
                 if watch:
                     self._lifeline = Lifeline(self.proc.pid)
-                with _live_lock:
-                    _live.add(self)
         except BaseException:
             self.stop()
             raise
@@ -103,6 +106,15 @@ class Helper:
             os.killpg(self.proc.pid, signum)
         except (ProcessLookupError, PermissionError):
             pass
+
+
+@contextlib.contextmanager
+def helpers_held() -> Iterator[set[int]]:
+    """The pids of the helpers running now, in any thread; none starts until the block
+    ends. For a subreaper's reaping (execution/reaping.py): a helper's exit status is its
+    owner's, and taken away it reads as a success (Popen's wait then says 0)."""
+    with _live_lock:
+        yield {helper.proc.pid for helper in _live if helper.proc is not None}
 
 
 def interrupt_helpers() -> None:

@@ -68,7 +68,7 @@ class CachedManager(abc.ABC):
                 problem=inputs.problem,
             )
         key = make_key(inputs.key_parts)
-        cached = not options.rebuild and EnvCache().ready(key, self.healthy)
+        cached = not options.rebuild and EnvCache(options.cache_root).ready(key, self.healthy)
         state = "cached" if cached else ("to rebuild" if options.rebuild else "to build")
         return EnvPlan(
             self.name,
@@ -103,7 +103,7 @@ class CachedManager(abc.ABC):
                 **self.build(inputs, ctx, plan.options),
             }
 
-        lease = EnvCache().acquire(
+        lease = EnvCache(plan.options.cache_root).acquire(
             plan.key,
             _build,
             self.healthy,

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from mlrun.envs.base import ContainerSpec, EnvOptions, EnvPlan, Launch, PreparedEnv
 from mlrun.envs.docker.settings import CODE_DIR, Settings
 from mlrun.reporting import Reporter
-from mlrun.spec.model import Project
+from mlrun.spec.model import Command, Project
 from mlrun.util.redact import register_secret, strip_credentials
 
 if TYPE_CHECKING:
@@ -157,10 +157,7 @@ class DockerEnv(PreparedEnv):
     def what_to_start(self, launch: Launch) -> ContainerSpec:
         settings = self.settings
         mounts, volumes, workdir_volume, leftovers = self._mounts(launch)
-        if launch.command.argv is not None:
-            command = list(launch.command.argv)
-        else:
-            command = ["sh", "-c", _SHELL_WRAPPER, "mlrun-shell", launch.command.launch_argv()[2]]
+        command = container_command(launch.command)
         return ContainerSpec(
             engine=self.client,
             image=self.image.id,
@@ -249,6 +246,14 @@ def _login_shown(options: EnvOptions) -> dict[str, Any]:
         return {}
     auth = options.docker_auth
     return {"registry_login": {k: auth[k] for k in ("registry", "username") if k in auth}}
+
+
+def container_command(command: Command) -> list[str]:
+    """The container's command: the entry point's words, or its shell script run by the
+    image's bash (else sh), passed as an argument, never re-quoted."""
+    if command.argv is not None:
+        return list(command.argv)
+    return ["sh", "-c", _SHELL_WRAPPER, "mlrun-shell", command.launch_argv()[2]]
 
 
 def _settings(settings: Settings, launch: Launch) -> dict[str, Any]:
