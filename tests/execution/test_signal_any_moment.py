@@ -174,7 +174,11 @@ def test_a_signal_while_the_outcome_is_recorded_still_agrees_with_the_exit_code(
     rng = random.Random(11_8)
     counts: Counter[str] = Counter()
     failures: list[str] = []
-    for i in range(20):
+    # Runs until the signal has landed in the window at least 3 times (a test that counts,
+    # not one lucky timing): about 1 run in 6 lands there, fewer on a busy machine.
+    for i in range(80):
+        if counts["KILLED after the command ended"] >= 3:
+            break
         ended = tmp_path / f"ended-{i}"
         signum = rng.choice(SIGNALS)
         before = set(records(mlrun_home))

@@ -59,17 +59,24 @@ def _scan_processes(root: int, own: bytes, secrets: list[bytes]) -> tuple[list[s
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit() or not _descends_from(int(entry.name), root):
             continue
-        try:
-            with open(f"/proc/{entry.name}/cmdline", "rb") as fh:
-                cmdline = fh.read()
-        except OSError:
-            continue
+        cmdline = _cmdline(entry.name)
         argv0 = cmdline.split(b"\0", 1)[0]
         if argv0.endswith((b"git", b"git-remote-http", b"git-remote-https")):
             gits.append(cmdline.replace(b"\0", b" ").decode(errors="replace"))
         if cmdline != own and any(s in cmdline for s in secrets):
-            leaks.append(cmdline)
+            # A read that races an exec can join the old argv (mlrun's, with the URL) to
+            # the new one; a real leak is still there when read again.
+            if _cmdline(entry.name) == cmdline:
+                leaks.append(cmdline)
     return gits, leaks
+
+
+def _cmdline(pid: str) -> bytes:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return fh.read()
+    except OSError:
+        return b""
 
 
 def test_token_is_used_but_never_written_shown_or_passed_in_argv(
