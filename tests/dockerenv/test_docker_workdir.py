@@ -262,8 +262,11 @@ def test_a_non_root_caller_owns_what_the_run_wrote(
         timeout=120,
         check=False,
     )
-    if proc.returncode != 0 and "Permission denied" in proc.stderr and "python" in proc.stderr:
-        pytest.skip(f"this interpreter is not usable by uid {uid}")
+    if proc.returncode != 0 and (
+        ("Permission denied" in proc.stderr and "python" in proc.stderr)
+        or "No module named mlrun" in proc.stderr  # a checkout under a 0700 directory
+    ):
+        pytest.skip(f"this interpreter or checkout is not usable by uid {uid}")
     assert proc.returncode == 0, proc.stderr
     run_id = json.loads(proc.stdout)["run_id"]
     record = json.loads(
