@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -207,11 +206,25 @@ class StepCache:
         self.lock_dir = lock_dir
 
     def lookup(self, key: str) -> Run | None:
-        """The newest FINISHED run with this key whose files are still there."""
+        """The newest FINISHED run with this key whose files can be read here."""
+        return self.find(key)[0]
+
+    def find(self, key: str) -> tuple[Run | None, str | None]:
+        """(the newest FINISHED run with this key whose files can be read here, None when
+        there is none; why the newest run with the key could not be used, or None). With
+        a shared store, a run made on another machine has its files there only when its
+        run directory is on the shared artifact root."""
+        from mlrun.tracking.artifacts import unreadable
+
+        why = None
         for run in self.store.search_runs(tags={TAG_KEY: key}, status=FINISHED, limit=5):
-            if os.path.isdir(run.run_dir):
-                return run
-        return None
+            problem = unreadable(run.run_dir)
+            if problem is None:
+                return run, None
+            if why is None:
+                on = f" (recorded on {run.host})" if run.host else ""
+                why = f"run {run.run_id[:12]}{on} has this key, but {problem}"
+        return None, why
 
     def previous(self, project: str, workflow: str, step: str) -> Run | None:
         """The most recent run of the same step of the same workflow and project."""
