@@ -194,3 +194,13 @@ def dump_json_error(
                 }
             }
         )
+
+
+def size_text(size: int) -> str:
+    """Bytes for people: 512 B, 1.5 KB, 3.2 GB."""
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GB"

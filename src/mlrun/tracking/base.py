@@ -78,6 +78,13 @@ class RunStore(abc.ABC):
     def experiment_name(self, experiment_id: str) -> str | None:
         """The name of the experiment with this id, None when there is none."""
 
+    def delete_run(self, run_id: str) -> None:
+        """Remove a finished run's record (full id): UsageError for a RUNNING run,
+        RunNotFoundError when there is none. Its files stay (`mlrun runs gc`)."""
+        from mlrun.errors import NotAvailableError
+
+        raise NotAvailableError(f"the run store {self.uri} cannot delete runs yet.")
+
     def close(self) -> None:
         """Release connections."""
 
@@ -86,3 +93,13 @@ class RunStore(abc.ABC):
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def running_not_deleted(run_id: str) -> Exception:
+    """The refusal every store gives for deleting a RUNNING run (UsageError, exit 2)."""
+    from mlrun.errors import UsageError
+
+    return UsageError(
+        f"run {run_id} is RUNNING: a live run's record is not deleted.",
+        hint="stop it first; a run whose mlrun died shows as KILLED once the store sees it",
+    )

@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 
 from mlrun.errors import RunNotFoundError, UsageError
 from mlrun.tracking import sqlite_rows as rows
-from mlrun.tracking.base import RunStore
+from mlrun.tracking.base import RunStore, running_not_deleted
 from mlrun.tracking.liveness import BACKEND_TAG, STALE_AFTER, claimed_by, death_reason
 from mlrun.tracking.model import (
     FAILED,
@@ -176,6 +176,18 @@ class SqliteStore(RunStore):
             )
             if cur.rowcount == 0:
                 raise self._not_found(run_id)
+
+        self._db.write(tx)
+
+    def delete_run(self, run_id: str) -> None:
+        # Its params, tags, metrics... go with it (ON DELETE CASCADE).
+        def tx(conn: sqlite3.Connection) -> None:
+            row = conn.execute("SELECT status FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+            if row is None:
+                raise self._not_found(run_id)
+            if row[0] == RUNNING:
+                raise running_not_deleted(run_id)
+            conn.execute("DELETE FROM runs WHERE run_id = ?", (run_id,))
 
         self._db.write(tx)
 
