@@ -111,6 +111,8 @@ class Plan:
             "warnings": self.warnings,
             "problems": [_problem_json(p) for p in self.problems],
         }
+        if self.request.artifact_root is not None:
+            data["artifact_root"] = self.request.artifact_root  # checked, absolute
         if self.request.storage_dir is not None:
             data["storage_dir"] = self.request.storage_dir
             data["downloads"] = dict(self.downloads)

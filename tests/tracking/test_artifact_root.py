@@ -59,6 +59,8 @@ def test_the_environment_variable_and_a_relative_path(
     run = open_store().get_run(data["run_id"])
     # Recorded absolute: the path must mean the same to every reader of the store.
     assert run.run_dir == str(tmp_path / "rel-root" / run.run_id / "outputs")
+    plan = json.loads(cli("run", str(project), "--dry-run", "--json", env=env, check=True).stdout)
+    assert plan["artifact_root"] == str(tmp_path / "rel-root")
     # The option wins over the variable.
     code, data, err = _run(project, "--artifact-root", str(tmp_path / "opt"), env=env)
     assert code == 0, err
