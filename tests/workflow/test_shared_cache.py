@@ -1,8 +1,8 @@
 """Two machines share runs and the step cache: simulated as two MLRUN_HOMEs (each its
 own env cache, git mirrors and step locks) sharing one run store and one artifact root.
 The example workflow (example_projects/wine-pipeline) run on the first is fully cached on
-the second; when the second cannot read a cached run's files, the step re-runs and one
-line says which step and which path.
+the second, which has its checkout at another path; when the second cannot read a cached
+run's files, the step re-runs and one line says which step and which path.
 
 Parametrised over the store kind: a shared SQLite file (which also stands for a store
 on a network filesystem) and PostgreSQL (tests/services.py; skipped without it, failed
@@ -83,9 +83,13 @@ def test_a_workflow_run_on_one_machine_is_fully_cached_on_another(
     first, second = (Machine(tmp_path / name, store, root) for name in ("home-a", "home-b"))
     a, _ = first.run(project)
     assert {n: s["status"] for n, s in _steps(a).items()} == dict.fromkeys(STEPS, "finished")
-    # Machine A's own disk is gone for B: only the store and the root are shared.
+    # Machine A's own disk is gone for B: only the store and the root are shared. B has
+    # its own checkout of the project, at another path.
     shutil.rmtree(first.home)
-    b, err = second.run(project)
+    elsewhere = tmp_path / "home-b" / "src" / "wine"
+    shutil.copytree(project, elsewhere)
+    shutil.rmtree(project)
+    b, err = second.run(elsewhere)
     by_name = _steps(b)
     assert {n: s["status"] for n, s in by_name.items()} == dict.fromkeys(STEPS, "cached"), err
     for name, step in _steps(a).items():

@@ -3,7 +3,10 @@
 A step's key hashes everything that decides what it computes:
 
     command    the entry point's command template
-    parameters the resolved parameters, as the strings passed to the program
+    parameters the resolved parameters, as the strings passed to the program; a path
+               inside the project is written relative to it (`${project}/data.csv`), so
+               the same project checked out elsewhere (another machine, another git
+               checkout slot) has the same key
     code       the project's code identity (git commit + diff hash, or a content hash),
                or the content of the step's `code:` files (workflow/code.py)
     env        the environment's key (see env_identity)
@@ -142,6 +145,21 @@ def _show(value: str | None) -> str:
     if value is None:
         return "(none)"
     return repr(value) if len(value) <= 40 else repr(value[:37] + "...")
+
+
+PROJECT = "${project}"  # the project directory, in the key's parameter values
+
+
+def portable_parameters(values: Mapping[str, str], project_dir: Path) -> dict[str, str]:
+    """Parameter values as the key holds them: the project directory (a path default
+    resolved into it, a path the user gave inside it) replaced by `${project}`."""
+    top = str(project_dir).rstrip("/")
+    found = {}
+    for name, value in values.items():
+        if value == top or value.startswith(top + "/"):
+            value = PROJECT + value[len(top) :]
+        found[name] = value
+    return found
 
 
 def env_identity(env_key: str | None, manager: str) -> str:

@@ -240,7 +240,7 @@ class WorkflowRun:
         deps = [refs.render(t, lookup) for t in step.deps]
         inputs = KeyInputs(
             command=the_plan.entry_point.command,
-            parameters=the_plan.params.all(),
+            parameters=wcache.portable_parameters(the_plan.params.all(), project_dir),
             code=self.step_code.identity(step.code, step.name),
             env=wcache.env_identity(the_plan.env_plan.key, the_plan.env_plan.manager),
             deps=self.step_code.deps(deps),
