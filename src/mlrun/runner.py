@@ -575,6 +575,11 @@ def _status_of(exc: BaseException) -> str:
     return FAILED
 
 
+def _artifact_root_env(request: RunRequest) -> dict[str, str]:
+    root = request.artifact_root
+    return {"MLRUN_ARTIFACT_ROOT": root} if root else {}
+
+
 def _create_record(the_plan: Plan, store: RunStore, reporter: Reporter) -> tuple[Run, Path, Launch]:
     from mlrun import recording
 
@@ -603,6 +608,8 @@ def _create_record(the_plan: Plan, store: RunStore, reporter: Reporter) -> tuple
             "MLRUN_RUN_DIR": str(run_dir),
             "MLRUN_TRACKING_URI": store.uri,
             "MLRUN_EXPERIMENT_NAME": experiment,
+            # Runs the step starts (mlrun.run() in its code) go to the same root.
+            **_artifact_root_env(the_plan.request),
         },
         run_dir=run_dir,
         run_id=run_id,

@@ -18,7 +18,7 @@ ECHO = """\
 name: echo
 entry_points:
   main:
-    command: "python -c \\"print('hello')\\""
+    command: "python -c \\"import os; print('root=' + os.getenv('MLRUN_ARTIFACT_ROOT', '-'))\\""
 """
 
 
@@ -45,6 +45,8 @@ def test_a_run_goes_under_the_artifact_root_and_the_record_says_where(
     assert (root / run.run_id / "logs").is_dir()
     # The directory names the store that owns it (mlrun runs gc leaves others' alone).
     assert (root / run.run_id / MARKER).read_text().strip() == open_store().uri
+    # The command's own runs (mlrun.run() in a step) go to the same root.
+    assert Path(run.log_paths["combined"]).read_text().strip() == f"root={root}"
     # Nothing went to the default place next to the store.
     assert not (runs_root(open_store()) / run.run_id).exists()
 
