@@ -7,7 +7,9 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -15,6 +17,8 @@ from mlrun.tracking import open_store
 from mlrun.tracking.artifacts import MARKER, LocalRoot
 from mlrun.tracking.gc import collect, remove
 from mlrun.tracking.model import RUNNING
+from tests import services
+from tests.conftest import require_service
 from tests.helpers import cli, write_project
 from tests.tracking.conftest import make_new_run
 
@@ -53,7 +57,21 @@ def root(tmp_path: Path) -> Path:
     return tmp_path / "shared"
 
 
-def test_delete_then_gc_removes_only_the_deleted_runs_files(tmp_path: Path, root: Path) -> None:
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_store(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The embedded store, or a private schema of the test PostgreSQL (MLRUN_TRACKING_URI)."""
+    if request.param == "sqlite":
+        yield open_store().uri
+        return
+    require_service(services.postgres_dsn() is not None, services.NO_POSTGRES)
+    with services.fresh_postgres_uri() as uri:
+        monkeypatch.setenv("MLRUN_TRACKING_URI", uri)
+        yield open_store().uri
+
+
+def test_delete_then_gc_removes_only_the_deleted_runs_files(
+    tmp_path: Path, root: Path, any_store: str
+) -> None:
     keep, gone1, gone2 = _runs(tmp_path, root, 3)
     for run_id in (keep, gone1, gone2):
         _age(root / run_id)
@@ -81,6 +99,10 @@ def test_delete_then_gc_removes_only_the_deleted_runs_files(tmp_path: Path, root
     }
     assert not (root / gone1).exists() and not (root / gone2).exists()
     assert (root / keep / "outputs").is_dir()  # its run is in the store
+    marker = (root / keep / MARKER).read_text()
+    assert marker.strip() == any_store
+    password = urlsplit(os.environ.get("MLRUN_TRACKING_URI", "")).password
+    assert password is None or password not in marker  # the URI as shown, never the password
     again = cli("runs", "gc", "--artifact-root", str(root))
     assert again.returncode == 0 and "removed 0 run directories, 0 bytes" in again.stderr
 
@@ -96,7 +118,7 @@ def test_gc_uses_the_default_root_of_the_store(tmp_path: Path, mlrun_home: Path)
     assert not (mlrun_home / "runs" / run_id).exists()
 
 
-def test_a_running_run_is_not_deleted_and_its_directory_stays(root: Path) -> None:
+def test_a_running_run_is_not_deleted_and_its_directory_stays(root: Path, any_store: str) -> None:
     store = open_store()
     live = store.create_run(make_new_run(run_dir=str(root / "live" / "outputs")))
     (root / live.run_id / "outputs").mkdir(parents=True)

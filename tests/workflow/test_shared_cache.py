@@ -10,10 +10,12 @@ under MLRUN_REQUIRE_SERVICES=1)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,19 +29,6 @@ pytestmark = pytest.mark.slow  # real workflow runs, two per test
 
 STEPS = ["download", "prepare", "train[alpha=0.01]", "train[alpha=0.1]", "train[alpha=1.0]"]
 STEPS.append("evaluate")
-
-
-def _store_uri(kind: str, shared: Path) -> str:
-    if kind == "sqlite":
-        return str(shared / "mlrun.db")
-    fresh = getattr(services, "fresh_postgres_uri", None)  # tests/services.py, wip-pgstore
-    require_service(
-        fresh is not None and services.postgres_dsn() is not None,
-        "PostgreSQL run store tests need a PostgreSQL server (.ci/start-services) and "
-        "services.fresh_postgres_uri()",
-    )
-    assert fresh is not None
-    return str(fresh())
 
 
 class Machine:
@@ -62,18 +51,25 @@ def _steps(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {s["name"]: s for s in result["steps"]}
 
 
-def _shared(kind: str, tmp_path: Path) -> tuple[str, Path, Path]:
+@contextlib.contextmanager
+def _shared(kind: str, tmp_path: Path) -> Iterator[tuple[str, Path, Path]]:
     """(store URI, artifact root, project): what every machine sees at the same path."""
     mount = tmp_path / "mnt"
     mount.mkdir()
     project = tmp_path / "checkout" / "wine-pipeline"
     shutil.copytree(REPO / "example_projects" / "wine-pipeline", project)
-    return _store_uri(kind, mount), mount / "mlrun-runs", project
+    if kind == "sqlite":
+        yield str(mount / "mlrun.db"), mount / "mlrun-runs", project
+        return
+    require_service(services.postgres_dsn() is not None, services.NO_POSTGRES)
+    with services.fresh_postgres_uri() as uri:  # a private schema, dropped afterwards
+        yield uri, mount / "mlrun-runs", project
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def shared(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, Path, Path]:
-    return _shared(request.param, tmp_path)
+def shared(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, Path, Path]]:
+    with _shared(request.param, tmp_path) as found:
+        yield found
 
 
 def test_a_workflow_run_on_one_machine_is_fully_cached_on_another(
@@ -135,9 +131,9 @@ def test_a_cached_run_whose_files_are_on_another_machine_reruns_and_says_why(
 
 def test_a_shared_store_without_a_root_warns_that_files_stay_private(tmp_path: Path) -> None:
     # (A SQLite store keeps its run files next to its file: shared with it.)
-    store, _root, project = _shared("postgres", tmp_path)
-    first = Machine(tmp_path / "home-a", store, None)
-    a, err = first.run(project)
+    with _shared("postgres", tmp_path) as (store, _root, project):
+        first = Machine(tmp_path / "home-a", store, None)
+        a, err = first.run(project)
     local = first.home / "runs"
     said = f"mlrun: warning: run files go to {local} on this machine, which other machines"
     warned = [x for x in err.splitlines() if x.startswith(said)]
