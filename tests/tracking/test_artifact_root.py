@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from mlrun.errors import NotAvailableError, StoreError, UsageError
 from mlrun.tracking import open_store, runs_root
-from mlrun.tracking.artifacts import MARKER, LocalRoot, check_root, choose
-from tests.helpers import cli, write_project
+from mlrun.tracking.artifacts import MARKER, LocalRoot, check_root, choose, unreadable
+from tests.helpers import REPO, cli, write_project
 
 ECHO = """\
 name: echo
@@ -169,3 +172,44 @@ def test_a_root_that_vanishes_before_the_run_fails_cleanly(tmp_path: Path) -> No
     (tmp_path / "gone").write_text("now a file")
     with pytest.raises(StoreError, match="cannot create the run directory"):
         root.run_dir("abc", "store")
+
+
+def test_unreadable_says_why_a_run_directory_cannot_be_used(tmp_path: Path) -> None:
+    (tmp_path / "ok").mkdir()
+    (tmp_path / "file").write_text("")
+    assert unreadable(str(tmp_path / "ok")) is None
+    assert unreadable(str(tmp_path / "gone")) == f"{tmp_path / 'gone'} does not exist here"
+    assert unreadable(str(tmp_path / "file")) == f"{tmp_path / 'file'} is not a directory"
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"), reason="needs root")
+def test_unreadable_as_another_user_chmod_000_and_a_closed_parent() -> None:
+    # Root reads anything: ask as `nobody`, with the system Python and mlrun's source.
+    python = "/usr/bin/python3"
+    if not os.access(python, os.X_OK):
+        pytest.skip("no system python3 for another user")
+    top = Path(tempfile.mkdtemp(prefix="mlrun-unreadable-"))
+    try:
+        top.chmod(0o755)
+        (top / "closed").mkdir(mode=0o000)
+        (top / "private").mkdir(mode=0o700)
+        (top / "private" / "run").mkdir()
+        code = (
+            "import sys; from mlrun.tracking.artifacts import unreadable; "
+            "print(unreadable(sys.argv[1])); print(unreadable(sys.argv[2]))"
+        )
+        argv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", python]
+        proc = subprocess.run(
+            [*argv, "-c", code, str(top / "closed"), str(top / "private" / "run")],
+            env={"PYTHONPATH": str(REPO / "src"), "PATH": os.environ["PATH"]},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.splitlines() == [
+            f"{top / 'closed'} is not readable here",
+            f"{top / 'private' / 'run'} is not readable here (permission denied on the way to it)",
+        ]
+    finally:
+        shutil.rmtree(top)

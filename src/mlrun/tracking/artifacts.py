@@ -102,17 +102,19 @@ def unreadable(recorded: str) -> str | None:
     """Why a recorded run directory cannot be read here; None when it can. Records hold
     local paths (on a shared root: the path every machine mounts); a root in object
     storage would record a URI, and be asked here by its scheme."""
+    import stat
+
     path = recorded
     try:
-        is_dir = os.path.isdir(path)
-    except OSError as exc:  # pragma: no cover - isdir swallows most errors
-        return f"{path} cannot be looked at ({exc.strerror})"
-    if not is_dir:
-        return (
-            f"{path} does not exist here"
-            if not os.path.lexists(path)
-            else (f"{path} is not a directory")
-        )
+        mode = os.stat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return f"{path} does not exist here"
+    except PermissionError:
+        return f"{path} is not readable here (permission denied on the way to it)"
+    except OSError as exc:  # a stale NFS handle, an I/O error
+        return f"{path} cannot be read here ({exc.strerror})"
+    if not stat.S_ISDIR(mode):
+        return f"{path} is not a directory"
     if not os.access(path, os.R_OK | os.X_OK):
         return f"{path} is not readable here"
     return None
