@@ -331,3 +331,13 @@ def test_delete_run_refuses_a_running_run(store: SqlStore, new_run: NewRunFactor
     with pytest.raises(UsageError, match="is RUNNING: a live run's record is not deleted"):
         store.delete_run(live.run_id)
     assert store.get_run(live.run_id).status == RUNNING
+
+
+def test_held_names_the_full_ids_the_store_has(store: SqlStore, new_run: NewRunFactory) -> None:
+    runs = [store.create_run(new_run(status=FINISHED)) for _ in range(3)]
+    ids = [r.run_id for r in runs]
+    asked = [*ids, ids[0][:8], "f" * 32, ids[1]]  # a prefix is not a run id here
+    assert store.held(asked) == set(ids)
+    assert store.held([]) == set()
+    many = [f"{i:032x}" for i in range(1200)]  # more than one chunk of ids
+    assert store.held([*many, ids[2]]) == {ids[2]}

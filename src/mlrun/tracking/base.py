@@ -78,6 +78,20 @@ class RunStore(abc.ABC):
     def experiment_name(self, experiment_id: str) -> str | None:
         """The name of the experiment with this id, None when there is none."""
 
+    def held(self, run_ids: Iterable[str]) -> set[str]:
+        """Which of these full run ids the store holds (no prefixes). `mlrun runs gc`
+        asks this about every directory of an artifact root."""
+        from mlrun.errors import RunNotFoundError
+
+        found = set()
+        for run_id in run_ids:
+            try:
+                if self.get_run(run_id).run_id == run_id:
+                    found.add(run_id)
+            except RunNotFoundError:
+                pass
+        return found
+
     def delete_run(self, run_id: str) -> None:
         """Remove a finished run's record (full id): UsageError for a RUNNING run,
         RunNotFoundError when there is none. Its files stay (`mlrun runs gc`)."""

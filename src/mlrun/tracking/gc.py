@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from mlrun.errors import NotAvailableError, RunNotFoundError
+from mlrun.errors import NotAvailableError
 from mlrun.tracking.artifacts import MARKER, ArtifactRoot, is_run_id
 from mlrun.tracking.base import RunStore
 
@@ -54,20 +54,22 @@ def collect(
     directories of runs in the store are not listed."""
     now = time.time() if now is None else now
     found = []
+    looked: list[tuple[Path, os.stat_result]] = []
     for path in root.entries():
-        name = path.name
-        if not is_run_id(name):
+        if not is_run_id(path.name):
             continue  # not mlrun's: lost+found, a README...
         try:
             st = os.lstat(path)
         except OSError:
             continue  # gone meanwhile
         if stat.S_ISLNK(st.st_mode):
-            found.append(Entry(path, name, "skipped", "a symlink: never followed", 0))
-            continue
-        if not stat.S_ISDIR(st.st_mode) or not _shaped_like_run_dir(path):
-            continue
-        if _in_store(store, name):
+            found.append(Entry(path, path.name, "skipped", "a symlink: never followed", 0))
+        elif stat.S_ISDIR(st.st_mode) and _shaped_like_run_dir(path):
+            looked.append((path, st))
+    held = store.held(path.name for path, _ in looked)
+    for path, st in looked:
+        name = path.name
+        if name in held:
             continue
         owner = _owner(path)
         if owner is not None and owner != store.uri:
@@ -102,7 +104,7 @@ def remove(store: RunStore, entries: list[Entry]) -> list[Entry]:
         if entry.action != "remove":
             done.append(entry)
             continue
-        if _in_store(store, entry.run_id):  # recorded since collect(): a live run now
+        if store.held([entry.run_id]):  # recorded since collect(): a live run now
             done.append(entry._replace(action="skipped", reason="its run is in the store now"))
             continue
         try:
@@ -126,14 +128,6 @@ def _shaped_like_run_dir(path: Path) -> bool:
         except OSError:
             pass
     return False
-
-
-def _in_store(store: RunStore, run_id: str) -> bool:
-    """Whether the store holds exactly this run id (a prefix of another is not it)."""
-    try:
-        return store.get_run(run_id).run_id == run_id
-    except RunNotFoundError:
-        return False
 
 
 def _owner(path: Path) -> str | None:

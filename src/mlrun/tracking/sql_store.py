@@ -208,6 +208,18 @@ class SqlStore(RunStore):
 
         self._db.write(tx)
 
+    def held(self, run_ids: Iterable[str]) -> set[str]:
+        ids = list(dict.fromkeys(run_ids))
+
+        def read(conn: Conn) -> set[str]:
+            found: set[str] = set()
+            for match, args in self.dialect.any_of(ids):
+                sql = f"SELECT run_id FROM runs WHERE run_id {match}"
+                found.update(row[0] for row in conn.execute(sql, args))
+            return found
+
+        return self._db.read(read) if ids else set()
+
     def delete_run(self, run_id: str) -> None:
         # Its params, tags, metrics... go with it (ON DELETE CASCADE).
         def tx(conn: Conn) -> None:
