@@ -296,10 +296,10 @@ def logs(run_id: str, follow: bool, stream: str, tracking_uri: str | None) -> in
 @click.option("--json", "as_json", is_flag=True)
 @_tracking_option
 def delete(run_ids: tuple[str, ...], as_json: bool, tracking_uri: str | None) -> int:
-    """Delete runs' records (full ids or unique prefixes); a RUNNING run is refused.
+    """Delete runs' records (their files go with `mlrun runs gc`).
 
-    Their files stay until `mlrun runs gc` removes them. Nothing is deleted unless every
-    id names a run that may be deleted."""
+    RUN_ID: full ids or unique prefixes. A RUNNING run is refused (exit 2), and nothing
+    is deleted unless every id names a run that may be deleted."""
     from mlrun.tracking import open_store
     from mlrun.tracking.base import running_not_deleted
 
