@@ -155,3 +155,37 @@ def test_the_password_shows_nowhere(pg_uri: str, tmp_path: Path, mlrun_home: Pat
     assert leaked == []
     with open_store(pg_uri) as store:
         assert password not in json.dumps(store.get_run(run_id).to_json())
+
+
+def test_a_value_postgresql_cannot_hold_is_refused_whole(
+    pg_uri: str, new_run: NewRunFactory
+) -> None:
+    from mlrun.errors import UsageError
+
+    with open_store(pg_uri) as store:
+        run = store.create_run(new_run())
+        with pytest.raises(UsageError, match=r"refused a value of the run: .*NUL"):
+            store.log_params(run.run_id, {"ok": "1", "bad": "a\x00b"})
+        assert store.get_run(run.run_id).params == {"alpha": "0.5"}
+
+
+def test_forward_migrations_run_once_under_the_lock_and_keep_the_runs(
+    pg_uri: str, new_run: NewRunFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A later mlrun's schema (simulated: a version 2 adding a column) upgrades a
+    version-1 database in place, once, and the runs stay."""
+    from mlrun.tracking import postgres_schema
+
+    with open_store(pg_uri) as store:
+        run = store.create_run(new_run())
+    later = {**postgres_schema.MIGRATIONS, 1: ["ALTER TABLE runs ADD COLUMN artifact_root text"]}
+    monkeypatch.setattr(postgres_schema, "MIGRATIONS", later)
+    monkeypatch.setattr(postgres_schema, "SCHEMA_VERSION", 2)
+    for _ in range(2):  # the second open finds nothing to do
+        with open_store(pg_uri) as store:
+            assert store.get_run(run.run_id).run_id == run.run_id
+    import psycopg
+
+    with psycopg.connect(pg_uri) as conn:
+        assert conn.execute("SELECT version FROM mlrun_schema").fetchall() == [(2,)]
+        conn.execute("SELECT artifact_root FROM runs")  # the column is there
