@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from mlrun.errors import StoreError
+from mlrun.errors import StoreError, UsageError
 from mlrun.tracking.postgres_uri import Target
 
 if TYPE_CHECKING:
@@ -118,6 +118,12 @@ class Database:
 
                     time.sleep(random.uniform(0, delay))
                     delay = min(delay * 2, 0.5)
+                except pg.DataError as exc:
+                    # A value PostgreSQL cannot hold (a NUL character, which SQLite takes).
+                    raise UsageError(
+                        f"the run store {self.target.shown} refused a value of the run:"
+                        f" {_first_line(exc)}"
+                    ) from exc
                 except (pg.OperationalError, pg.InterfaceError) as exc:
                     if conn.closed:
                         self._conn = None  # the next command reconnects

@@ -355,17 +355,16 @@ class SqlStore(RunStore):
             where.append("r.run_id IN (SELECT run_id FROM tags WHERE key = ? AND value = ?)")
             args += [key, value]
         order = f"r.start_time DESC, {self.dialect.tiebreak} DESC"
+        tail = "WHERE " + " AND ".join(where) if where else ""
         if order_by_metric is not None:
             # The latest value (highest step, then latest timestamp), as MLflow's
             # latest_metrics; runs without the metric (or NaN, stored as NULL) come last.
-            latest = (
-                "(SELECT m.value FROM latest_metrics m WHERE m.run_id = r.run_id AND m.key = ?)"
-            )
+            # A join, not a subquery in ORDER BY: PostgreSQL would run that twice per run.
+            tail = "LEFT JOIN latest_metrics m ON m.run_id = r.run_id AND m.key = ? " + tail
+            args.insert(0, order_by_metric)
             direction = "ASC" if ascending else "DESC"
-            order = f"{latest} IS NULL, {latest} {direction}, {order}"
-        tail = ("WHERE " + " AND ".join(where) if where else "") + f" ORDER BY {order}"
-        if order_by_metric is not None:
-            args += [order_by_metric, order_by_metric]
+            order = f"m.value IS NULL, m.value {direction}, {order}"
+        tail += f" ORDER BY {order}"
         if limit is not None:
             tail += f" LIMIT {min(int(limit), 2**63 - 1)}"  # the largest 64-bit integer
         return self._db.read(lambda conn: self._select(conn, tail, args))
