@@ -9,7 +9,7 @@ The one place that decides it (`choose()`):
   may resolve it differently), not resolved.
 - else next to the embedded store's SQLite file (`<dir of mlrun.db>/runs`), as before;
 - else, for a store without a local file (PostgreSQL), the data dir's `runs/`
-  ($MLRUN_HOME/runs), with a warning (`Root.warning`): other machines cannot read those
+  ($MLRUN_HOME/runs), with a warning (`ArtifactRoot.warning`): other machines cannot read those
   files, so their cached steps re-run there.
 
 Object storage is not built: a `s3://`-like URI is refused (NotAvailableError, exit 2).
