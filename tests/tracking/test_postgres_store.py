@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -19,16 +18,13 @@ from mlrun.errors import StoreError
 from mlrun.tracking import open_store
 from mlrun.tracking.postgres_schema import SCHEMA_VERSION
 from tests import services
-from tests.conftest import require_service
 from tests.helpers import cli, mlrun, write_project
 from tests.tracking.conftest import NewRunFactory
 
 
 @pytest.fixture
-def pg_uri() -> Iterator[str]:
-    require_service(services.postgres_dsn() is not None, services.NO_POSTGRES)
-    with services.fresh_postgres_uri() as uri:
-        yield uri
+def pg_uri(postgres_uri: str) -> str:
+    return postgres_uri
 
 
 def _password(uri: str) -> str:
