@@ -185,3 +185,42 @@ def test_forward_migrations_run_once_under_the_lock_and_keep_the_runs(
     with psycopg.connect(pg_uri) as conn:
         assert conn.execute("SELECT version FROM mlrun_schema").fetchall() == [(2,)]
         conn.execute("SELECT artifact_root FROM runs")  # the column is there
+
+
+@pytest.mark.slow  # 5,000 runs copied in (~1 s)
+def test_a_default_page_is_a_few_index_reads(pg_uri: str) -> None:
+    """`runs list` over many runs: the RUNNING runs (liveness) through an index, the page
+    through runs_by_start -- never a scan of every run."""
+    import psycopg
+
+    from mlrun.tracking import sql_rows
+
+    open_store(pg_uri).list_experiments()  # the schema
+    with psycopg.connect(pg_uri, autocommit=True) as conn:
+        conn.execute("INSERT INTO experiments (name, created_time) VALUES ('e', 0)")
+        with (
+            conn.cursor() as cur,
+            cur.copy(
+                "COPY runs (run_id, experiment_id, status, start_time, source_uri, source_type,"
+                " source_json, entry_point, command_json, command_mode, env_kind, env_json,"
+                ' run_dir, log_paths_json, host, "user", pid, mlrun_version) FROM STDIN'
+            ) as copy,
+        ):
+            for i in range(5000):
+                status = "RUNNING" if i % 1000 == 0 else "FINISHED"
+                row = (f"{i:032x}", 1, status, float(i), "/p", "local", "{}", "main", "[]")
+                copy.write_row((*row, "argv", "local", "{}", "/r", "{}", "h", "u", 1, "0"))
+        conn.execute("ANALYZE")
+
+        def plan(sql: str, *args: object) -> str:
+            rows = conn.execute("EXPLAIN " + sql.replace("?", "%s"), args).fetchall()
+            return "\n".join(row[0] for row in rows)
+
+        page = plan(f"{sql_rows._SELECT} ORDER BY r.start_time DESC, r.seq DESC LIMIT 20")
+        assert "runs_by_start" in page and "Seq Scan on runs" not in page, page
+        running = plan(
+            "SELECT r.run_id FROM runs r LEFT JOIN tags t ON t.run_id = r.run_id AND t.key = ?"
+            " WHERE r.status = 'RUNNING'",
+            "mlrun.backend",
+        )
+        assert "Seq Scan on runs" not in running, running
