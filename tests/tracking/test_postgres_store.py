@@ -224,3 +224,37 @@ def test_a_default_page_is_a_few_index_reads(pg_uri: str) -> None:
             "mlrun.backend",
         )
         assert "Seq Scan on runs" not in running, running
+
+
+def test_liveness_goes_by_the_database_clock_not_the_machines(
+    pg_uri: str, new_run: NewRunFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Machines sharing the database may disagree on the time: a run recorded and kept
+    alive by a machine whose clock is an hour behind is RUNNING for everyone else, and a
+    machine whose clock is an hour ahead does not declare a live run dead."""
+    import time as real_time
+
+    from mlrun.tracking import sql_store
+
+    class Skewed:
+        def __init__(self, by: float) -> None:
+            self.by = by
+
+        def time(self) -> float:
+            return real_time.time() + self.by
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(real_time, name)
+
+    monkeypatch.setattr(sql_store, "time", Skewed(-3600))
+    with open_store(pg_uri) as behind:
+        run = behind.create_run(new_run(host="laptop-with-a-slow-clock", pid=4321))
+        behind.heartbeat(run.run_id)
+    monkeypatch.setattr(sql_store, "time", Skewed(+3600))
+    with open_store(pg_uri) as ahead:
+        assert ahead.get_run(run.run_id).status == "RUNNING"
+        assert [r.status for r in ahead.search_runs()] == ["RUNNING"]
+    monkeypatch.setattr(sql_store, "time", real_time)
+    with open_store(pg_uri) as store:
+        store.stale_after = 0.0  # and the database's clock still says when it is stale
+        assert store.get_run(run.run_id).status == "KILLED"
