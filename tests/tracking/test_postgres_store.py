@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -19,16 +18,13 @@ from mlrun.errors import StoreError
 from mlrun.tracking import open_store
 from mlrun.tracking.postgres_schema import SCHEMA_VERSION
 from tests import services
-from tests.conftest import require_service
 from tests.helpers import cli, mlrun, write_project
 from tests.tracking.conftest import NewRunFactory
 
 
 @pytest.fixture
-def pg_uri() -> Iterator[str]:
-    require_service(services.postgres_dsn() is not None, services.NO_POSTGRES)
-    with services.fresh_postgres_uri() as uri:
-        yield uri
+def pg_uri(postgres_uri: str) -> str:
+    return postgres_uri
 
 
 def _password(uri: str) -> str:
@@ -189,3 +185,76 @@ def test_forward_migrations_run_once_under_the_lock_and_keep_the_runs(
     with psycopg.connect(pg_uri) as conn:
         assert conn.execute("SELECT version FROM mlrun_schema").fetchall() == [(2,)]
         conn.execute("SELECT artifact_root FROM runs")  # the column is there
+
+
+@pytest.mark.slow  # 5,000 runs copied in (~1 s)
+def test_a_default_page_is_a_few_index_reads(pg_uri: str) -> None:
+    """`runs list` over many runs: the RUNNING runs (liveness) through an index, the page
+    through runs_by_start -- never a scan of every run."""
+    import psycopg
+
+    from mlrun.tracking import sql_rows
+
+    open_store(pg_uri).list_experiments()  # the schema
+    with psycopg.connect(pg_uri, autocommit=True) as conn:
+        conn.execute("INSERT INTO experiments (name, created_time) VALUES ('e', 0)")
+        with (
+            conn.cursor() as cur,
+            cur.copy(
+                "COPY runs (run_id, experiment_id, status, start_time, source_uri, source_type,"
+                " source_json, entry_point, command_json, command_mode, env_kind, env_json,"
+                ' run_dir, log_paths_json, host, "user", pid, mlrun_version) FROM STDIN'
+            ) as copy,
+        ):
+            for i in range(5000):
+                status = "RUNNING" if i % 1000 == 0 else "FINISHED"
+                row = (f"{i:032x}", 1, status, float(i), "/p", "local", "{}", "main", "[]")
+                copy.write_row((*row, "argv", "local", "{}", "/r", "{}", "h", "u", 1, "0"))
+        conn.execute("ANALYZE")
+
+        def plan(sql: str, *args: object) -> str:
+            rows = conn.execute("EXPLAIN " + sql.replace("?", "%s"), args).fetchall()
+            return "\n".join(row[0] for row in rows)
+
+        page = plan(f"{sql_rows._SELECT} ORDER BY r.start_time DESC, r.seq DESC LIMIT 20")
+        assert "runs_by_start" in page and "Seq Scan on runs" not in page, page
+        running = plan(
+            "SELECT r.run_id FROM runs r LEFT JOIN tags t ON t.run_id = r.run_id AND t.key = ?"
+            " WHERE r.status = 'RUNNING'",
+            "mlrun.backend",
+        )
+        assert "Seq Scan on runs" not in running, running
+
+
+def test_liveness_goes_by_the_database_clock_not_the_machines(
+    pg_uri: str, new_run: NewRunFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Machines sharing the database may disagree on the time: a run recorded and kept
+    alive by a machine whose clock is an hour behind is RUNNING for everyone else, and a
+    machine whose clock is an hour ahead does not declare a live run dead."""
+    import time as real_time
+
+    from mlrun.tracking import sql_store
+
+    class Skewed:
+        def __init__(self, by: float) -> None:
+            self.by = by
+
+        def time(self) -> float:
+            return real_time.time() + self.by
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(real_time, name)
+
+    monkeypatch.setattr(sql_store, "time", Skewed(-3600))
+    with open_store(pg_uri) as behind:
+        run = behind.create_run(new_run(host="laptop-with-a-slow-clock", pid=4321))
+        behind.heartbeat(run.run_id)
+    monkeypatch.setattr(sql_store, "time", Skewed(+3600))
+    with open_store(pg_uri) as ahead:
+        assert ahead.get_run(run.run_id).status == "RUNNING"
+        assert [r.status for r in ahead.search_runs()] == ["RUNNING"]
+    monkeypatch.setattr(sql_store, "time", real_time)
+    with open_store(pg_uri) as store:
+        store.stale_after = 0.0  # and the database's clock still says when it is stale
+        assert store.get_run(run.run_id).status == "KILLED"

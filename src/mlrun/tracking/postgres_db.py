@@ -92,8 +92,11 @@ class Database:
     def __del__(self) -> None:
         # An unclosed store closes quietly (psycopg would warn about the connection).
         conn = getattr(self, "_conn", None)
-        if conn is not None and getattr(self, "_pid", 0) == os.getpid():
-            conn.close()
+        try:
+            if conn is not None and getattr(self, "_pid", 0) == os.getpid():
+                conn.close()
+        except Exception:
+            pass  # at interpreter exit, modules may already be gone
 
     def _transaction(self, begin: str, fn: Callable[[Conn], T]) -> T:
         pg = import_psycopg(self.target.shown)

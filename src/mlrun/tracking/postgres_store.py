@@ -31,6 +31,7 @@ POSTGRES = Dialect(
     status_beside_tags="r.status = ?",  # PostgreSQL's planner weighs the tag by statistics
     lock_run=" FOR UPDATE",
     any_of=_any_of,
+    clock="SELECT extract(epoch FROM clock_timestamp())::float8",
 )
 
 

@@ -69,6 +69,10 @@ class Dialect(NamedTuple):
     lock_run: str
     # run_id matched against a list of ids, in chunks: (SQL after `run_id`, parameters).
     any_of: rows.IdList
+    # The store's clock (epoch seconds) for heartbeats and the reapers that judge them,
+    # or None for this machine's. Machines sharing a database may disagree on the time;
+    # they agree on the database's.
+    clock: str | None
 
 
 class _Running(NamedTuple):
@@ -127,8 +131,10 @@ class SqlStore(RunStore):
         columns = ", ".join(row)
         marks = ", ".join("?" for _ in row)
 
-        def tx(conn: Conn) -> int:
+        def tx(conn: Conn) -> tuple[int, float]:
             exp_id = rows.experiment_id(conn, new.experiment, now)
+            beat = self._clock(conn) if self.dialect.clock else now
+            row[rows.column("heartbeat_time")] = beat
             cur = conn.execute(
                 f"INSERT INTO runs (run_id, experiment_id, {columns}) "
                 f"VALUES (?, ?, {marks}) ON CONFLICT (run_id) DO NOTHING",
@@ -138,9 +144,10 @@ class SqlStore(RunStore):
                 raise UsageError(f"a run with id {run_id!r} already exists in {self._place()}.")
             rows.put(conn, "params", run_id, run.params.items())
             rows.put(conn, "tags", run_id, run.tags.items())
-            return exp_id
+            return exp_id, beat
 
-        return run._replace(experiment_id=str(self._db.write(tx)))
+        exp_id, beat = self._db.write(tx)
+        return run._replace(experiment_id=str(exp_id), heartbeat_time=beat)
 
     def update_run(self, run_id: str, **fields: Any) -> None:
         unknown = set(fields) - _UPDATABLE - {"experiment", "params", "tags"}
@@ -201,7 +208,7 @@ class SqlStore(RunStore):
                 " status_reason = CASE WHEN reaped = 1 THEN NULL ELSE status_reason END,"
                 " end_time = CASE WHEN reaped = 1 THEN NULL ELSE end_time END,"
                 " reaped = 0 WHERE run_id = ?",
-                (time.time(), run_id),
+                (self._clock(conn), run_id),
             )
             if cur.rowcount == 0:
                 raise self._not_found(run_id)
@@ -307,16 +314,17 @@ class SqlStore(RunStore):
     # -- reads ----------------------------------------------------------------------
 
     def get_run(self, run_id: str) -> Run:
-        def read(conn: Conn) -> Run:
+        def read(conn: Conn) -> tuple[Run, float]:
             full_id = self._resolve(conn, run_id)
-            return self._select(conn, "WHERE r.run_id = ?", (full_id,))[0]
+            run = self._select(conn, "WHERE r.run_id = ?", (full_id,))[0]
+            return run, self._clock(conn) if run.status == RUNNING else 0.0
 
-        run = self._db.read(read)
+        run, now = self._db.read(read)
         if run.status != RUNNING:
             return run
-        verdicts, answered = self._reap([_observed(run)])
+        verdicts, answered = self._reap([_observed(run)], now)
         if run.run_id in answered:  # its backend may have finished it: read it again
-            return self._db.read(read)
+            return self._db.read(read)[0]
         if run.run_id not in verdicts:
             return run
         reason, end_time = verdicts[run.run_id]
@@ -340,7 +348,7 @@ class SqlStore(RunStore):
         # Reaping only turns RUNNING into KILLED, so a FINISHED/FAILED search (the
         # workflow cache lookup) can skip it.
         if status in (None, RUNNING, KILLED):
-            self._reap(self._db.read(_running))
+            self._reap(*self._db.read(lambda conn: (_running(conn), self._clock(conn))))
         where, args = [], []
         if experiment is not None:
             where.append("r.experiment_id = (SELECT experiment_id FROM experiments WHERE name = ?)")
@@ -389,14 +397,25 @@ class SqlStore(RunStore):
     def _select(self, conn: Conn, tail: str, args: Sequence[Any] = ()) -> list[Run]:
         return rows.select_runs(conn, self.dialect.any_of, tail, args)
 
-    def _reap(self, observed: Sequence[_Running]) -> tuple[dict[str, tuple[str, float]], set[str]]:
-        """Record KILLED for the observed runs whose supervisor is dead, but for those a
-        backend answered for.
+    def _clock(self, conn: Conn) -> float:
+        """The store's time now (Dialect.clock)."""
+        if self.dialect.clock is None:
+            return time.time()
+        return float(conn.execute(self.dialect.clock).fetchone()[0])
+
+    def _reap(
+        self, observed: Sequence[_Running], now: float | None = None
+    ) -> tuple[dict[str, tuple[str, float]], set[str]]:
+        """Record KILLED for the observed runs whose supervisor is dead (at `now`, the
+        store's clock, when they were observed), but for those a backend answered for.
 
         Returns {run_id: (reason, end_time)} for the runs actually changed here (end_time
         is the last sign of life, not the moment of discovery, which may be days later),
         and the ids of the runs a backend answered for."""
-        now = time.time()
+        if not observed:
+            return {}, set()
+        if now is None:
+            now = self._db.read(self._clock)
         dead = []
         for r in observed:
             reason = death_reason(r.host, r.pid, r.pid_start, r.last_seen, now, self.stale_after)
