@@ -1,0 +1,42 @@
+"""A real SQLite run store per test, with finished runs made as the runner makes them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mlrun.tracking.model import FINISHED, Metric, Run
+from mlrun.tracking.sqlite_store import SqliteStore
+from tests.tracking.conftest import make_new_run
+
+MakeRun = Callable[..., Run]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SqliteStore]:
+    with SqliteStore(tmp_path / "mlrun.db") as s:
+        yield s
+
+
+@pytest.fixture
+def make_run(store: SqliteStore) -> MakeRun:
+    """make_run(params, metrics=[(key, value, step), ...], **NewRun fields) -> the stored
+    Run (FINISHED unless `status`), read back from the store. Every value is logged at
+    the same timestamp, so steps and logging order decide the latest."""
+
+    def make(
+        params: Mapping[str, str] | None = None,
+        metrics: Sequence[tuple[str, float, int]] = (),
+        status: str = FINISHED,
+        **fields: Any,
+    ) -> Run:
+        new = make_new_run(params=dict(params or {}), status=status, **fields)
+        run = store.create_run(new)
+        if metrics:
+            store.log_metrics(run.run_id, [Metric(k, v, s, 1.0) for k, v, s in metrics])
+        return store.get_run(run.run_id)
+
+    return make
