@@ -3,26 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from mlrun.tracking import open_store
+from mlrun.tracking.base import RunStore
 from mlrun.tracking.model import FINISHED, Metric, Run
-from mlrun.tracking.sqlite_store import SqliteStore
 from tests.tracking.conftest import make_new_run
 
 MakeRun = Callable[..., Run]
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqliteStore]:
-    with SqliteStore(tmp_path / "mlrun.db") as s:
+def store() -> Iterator[RunStore]:
+    """The default store of this test's MLRUN_HOME: the one `mlrun runs compare` reads."""
+    with open_store() as s:
         yield s
 
 
 @pytest.fixture
-def make_run(store: SqliteStore) -> MakeRun:
+def make_run(store: RunStore) -> MakeRun:
     """make_run(params, metrics=[(key, value, step), ...], **NewRun fields) -> the stored
     Run (FINISHED unless `status`), read back from the store. Every value is logged at
     the same timestamp, so steps and logging order decide the latest."""

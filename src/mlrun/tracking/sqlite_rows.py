@@ -28,7 +28,7 @@ _SELECT = (
     + ", ".join(f"r.{c}_json" for c in JSON_FIELDS)
     + " FROM runs r JOIN experiments e ON e.experiment_id = r.experiment_id"
 )
-_CHUNK = 500  # ids per "IN (...)": under SQLite's variable limit, old builds included
+CHUNK = 500  # ids per "IN (...)": under SQLite's variable limit, old builds included
 
 _PUT = {
     "params": "INSERT OR REPLACE INTO params (run_id, key, value) VALUES (?, ?, ?)",
@@ -120,8 +120,8 @@ def select_runs(conn: sqlite3.Connection, tail: str = "", args: Sequence[Any] = 
 def _children(conn: sqlite3.Connection, sql: str, ids: list[str]) -> dict[str, list[Any]]:
     """{run_id: [rest of row, ...]} for `sql`, which selects run_id first."""
     out: dict[str, list[Any]] = {}
-    for i in range(0, len(ids), _CHUNK):
-        chunk = ids[i : i + _CHUNK]
+    for i in range(0, len(ids), CHUNK):
+        chunk = ids[i : i + CHUNK]
         for row in conn.execute(sql.format(", ".join("?" * len(chunk))), chunk):
             out.setdefault(row[0], []).append(row[1:])
     return out

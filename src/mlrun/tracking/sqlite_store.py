@@ -253,20 +253,28 @@ class SqliteStore(RunStore):
     # -- reads ----------------------------------------------------------------------
 
     def get_run(self, run_id: str) -> Run:
-        def read(conn: sqlite3.Connection) -> Run:
-            full_id = self._resolve(conn, run_id)
-            return rows.select_runs(conn, "WHERE r.run_id = ?", (full_id,))[0]
+        return self.get_runs([run_id])[0]
 
-        run = self._db.read(read)
-        if run.status != RUNNING:
-            return run
-        verdicts, answered = self._reap([_observed(run)])
-        if run.run_id in answered:  # its backend may have finished it: read it again
-            return self._db.read(read)
-        if run.run_id not in verdicts:
-            return run
-        reason, end_time = verdicts[run.run_id]
-        return run._replace(status=KILLED, exit_code=None, status_reason=reason, end_time=end_time)
+    def get_runs(self, run_ids: Sequence[str]) -> list[Run]:
+        def read(conn: sqlite3.Connection) -> list[Run]:
+            full_ids = list(dict.fromkeys(self._resolve(conn, run_id) for run_id in run_ids))
+            return _runs_by_id(conn, full_ids)
+
+        runs = self._db.read(read)
+        running = [_observed(run) for run in runs if run.status == RUNNING]
+        if not running:
+            return runs
+        verdicts, answered = self._reap(running)
+        if answered:  # their backend may have finished them: read them again
+            again = {r.run_id: r for r in self._db.read(lambda c: _runs_by_id(c, list(answered)))}
+            runs = [again.get(run.run_id, run) for run in runs]
+        for i, run in enumerate(runs):
+            if run.run_id in verdicts:
+                reason, end = verdicts[run.run_id]
+                runs[i] = run._replace(
+                    status=KILLED, exit_code=None, status_reason=reason, end_time=end
+                )
+        return runs
 
     def search_runs(
         self,
@@ -377,10 +385,7 @@ class SqliteStore(RunStore):
         from mlrun.backends import reconcile
 
         ids = [r.run_id for r, _ in claimed]
-        marks = ", ".join("?" for _ in ids)
-        runs = self._db.read(
-            lambda conn: rows.select_runs(conn, f"WHERE r.run_id IN ({marks})", ids)
-        )
+        runs = self._db.read(lambda conn: _runs_by_id(conn, ids))
         return reconcile(self, runs, {r.run_id: why for r, why in claimed})
 
     def _resolve(self, conn: sqlite3.Connection, run_id: str) -> str:
@@ -427,6 +432,18 @@ class SqliteStore(RunStore):
 def _check_status(status: str) -> None:
     if status not in STATUSES:
         raise ValueError(f"unknown run status {status!r}; expected one of {', '.join(STATUSES)}")
+
+
+def _runs_by_id(conn: sqlite3.Connection, run_ids: list[str]) -> list[Run]:
+    """The runs with these full ids, in this order: one query per table and 500 ids."""
+    found: dict[str, Run] = {}
+    for i in range(0, len(run_ids), rows.CHUNK):
+        chunk = run_ids[i : i + rows.CHUNK]
+        marks = ", ".join("?" * len(chunk))
+        found.update(
+            (r.run_id, r) for r in rows.select_runs(conn, f"WHERE r.run_id IN ({marks})", chunk)
+        )
+    return [found[run_id] for run_id in run_ids if run_id in found]
 
 
 def _running(conn: sqlite3.Connection) -> list[_Running]:
