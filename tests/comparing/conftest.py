@@ -1,4 +1,5 @@
-"""A real SQLite run store per test, with finished runs made as the runner makes them."""
+"""A real run store per test, of each kind (SQLite, PostgreSQL), with runs made as the
+runner makes them."""
 
 from __future__ import annotations
 
@@ -10,15 +11,19 @@ import pytest
 from mlrun.tracking import open_store
 from mlrun.tracking.base import RunStore
 from mlrun.tracking.model import FINISHED, Metric, Run
-from tests.tracking.conftest import make_new_run
+from tests.tracking.conftest import db_path, make_new_run, store_uri
+
+__all__ = ["db_path", "store_uri"]  # the store fixtures, one per store kind
 
 MakeRun = Callable[..., Run]
 
 
 @pytest.fixture
-def store() -> Iterator[RunStore]:
-    """The default store of this test's MLRUN_HOME: the one `mlrun runs compare` reads."""
-    with open_store() as s:
+def store(store_uri: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunStore]:
+    """A new store of each kind (tests/tracking/conftest.py), which `mlrun runs compare`
+    then reads (MLRUN_TRACKING_URI)."""
+    monkeypatch.setenv("MLRUN_TRACKING_URI", store_uri)
+    with open_store(store_uri) as s:
         yield s
 
 

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import pytest
 
 from mlrun.errors import RunNotFoundError
+from mlrun.tracking import sql_rows as rows
 from mlrun.tracking.model import KILLED, Metric
-from mlrun.tracking.sqlite_store import SqliteStore
+from mlrun.tracking.sql_store import SqlStore
 from tests.tracking.conftest import NewRunFactory
 
 
-def test_runs_come_in_the_given_order_each_once(store: SqliteStore, new_run: NewRunFactory) -> None:
+def test_runs_come_in_the_given_order_each_once(store: SqlStore, new_run: NewRunFactory) -> None:
     ids = [store.create_run(new_run(run_id=f"{n}abcdef{n}")).run_id for n in range(4)]
     store.log_metrics(ids[2], [Metric("loss", 0.5, 1)])
     got = store.get_runs([ids[2], ids[0][:6], ids[3], ids[2]])
@@ -31,7 +33,7 @@ def test_runs_come_in_the_given_order_each_once(store: SqliteStore, new_run: New
     ],
 )
 def test_an_unknown_or_ambiguous_id_names_it(
-    store: SqliteStore, new_run: NewRunFactory, given: str, message: str
+    store: SqlStore, new_run: NewRunFactory, given: str, message: str
 ) -> None:
     first = store.create_run(new_run(run_id="aaaa1111")).run_id
     store.create_run(new_run(run_id="aaaa2222"))
@@ -41,16 +43,25 @@ def test_an_unknown_or_ambiguous_id_names_it(
 
 
 def test_reading_many_runs_takes_as_many_queries_as_reading_one(
-    store: SqliteStore, new_run: NewRunFactory
+    store: SqlStore, new_run: NewRunFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ids = []
     for n in range(30):
         run_id = store.create_run(new_run(status="FINISHED")).run_id
         store.log_metrics(run_id, [Metric("loss", n, step) for step in range(3)])
         ids.append(run_id)
-    store.get_runs(ids[:1])  # the connection is open from here
     statements: list[str] = []
-    store._db._connection().set_trace_callback(statements.append)
+    select = rows.select_runs
+
+    def counted(conn: Any, *args: Any) -> Any:
+        class Counting:
+            def execute(self, sql: str, *rest: Any) -> Any:
+                statements.append(sql)
+                return conn.execute(sql, *rest)
+
+        return select(Counting(), *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(rows, "select_runs", counted)
 
     def child_reads(run_ids: list[str]) -> int:
         statements.clear()
@@ -61,7 +72,7 @@ def test_reading_many_runs_takes_as_many_queries_as_reading_one(
 
 
 def test_a_run_whose_supervisor_died_is_read_as_killed(
-    store: SqliteStore, new_run: NewRunFactory
+    store: SqlStore, new_run: NewRunFactory
 ) -> None:
     alive = store.create_run(new_run()).run_id
     dead = store.create_run(new_run(pid=2**22 + 17, pid_start=None)).run_id
