@@ -8,7 +8,8 @@ supervisor is dead, reaped by the warm-up). Each command is a CLI process as use
 it (byte-compiled modules), timed over interleaved repetitions:
 
   baseline:  `python -c pass` (the interpreter) and `mlrun --version` (mlrun's start-up),
-             and the same page as `runs list` read with sqlite3 from a bare `python -c`
+             and the same page as `runs list` read by the bare driver (sqlite3, psycopg)
+             from a `python -c`
   runs list                  the default page (20 newest runs)
   runs list --experiment E   the default page of one experiment
   runs compare --experiment E    its 20 newest runs side by side
@@ -47,7 +48,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import median_ms, mlrun_exe, report, time_and_cpu_once, user_env, verdict
+from _common import REPO, median_ms, mlrun_exe, report, time_and_cpu_once, user_env, verdict
 
 POPULATE_VERSION = 2  # bump when populate() writes something else: the cache key changes
 TARGET_MS = 150.0
@@ -138,6 +139,28 @@ def _running_rows(n: int) -> tuple[list[str], list[str]]:
     return picked[:LIVE_RUNNING], picked[LIVE_RUNNING:]
 
 
+_CHILDREN = ("runs", "params", "tags", "metric_values", "latest_metrics")
+
+
+def _table_rows(n: int) -> tuple[list[str], dict[str, list[tuple[Any, ...]]]]:
+    """(the columns of `runs`, {table: rows}) for every run, as both stores take them."""
+    tables: dict[str, list[tuple[Any, ...]]] = {t: [] for t in _CHILDREN}
+    columns: list[str] = []
+    for row in _rows(n):
+        run = row["run"]
+        columns = list(run)
+        run_id = run["run_id"]
+        tables["runs"].append(tuple(run.values()))
+        tables["params"] += [(run_id, k, v) for k, v in row["params"].items()]
+        tables["tags"] += [(run_id, k, v) for k, v in row["tags"].items()]
+        last: dict[str, tuple[Any, ...]] = {}
+        for seq, (key, value, step, stamp) in enumerate(row["metrics"], 1):
+            tables["metric_values"].append((run_id, seq, key, value, step, stamp))
+            last[key] = (run_id, key, value, step, stamp, seq)
+        tables["latest_metrics"] += last.values()
+    return columns, tables
+
+
 # -- SQLite --------------------------------------------------------------------------
 
 
@@ -155,27 +178,10 @@ def populate_sqlite(path: Path, n: int) -> None:
         "INSERT INTO experiments (experiment_id, name, created_time) VALUES (?, ?, ?)",
         [(e + 1, f"exp-{e}", 0.0) for e in range(EXPERIMENTS)],
     )
-    runs: list[tuple[Any, ...]] = []
-    params: list[tuple[Any, ...]] = []
-    tags: list[tuple[Any, ...]] = []
-    values: list[tuple[Any, ...]] = []
-    latest: list[tuple[Any, ...]] = []
-    columns: list[str] = []
-    for row in _rows(n):
-        run = row["run"]
-        columns = list(run)
-        run_id = run["run_id"]
-        runs.append(tuple(run.values()))
-        params += [(run_id, k, v) for k, v in row["params"].items()]
-        tags += [(run_id, k, v) for k, v in row["tags"].items()]
-        last: dict[str, tuple[Any, ...]] = {}
-        for seq, (key, value, step, stamp) in enumerate(row["metrics"], 1):
-            values.append((run_id, seq, key, value, step, stamp))
-            last[key] = (run_id, key, value, step, stamp, seq)
-        latest += last.values()
-    conn.executemany(
-        f"INSERT INTO runs ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", runs
-    )
+    columns, tables = _table_rows(n)
+    runs, params, tags, values, latest = (tables[t] for t in _CHILDREN)
+    names = ", ".join(f'"{c}"' for c in columns)
+    conn.executemany(f"INSERT INTO runs ({names}) VALUES ({', '.join('?' * len(columns))})", runs)
     conn.executemany("INSERT INTO params (run_id, key, value) VALUES (?, ?, ?)", params)
     conn.executemany("INSERT INTO tags (run_id, key, value) VALUES (?, ?, ?)", tags)
     conn.executemany(
@@ -187,13 +193,6 @@ def populate_sqlite(path: Path, n: int) -> None:
         "INSERT INTO latest_metrics (run_id, key, value, step, timestamp, seq)"
         " VALUES (?, ?, ?, ?, ?, ?)",
         latest,
-    )
-    _, dead = _running_rows(n)
-    marks = ", ".join("?" * len(dead))
-    conn.execute(
-        f"UPDATE runs SET status = 'RUNNING', exit_code = NULL, end_time = NULL, pid = ?,"
-        f" pid_start = NULL WHERE run_id IN ({marks})",
-        [DEAD_PID, *dead],
     )
     conn.execute("COMMIT")  # no ANALYZE: mlrun never runs it, so users' stores have no statistics
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -219,69 +218,85 @@ def sqlite_store(n: int, home: Path) -> str:
         print(f"using the cached store {cached}")
     path = home / "mlrun.db"
     shutil.copyfile(cached, path)
-    _make_live(n, f"{path}")
+    _reset_running(n, str(path))
     return str(path)
 
 
-def _make_live(n: int, uri: str) -> None:
-    """The live RUNNING runs are supervised by this benchmark process."""
+def _reset_running(n: int, uri: str) -> None:
+    """The RUNNING runs as every bench run starts: the live ones supervised by this
+    process, the dead ones by a pid that does not exist (the warm-up reaps them)."""
     from mlrun.tracking.liveness import process_start_token
 
-    live, _ = _running_rows(n)
-    args = (os.getpid(), process_start_token(os.getpid()), time.time(), *live)
-    marks = ", ".join("?" * len(live))
-    sql = (
-        "UPDATE runs SET status = 'RUNNING', exit_code = NULL, end_time = NULL, pid = ?,"
-        f" pid_start = ?, heartbeat_time = ? WHERE run_id IN ({marks})"
-    )
+    live, dead = _running_rows(n)
+    sets = "status = 'RUNNING', exit_code = NULL, status_reason = NULL, end_time = NULL, reaped = 0"
+    updates = [
+        (
+            f"UPDATE runs SET {sets}, pid = ?, pid_start = ?, heartbeat_time = ?"
+            f" WHERE run_id IN ({', '.join('?' * len(live))})",
+            (os.getpid(), process_start_token(os.getpid()), time.time(), *live),
+        ),
+        (
+            f"UPDATE runs SET {sets}, pid = ?, pid_start = NULL"
+            f" WHERE run_id IN ({', '.join('?' * len(dead))})",
+            (DEAD_PID, *dead),
+        ),
+    ]
     if uri.startswith("postgresql://"):
         import psycopg
 
         with psycopg.connect(uri) as pg:
-            pg.execute(sql.replace("?", "%s").encode(), args)
+            for sql, args in updates:
+                pg.execute(sql.replace("?", "%s").encode(), args)
         return
     import sqlite3
 
     conn = sqlite3.connect(uri)
     with conn:
-        conn.execute(sql, args)
+        for sql, args in updates:
+            conn.execute(sql, args)
     conn.close()
 
 
 # -- the measurement ------------------------------------------------------------------
 
 
-def raw_page_sqlite(path: str) -> list[str]:
-    """The baseline: `runs list`'s page read with sqlite3 from a bare interpreter."""
-    code = f"""import sqlite3
-c = sqlite3.connect({path!r})
+def raw_page(uri: str) -> list[str]:
+    """The baseline: `runs list`'s page (the 20 newest runs, their params and metrics)
+    read with the bare driver from a bare interpreter; the URI comes from the environment."""
+    if uri.startswith("postgresql://"):
+        connect = "import os, psycopg; c = psycopg.connect(os.environ['MLRUN_TRACKING_URI'])"
+        where = "= ANY(%s)"
+        ids = "[ids]"
+    else:
+        connect = "import os, sqlite3; c = sqlite3.connect(os.environ['MLRUN_TRACKING_URI'])"
+        where = "IN (' + ', '.join('?' * len(ids)) + ')"
+        ids = "ids"
+    code = f"""{connect}
 ids = [r[0] for r in c.execute("SELECT run_id FROM runs ORDER BY start_time DESC LIMIT 20")]
-marks = ", ".join("?" * len(ids))
-c.execute(f"SELECT * FROM params WHERE run_id IN ({{marks}})", ids).fetchall()
-c.execute(f"SELECT * FROM metric_values WHERE run_id IN ({{marks}})", ids).fetchall()
+c.execute('SELECT * FROM params WHERE run_id {where}', {ids}).fetchall()
+c.execute('SELECT * FROM metric_values WHERE run_id {where}', {ids}).fetchall()
 """
     return [sys.executable, "-c", code]
 
 
 def cases(uri: str, n: int) -> dict[str, list[str]]:
+    # The store is in MLRUN_TRACKING_URI, never in an argv (a PostgreSQL password).
     rows = list(_rows(n))
     ids = [r["run"]["run_id"][:8] for r in rows[7 :: n // 10][:10]]
     workflow = next(
         r["run"]["run_id"] for r in reversed(rows) if r["run"]["env_kind"] == "workflow"
     )
     runs = [*mlrun_exe(), "runs"]
-    store = ["--tracking-uri", uri]
     out = {
         "python -c pass": [sys.executable, "-c", "pass"],
         "mlrun --version": [*mlrun_exe(), "--version"],
     }
-    if not uri.startswith("postgresql://"):
-        out["sqlite3 page (bare)"] = raw_page_sqlite(uri)
-    out["runs list"] = [*runs, "list", *store]
-    out["runs list --experiment"] = [*runs, "list", "--experiment", "exp-3", *store]
-    out["runs compare --experiment"] = [*runs, "compare", "--experiment", "exp-3", *store]
-    out["runs compare 10 ids"] = [*runs, "compare", *ids, *store]
-    out["runs compare --workflow"] = [*runs, "compare", "--workflow", workflow, *store]
+    out["bare driver page"] = raw_page(uri)
+    out["runs list"] = [*runs, "list"]
+    out["runs list --experiment"] = [*runs, "list", "--experiment", "exp-3"]
+    out["runs compare --experiment"] = [*runs, "compare", "--experiment", "exp-3"]
+    out["runs compare 10 ids"] = [*runs, "compare", *ids]
+    out["runs compare --workflow"] = [*runs, "compare", "--workflow", workflow]
     return out
 
 
@@ -314,11 +329,14 @@ def main() -> int:
             uri = postgres_store(args.runs)
         else:
             uri = sqlite_store(args.runs, home)
-        env = user_env(home)
-        env.pop("MLRUN_TRACKING_URI", None)
+        env = dict(user_env(home), MLRUN_TRACKING_URI=uri)
         commands = cases(uri, args.runs)
+        load = os.getloadavg()[0]
         wall, cpu = measure(commands, args.repeat, env)
-    print(f"\n{args.store} store, {args.runs} runs, medians of {args.repeat}:")
+        load = max(load, os.getloadavg()[0])
+    cores = os.cpu_count() or 1
+    print(f"\n{args.store} store, {args.runs} runs, medians of {args.repeat}")
+    print(f"(load average up to {load:.1f} on {cores} cores: above {cores}, wall times wait)")
     report(wall)
     startup = median_ms(wall["mlrun --version"])
     print(f"\n{'case':<28} {'cpu ms':>7} {'store share ms':>15}")
@@ -337,6 +355,8 @@ def main() -> int:
                     "store": args.store,
                     "runs": args.runs,
                     "repeat": args.repeat,
+                    "load_average": load,
+                    "cores": cores,
                     "median_ms": {k: median_ms(v) for k, v in wall.items()},
                     "cpu_median_ms": {k: median_ms(v) for k, v in cpu.items()},
                     "wall_s": wall,
@@ -349,8 +369,72 @@ def main() -> int:
     return 0 if ok else 1
 
 
+# -- PostgreSQL ----------------------------------------------------------------------
+
+
 def postgres_store(n: int) -> str:
-    raise SystemExit("--store postgres needs the PostgreSQL store (not in this checkout yet).")
+    """The URI of a schema of the test PostgreSQL (MLRUN_TEST_POSTGRES_DSN, or what
+    .ci/start-services published) holding the populated store, made first when missing."""
+    import psycopg
+
+    from mlrun.tracking.postgres_schema import SCHEMA_VERSION
+
+    dsn = os.environ.get("MLRUN_TEST_POSTGRES_DSN")
+    if not dsn:
+        sys.path.insert(0, str(REPO))
+        from tests.services import setting
+
+        dsn = setting("MLRUN_TEST_POSTGRES_DSN")
+    if not dsn:
+        raise SystemExit("--store postgres needs MLRUN_TEST_POSTGRES_DSN (.ci/start-services).")
+    schema = f"mlrun_bench_s{SCHEMA_VERSION}_p{POPULATE_VERSION}_{n}"
+    uri = f"{dsn}{'&' if '?' in dsn else '?'}options=-csearch_path%3D{schema}"
+    with psycopg.connect(dsn, autocommit=True) as admin:
+        done = admin.execute(
+            "SELECT 1 FROM information_schema.tables WHERE table_schema = %s"
+            " AND table_name = 'bench_populated'",
+            (schema,),
+        ).fetchone()
+        if done:
+            print(f"using the populated schema {schema}")
+        else:
+            admin.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE".encode())
+            admin.execute(f"CREATE SCHEMA {schema}".encode())
+            started = time.perf_counter()
+            populate_postgres(uri, n)
+            print(f"populated {n} runs in {time.perf_counter() - started:.1f} s: {schema}")
+    _reset_running(n, uri)
+    return uri
+
+
+def populate_postgres(uri: str, n: int) -> None:
+    import psycopg
+
+    from mlrun.tracking import open_store
+
+    with open_store(uri) as store:  # the schema, as mlrun makes it
+        store.list_experiments()
+    columns, tables = _table_rows(n)
+    copies = {
+        "runs": ", ".join(f'"{c}"' for c in columns),
+        "params": "run_id, key, value",
+        "tags": "run_id, key, value",
+        "metric_values": "run_id, seq, key, value, step, timestamp",
+        "latest_metrics": "run_id, key, value, step, timestamp, seq",
+    }
+    with psycopg.connect(uri) as conn:  # one transaction
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO experiments (experiment_id, name, created_time) VALUES (%s, %s, %s)",
+                [(e + 1, f"exp-{e}", 0.0) for e in range(EXPERIMENTS)],
+            )
+            for table, names in copies.items():
+                with cur.copy(f"COPY {table} ({names}) FROM STDIN".encode()) as copy:
+                    for row in tables[table]:
+                        copy.write_row(row)
+            cur.execute("CREATE TABLE bench_populated ()")
+    with psycopg.connect(uri, autocommit=True) as conn:
+        conn.execute("ANALYZE")  # what autovacuum does soon after on a real server
 
 
 if __name__ == "__main__":
