@@ -7,13 +7,14 @@ import io
 import json
 import math
 import os
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from mlrun.tracking.base import RunStore
 from tests.comparing.conftest import MakeRun
-from tests.helpers import cli
+from tests.helpers import cli, mlrun, write_project
 
 
 def _strict_json(text: str) -> Any:
@@ -217,3 +218,44 @@ def test_the_steps_of_a_workflow_run(make_run: MakeRun, store: RunStore) -> None
     result = cli("runs", "compare", "--workflow", empty.run_id)
     assert result.returncode == 2
     assert f"the workflow run {empty.run_id} has no steps." in result.stderr
+
+
+WORKFLOW = """\
+name: sweep
+entry_points:
+  train:
+    parameters: {alpha: float}
+    command: "python train.py {alpha}"
+workflows:
+  sweep:
+    steps:
+      train:
+        entry_point: train
+        matrix: {alpha: [0.5, 0.1, 0.9]}
+        parameters: {alpha: "${{ matrix.alpha }}"}
+"""
+TRAIN = """\
+import sys
+import mlrun
+alpha = float(sys.argv[1])
+for step in range(3):
+    mlrun.log_metric("loss", alpha / (step + 1), step=step)
+"""
+
+
+def test_a_workflow_run_recorded_by_mlrun_is_compared_step_by_step(tmp_path: Path) -> None:
+    project = write_project(tmp_path / "sweep", WORKFLOW, {"train.py": TRAIN})
+    ran = mlrun("run", str(project), "-e", "sweep", "--json", check=True)
+    workflow_id = _strict_json(ran.stdout)["run_id"]
+    out = cli("runs", "compare", "--workflow", workflow_id[:8], "--json", check=True).stdout
+    doc = _strict_json(out)
+    assert sorted(r["params"]["alpha"] for r in doc["runs"]) == ["0.1", "0.5", "0.9"]
+    assert {r["run_name"] for r in doc["runs"]} == {
+        "train[alpha=0.5]", "train[alpha=0.1]", "train[alpha=0.9]",
+    }  # fmt: skip
+    by_alpha = {r["params"]["alpha"]: r["metrics"]["loss"] for r in doc["runs"]}
+    assert by_alpha == pytest.approx({"0.5": 0.5 / 3, "0.1": 0.1 / 3, "0.9": 0.3})
+    best = cli("runs", "compare", "--workflow", workflow_id, "--agg", "max", "--sort", "-loss")
+    lines = best.stdout.splitlines()
+    assert lines[1].split()[-2:] == ["alpha", "max(loss)"]
+    assert [line.split()[-1] for line in lines[2:]] == ["0.9", "0.5", "0.1"]
