@@ -72,6 +72,23 @@ def test_sort_by_a_metric_both_ways(make_run: MakeRun) -> None:
     assert [line.split()[0] for line in text[2:]] == [ids[1][:12], ids[0][:12], ids[2][:12]]
 
 
+def test_sorting_an_experiment_by_a_metric_pages_the_best_runs(make_run: MakeRun) -> None:
+    # The newest runs have the worst loss: a page by loss reaches back to the oldest.
+    for n in range(25):
+        make_run({"n": str(n)}, [("loss", n, 0), ("loss", 100 - n, 1)], start_time=1000.0 + n)
+    make_run({"n": "none"}, start_time=5000.0)
+
+    def page(*args: str) -> list[str]:
+        out = cli("runs", "compare", "--experiment", "exp", "--limit", "3", "--json", *args)
+        return [r["params"]["n"] for r in _strict_json(out.stdout)["runs"]]
+
+    assert page() == ["none", "24", "23"]  # the newest
+    assert page("--sort", "loss") == ["24", "23", "22"]  # latest loss: 76, 77, 78
+    assert page("--sort", "-loss") == ["0", "1", "2"]  # latest loss: 100, 99, 98
+    # By the min of the history the store cannot order: the newest page, sorted.
+    assert page("--sort", "loss", "--agg", "loss=min") == ["23", "24", "none"]
+
+
 def test_agg_per_metric_and_for_every_metric(make_run: MakeRun) -> None:
     history = [("loss", 0.9, 0), ("loss", 0.2, 1), ("loss", 0.4, 2), ("acc", 0.1, 0)]
     a = make_run({"lr": "1"}, [*history, ("acc", 0.7, 1), ("acc", 0.6, 2)])
@@ -243,6 +260,7 @@ for step in range(3):
 """
 
 
+@pytest.mark.slow  # a real workflow run of three steps
 def test_a_workflow_run_recorded_by_mlrun_is_compared_step_by_step(tmp_path: Path) -> None:
     project = write_project(tmp_path / "sweep", WORKFLOW, {"train.py": TRAIN})
     ran = mlrun("run", str(project), "-e", "sweep", "--json", check=True)

@@ -187,7 +187,7 @@ def compare(
     `--workflow 3f2a --agg loss=min`."""
     from mlrun.comparing import render
     from mlrun.comparing.select import select_runs
-    from mlrun.comparing.table import build_comparison, parse_agg
+    from mlrun.comparing.table import EVERY_METRIC, LAST, build_comparison, parse_agg
     from mlrun.errors import UsageError
     from mlrun.tracking import open_store
 
@@ -199,6 +199,9 @@ def compare(
         sort_by, descending = sort_by[1:], True
     if desc and sort_by is None:
         raise UsageError("--desc orders by a metric: name it with --sort METRIC.")
+    # A page of an experiment or workflow sorted by a metric's latest value is the best
+    # runs by it, chosen by the store; by its min or max, the newest runs, sorted here.
+    by_latest = sort_by is not None and agg.get(sort_by, agg.get(EVERY_METRIC, LAST)) == LAST
     store = open_store(tracking_uri)
     found = select_runs(
         store,
@@ -207,6 +210,8 @@ def compare(
         workflow=workflow,
         status=status.upper() if status else None,
         limit=limit,
+        best_by=sort_by if by_latest else None,
+        descending=descending,
     )
     table = build_comparison(
         found, agg=agg, show_all=show_all, sort_by=sort_by, descending=descending
