@@ -69,6 +69,10 @@ class Dialect(NamedTuple):
     lock_run: str
     # run_id matched against a list of ids, in chunks: (SQL after `run_id`, parameters).
     any_of: rows.IdList
+    # The store's clock (epoch seconds) for heartbeats and the reapers that judge them,
+    # or None for this machine's. Machines sharing a database may disagree on the time;
+    # they agree on the database's.
+    clock: str | None
 
 
 class _Running(NamedTuple):
@@ -127,8 +131,10 @@ class SqlStore(RunStore):
         columns = ", ".join(row)
         marks = ", ".join("?" for _ in row)
 
-        def tx(conn: Conn) -> int:
+        def tx(conn: Conn) -> tuple[int, float]:
             exp_id = rows.experiment_id(conn, new.experiment, now)
+            beat = self._clock(conn) if self.dialect.clock else now
+            row[rows.column("heartbeat_time")] = beat
             cur = conn.execute(
                 f"INSERT INTO runs (run_id, experiment_id, {columns}) "
                 f"VALUES (?, ?, {marks}) ON CONFLICT (run_id) DO NOTHING",
@@ -138,9 +144,10 @@ class SqlStore(RunStore):
                 raise UsageError(f"a run with id {run_id!r} already exists in {self._place()}.")
             rows.put(conn, "params", run_id, run.params.items())
             rows.put(conn, "tags", run_id, run.tags.items())
-            return exp_id
+            return exp_id, beat
 
-        return run._replace(experiment_id=str(self._db.write(tx)))
+        exp_id, beat = self._db.write(tx)
+        return run._replace(experiment_id=str(exp_id), heartbeat_time=beat)
 
     def update_run(self, run_id: str, **fields: Any) -> None:
         unknown = set(fields) - _UPDATABLE - {"experiment", "params", "tags"}
@@ -201,7 +208,7 @@ class SqlStore(RunStore):
                 " status_reason = CASE WHEN reaped = 1 THEN NULL ELSE status_reason END,"
                 " end_time = CASE WHEN reaped = 1 THEN NULL ELSE end_time END,"
                 " reaped = 0 WHERE run_id = ?",
-                (time.time(), run_id),
+                (self._clock(conn), run_id),
             )
             if cur.rowcount == 0:
                 raise self._not_found(run_id)
@@ -285,15 +292,17 @@ class SqlStore(RunStore):
         return self.get_runs([run_id])[0]
 
     def get_runs(self, run_ids: Sequence[str]) -> list[Run]:
-        def read(conn: Conn) -> list[Run]:
+        def read(conn: Conn) -> tuple[list[Run], float]:
             full_ids = list(dict.fromkeys(self._resolve(conn, run_id) for run_id in run_ids))
-            return self._by_id(conn, full_ids)
+            runs = self._by_id(conn, full_ids)
+            running = any(run.status == RUNNING for run in runs)
+            return runs, self._clock(conn) if running else 0.0
 
-        runs = self._db.read(read)
+        runs, now = self._db.read(read)
         running = [_observed(run) for run in runs if run.status == RUNNING]
         if not running:
             return runs
-        verdicts, answered = self._reap(running)
+        verdicts, answered = self._reap(running, now)
         if answered:  # their backend may have finished them: read them again
             again = {r.run_id: r for r in self._db.read(lambda c: self._by_id(c, list(answered)))}
             runs = [again.get(run.run_id, run) for run in runs]
@@ -323,7 +332,7 @@ class SqlStore(RunStore):
         # Reaping only turns RUNNING into KILLED, so a FINISHED/FAILED search (the
         # workflow cache lookup) can skip it.
         if status in (None, RUNNING, KILLED):
-            self._reap(self._db.read(_running))
+            self._reap(*self._db.read(lambda conn: (_running(conn), self._clock(conn))))
         where, args = [], []
         if experiment is not None:
             where.append("r.experiment_id = (SELECT experiment_id FROM experiments WHERE name = ?)")
@@ -338,17 +347,16 @@ class SqlStore(RunStore):
             where.append("r.run_id IN (SELECT run_id FROM tags WHERE key = ? AND value = ?)")
             args += [key, value]
         order = f"r.start_time DESC, {self.dialect.tiebreak} DESC"
+        tail = "WHERE " + " AND ".join(where) if where else ""
         if order_by_metric is not None:
             # The latest value (highest step, then latest timestamp), as MLflow's
             # latest_metrics; runs without the metric (or NaN, stored as NULL) come last.
-            latest = (
-                "(SELECT m.value FROM latest_metrics m WHERE m.run_id = r.run_id AND m.key = ?)"
-            )
+            # A join, not a subquery in ORDER BY: PostgreSQL would run that twice per run.
+            tail = "LEFT JOIN latest_metrics m ON m.run_id = r.run_id AND m.key = ? " + tail
+            args.insert(0, order_by_metric)
             direction = "ASC" if ascending else "DESC"
-            order = f"{latest} IS NULL, {latest} {direction}, {order}"
-        tail = ("WHERE " + " AND ".join(where) if where else "") + f" ORDER BY {order}"
-        if order_by_metric is not None:
-            args += [order_by_metric, order_by_metric]
+            order = f"m.value IS NULL, m.value {direction}, {order}"
+        tail += f" ORDER BY {order}"
         if limit is not None:
             tail += f" LIMIT {min(int(limit), 2**63 - 1)}"  # the largest 64-bit integer
         return self._db.read(lambda conn: self._select(conn, tail, args))
@@ -382,14 +390,25 @@ class SqlStore(RunStore):
             )
         return [found[run_id] for run_id in run_ids if run_id in found]
 
-    def _reap(self, observed: Sequence[_Running]) -> tuple[dict[str, tuple[str, float]], set[str]]:
-        """Record KILLED for the observed runs whose supervisor is dead, but for those a
-        backend answered for.
+    def _clock(self, conn: Conn) -> float:
+        """The store's time now (Dialect.clock)."""
+        if self.dialect.clock is None:
+            return time.time()
+        return float(conn.execute(self.dialect.clock).fetchone()[0])
+
+    def _reap(
+        self, observed: Sequence[_Running], now: float | None = None
+    ) -> tuple[dict[str, tuple[str, float]], set[str]]:
+        """Record KILLED for the observed runs whose supervisor is dead (at `now`, the
+        store's clock, when they were observed), but for those a backend answered for.
 
         Returns {run_id: (reason, end_time)} for the runs actually changed here (end_time
         is the last sign of life, not the moment of discovery, which may be days later),
         and the ids of the runs a backend answered for."""
-        now = time.time()
+        if not observed:
+            return {}, set()
+        if now is None:
+            now = self._db.read(self._clock)
         dead = []
         for r in observed:
             reason = death_reason(r.host, r.pid, r.pid_start, r.last_seen, now, self.stale_after)
