@@ -127,6 +127,9 @@ def test_json_shape_with_nan_infinities_and_missing_values(make_run: MakeRun) ->
     assert first["metrics"] == {"gain": "Infinity", "loss": "NaN"}
     assert second["metrics"] == {"gain": "-Infinity", "loss": 1.5}
     assert doc["same"] == []
+    unnamed = make_run({"lr": "0.3"}, run_name=None)
+    out = cli("runs", "compare", unnamed.run_id, a.run_id[:8], "--json", check=True).stdout
+    assert _strict_json(out)["runs"][0]["run_name"] is None  # the key, though not a column
 
 
 def test_csv_is_rfc4180_and_formula_safe(make_run: MakeRun) -> None:

@@ -202,17 +202,17 @@ def compare(
     # A page of an experiment or workflow sorted by a metric's latest value is the best
     # runs by it, chosen by the store; by its min or max, the newest runs, sorted here.
     by_latest = sort_by is not None and agg.get(sort_by, agg.get(EVERY_METRIC, LAST)) == LAST
-    store = open_store(tracking_uri)
-    found = select_runs(
-        store,
-        run_ids=run_ids,
-        experiment=experiment,
-        workflow=workflow,
-        status=status.upper() if status else None,
-        limit=limit,
-        best_by=sort_by if by_latest else None,
-        descending=descending,
-    )
+    with open_store(tracking_uri) as store:
+        found = select_runs(
+            store,
+            run_ids=run_ids,
+            experiment=experiment,
+            workflow=workflow,
+            status=status.upper() if status else None,
+            limit=limit,
+            best_by=sort_by if by_latest else None,
+            descending=descending,
+        )
     table = build_comparison(
         found, agg=agg, show_all=show_all, sort_by=sort_by, descending=descending
     )
