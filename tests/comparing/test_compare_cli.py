@@ -234,6 +234,13 @@ def test_the_steps_of_a_workflow_run(make_run: MakeRun, store: RunStore) -> None
     runs = _strict_json(out)["runs"]
     assert [r["run_id"] for r in runs] == [steps[1].run_id, steps[2].run_id, steps[0].run_id]
     assert [r["metrics"]["rmse"] for r in runs] == [0.5, 0.2, 0.3]
+    many = make_run({}, env_kind="workflow", command_mode="workflow")
+    for n in range(25):
+        make_run({"n": str(n)}, parent_run_id=many.run_id, start_time=100.0 + n)
+    every = cli("runs", "compare", "--workflow", many.run_id, "--json", check=True).stdout
+    assert [r["params"]["n"] for r in _strict_json(every)["runs"]] == [str(n) for n in range(25)]
+    last = cli("runs", "compare", "--workflow", many.run_id, "--limit", "2", "--json").stdout
+    assert [r["params"]["n"] for r in _strict_json(last)["runs"]] == ["23", "24"]
     empty = make_run({}, env_kind="workflow", command_mode="workflow")
     result = cli("runs", "compare", "--workflow", empty.run_id)
     assert result.returncode == 2

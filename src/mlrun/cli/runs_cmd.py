@@ -132,10 +132,10 @@ def list_runs(
 )
 @click.option(
     "--limit",
-    default=20,
-    show_default=True,
+    default=None,
     type=click.IntRange(1, 2**63 - 1),
-    help="At most this many --experiment/--workflow runs (the newest).",
+    help="At most this many runs of --experiment [default: 20] or steps of --workflow "
+    "[default: all].",
 )
 @click.option(
     "--agg",
@@ -170,7 +170,7 @@ def compare(
     experiment: str | None,
     workflow: str | None,
     status: str | None,
-    limit: int,
+    limit: int | None,
     aggs: tuple[str, ...],
     show_all: bool,
     sort_by: str | None,

@@ -19,15 +19,15 @@ def select_runs(
     experiment: str | None = None,
     workflow: str | None = None,
     status: str | None = None,
-    limit: int | None = DEFAULT_LIMIT,
+    limit: int | None = None,
     best_by: str | None = None,
     descending: bool = False,
 ) -> list[Run]:
     """The runs to compare, in their natural order: as given (ids), newest first (an
     experiment), or in the order the steps started (a workflow run). `status` and
-    `limit` apply to an experiment's runs and a workflow's steps; with `best_by` (a
-    metric), those are the first `limit` by its latest value instead (the store orders
-    them, runs without it last), in that order.
+    `limit` apply to an experiment's runs (None: DEFAULT_LIMIT) and a workflow's steps
+    (None: all of them); with `best_by` (a metric), those are the first `limit` by its
+    latest value instead (the store orders them, runs without it last), in that order.
 
     Raises UsageError when none or several ways are given, for an unknown experiment,
     and when there are no runs to compare; RunNotFoundError for an unknown id."""
@@ -59,7 +59,7 @@ def select_runs(
         found = store.search_runs(
             experiment=experiment,
             status=status,
-            limit=limit,
+            limit=DEFAULT_LIMIT if limit is None else limit,
             order_by_metric=best_by,
             ascending=not descending,
         )
