@@ -345,10 +345,11 @@ def main() -> int:
     print(f"(load average up to {load:.1f} on {cores} cores: above {cores}, wall times wait)")
     report(wall)
     startup = median_ms(wall["mlrun --version"])
-    print(f"\n{'case':<28} {'cpu ms':>7} {'store share ms':>15}")
+    width = max(len(name) for name in commands)
+    print(f"\n{'case':<{width}}  {'cpu ms':>7} {'store share ms':>15}")
     for name in commands:
         share = median_ms(wall[name]) - startup
-        print(f"{name:<28} {median_ms(cpu[name]):7.1f} {share:+15.1f}")
+        print(f"{name:<{width}}  {median_ms(cpu[name]):7.1f} {share:+15.1f}")
     ok = True
     for name in commands:
         if name.startswith("runs "):
