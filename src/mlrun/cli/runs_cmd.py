@@ -118,6 +118,130 @@ def list_runs(
     return 0
 
 
+@runs.command("compare")
+@click.argument("run_ids", nargs=-1, metavar="[RUN_ID]...")
+@click.option(
+    "--experiment", default=None, metavar="NAME", help="The newest runs of this experiment."
+)
+@click.option("--workflow", default=None, metavar="RUN_ID", help="The steps of this workflow run.")
+@click.option(
+    "--status",
+    default=None,
+    type=click.Choice(STATUSES, case_sensitive=False),
+    help="Only --experiment/--workflow runs with this status.",
+)
+@click.option(
+    "--limit",
+    default=None,
+    type=click.IntRange(1, 2**63 - 1),
+    help="At most this many runs of --experiment [default: 20] or steps of --workflow "
+    "[default: all].",
+)
+@click.option(
+    "--agg",
+    "aggs",
+    multiple=True,
+    metavar="[METRIC=]last|min|max",
+    help="A metric's value: its latest (default), or the min/max of its history; "
+    "for every metric, or METRIC=... for one. Repeatable.",
+)
+@click.option(
+    "--all", "show_all", is_flag=True, help="Also the columns where every run has the same value."
+)
+@click.option(
+    "--sort",
+    "sort_by",
+    default=None,
+    metavar="[-]METRIC",
+    help="Order by a metric, ascending (a leading '-': descending); runs without it last.",
+)
+@click.option("--desc", is_flag=True, help="With --sort: descending.")
+@click.option(
+    "--transpose/--no-transpose",
+    default=None,
+    help="One row per parameter and metric, one column per run "
+    "[default: when the table is wider than the terminal].",
+)
+@click.option("--json", "as_json", is_flag=True, help="The table as JSON (see README).")
+@click.option("--csv", "as_csv", is_flag=True, help="The table as CSV (RFC 4180).")
+@_tracking_option
+def compare(
+    run_ids: tuple[str, ...],
+    experiment: str | None,
+    workflow: str | None,
+    status: str | None,
+    limit: int | None,
+    aggs: tuple[str, ...],
+    show_all: bool,
+    sort_by: str | None,
+    desc: bool,
+    transpose: bool | None,
+    as_json: bool,
+    as_csv: bool,
+    tracking_uri: str | None,
+) -> int:
+    """Runs side by side: their parameters and metrics, only where they differ.
+
+    Runs by id (or unique prefix), the newest of an experiment, or the steps of a
+    workflow run: `mlrun runs compare 3f2a 9c1e`, `--experiment default --sort -acc`,
+    `--workflow 3f2a --agg loss=min`."""
+    from mlrun.comparing import render
+    from mlrun.comparing.select import select_runs
+    from mlrun.comparing.table import EVERY_METRIC, LAST, build_comparison, parse_agg
+    from mlrun.errors import UsageError
+    from mlrun.tracking import open_store
+
+    if as_json and as_csv:
+        raise UsageError("--json and --csv are two formats: choose one.")
+    agg = parse_agg(aggs)  # before the store is read: bad input fails fast
+    descending = desc
+    if sort_by is not None and sort_by.startswith("-"):
+        sort_by, descending = sort_by[1:], True
+    if desc and sort_by is None:
+        raise UsageError("--desc orders by a metric: name it with --sort METRIC.")
+    # A page of an experiment or workflow sorted by a metric's latest value is the best
+    # runs by it, chosen by the store; by its min or max, the newest runs, sorted here.
+    by_latest = sort_by is not None and agg.get(sort_by, agg.get(EVERY_METRIC, LAST)) == LAST
+    with open_store(tracking_uri) as store:
+        found = select_runs(
+            store,
+            run_ids=run_ids,
+            experiment=experiment,
+            workflow=workflow,
+            status=status.upper() if status else None,
+            limit=limit,
+            best_by=sort_by if by_latest else None,
+            descending=descending,
+        )
+    table = build_comparison(
+        found, agg=agg, show_all=show_all, sort_by=sort_by, descending=descending
+    )
+    if as_json:
+        dump_json(render.to_json(table))
+    elif as_csv:
+        click.echo(render.to_csv(table), nl=False)
+    else:
+        click.echo(render.text_table(table, _terminal_width(), transpose))
+        if table.same:
+            n = len(table.same)
+            click.echo(
+                f"{n} column{'s' if n > 1 else ''} with the same value in every run left out"
+                " (--all shows them).",
+                err=True,
+            )
+    return 0
+
+
+def _terminal_width() -> int | None:
+    """The width to fit: $COLUMNS, else the terminal's; None when stdout is no terminal."""
+    import os
+    import shutil
+
+    if os.environ.get("COLUMNS", "").isdigit() or sys.stdout.isatty():
+        return shutil.get_terminal_size().columns
+    return None
+
+
 @runs.command("show")
 @click.argument("run_id")
 @click.option("--history", is_flag=True, help="Every value of every metric, step by step.")
