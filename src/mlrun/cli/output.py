@@ -114,6 +114,16 @@ def duration(seconds: float | None) -> str:
     return f"{hours}h{minutes:02d}m"
 
 
+def size_text(size: int) -> str:
+    """Bytes for people: 512 B, 3.4 KB, 4.8 MB (powers of 1024)."""
+    value = float(size)
+    for unit in ("B", "KB", "MB"):
+        if value < 1024:
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GB"
+
+
 def timestamp(epoch: float | None) -> str:
     if epoch is None:
         return "-"
