@@ -141,6 +141,10 @@ def test_a_real_workflow_run_reported_and_rendered(tmp_path: Path) -> None:
     run = mlrun("run", str(project), "-e", "pipeline", "-j", "2", "--json", cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     workflow_id = json.loads(run.stdout)["run_id"]
+    record = json.loads(cli("runs", "show", workflow_id, "--json", check=True).stdout)
+    trains = ["train[alpha=0.01]", "train[alpha=0.1]", "train[alpha=1.0]"]
+    assert record["outputs"]["steps"]["evaluate"]["needs"] == trains  # the graph's edges
+    assert record["outputs"]["steps"]["download"]["needs"] == []
     opened = tmp_path / "opened.txt"
     fake_browser = tmp_path / "browser.sh"
     fake_browser.write_text(f'#!/bin/sh\necho "$1" > {opened}\n')

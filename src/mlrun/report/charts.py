@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from html import escape
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from mlrun.errors import NotAvailableError
 from mlrun.report.series import Series
@@ -63,55 +63,57 @@ def charts(
     labels: Mapping[str, str],
     colours: Mapping[str, str],
 ) -> list[Chart]:
-    """One Chart per metric key, in the order of `series`."""
-    import plotly.graph_objects as go
+    """One Chart per metric key, in the order of `series`.
 
+    The figures are plotly's JSON written directly (traces as plain mappings, the
+    plotly_white template from plotly): building them through plotly.graph_objects
+    validates every point in Python, 15 times slower for 250,000 points."""
+    import plotly.io as pio
+    from plotly.io.json import to_json_plotly
+
+    template = pio.templates["plotly_white"].to_plotly_json()
     out = []
     for key, lines in series.items():
         title = escape(cut(key, TITLE_CHARS), quote=False)
-        fig = go.Figure(
-            layout={
-                "template": "plotly_white",
-                "title": {"text": title},
-                "yaxis": {"title": {"text": escape(cut(key, AXIS_CHARS), quote=False)}},
-                "height": 380,
-                "margin": {"l": 60, "r": 20, "t": 50, "b": 45},
-                "legend": {"font": {"size": 11}},
-                "hovermode": "closest",
-            }
-        )
         single = all(len(s.steps) == 1 for s in lines)
-        for s in lines:
-            name = escape(cut(labels[s.run_id], LEGEND_CHARS), quote=False)
-            colour = colours[s.run_id]
-            if single:  # one value per run: a bar each, labelled with its step
-                fig.add_trace(
-                    go.Bar(
-                        x=[name],
-                        y=s.values,
-                        name=name,
-                        meta=s.run_id,
-                        marker={"color": colour},
-                        customdata=s.steps,
-                        hovertemplate=f"step %{{customdata}}<br>{HOVER}",
-                    )
-                )
-                continue
-            fig.add_trace(
-                go.Scatter(
-                    x=s.steps,
-                    y=s.values,
-                    name=name,
-                    meta=s.run_id,
-                    mode="lines+markers" if len(s.steps) <= MARKERS_UP_TO else "lines",
-                    line={"color": colour, "width": 1.6},
-                    marker={"size": 5},
-                    hovertemplate=f"step %{{x}}<br>{HOVER}",
-                )
-            )
-        fig.update_layout(
-            xaxis={"title": {"text": "run (one value each)" if single else "step"}},
-            showlegend=True,
-        )
-        out.append(Chart(key, fig.to_json(), len(lines), sum(s.thinned for s in lines)))
+        layout = {
+            "template": template,
+            "title": {"text": title},
+            "xaxis": {"title": {"text": "run (one value each)" if single else "step"}},
+            "yaxis": {"title": {"text": escape(cut(key, AXIS_CHARS), quote=False)}},
+            "height": 380,
+            "margin": {"l": 60, "r": 20, "t": 50, "b": 45},
+            "legend": {"font": {"size": 11}},
+            "hovermode": "closest",
+            "showlegend": True,
+        }
+        traces = [_trace(s, labels[s.run_id], colours[s.run_id], single) for s in lines]
+        figure = to_json_plotly({"data": traces, "layout": layout})
+        out.append(Chart(key, figure, len(lines), sum(s.thinned for s in lines)))
     return out
+
+
+def _trace(s: Series, label: str, colour: str, single: bool) -> dict[str, Any]:
+    name = escape(cut(label, LEGEND_CHARS), quote=False)
+    if single:  # one value per run: a bar each, its step in the hover text
+        return {
+            "type": "bar",
+            "x": [name],
+            "y": s.values,
+            "name": name,
+            "meta": s.run_id,
+            "marker": {"color": colour},
+            "customdata": s.steps,
+            "hovertemplate": f"step %{{customdata}}<br>{HOVER}",
+        }
+    return {
+        "type": "scatter",
+        "x": s.steps,
+        "y": s.values,
+        "name": name,
+        "meta": s.run_id,
+        "mode": "lines+markers" if len(s.steps) <= MARKERS_UP_TO else "lines",
+        "line": {"color": colour, "width": 1.6},
+        "marker": {"size": 5},
+        "hovertemplate": f"step %{{x}}<br>{HOVER}",
+    }
