@@ -108,6 +108,38 @@ def postgres_dsn() -> str | None:
     return dsn if _tcp_open(parts.hostname or "127.0.0.1", parts.port or 5432) else None
 
 
+_PRIVATE_PREFIX = "mlrun_t_"
+
+
+@functools.cache
+def _admin(dsn: str) -> Any:
+    """One autocommit connection per process for making and dropping private schemas."""
+    import psycopg
+
+    return psycopg.connect(dsn, autocommit=True)
+
+
+@contextlib.contextmanager
+def fresh_postgres_uri(dsn: str | None = None) -> Iterator[str]:
+    """The test PostgreSQL's URI (password included), pointed at a private, empty schema
+    (`?options=-csearch_path%3D<schema>`), dropped with everything in it afterwards.
+
+    A schema, not a database: CREATE SCHEMA takes a millisecond and needs no CREATEDB
+    privilege; the store only ever sees its current schema (postgres_schema)."""
+    import uuid
+
+    dsn = dsn or postgres_dsn()
+    if dsn is None:
+        raise RuntimeError(NO_POSTGRES)
+    name = f"{_PRIVATE_PREFIX}{uuid.uuid4().hex[:12]}"
+    _admin(dsn).execute(f"CREATE SCHEMA {name}")
+    sep = "&" if "?" in dsn else "?"
+    try:
+        yield f"{dsn}{sep}options=-csearch_path%3D{name}"
+    finally:
+        _admin(dsn).execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+
+
 def registry_address() -> str | None:
     """`host:port` of an open (no auth) registry, `127.0.0.1:5000` by default."""
     address = setting("MLRUN_TEST_REGISTRY", DEFAULT_REGISTRY) or DEFAULT_REGISTRY

@@ -1,28 +1,34 @@
-"""A real SQLite run store per test, with finished runs made as the runner makes them."""
+"""A real run store per test, of each kind (SQLite, PostgreSQL), with runs made as the
+runner makes them."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from mlrun.tracking import open_store
+from mlrun.tracking.base import RunStore
 from mlrun.tracking.model import FINISHED, Metric, Run
-from mlrun.tracking.sqlite_store import SqliteStore
-from tests.tracking.conftest import make_new_run
+from tests.tracking.conftest import db_path, make_new_run, store_uri
+
+__all__ = ["db_path", "store_uri"]  # the store fixtures, one per store kind
 
 MakeRun = Callable[..., Run]
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqliteStore]:
-    with SqliteStore(tmp_path / "mlrun.db") as s:
+def store(store_uri: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunStore]:
+    """A new store of each kind (tests/tracking/conftest.py), which `mlrun runs compare`
+    then reads (MLRUN_TRACKING_URI)."""
+    monkeypatch.setenv("MLRUN_TRACKING_URI", store_uri)
+    with open_store(store_uri) as s:
         yield s
 
 
 @pytest.fixture
-def make_run(store: SqliteStore) -> MakeRun:
+def make_run(store: RunStore) -> MakeRun:
     """make_run(params, metrics=[(key, value, step), ...], **NewRun fields) -> the stored
     Run (FINISHED unless `status`), read back from the store. Every value is logged at
     the same timestamp, so steps and logging order decide the latest."""

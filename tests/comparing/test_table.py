@@ -14,8 +14,8 @@ from mlrun.comparing.table import (
     summarize,
 )
 from mlrun.errors import UsageError
+from mlrun.tracking.base import RunStore
 from mlrun.tracking.model import Metric
-from mlrun.tracking.sqlite_store import SqliteStore
 from tests.comparing.conftest import MakeRun
 
 
@@ -64,7 +64,7 @@ def test_nan_and_infinities_are_kept_as_logged(make_run: MakeRun) -> None:
 
 
 def test_last_is_the_stores_latest_value_and_agg_picks_min_or_max(
-    make_run: MakeRun, store: SqliteStore
+    make_run: MakeRun, store: RunStore
 ) -> None:
     # Logged out of step order: the latest is the highest step, not the last logged;
     # on a step and timestamp tie, the later logged value wins (as in latest_metrics).
@@ -189,3 +189,12 @@ def test_parse_agg(specs: list[str], expected: dict[str, str]) -> None:
 def test_parse_agg_refuses(specs: list[str], message: str) -> None:
     with pytest.raises(UsageError, match=message.replace("(", r"\(").replace(")", r"\)")):
         parse_agg(specs)
+
+
+def test_the_name_column_is_left_out_when_no_run_has_a_name(make_run: MakeRun) -> None:
+    a = make_run({"lr": "1"}, run_name=None)
+    b = make_run({"lr": "2"}, run_name=None)
+    assert "run_name" not in [c.key for c in build_comparison([a, b]).columns]
+    assert "run_name" in [c.key for c in build_comparison([a, b], show_all=True).columns]
+    c = make_run({"lr": "3"}, run_name="named")
+    assert "run_name" in [c.key for c in build_comparison([a, c]).columns]

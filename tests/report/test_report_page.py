@@ -142,8 +142,11 @@ def test_a_workflow_run_reports_its_steps_and_graph(store: SqliteStore, tmp_path
     assert flow.nodes[2].note.startswith("exit 1")
     assert flow.nodes[1].duration() == pytest.approx(12.5)
     out = tmp_path / "report.html"
-    said = report(store, out, record.run_id[:8])
+    said = report(store, out, record.run_id[:8])  # a workflow's id stands for its steps
     assert said.endswith(": 3 runs, 1 chart, 1 workflow graph\n")
+    assert report(store, tmp_path / "again.html", "--workflow", record.run_id) == said.replace(
+        str(out), str(tmp_path / "again.html")
+    )
     text = out.read_text()
     nodes = re.findall(r'<g class="node" data-node="([^"]*)" data-status="([^"]*)"', text)
     assert nodes == [(n.name, n.status) for n in flow.nodes]
@@ -206,12 +209,16 @@ def test_series_follow_steps_and_mark_thinning(store: SqliteStore, tmp_path: Pat
 
 
 def test_bad_selections_are_one_sentence_and_exit_2(store: SqliteStore, tmp_path: Path) -> None:
-    add_run(store, tmp_path / "runs")
+    plain = add_run(store, tmp_path / "runs")
     uri = ["--tracking-uri", str(store.path)]
     out = tmp_path / "report.html"
     cases = [
-        ((), "mlrun report needs runs to report on."),
-        (("--experiment", "nope"), "the experiment 'nope' has no runs"),
+        ((), "report takes run ids, --experiment NAME or --workflow RUN_ID; none was given."),
+        (("--experiment", "nope"), "there is no experiment named 'nope'"),
+        (("--workflow", "feedbeef00"), "no run has the id 'feedbeef00'"),
+        (("--workflow", plain.run_id), f"the run {plain.run_id} is not a workflow run."),
+        ((plain.run_id, "--experiment", "exp"), "report takes run ids, --experiment NAME or"),
+        (("--experiment", "exp", "--desc"), "--desc orders by a metric"),
         (("feedbeef00",), "no run has the id 'feedbeef00'"),
         (("--experiment", "exp", "--sort", "nope"), "--sort names the metric 'nope'"),
     ]

@@ -1,5 +1,7 @@
-"""Fixtures for the run store tests: a real SQLite file per test, and NewRun records
-that look like the ones the runner writes."""
+"""Fixtures for the run store tests: every store test runs on each store -- a real
+SQLite file, and a private schema of the real PostgreSQL CI runs (skipped when absent,
+failed when MLRUN_REQUIRE_SERVICES=1) -- and NewRun records that look like the ones the
+runner writes."""
 
 from __future__ import annotations
 
@@ -10,9 +12,14 @@ from typing import Any
 
 import pytest
 
+from mlrun.tracking import open_store
 from mlrun.tracking.liveness import process_start_token, this_host
 from mlrun.tracking.model import NewRun
-from mlrun.tracking.sqlite_store import SqliteStore
+from mlrun.tracking.sql_store import SqlStore
+from tests import services
+from tests.conftest import require_service
+
+STORES = ("sqlite", "postgres")
 
 NewRunFactory = Callable[..., NewRun]
 
@@ -51,7 +58,28 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "mlrun.db"
 
 
+@pytest.fixture(params=STORES)
+def store_uri(request: pytest.FixtureRequest, db_path: Path) -> Iterator[str]:
+    """The URI of a new, empty store of each kind."""
+    if request.param == "sqlite":
+        yield str(db_path)
+        return
+    require_service(services.postgres_dsn() is not None, services.NO_POSTGRES)
+    with services.fresh_postgres_uri() as uri:
+        yield uri
+
+
 @pytest.fixture
-def store(db_path: Path) -> Iterator[SqliteStore]:
-    with SqliteStore(db_path) as s:
+def store(store_uri: str) -> Iterator[SqlStore]:
+    with open_store(store_uri) as s:
+        assert isinstance(s, SqlStore)
         yield s
+
+
+def integrity_errors() -> tuple[type[Exception], ...]:
+    """What a constraint violation raises in either store (the driver's own error)."""
+    import sqlite3
+
+    import psycopg
+
+    return (sqlite3.IntegrityError, psycopg.IntegrityError)

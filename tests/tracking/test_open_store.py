@@ -50,9 +50,8 @@ def test_uri_forms(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize(
     ("uri", "kind"),
     [
-        ("postgresql://user:pw@db/mlflow", "postgresql"),
-        ("postgresql+psycopg2://db/mlflow", "postgresql"),
-        ("mysql://db/mlflow", "mysql"),
+        ("mysql://user:pw@db/mlflow", "mysql"),
+        ("mysql+pymysql://db/mlflow", "mysql"),
         ("http://localhost:5000", "http"),
         ("https://mlflow.example.com", "https"),
         ("databricks", "databricks"),
@@ -65,6 +64,25 @@ def test_other_stores_are_not_available(uri: str, kind: str) -> None:
     assert info.value.message == f"tracking store '{kind}' is not available yet."
     assert info.value.hint is not None and "SQLite file path" in info.value.hint
     assert "pw" not in info.value.message
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "postgresql://alice:s3cret@db.example:5433/runs",
+        "postgres://alice:s3cret@db.example:5433/runs",
+        "postgresql+psycopg://alice:s3cret@db.example:5433/runs",
+        "POSTGRESQL+psycopg2://alice:s3cret@db.example:5433/runs",
+        "postgresql://alice@db.example:5433/runs?password=s3cret",
+    ],
+)
+def test_postgresql_uris_open_the_postgres_store_without_their_password(uri: str) -> None:
+    from mlrun.tracking.postgres_store import PostgresStore
+
+    store = open_store(uri)  # lazy: nothing connects yet
+    assert isinstance(store, PostgresStore)
+    assert store.uri == "postgresql://alice@db.example:5433/runs"
+    assert "s3cret" not in repr(store) and "s3cret" not in store.server
 
 
 def test_bad_uris(tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
 """A RUNNING run whose supervisor died is reported (and recorded) KILLED, and the
-supervisor's own finish_run or heartbeat still wins a race with the reaper."""
+supervisor's own finish_run or heartbeat still wins a race with the reaper. Each test
+runs on SQLite and on PostgreSQL: the liveness rules are the same code (SqlStore)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from mlrun.tracking import open_store
 from mlrun.tracking.liveness import this_host
 from mlrun.tracking.model import FINISHED, KILLED, RUNNING
-from mlrun.tracking.sqlite_store import SqliteStore, _running
+from mlrun.tracking.sql_store import SqlStore, _running
 from tests.tracking.conftest import NewRunFactory
 
 CHILD = r"""
@@ -37,18 +39,18 @@ time.sleep(1000)
 
 
 @pytest.fixture
-def sigkilled_run(db_path: Path) -> Iterator[tuple[str, int]]:
+def sigkilled_run(store_uri: str) -> Iterator[tuple[str, int]]:
     """(run id, pid) of a run whose supervisor was SIGKILLed. The child is left a zombie
     (not waited for) while the test looks: that is how a dead child of a live parent looks."""
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
     child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(db_path)], env=env, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", CHILD, store_uri], env=env, stdout=subprocess.PIPE, text=True
     )
     assert child.stdout is not None
     run_id = child.stdout.readline().strip()
     child.stdout.close()
     assert run_id, "the child did not create its run"
-    with SqliteStore(db_path) as store:
+    with open_store(store_uri) as store:
         assert store.get_run(run_id).status == RUNNING  # alive: left alone
     child.send_signal(signal.SIGKILL)
     # Wait until it is dead, leaving it a zombie: WNOWAIT does not reap.
@@ -59,10 +61,10 @@ def sigkilled_run(db_path: Path) -> Iterator[tuple[str, int]]:
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
 def test_search_reports_a_sigkilled_supervisor_as_killed(
-    sigkilled_run: tuple[str, int], db_path: Path
+    sigkilled_run: tuple[str, int], store_uri: str
 ) -> None:
     run_id, pid = sigkilled_run
-    with SqliteStore(db_path) as store:
+    with open_store(store_uri) as store:
         [run] = store.search_runs()
         assert run.run_id == run_id
         assert (run.status, run.exit_code) == (KILLED, None)
@@ -71,17 +73,17 @@ def test_search_reports_a_sigkilled_supervisor_as_killed(
         assert store.search_runs(status=RUNNING) == []
         assert [r.run_id for r in store.search_runs(status=KILLED)] == [run_id]
     # Persisted, not just reported: a plain read of the file agrees.
-    with SqliteStore(db_path) as store:
+    with open_store(store_uri) as store:
         assert _running_ids(store) == []
         assert store.get_run(run_id).status_reason == run.status_reason
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
 def test_get_run_reports_a_sigkilled_supervisor_as_killed(
-    sigkilled_run: tuple[str, int], db_path: Path
+    sigkilled_run: tuple[str, int], store_uri: str
 ) -> None:
     run_id, pid = sigkilled_run
-    with SqliteStore(db_path) as store:
+    with open_store(store_uri) as store:
         run = store.get_run(run_id[:8])
         assert (run.status, run.status_reason) == (
             KILLED,
@@ -90,7 +92,7 @@ def test_get_run_reports_a_sigkilled_supervisor_as_killed(
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs /proc start tokens")
-def test_a_reused_pid_is_not_the_supervisor(store: SqliteStore, new_run: NewRunFactory) -> None:
+def test_a_reused_pid_is_not_the_supervisor(store: SqlStore, new_run: NewRunFactory) -> None:
     # Our pid is alive, but with another start token it is another process.
     run = store.create_run(new_run(pid=os.getpid(), pid_start="1"))
     got = store.get_run(run.run_id)
@@ -98,7 +100,7 @@ def test_a_reused_pid_is_not_the_supervisor(store: SqliteStore, new_run: NewRunF
     assert f"mlrun process {os.getpid()}" in got.status_reason
 
 
-def test_a_live_supervisor_is_left_alone(store: SqliteStore, new_run: NewRunFactory) -> None:
+def test_a_live_supervisor_is_left_alone(store: SqlStore, new_run: NewRunFactory) -> None:
     run = store.create_run(new_run())
     store.stale_after = 0.0  # same host: the process check decides, not the heartbeat
     assert store.get_run(run.run_id).status == RUNNING
@@ -106,7 +108,7 @@ def test_a_live_supervisor_is_left_alone(store: SqliteStore, new_run: NewRunFact
 
 
 def test_other_host_with_a_stale_heartbeat_is_killed(
-    store: SqliteStore, new_run: NewRunFactory
+    store: SqlStore, new_run: NewRunFactory
 ) -> None:
     store.create_run(new_run(host="far-away-host", pid=1234, pid_start="99"))
     assert store.search_runs()[0].status == RUNNING  # 10 minutes not over
@@ -120,7 +122,7 @@ def test_other_host_with_a_stale_heartbeat_is_killed(
 
 
 def test_heartbeat_keeps_an_other_host_run_alive_and_revives_a_reaped_one(
-    store: SqliteStore, new_run: NewRunFactory
+    store: SqlStore, new_run: NewRunFactory
 ) -> None:
     run = store.create_run(new_run(host="far-away-host", pid=1234))
     time.sleep(0.01)  # not an ordering: the clock must move on for a later heartbeat time
@@ -136,7 +138,7 @@ def test_heartbeat_keeps_an_other_host_run_alive_and_revives_a_reaped_one(
     assert (got.status, got.status_reason, got.end_time) == (RUNNING, None, None)
 
 
-def test_finish_after_reaping_wins(store: SqliteStore, new_run: NewRunFactory) -> None:
+def test_finish_after_reaping_wins(store: SqlStore, new_run: NewRunFactory) -> None:
     run = store.create_run(new_run(host="far-away-host", pid=1234))
     store.stale_after = 0.0
     assert store.get_run(run.run_id).status == KILLED
@@ -147,7 +149,7 @@ def test_finish_after_reaping_wins(store: SqliteStore, new_run: NewRunFactory) -
     assert store.get_run(run.run_id).status == FINISHED
 
 
-def test_a_finish_racing_the_reaper_wins(store: SqliteStore, new_run: NewRunFactory) -> None:
+def test_a_finish_racing_the_reaper_wins(store: SqlStore, new_run: NewRunFactory) -> None:
     # The reaper looked while the run was RUNNING, then the supervisor finished before
     # the reaper wrote: the reaper's conditional UPDATE must change nothing.
     run = store.create_run(new_run(host="far-away-host", pid=1234))
@@ -159,7 +161,7 @@ def test_a_finish_racing_the_reaper_wins(store: SqliteStore, new_run: NewRunFact
     assert (got.status, got.exit_code) == (FINISHED, 0)
 
 
-def test_a_heartbeat_racing_the_reaper_wins(store: SqliteStore, new_run: NewRunFactory) -> None:
+def test_a_heartbeat_racing_the_reaper_wins(store: SqlStore, new_run: NewRunFactory) -> None:
     run = store.create_run(new_run(host="far-away-host", pid=1234))
     observed = store._db.read(_running)
     store.heartbeat(run.run_id)
@@ -168,5 +170,5 @@ def test_a_heartbeat_racing_the_reaper_wins(store: SqliteStore, new_run: NewRunF
     assert store._db.read(_running)[0].run_id == run.run_id
 
 
-def _running_ids(store: SqliteStore) -> list[str]:
+def _running_ids(store: SqlStore) -> list[str]:
     return [r.run_id for r in store._db.read(_running)]

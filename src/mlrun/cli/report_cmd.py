@@ -6,19 +6,12 @@ from pathlib import Path
 
 import click
 
+from mlrun.cli.compare_options import selection_options, table_options
+
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.argument("run_ids", nargs=-1, metavar="[RUN_ID]...")
-@click.option(
-    "--experiment", default=None, metavar="NAME", help="The newest runs of this experiment."
-)
-@click.option(
-    "--limit",
-    default=50,
-    show_default=True,
-    type=click.IntRange(1, 2**63 - 1),
-    help="How many runs of --experiment, newest first.",
-)
+@selection_options
+@table_options
 @click.option(
     "-o",
     "--output",
@@ -29,62 +22,44 @@ import click
 )
 @click.option("--open", "open_it", is_flag=True, help="Open the report in the web browser.")
 @click.option(
-    "--agg",
-    multiple=True,
-    metavar="AGG|METRIC=AGG",
-    help="The table's value of a metric: last (default), min or max; for every metric or "
-    "one (loss=min). Repeatable.",
-)
-@click.option(
-    "--all", "show_all", is_flag=True, help="Keep the table's columns where every run agrees."
-)
-@click.option(
-    "--sort", "sort_by", default=None, metavar="METRIC", help="Order the runs by a metric."
-)
-@click.option("--desc", is_flag=True, help="With --sort: highest first.")
-@click.option(
     "--tracking-uri",
     default=None,
     envvar="MLRUN_TRACKING_URI",
-    help="Run store: a SQLite file path [default: the embedded store].",
+    help="Run store: a SQLite file path or a postgresql:// URI [default: the embedded store].",
 )
 def report(
     run_ids: tuple[str, ...],
     experiment: str | None,
+    workflow: str | None,
+    status: str | None,
     limit: int,
-    output: Path,
-    open_it: bool,
-    agg: tuple[str, ...],
+    aggs: tuple[str, ...],
     show_all: bool,
     sort_by: str | None,
     desc: bool,
+    output: Path,
+    open_it: bool,
     tracking_uri: str | None,
 ) -> int:
     """Write one HTML page about runs: the comparison table of their parameters and
     metrics, a chart per metric over steps (one line per run), the workflow graph with
     each step's state and time, and links to each run's logs and artifacts.
 
-    Give run ids (a workflow run's id reports its steps and draws its graph) and/or
-    --experiment NAME. The page has everything inline (no network needed to view it).
-    Needs the report extra: pip install 'mlrun[report]' (exit code 2 without it)."""
+    Runs as `mlrun runs compare` takes them: ids (a workflow run's id stands for its
+    steps and draws its graph), --experiment NAME, or --workflow RUN_ID. The page has
+    everything inline (no network needed to view it). Needs the report extra:
+    pip install 'mlrun[report]' (exit code 2 without it)."""
+    from mlrun.cli.compare_options import table_request
     from mlrun.cli.output import size_text
-    from mlrun.comparing.table import parse_agg
     from mlrun.report import select, write_report
     from mlrun.report.charts import plotly_js
     from mlrun.tracking import open_store
 
     plotly_js()  # without the extra: say so before reading anything
+    request = table_request(aggs, show_all, sort_by, desc)
     store = open_store(tracking_uri)
-    chosen = select(store, run_ids, experiment, limit)
-    written = write_report(
-        store,
-        chosen,
-        output,
-        agg=parse_agg(agg) if agg else None,
-        show_all=show_all,
-        sort_by=sort_by,
-        descending=desc,
-    )
+    chosen = select(store, run_ids, experiment, workflow, status.upper() if status else None, limit)
+    written = write_report(store, chosen, output, **request._asdict())
     graphs = f", {written.graphs} workflow graph{'s' * (written.graphs != 1)}"
     thinned = f" ({written.thinned} long lines thinned)" if written.thinned else ""
     click.echo(

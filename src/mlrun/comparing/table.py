@@ -133,6 +133,8 @@ def build_comparison(
 ) -> Comparison:
     """The comparison table of `runs` (kept in the given order unless `sort_by`).
 
+    The info columns are always there, but for the run name when no run has one.
+
     agg: how a metric's history becomes one value: "last" (default), "min" or "max"
     for every metric, or a mapping {metric: agg} where the key "*" stands for the
     metrics not named. show_all: keep the columns where every run has the same value
@@ -166,10 +168,11 @@ def build_comparison(
     if sort_by is not None:
         j = next(i for i, c in enumerate(columns) if c.kind == METRIC and c.key == sort_by)
         order = _sorted(order, [r[j] for r in rows], descending)
+    named = any(r.run_name for r in runs)
     keep = [
         j
         for j, c in enumerate(columns)
-        if c.kind == INFO
+        if (c.kind == INFO and (c.key != "run_name" or named))
         or show_all
         or len(runs) < 2
         or (c.kind == METRIC and c.key == sort_by)

@@ -10,13 +10,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
+from mlrun.comparing.select import DEFAULT_LIMIT
 from mlrun.errors import UsageError
 from mlrun.report.flow import Flow, is_workflow, read_flow
 from mlrun.tracking.base import RunStore
 from mlrun.tracking.model import Run
 
 DEFAULT_OUTPUT = "mlrun-report.html"
-DEFAULT_LIMIT = 50  # runs of an experiment, newest first
 
 
 class Selection(NamedTuple):
@@ -39,51 +39,63 @@ def select(
     store: RunStore,
     run_ids: Sequence[str] = (),
     experiment: str | None = None,
+    workflow: str | None = None,
+    status: str | None = None,
     limit: int | None = DEFAULT_LIMIT,
 ) -> Selection:
-    """The runs a report shows: the given runs (a workflow run stands for its steps, and
-    its graph is drawn), then the newest `limit` runs of `experiment` (workflow records
-    left out: their steps are runs of the experiment too)."""
-    if not run_ids and experiment is None:
-        raise UsageError(
-            "mlrun report needs runs to report on.",
-            hint="give run ids (a workflow run's id reports its steps), or --experiment NAME",
+    """The runs a report shows, chosen as `mlrun runs compare` chooses them (one way at
+    a time), and the workflows whose graphs it draws: `workflow`'s, or each workflow run
+    among `run_ids`, stands for its steps (a cached step: the run that computed it); an
+    experiment's workflow records are left out (their steps are runs of it too)."""
+    from mlrun.comparing.select import select_runs
+
+    if workflow is not None and not run_ids and experiment is None:
+        record = store.get_run(workflow)
+        if not is_workflow(record):
+            raise UsageError(
+                f"the run {record.run_id} is not a workflow run.",
+                hint="--workflow takes the id of the run `mlrun run -e <workflow>` recorded;"
+                " give a plain run's id without --workflow",
+            )
+        found = [record]
+    else:
+        found = select_runs(
+            store,
+            run_ids=run_ids,
+            experiment=experiment,
+            workflow=workflow,
+            status=status,
+            limit=limit,
+            command="report",
         )
+    records = [r for r in found if is_workflow(r)] if experiment is None else []
+    flows = [read_flow(store, r) for r in records]
     runs: dict[str, Run] = {}
     labels: dict[str, str] = {}
-    flows: list[Flow] = []
-    titles: list[str] = []
-    given = [store.get_run(run_id) for run_id in run_ids]
-    several = sum(is_workflow(run) for run in given) > 1  # step names get their workflow's
-    for run in given:
+    for run in found:
         if not is_workflow(run):
             runs.setdefault(run.run_id, run)
-            continue
-        flow = read_flow(store, run)
-        flows.append(flow)
-        titles.append(f"workflow {flow.name} (run {run.run_id[:12]})")
+    for flow in flows:  # step names, with their workflow's when there are several
         for node in flow.nodes:
-            if node.run is not None and node.run.run_id not in runs:
+            if node.run is None or node.run.run_id in runs:
+                continue
+            if status is None or node.run.status == status:
                 runs[node.run.run_id] = node.run
-                labels[node.run.run_id] = f"{flow.name}/{node.name}" if several else node.name
+                labels[node.run.run_id] = (
+                    f"{flow.name}/{node.name}" if len(flows) > 1 else node.name
+                )
+    if not runs and not flows:
+        raise UsageError(
+            f"the experiment {experiment!r} holds only workflow records.",
+            hint="report a workflow with --workflow RUN_ID",
+        )
+    titles = [f"workflow {f.name} (run {f.record.run_id[:12]})" for f in flows]
     if experiment is not None:
-        found = store.search_runs(experiment=experiment, limit=limit)
-        if not found:
-            known = store.list_experiments()
-            raise UsageError(
-                f"the experiment {experiment!r} has no runs in {store.uri}.",
-                hint=f"experiments: {', '.join(known)}" if known else "the store has no runs yet",
-            )
         titles.append(f"experiment {experiment}")
-        for run in found:
-            if not is_workflow(run):
-                runs.setdefault(run.run_id, run)
-    plain = len(runs) - len(labels)
-    if plain and len(titles) < len(run_ids) + (experiment is not None):
+    elif len(runs) > len(labels):
+        plain = len(runs) - len(labels)
         titles.append(f"{plain} run{'s' * (plain != 1)}")
-    return Selection(
-        " + ".join(titles) or "runs", list(runs.values()), _labels(runs, labels), flows
-    )
+    return Selection(" + ".join(titles), list(runs.values()), _labels(runs, labels), flows)
 
 
 def _labels(runs: dict[str, Run], given: dict[str, str]) -> dict[str, str]:

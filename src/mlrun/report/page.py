@@ -15,7 +15,6 @@ from typing import NamedTuple
 from urllib.parse import quote
 
 from mlrun import __version__
-from mlrun.cli.output import duration, size_text, timestamp
 from mlrun.comparing.table import INFO, METRIC, Cell, Column, Comparison
 from mlrun.report import svg
 from mlrun.report.charts import CONFIG, Chart
@@ -23,6 +22,7 @@ from mlrun.report.flow import Flow
 from mlrun.report.series import MAX_POINTS
 from mlrun.tracking.model import Run
 from mlrun.util.redact import redact_uri
+from mlrun.util.texttable import duration, size_text, timestamp
 
 MAX_ARTIFACT_LINKS = 30  # per run; the rest are in its artifacts directory
 # The page's style sheet and script, inlined into every page.

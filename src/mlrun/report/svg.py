@@ -9,9 +9,9 @@ import time
 from collections.abc import Mapping
 from html import escape
 
-from mlrun.cli.output import duration
 from mlrun.report.flow import Flow, FlowNode
 from mlrun.report.text import cut
+from mlrun.util.texttable import duration
 from mlrun.workflow import state as st
 from mlrun.workflow.graph import layers
 

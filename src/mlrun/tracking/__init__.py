@@ -1,7 +1,8 @@
 """Run records: the store interface (base), the records (model), and store selection.
 
 Importing this package is cheap: the SQLite store (and sqlite3) load on first
-`open_store`, so a step that only imports mlrun pays nothing for them.
+`open_store`, so a step that only imports mlrun pays nothing for them; the PostgreSQL
+store (and psycopg) only when a postgresql:// URI is opened.
 """
 
 from __future__ import annotations
@@ -38,13 +39,20 @@ def tracking_uri(uri: str | None = None) -> str:
 
 
 def open_store(uri: str | None = None) -> RunStore:
-    """The store `uri` names (see tracking_uri for the default). Only SQLite files are
-    available; other stores raise NotAvailableError. The connection opens on first use."""
+    """The store `uri` names (see tracking_uri for the default): a SQLite file, or a
+    PostgreSQL database (postgresql://, postgres://, postgresql+<driver>://); other
+    stores raise NotAvailableError. The connection opens on first use."""
     from mlrun.errors import StoreError
+    from mlrun.tracking.postgres_uri import is_postgres
+
+    given = tracking_uri(uri)
+    if is_postgres(given):
+        from mlrun.tracking.postgres_store import PostgresStore
+
+        return PostgresStore(given)
     from mlrun.tracking.sqlite_store import SqliteStore
     from mlrun.tracking.uri import check_store_file, store_path
 
-    given = tracking_uri(uri)
     path = store_path(given)
     check_store_file(path, given)  # before anything is created beside it
     try:

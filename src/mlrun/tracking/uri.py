@@ -3,8 +3,9 @@
 Accepted: a plain path (relative to the current directory, `~` expanded), `file:` URIs
 (`file:///abs/mlrun.db`, `file:rel/mlrun.db`) and SQLAlchemy-style `sqlite:` URIs as
 MLflow writes them: `sqlite:///rel/mlrun.db` is relative, `sqlite:////abs/mlrun.db`
-absolute (so f"sqlite:///{absolute_path}" does what it looks like). Every other kind of
-store is refused with NotAvailableError until mlrun implements it.
+absolute (so f"sqlite:///{absolute_path}" does what it looks like). PostgreSQL URIs are
+postgres_uri's (open_store sends them there first); every other kind of store is
+refused with NotAvailableError until mlrun implements it.
 
 A path that exists must be a usable store file (`check_store_file`): a regular file,
 empty or starting with SQLite's header. Anything else (/etc/passwd, /dev/null, a fifo, a
@@ -22,7 +23,10 @@ from urllib.parse import unquote, urlsplit
 
 from mlrun.errors import NotAvailableError, UsageError
 
-_HINT = "Use a SQLite file path, e.g. ./mlrun.db or sqlite:////absolute/path/mlrun.db."
+_HINT = (
+    "Use a SQLite file path, e.g. ./mlrun.db or sqlite:////absolute/path/mlrun.db,"
+    " or a PostgreSQL database, postgresql://user@host:5432/db."
+)
 # A scheme has two characters or more: "C:" is a Windows drive, not a scheme.
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]+):")
 # MLflow's scheme-less names for remote stores.
@@ -43,7 +47,7 @@ def store_path(uri: str) -> Path:
     elif scheme == "file":
         path = _file_path(text)
     elif scheme:
-        raise _not_available(scheme.split("+")[0])  # postgresql+psycopg2 -> postgresql
+        raise _not_available(scheme.split("+")[0])  # mysql+pymysql -> mysql
     else:
         path = Path(text)
     path = path.expanduser().absolute()
