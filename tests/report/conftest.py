@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from mlrun.tracking import open_store
+from mlrun.tracking.base import RunStore
 from mlrun.tracking.model import FAILED, FINISHED, KILLED, Artifact, Metric, Run
-from mlrun.tracking.sqlite_store import SqliteStore
-from tests.tracking.conftest import make_new_run
+from tests.tracking.conftest import db_path, make_new_run, store_uri
 
 HOSTILE = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">'
 
@@ -22,18 +23,21 @@ HOSTILE = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned
 def _plotly_loaded() -> None:
     """plotly's import (about half a second) is paid once, in set-up, not by whichever
     test makes the first page."""
-    import plotly.graph_objects  # noqa: F401
+    import plotly.io
+    import plotly.offline  # noqa: F401
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqliteStore]:
-    (tmp_path / "store").mkdir()
-    with SqliteStore(tmp_path / "store" / "mlrun.db") as s:
+def store(store_uri: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunStore]:
+    """A new store of each kind (tests/tracking/conftest.py: SQLite, and PostgreSQL when
+    it runs), which `mlrun report` then reads (MLRUN_TRACKING_URI)."""
+    monkeypatch.setenv("MLRUN_TRACKING_URI", store_uri)
+    with open_store(store_uri) as s:
         yield s
 
 
 def add_run(
-    store: SqliteStore,
+    store: RunStore,
     root: Path,
     *,
     name: str | None = "train",
@@ -90,7 +94,7 @@ def curve(n: int, scale: float, rate: float) -> list[float]:
     return [scale * math.exp(-rate * i) + 0.01 * (i % 3) for i in range(n)]
 
 
-def add_workflow(store: SqliteStore, root: Path, name: str = "pipeline") -> Run:
+def add_workflow(store: RunStore, root: Path, name: str = "pipeline") -> Run:
     """A workflow run as the engine leaves it: prepare -> train[alpha=0.1|0.5] ->
     evaluate, where train[alpha=0.5] failed, evaluate was not run, prepare was cached
     from an earlier workflow run."""
@@ -142,4 +146,5 @@ def add_workflow(store: SqliteStore, root: Path, name: str = "pipeline") -> Run:
     return store.get_run(record.run_id)
 
 
-__all__ = ["FAILED", "FINISHED", "HOSTILE", "KILLED", "add_run", "add_workflow", "curve"]
+__all__ = ["db_path", "store_uri"]  # the store fixtures, one per store kind
+__all__ += ["FAILED", "FINISHED", "HOSTILE", "KILLED", "add_run", "add_workflow", "curve"]

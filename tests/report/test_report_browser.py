@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from mlrun.tracking.sqlite_store import SqliteStore
+from mlrun.tracking.base import RunStore
 from tests.chromium import ChromiumPage
 from tests.conftest import REPO, require_service
 from tests.helpers import cli, mlrun
@@ -67,7 +67,7 @@ def shot(page: ChromiumPage, tmp_path: Path, name: str) -> Path:
     return path
 
 
-def test_charts_table_and_graph_render_in_chromium(store: SqliteStore, tmp_path: Path) -> None:
+def test_charts_table_and_graph_render_in_chromium(store: RunStore, tmp_path: Path) -> None:
     executable = browser()
     runs = [
         add_run(
@@ -83,7 +83,7 @@ def test_charts_table_and_graph_render_in_chromium(store: SqliteStore, tmp_path:
     out = tmp_path / "report.html"
     result = cli(
         "report", runs[0].run_id, runs[1].run_id, runs[2].run_id, workflow.run_id,
-        "--tracking-uri", str(store.path), "-o", str(out),
+        "-o", str(out),
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert result.stdout.endswith(": 6 runs, 2 charts, 1 workflow graph\n")

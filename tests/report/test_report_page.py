@@ -13,14 +13,14 @@ import pytest
 
 from mlrun.report.flow import read_flow
 from mlrun.report.series import series_of, thin
+from mlrun.tracking.base import RunStore
 from mlrun.tracking.model import RUNNING, Metric
-from mlrun.tracking.sqlite_store import SqliteStore
 from tests.helpers import cli
 from tests.report.conftest import HOSTILE, add_run, add_workflow, curve
 
 
-def report(store: SqliteStore, out: Path, *args: str) -> str:
-    result = cli("report", *args, "--tracking-uri", str(store.path), "-o", str(out))
+def report(store: RunStore, out: Path, *args: str) -> str:
+    result = cli("report", *args, "-o", str(out))
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -46,7 +46,7 @@ class Fetches(html.parser.HTMLParser):
                 self.loads.append(values[name])
 
 
-def test_report_of_an_experiment_is_one_offline_file(store: SqliteStore, tmp_path: Path) -> None:
+def test_report_of_an_experiment_is_one_offline_file(store: RunStore, tmp_path: Path) -> None:
     runs = [
         add_run(
             store,
@@ -81,7 +81,7 @@ def test_report_of_an_experiment_is_one_offline_file(store: SqliteStore, tmp_pat
     ]
 
 
-def test_hostile_names_are_text_everywhere(store: SqliteStore, tmp_path: Path) -> None:
+def test_hostile_names_are_text_everywhere(store: RunStore, tmp_path: Path) -> None:
     add_run(
         store,
         tmp_path / "runs",
@@ -104,7 +104,7 @@ def test_hostile_names_are_text_everywhere(store: SqliteStore, tmp_path: Path) -
 
 
 def test_links_are_relative_below_the_page_and_file_uris_elsewhere(
-    store: SqliteStore, tmp_path: Path
+    store: RunStore, tmp_path: Path
 ) -> None:
     run = add_run(store, tmp_path / "runs", artifacts=["model.txt", "sub dir/a b.txt"])
     inside = tmp_path / "report.html"
@@ -128,7 +128,7 @@ def test_links_are_relative_below_the_page_and_file_uris_elsewhere(
     assert all(u.startswith("file:///") for u in uris)
 
 
-def test_a_workflow_run_reports_its_steps_and_graph(store: SqliteStore, tmp_path: Path) -> None:
+def test_a_workflow_run_reports_its_steps_and_graph(store: RunStore, tmp_path: Path) -> None:
     record = add_workflow(store, tmp_path / "runs")
     flow = read_flow(store, record)
     assert flow.name == "pipeline"
@@ -157,7 +157,7 @@ def test_a_workflow_run_reports_its_steps_and_graph(store: SqliteStore, tmp_path
     assert ">train[alpha=0.5]</a>" in text and ">prepare</a>" in text
 
 
-def test_a_running_workflow_is_drawn_from_its_step_runs(store: SqliteStore, tmp_path: Path) -> None:
+def test_a_running_workflow_is_drawn_from_its_step_runs(store: RunStore, tmp_path: Path) -> None:
     record = add_workflow(store, tmp_path / "runs")
     store.log_outputs(record.run_id, {"steps": {}})  # as before the workflow ends
     live = add_run(
@@ -192,7 +192,7 @@ def test_long_series_are_thinned_keeping_extremes() -> None:
     assert thin(points[:500], 1000) == points[:500]
 
 
-def test_series_follow_steps_and_mark_thinning(store: SqliteStore, tmp_path: Path) -> None:
+def test_series_follow_steps_and_mark_thinning(store: RunStore, tmp_path: Path) -> None:
     run = add_run(store, tmp_path / "runs")
     store.log_metrics(
         run.run_id,
@@ -208,9 +208,8 @@ def test_series_follow_steps_and_mark_thinning(store: SqliteStore, tmp_path: Pat
     assert len(long_series.steps) <= 1000
 
 
-def test_bad_selections_are_one_sentence_and_exit_2(store: SqliteStore, tmp_path: Path) -> None:
+def test_bad_selections_are_one_sentence_and_exit_2(store: RunStore, tmp_path: Path) -> None:
     plain = add_run(store, tmp_path / "runs")
-    uri = ["--tracking-uri", str(store.path)]
     out = tmp_path / "report.html"
     cases = [
         ((), "report takes run ids, --experiment NAME or --workflow RUN_ID; none was given."),
@@ -223,25 +222,25 @@ def test_bad_selections_are_one_sentence_and_exit_2(store: SqliteStore, tmp_path
         (("--experiment", "exp", "--sort", "nope"), "--sort names the metric 'nope'"),
     ]
     for args, message in cases:
-        result = cli("report", *args, *uri, "-o", str(out))
+        result = cli("report", *args, "-o", str(out))
         assert result.returncode == 2, result
         assert result.stderr.startswith(f"mlrun: error: {message}"), result.stderr
         assert "Traceback" not in result.stderr
     assert not out.exists()
-    result = cli("report", "--experiment", "exp", *uri, "-o", str(tmp_path / "no" / "r.html"))
+    result = cli("report", "--experiment", "exp", "-o", str(tmp_path / "no" / "r.html"))
     assert result.returncode == 2
     assert "cannot write the report to" in result.stderr and "hint: choose another" in result.stderr
 
 
 def test_without_plotly_it_says_how_to_install_it(
-    store: SqliteStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    store: RunStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     add_run(store, tmp_path / "runs", metrics=[("loss", [1.0])])
     for name in [m for m in sys.modules if m == "plotly" or m.startswith("plotly.")]:
         monkeypatch.delitem(sys.modules, name)
     monkeypatch.setitem(sys.modules, "plotly", None)  # import plotly -> ImportError
     out = tmp_path / "report.html"
-    result = cli("report", "--experiment", "exp", "--tracking-uri", str(store.path), "-o", str(out))
+    result = cli("report", "--experiment", "exp", "-o", str(out))
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
         "mlrun: error: mlrun report draws its charts with plotly, which is not installed.",
