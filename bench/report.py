@@ -77,7 +77,7 @@ def phases(db: Path, out: Path, experiment: str) -> dict[str, float]:
         mark = now
 
     with SqliteStore(db) as store:
-        chosen = select(store, (), experiment, 50)
+        chosen = select(store, (), experiment, limit=50)
         lap("read runs")
         comparison = build_comparison(chosen.runs)
         lap("comparison")

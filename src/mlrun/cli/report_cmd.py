@@ -57,9 +57,10 @@ def report(
 
     plotly_js()  # without the extra: say so before reading anything
     request = table_request(aggs, show_all, sort_by, desc)
-    store = open_store(tracking_uri)
-    chosen = select(store, run_ids, experiment, workflow, status.upper() if status else None, limit)
-    written = write_report(store, chosen, output, **request._asdict())
+    with open_store(tracking_uri) as store:
+        upper = status.upper() if status else None
+        chosen = select(store, run_ids, experiment, workflow, upper, limit)
+        written = write_report(store, chosen, output, **request._asdict())
     graphs = f", {written.graphs} workflow graph{'s' * (written.graphs != 1)}"
     thinned = f" ({written.thinned} long lines thinned)" if written.thinned else ""
     click.echo(
