@@ -103,6 +103,15 @@ def test_hostile_names_are_text_everywhere(store: RunStore, tmp_path: Path) -> N
     assert "<" not in figures and "\\u003c" in figures
 
 
+def test_inlined_javascript_cannot_end_its_element() -> None:
+    from mlrun.report.page import _inline_script
+
+    js = 'const a = "</script><script>alert(1)</script>"; // </SCRIPT >'
+    safe = _inline_script(js)
+    assert "</script" not in safe.lower()
+    assert safe.replace("<\\/", "</") == js
+
+
 def test_links_are_relative_below_the_page_and_file_uris_elsewhere(
     store: RunStore, tmp_path: Path
 ) -> None:

@@ -10,13 +10,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from mlrun.comparing.select import DEFAULT_LIMIT
+from mlrun.comparing.select import DEFAULT_LIMIT, select_runs
 from mlrun.errors import UsageError
 from mlrun.report.flow import Flow, is_workflow, read_flow
 from mlrun.tracking.base import RunStore
 from mlrun.tracking.model import Run
-
-DEFAULT_OUTPUT = "mlrun-report.html"
 
 
 class Selection(NamedTuple):
@@ -47,8 +45,6 @@ def select(
     a time), and the workflows whose graphs it draws: `workflow`'s, or each workflow run
     among `run_ids`, stands for its steps (a cached step: the run that computed it); an
     experiment's workflow records are left out (their steps are runs of it too)."""
-    from mlrun.comparing.select import select_runs
-
     if workflow is not None and not run_ids and experiment is None:
         record = store.get_run(workflow)
         if not is_workflow(record):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import time
 from collections.abc import Mapping
 from html import escape
@@ -58,7 +59,7 @@ def render(page: Page, output: Path, plotly_js: str) -> str:
             '<meta name="viewport" content="width=device-width, initial-scale=1">',
             f"<title>mlrun report: {escape(page.title)}</title>",
             f"<style>{_STYLE_FILE.read_text()}</style>",
-            f"<script>{plotly_js}</script>\n</head><body>",
+            f"<script>{_inline_script(plotly_js)}</script>\n</head><body>",
             *body,
             f'<script type="application/json" id="mlrun-figures">{_script_safe(figures)}</script>',
             f"<script>const MLRUN_PLOTLY_CONFIG = {config};\n{_SCRIPT_FILE.read_text()}</script>",
@@ -228,6 +229,12 @@ def _file_link(text: str, path: str, base: Path) -> str:
     title = escape(str(target) + ("" if exists else " (missing)"))
     cls = "" if exists else ' class="gone"'
     return f'<a href="{escape(href)}" title="{title}"{cls}>{escape(text)}</a>'
+
+
+def _inline_script(js: str) -> str:
+    """`</script` (in any case) would end the element early; `<\\/script` means the same
+    inside JS strings, regular expressions and comments."""
+    return re.sub(r"</(script)", r"<\\/\1", js, flags=re.IGNORECASE)
 
 
 def _json_text(value: object) -> str:
