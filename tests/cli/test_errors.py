@@ -119,7 +119,7 @@ def test_other_tracking_uri_is_used(tmp_path: Path) -> None:
     assert len(json.loads(cli("runs", "list", "--json", "--tracking-uri", str(db)).stdout)) == 1
     assert _runs() == []
     _assert_clean_error(
-        cli("runs", "list", "--tracking-uri", "postgresql://u:pw@h/db"), 2, "not available yet"
+        cli("runs", "list", "--tracking-uri", "mysql://u:pw@h/db"), 2, "not available yet"
     )
 
 
