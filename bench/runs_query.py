@@ -15,6 +15,8 @@ it (byte-compiled modules), timed over interleaved repetitions:
   runs compare --experiment E    its 20 newest runs side by side
   runs compare ID x10        10 runs by id prefix, from all over the store
   runs compare --workflow W  the 6 steps of a workflow run
+  runs list --metric acc --sort desc, runs compare --experiment E --sort -acc
+                             the best page by a metric's latest value
 
 Target (issue 15): every `runs` command under 150 ms (median wall time). The wall time on
 a busy machine is mostly the wait for a core: CPU time is reported too, and the
@@ -297,6 +299,10 @@ def cases(uri: str, n: int) -> dict[str, list[str]]:
     out["runs compare --experiment"] = [*runs, "compare", "--experiment", "exp-3"]
     out["runs compare 10 ids"] = [*runs, "compare", *ids]
     out["runs compare --workflow"] = [*runs, "compare", "--workflow", workflow]
+    out["runs list --metric --sort"] = [*runs, "list", "--metric", "acc", "--sort", "desc"]
+    out["runs compare --experiment --sort"] = [
+        *runs, "compare", "--experiment", "exp-3", "--sort", "-acc",
+    ]  # fmt: skip
     return out
 
 

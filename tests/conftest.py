@@ -90,6 +90,15 @@ def require_service(available: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
+@pytest.fixture
+def postgres_uri() -> Iterator[str]:
+    """A URI of the test PostgreSQL (password included) whose search path is a new, empty
+    schema of this test's own, dropped afterwards (services.fresh_postgres_uri)."""
+    require_service(services.postgres_dsn() is not None, services.NO_POSTGRES)
+    with services.fresh_postgres_uri() as uri:
+        yield uri
+
+
 @pytest.fixture(scope="session")
 def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[services.MlflowServer]:
     """One real `mlflow server` (SQLite store, served artifacts) for the test session.

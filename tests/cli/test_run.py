@@ -247,7 +247,7 @@ def test_cli_start_does_not_import_heavy_modules(tmp_path: Path) -> None:
         "rc = run_cli(sys.argv[1:])\n"
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "
         "('docker', 'git', 'virtualenv', 'uv', 'requests', 'fsspec', 'aiohttp', "
-        "'kubernetes', 'urllib3', 'plotly', 'narwhals'))\n"
+        "'kubernetes', 'urllib3', 'psycopg', 'plotly', 'narwhals'))\n"
         "print('HEAVY', heavy, rc, file=sys.stderr)\n"
     )
     example = str(REPO / "example_projects/elasticnet")

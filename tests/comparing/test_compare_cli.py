@@ -72,6 +72,23 @@ def test_sort_by_a_metric_both_ways(make_run: MakeRun) -> None:
     assert [line.split()[0] for line in text[2:]] == [ids[1][:12], ids[0][:12], ids[2][:12]]
 
 
+def test_sorting_an_experiment_by_a_metric_pages_the_best_runs(make_run: MakeRun) -> None:
+    # The newest runs have the worst loss: a page by loss reaches back to the oldest.
+    for n in range(25):
+        make_run({"n": str(n)}, [("loss", n, 0), ("loss", 100 - n, 1)], start_time=1000.0 + n)
+    make_run({"n": "none"}, start_time=5000.0)
+
+    def page(*args: str) -> list[str]:
+        out = cli("runs", "compare", "--experiment", "exp", "--limit", "3", "--json", *args)
+        return [r["params"]["n"] for r in _strict_json(out.stdout)["runs"]]
+
+    assert page() == ["none", "24", "23"]  # the newest
+    assert page("--sort", "loss") == ["24", "23", "22"]  # latest loss: 76, 77, 78
+    assert page("--sort", "-loss") == ["0", "1", "2"]  # latest loss: 100, 99, 98
+    # By the min of the history the store cannot order: the newest page, sorted.
+    assert page("--sort", "loss", "--agg", "loss=min") == ["23", "24", "none"]
+
+
 def test_agg_per_metric_and_for_every_metric(make_run: MakeRun) -> None:
     history = [("loss", 0.9, 0), ("loss", 0.2, 1), ("loss", 0.4, 2), ("acc", 0.1, 0)]
     a = make_run({"lr": "1"}, [*history, ("acc", 0.7, 1), ("acc", 0.6, 2)])
@@ -110,6 +127,9 @@ def test_json_shape_with_nan_infinities_and_missing_values(make_run: MakeRun) ->
     assert first["metrics"] == {"gain": "Infinity", "loss": "NaN"}
     assert second["metrics"] == {"gain": "-Infinity", "loss": 1.5}
     assert doc["same"] == []
+    unnamed = make_run({"lr": "0.3"}, run_name=None)
+    out = cli("runs", "compare", unnamed.run_id, a.run_id[:8], "--json", check=True).stdout
+    assert _strict_json(out)["runs"][0]["run_name"] is None  # the key, though not a column
 
 
 def test_csv_is_rfc4180_and_formula_safe(make_run: MakeRun) -> None:
@@ -214,6 +234,13 @@ def test_the_steps_of_a_workflow_run(make_run: MakeRun, store: RunStore) -> None
     runs = _strict_json(out)["runs"]
     assert [r["run_id"] for r in runs] == [steps[1].run_id, steps[2].run_id, steps[0].run_id]
     assert [r["metrics"]["rmse"] for r in runs] == [0.5, 0.2, 0.3]
+    many = make_run({}, env_kind="workflow", command_mode="workflow")
+    for n in range(25):
+        make_run({"n": str(n)}, parent_run_id=many.run_id, start_time=100.0 + n)
+    every = cli("runs", "compare", "--workflow", many.run_id, "--json", check=True).stdout
+    assert [r["params"]["n"] for r in _strict_json(every)["runs"]] == [str(n) for n in range(25)]
+    last = cli("runs", "compare", "--workflow", many.run_id, "--limit", "2", "--json").stdout
+    assert [r["params"]["n"] for r in _strict_json(last)["runs"]] == ["23", "24"]
     empty = make_run({}, env_kind="workflow", command_mode="workflow")
     result = cli("runs", "compare", "--workflow", empty.run_id)
     assert result.returncode == 2
@@ -243,6 +270,7 @@ for step in range(3):
 """
 
 
+@pytest.mark.slow  # a real workflow run of three steps
 def test_a_workflow_run_recorded_by_mlrun_is_compared_step_by_step(tmp_path: Path) -> None:
     project = write_project(tmp_path / "sweep", WORKFLOW, {"train.py": TRAIN})
     ran = mlrun("run", str(project), "-e", "sweep", "--json", check=True)

@@ -16,8 +16,6 @@ from mlrun.tracking import open_store
 from mlrun.tracking.liveness import process_start_token, this_host
 from mlrun.tracking.model import NewRun
 from mlrun.tracking.sql_store import SqlStore
-from tests import services
-from tests.conftest import require_service
 
 STORES = ("sqlite", "postgres")
 
@@ -64,9 +62,7 @@ def store_uri(request: pytest.FixtureRequest, db_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield str(db_path)
         return
-    require_service(services.postgres_dsn() is not None, services.NO_POSTGRES)
-    with services.fresh_postgres_uri() as uri:
-        yield uri
+    yield request.getfixturevalue("postgres_uri")
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import pytest
 
 from mlrun.errors import RunNotFoundError
 from mlrun.tracking import sql_rows as rows
+from mlrun.tracking.base import RunStore
 from mlrun.tracking.model import KILLED, Metric
 from mlrun.tracking.sql_store import SqlStore
 from tests.tracking.conftest import NewRunFactory
@@ -81,3 +82,13 @@ def test_a_run_whose_supervisor_died_is_read_as_killed(
     assert got[alive].status == "RUNNING"
     assert got[dead].status == KILLED and got[dead].status_reason
     assert store.get_run(dead).status == KILLED  # recorded, not only shown
+
+
+def test_the_interfaces_default_reads_the_same_runs_one_by_one(
+    store: SqlStore, new_run: NewRunFactory
+) -> None:
+    ids = [store.create_run(new_run(status="FINISHED")).run_id for _ in range(3)]
+    asked = [ids[1], ids[0][:8], ids[1][:10], ids[2]]
+    # RunStore.get_runs: what a store without a batched read (a plugin) answers.
+    assert RunStore.get_runs(store, asked) == store.get_runs(asked)
+    assert [r.run_id for r in RunStore.get_runs(store, asked)] == [ids[1], ids[0], ids[2]]

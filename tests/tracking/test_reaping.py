@@ -69,7 +69,7 @@ def test_search_reports_a_sigkilled_supervisor_as_killed(
         assert run.run_id == run_id
         assert (run.status, run.exit_code) == (KILLED, None)
         assert run.status_reason == f"mlrun process {pid} on {this_host()} died"
-        assert run.end_time == run.start_time  # the last sign of life
+        assert run.end_time == run.heartbeat_time  # the last sign of life
         assert store.search_runs(status=RUNNING) == []
         assert [r.run_id for r in store.search_runs(status=KILLED)] == [run_id]
     # Persisted, not just reported: a plain read of the file agrees.

@@ -29,10 +29,10 @@ _SELECTION = [
     ),
     click.option(
         "--limit",
-        default=20,
-        show_default=True,
+        default=None,
         type=click.IntRange(1, 2**63 - 1),
-        help="At most this many --experiment/--workflow runs (the newest).",
+        help="At most this many runs of --experiment [default: 20] or steps of --workflow "
+        "[default: all].",
     ),
 ]
 _TABLE = [
@@ -80,6 +80,21 @@ class TableRequest(NamedTuple):
     show_all: bool
     sort_by: str | None
     descending: bool
+
+    @property
+    def best_by(self) -> str | None:
+        """The metric the store should choose a page of runs by: --sort's, when the table
+        shows its latest value (the best runs by it); by its min or max, the newest runs
+        are taken and sorted afterwards."""
+        from mlrun.comparing.table import EVERY_METRIC, LAST
+
+        if self.sort_by is None:
+            return None
+        return (
+            self.sort_by
+            if self.agg.get(self.sort_by, self.agg.get(EVERY_METRIC, LAST)) == LAST
+            else None
+        )
 
 
 def table_request(

@@ -32,7 +32,7 @@ def report(
     experiment: str | None,
     workflow: str | None,
     status: str | None,
-    limit: int,
+    limit: int | None,
     aggs: tuple[str, ...],
     show_all: bool,
     sort_by: str | None,
@@ -58,8 +58,16 @@ def report(
     plotly_js()  # without the extra: say so before reading anything
     request = table_request(aggs, show_all, sort_by, desc)
     with open_store(tracking_uri) as store:
-        upper = status.upper() if status else None
-        chosen = select(store, run_ids, experiment, workflow, upper, limit)
+        chosen = select(
+            store,
+            run_ids,
+            experiment,
+            workflow,
+            status.upper() if status else None,
+            limit,
+            best_by=request.best_by,
+            descending=request.descending,
+        )
         written = write_report(store, chosen, output, **request._asdict())
     graphs = f", {written.graphs} workflow graph{'s' * (written.graphs != 1)}"
     thinned = f" ({written.thinned} long lines thinned)" if written.thinned else ""

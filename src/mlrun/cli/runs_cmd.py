@@ -136,7 +136,7 @@ def compare(
     experiment: str | None,
     workflow: str | None,
     status: str | None,
-    limit: int,
+    limit: int | None,
     aggs: tuple[str, ...],
     show_all: bool,
     sort_by: str | None,
@@ -161,15 +161,17 @@ def compare(
     if as_json and as_csv:
         raise UsageError("--json and --csv are two formats: choose one.")
     request = table_request(aggs, show_all, sort_by, desc)  # bad input fails fast
-    store = open_store(tracking_uri)
-    found = select_runs(
-        store,
-        run_ids=run_ids,
-        experiment=experiment,
-        workflow=workflow,
-        status=status.upper() if status else None,
-        limit=limit,
-    )
+    with open_store(tracking_uri) as store:
+        found = select_runs(
+            store,
+            run_ids=run_ids,
+            experiment=experiment,
+            workflow=workflow,
+            status=status.upper() if status else None,
+            limit=limit,
+            best_by=request.best_by,
+            descending=request.descending,
+        )
     table = build_comparison(
         found,
         agg=request.agg,

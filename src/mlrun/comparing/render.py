@@ -7,9 +7,9 @@ one (a row per column, a column per run) is narrower, the transposed one is show
 
 JSON (`to_json`): {"columns": [{"kind", "key", "agg", "label"}], "runs": [{"run_id",
 "run_name", "status", "duration", "experiment", "start_time", "params": {key: value},
-"metrics": {key: value}}], "same": [columns left out]}: every shown column has its key
-in every run (null when the run has no such value); NaN and infinities, which JSON
-cannot spell, are the strings "NaN", "Infinity" and "-Infinity".
+"metrics": {key: value}}], "same": [columns left out]}: every run has those info keys
+and every shown column's key (null when the run has no such value); NaN and
+infinities, which JSON cannot spell, are the strings "NaN", "Infinity", "-Infinity".
 
 CSV (`to_csv`): RFC 4180 (the csv module, CRLF), a header of column labels, full run
 ids, durations in seconds, empty cells for missing values. A text cell that a
@@ -111,7 +111,15 @@ def _cut(text: str) -> str:
 def to_json(table: Comparison) -> dict[str, Any]:
     runs = []
     for run, row in zip(table.runs, table.rows, strict=True):
-        record: dict[str, Any] = {"experiment": run.experiment, "start_time": run.start_time}
+        # Every info key, also those the table leaves out (no run has a name).
+        record: dict[str, Any] = {
+            "run_id": run.run_id,
+            "run_name": run.run_name,
+            "status": run.status,
+            "duration": None,
+            "experiment": run.experiment,
+            "start_time": run.start_time,
+        }
         params: dict[str, Any] = {}
         metrics: dict[str, Any] = {}
         for column, value in zip(table.columns, row, strict=True):

@@ -19,12 +19,16 @@ def select_runs(
     experiment: str | None = None,
     workflow: str | None = None,
     status: str | None = None,
-    limit: int | None = DEFAULT_LIMIT,
+    limit: int | None = None,
+    best_by: str | None = None,
+    descending: bool = False,
     command: str = "runs compare",
 ) -> list[Run]:
     """The runs to compare, in their natural order: as given (ids), newest first (an
     experiment), or in the order the steps started (a workflow run). `status` and
-    `limit` apply to an experiment's runs and a workflow's steps.
+    `limit` apply to an experiment's runs (None: DEFAULT_LIMIT) and a workflow's steps
+    (None: all of them); with `best_by` (a metric), those are the first `limit` by its
+    latest value instead (the store orders them, runs without it last), in that order.
 
     `command` names the command in the error for none or several ways.
     Raises UsageError when none or several ways are given, for an unknown experiment,
@@ -54,14 +58,27 @@ def select_runs(
                 f"there is no experiment named {experiment!r} in the run store {store.uri}.",
                 hint="`mlrun runs list` shows each run's experiment.",
             )
-        found = store.search_runs(experiment=experiment, status=status, limit=limit)
+        found = store.search_runs(
+            experiment=experiment,
+            status=status,
+            limit=DEFAULT_LIMIT if limit is None else limit,
+            order_by_metric=best_by,
+            ascending=not descending,
+        )
         if not found:
             raise UsageError(f"the experiment {experiment!r} has no {_runs(status)} to compare.")
         return found
     assert workflow is not None
     parent = store.get_run(workflow)
-    # search_runs is newest first: the last `limit` steps to start, shown oldest first.
-    steps = store.search_runs(parent_run_id=parent.run_id, status=status, limit=limit)[::-1]
+    steps = store.search_runs(
+        parent_run_id=parent.run_id,
+        status=status,
+        limit=limit,
+        order_by_metric=best_by,
+        ascending=not descending,
+    )
+    if best_by is None:  # newest first: the last `limit` steps to start, oldest first
+        steps.reverse()
     if not steps:
         if parent.env_kind == "workflow":
             message = f"the workflow run {parent.run_id} has no {_runs(status, 'steps')}."

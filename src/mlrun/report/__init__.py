@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from mlrun.comparing.select import DEFAULT_LIMIT, select_runs
+from mlrun.comparing.select import select_runs
 from mlrun.errors import UsageError
 from mlrun.report.flow import Flow, is_workflow, read_flow
 from mlrun.tracking.base import RunStore
@@ -39,12 +39,15 @@ def select(
     experiment: str | None = None,
     workflow: str | None = None,
     status: str | None = None,
-    limit: int | None = DEFAULT_LIMIT,
+    limit: int | None = None,
+    best_by: str | None = None,
+    descending: bool = False,
 ) -> Selection:
     """The runs a report shows, chosen as `mlrun runs compare` chooses them (one way at
     a time), and the workflows whose graphs it draws: `workflow`'s, or each workflow run
     among `run_ids`, stands for its steps (a cached step: the run that computed it); an
-    experiment's workflow records are left out (their steps are runs of it too)."""
+    experiment's workflow records are left out (their steps are runs of it too).
+    `limit` and `best_by` pick an experiment's page as for runs compare."""
     if workflow is not None and not run_ids and experiment is None:
         record = store.get_run(workflow)
         if not is_workflow(record):
@@ -62,6 +65,8 @@ def select(
             workflow=workflow,
             status=status,
             limit=limit,
+            best_by=best_by,
+            descending=descending,
             command="report",
         )
     records = [r for r in found if is_workflow(r)] if experiment is None else []

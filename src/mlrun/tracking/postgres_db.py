@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from mlrun.errors import StoreError
+from mlrun.errors import StoreError, UsageError
 from mlrun.tracking.postgres_uri import Target
 
 if TYPE_CHECKING:
@@ -92,8 +92,11 @@ class Database:
     def __del__(self) -> None:
         # An unclosed store closes quietly (psycopg would warn about the connection).
         conn = getattr(self, "_conn", None)
-        if conn is not None and getattr(self, "_pid", 0) == os.getpid():
-            conn.close()
+        try:
+            if conn is not None and getattr(self, "_pid", 0) == os.getpid():
+                conn.close()
+        except Exception:
+            pass  # at interpreter exit, modules may already be gone
 
     def _transaction(self, begin: str, fn: Callable[[Conn], T]) -> T:
         pg = import_psycopg(self.target.shown)
@@ -118,6 +121,12 @@ class Database:
 
                     time.sleep(random.uniform(0, delay))
                     delay = min(delay * 2, 0.5)
+                except pg.DataError as exc:
+                    # A value PostgreSQL cannot hold (a NUL character, which SQLite takes).
+                    raise UsageError(
+                        f"the run store {self.target.shown} refused a value of the run:"
+                        f" {_first_line(exc)}"
+                    ) from exc
                 except (pg.OperationalError, pg.InterfaceError) as exc:
                     if conn.closed:
                         self._conn = None  # the next command reconnects

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from mlrun.tracking import postgres_uri
-from mlrun.tracking.postgres_db import Database, import_psycopg
+from mlrun.tracking.postgres_db import Database
 from mlrun.tracking.sql_store import Dialect, SqlStore
 
 _CHUNK = 10_000  # ids per "= ANY(array)": one parameter, however many
@@ -31,6 +31,7 @@ POSTGRES = Dialect(
     status_beside_tags="r.status = ?",  # PostgreSQL's planner weighs the tag by statistics
     lock_run=" FOR UPDATE",
     any_of=_any_of,
+    clock="SELECT extract(epoch FROM clock_timestamp())::float8",
 )
 
 
@@ -38,15 +39,11 @@ class PostgresStore(SqlStore):
     dialect = POSTGRES
 
     def __init__(self, uri: str) -> None:
-        import importlib.util
-
         from mlrun.util.redact import register_secret
 
         target = postgres_uri.parse(uri)
         for secret in target.secrets:
             register_secret(secret)
-        if importlib.util.find_spec("psycopg") is None:  # say so now, not at first use
-            import_psycopg(target.shown)
         self.uri = target.shown
         self.server = target.server
         self._db = Database(target)

@@ -69,6 +69,10 @@ class Dialect(NamedTuple):
     lock_run: str
     # run_id matched against a list of ids, in chunks: (SQL after `run_id`, parameters).
     any_of: rows.IdList
+    # The store's clock (epoch seconds) for heartbeats and the reapers that judge them,
+    # or None for this machine's. Machines sharing a database may disagree on the time;
+    # they agree on the database's.
+    clock: str | None
 
 
 class _Running(NamedTuple):
@@ -127,8 +131,10 @@ class SqlStore(RunStore):
         columns = ", ".join(row)
         marks = ", ".join("?" for _ in row)
 
-        def tx(conn: Conn) -> int:
+        def tx(conn: Conn) -> tuple[int, float]:
             exp_id = rows.experiment_id(conn, new.experiment, now)
+            beat = self._clock(conn) if self.dialect.clock else now
+            row[rows.column("heartbeat_time")] = beat
             cur = conn.execute(
                 f"INSERT INTO runs (run_id, experiment_id, {columns}) "
                 f"VALUES (?, ?, {marks}) ON CONFLICT (run_id) DO NOTHING",
@@ -138,9 +144,10 @@ class SqlStore(RunStore):
                 raise UsageError(f"a run with id {run_id!r} already exists in {self._place()}.")
             rows.put(conn, "params", run_id, run.params.items())
             rows.put(conn, "tags", run_id, run.tags.items())
-            return exp_id
+            return exp_id, beat
 
-        return run._replace(experiment_id=str(self._db.write(tx)))
+        exp_id, beat = self._db.write(tx)
+        return run._replace(experiment_id=str(exp_id), heartbeat_time=beat)
 
     def update_run(self, run_id: str, **fields: Any) -> None:
         unknown = set(fields) - _UPDATABLE - {"experiment", "params", "tags"}
@@ -201,7 +208,7 @@ class SqlStore(RunStore):
                 " status_reason = CASE WHEN reaped = 1 THEN NULL ELSE status_reason END,"
                 " end_time = CASE WHEN reaped = 1 THEN NULL ELSE end_time END,"
                 " reaped = 0 WHERE run_id = ?",
-                (time.time(), run_id),
+                (self._clock(conn), run_id),
             )
             if cur.rowcount == 0:
                 raise self._not_found(run_id)
@@ -285,15 +292,17 @@ class SqlStore(RunStore):
         return self.get_runs([run_id])[0]
 
     def get_runs(self, run_ids: Sequence[str]) -> list[Run]:
-        def read(conn: Conn) -> list[Run]:
+        def read(conn: Conn) -> tuple[list[Run], float]:
             full_ids = list(dict.fromkeys(self._resolve(conn, run_id) for run_id in run_ids))
-            return self._by_id(conn, full_ids)
+            runs = self._by_id(conn, full_ids)
+            running = any(run.status == RUNNING for run in runs)
+            return runs, self._clock(conn) if running else 0.0
 
-        runs = self._db.read(read)
+        runs, now = self._db.read(read)
         running = [_observed(run) for run in runs if run.status == RUNNING]
         if not running:
             return runs
-        verdicts, answered = self._reap(running)
+        verdicts, answered = self._reap(running, now)
         if answered:  # their backend may have finished them: read them again
             again = {r.run_id: r for r in self._db.read(lambda c: self._by_id(c, list(answered)))}
             runs = [again.get(run.run_id, run) for run in runs]
@@ -323,7 +332,7 @@ class SqlStore(RunStore):
         # Reaping only turns RUNNING into KILLED, so a FINISHED/FAILED search (the
         # workflow cache lookup) can skip it.
         if status in (None, RUNNING, KILLED):
-            self._reap(self._db.read(_running))
+            self._reap(*self._db.read(lambda conn: (_running(conn), self._clock(conn))))
         where, args = [], []
         if experiment is not None:
             where.append("r.experiment_id = (SELECT experiment_id FROM experiments WHERE name = ?)")
@@ -337,21 +346,40 @@ class SqlStore(RunStore):
         for key, value in (tags or {}).items():
             where.append("r.run_id IN (SELECT run_id FROM tags WHERE key = ? AND value = ?)")
             args += [key, value]
-        order = f"r.start_time DESC, {self.dialect.tiebreak} DESC"
-        if order_by_metric is not None:
-            # The latest value (highest step, then latest timestamp), as MLflow's
-            # latest_metrics; runs without the metric (or NaN, stored as NULL) come last.
-            latest = (
-                "(SELECT m.value FROM latest_metrics m WHERE m.run_id = r.run_id AND m.key = ?)"
+        newest = f"r.start_time DESC, {self.dialect.tiebreak} DESC"
+        if order_by_metric is None:
+            tail = _where(where) + f" ORDER BY {newest}" + _limit(limit)
+            return self._db.read(lambda conn: self._select(conn, tail, args))
+        # By the latest value (highest step, then latest timestamp), as MLflow's
+        # latest_metrics; runs without the metric (or NaN, stored as NULL) come last, newest
+        # first. Two queries, so that a page is an index range, not a sort of every run:
+        # the runs with a value, walking latest_metrics_by_key in value order (0.3 ms
+        # for a page of 100,000 runs, against 470 ms for one ORDER BY over a LEFT JOIN),
+        # then, when the page is not full, the runs without one.
+        valued = (
+            "JOIN latest_metrics m ON m.run_id = r.run_id AND m.key = ? "
+            + _where([*where, "m.value IS NOT NULL"])
+            + f" ORDER BY m.value {'ASC' if ascending else 'DESC'}, {newest}"
+        )
+        unvalued = (
+            _where(
+                [
+                    *where,
+                    "NOT EXISTS (SELECT 1 FROM latest_metrics m WHERE m.run_id = r.run_id"
+                    " AND m.key = ? AND m.value IS NOT NULL)",
+                ]
             )
-            direction = "ASC" if ascending else "DESC"
-            order = f"{latest} IS NULL, {latest} {direction}, {order}"
-        tail = ("WHERE " + " AND ".join(where) if where else "") + f" ORDER BY {order}"
-        if order_by_metric is not None:
-            args += [order_by_metric, order_by_metric]
-        if limit is not None:
-            tail += f" LIMIT {min(int(limit), 2**63 - 1)}"  # the largest 64-bit integer
-        return self._db.read(lambda conn: self._select(conn, tail, args))
+            + f" ORDER BY {newest}"
+        )
+
+        def read(conn: Conn) -> list[Run]:
+            found = self._select(conn, valued + _limit(limit), [order_by_metric, *args])
+            rest = None if limit is None else limit - len(found)
+            if rest is None or rest > 0:
+                found += self._select(conn, unvalued + _limit(rest), [*args, order_by_metric])
+            return found
+
+        return self._db.read(read)
 
     def list_experiments(self) -> list[str]:
         return self._db.read(
@@ -382,14 +410,25 @@ class SqlStore(RunStore):
             )
         return [found[run_id] for run_id in run_ids if run_id in found]
 
-    def _reap(self, observed: Sequence[_Running]) -> tuple[dict[str, tuple[str, float]], set[str]]:
-        """Record KILLED for the observed runs whose supervisor is dead, but for those a
-        backend answered for.
+    def _clock(self, conn: Conn) -> float:
+        """The store's time now (Dialect.clock)."""
+        if self.dialect.clock is None:
+            return time.time()
+        return float(conn.execute(self.dialect.clock).fetchone()[0])
+
+    def _reap(
+        self, observed: Sequence[_Running], now: float | None = None
+    ) -> tuple[dict[str, tuple[str, float]], set[str]]:
+        """Record KILLED for the observed runs whose supervisor is dead (at `now`, the
+        store's clock, when they were observed), but for those a backend answered for.
 
         Returns {run_id: (reason, end_time)} for the runs actually changed here (end_time
         is the last sign of life, not the moment of discovery, which may be days later),
         and the ids of the runs a backend answered for."""
-        now = time.time()
+        if not observed:
+            return {}, set()
+        if now is None:
+            now = self._db.read(self._clock)
         dead = []
         for r in observed:
             reason = death_reason(r.host, r.pid, r.pid_start, r.last_seen, now, self.stale_after)
@@ -470,6 +509,14 @@ class SqlStore(RunStore):
 
 
 # -- module helpers (plain functions of a connection) --------------------------------
+
+
+def _where(conditions: list[str]) -> str:
+    return "WHERE " + " AND ".join(conditions) if conditions else ""
+
+
+def _limit(limit: int | None) -> str:
+    return "" if limit is None else f" LIMIT {min(int(limit), 2**63 - 1)}"  # 64-bit at most
 
 
 def _check_status(status: str) -> None:

@@ -29,6 +29,7 @@ SQLITE = Dialect(
     status_beside_tags="+r.status = ?",
     lock_run="",
     any_of=_any_of,
+    clock=None,  # one machine's file: its clock
 )
 
 
