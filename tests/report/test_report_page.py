@@ -256,3 +256,16 @@ def test_without_plotly_it_says_how_to_install_it(
         "  hint: install the report extra: pip install 'mlrun[report]'",
     ]
     assert not out.exists()
+
+
+def test_an_experiment_sorted_by_a_metric_reports_its_best_runs(
+    store: RunStore, tmp_path: Path
+) -> None:
+    for i in range(6):
+        # the older, the better: the newest page would be r3, r4, r5
+        add_run(store, tmp_path / "runs", name=f"r{i}", metrics=[("acc", [0.1 * (5 - i)])])
+    out = tmp_path / "report.html"
+    said = report(store, out, "--experiment", "exp", "--sort", "-acc", "--limit", "3")
+    assert ": 3 runs, 1 chart" in said
+    rows = re.findall(r'<tr data-run="[^"]*"><td class="text" data-sort="([^"]*)"', out.read_text())
+    assert rows == ["r0", "r1", "r2"]  # the best three by acc, highest first
