@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from mlrun.cli.output import TerminalReporter, dump_json, table, timestamp
+from mlrun.cli.output import TerminalReporter, dump_json, size_text, table, timestamp
 from mlrun.envs import CHOICES as ENV_MANAGERS
 
 
@@ -39,7 +39,7 @@ def list_cmd(as_json: bool) -> int:
             [
                 info.key[:12],
                 info.kind,
-                _size(info.size),
+                size_text(info.size),
                 _ago(info.last_used),
                 state,
                 ", ".join(info.projects) or "-",
@@ -73,11 +73,11 @@ def prune_cmd(older_than: str, everything: bool, dry_run: bool, as_json: bool) -
     for r in results:
         if r["action"] != "kept" or r["reason"] == "in use":
             click.echo(
-                f"{r['action']:<13} {r['key'][:12]}  {_size(r['size'])}"
+                f"{r['action']:<13} {r['key'][:12]}  {size_text(r['size'])}"
                 + (f"  ({r['reason']})" if r["reason"] else "")
             )
     verb = "would free" if dry_run else "freed"
-    click.echo(f"{verb} {_size(freed)}")
+    click.echo(f"{verb} {size_text(freed)}")
     return 0
 
 
@@ -142,15 +142,6 @@ def build_cmd(
     else:
         click.echo("this project runs in the current environment: nothing to build")
     return 0
-
-
-def _size(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GB"
 
 
 def _ago(epoch: float | None) -> str:

@@ -15,7 +15,9 @@ import click
 
 from mlrun.reporting import Progress, Reporter
 from mlrun.util.texttable import duration as duration
+from mlrun.util.texttable import size_text as size_text
 from mlrun.util.texttable import table as table
+from mlrun.util.texttable import timestamp as timestamp
 
 
 class TerminalReporter(Reporter):
@@ -92,12 +94,6 @@ class _LiveLine(Progress):
             sys.stderr.write("\r\x1b[2K")
         elapsed = time.monotonic() - self.started
         click.echo(f"mlrun: {self.label} {'done' if ok else 'failed'} in {elapsed:.1f}s", err=True)
-
-
-def timestamp(epoch: float | None) -> str:
-    if epoch is None:
-        return "-"
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch))
 
 
 class _JsonStdout:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from mlrun.cli.compare_options import selection_options, table_options
 from mlrun.cli.output import dump_json, duration, table, timestamp
 from mlrun.tracking.status import KILLED, RUNNING, STATUSES
 
@@ -119,43 +120,8 @@ def list_runs(
 
 
 @runs.command("compare")
-@click.argument("run_ids", nargs=-1, metavar="[RUN_ID]...")
-@click.option(
-    "--experiment", default=None, metavar="NAME", help="The newest runs of this experiment."
-)
-@click.option("--workflow", default=None, metavar="RUN_ID", help="The steps of this workflow run.")
-@click.option(
-    "--status",
-    default=None,
-    type=click.Choice(STATUSES, case_sensitive=False),
-    help="Only --experiment/--workflow runs with this status.",
-)
-@click.option(
-    "--limit",
-    default=None,
-    type=click.IntRange(1, 2**63 - 1),
-    help="At most this many runs of --experiment [default: 20] or steps of --workflow "
-    "[default: all].",
-)
-@click.option(
-    "--agg",
-    "aggs",
-    multiple=True,
-    metavar="[METRIC=]last|min|max",
-    help="A metric's value: its latest (default), or the min/max of its history; "
-    "for every metric, or METRIC=... for one. Repeatable.",
-)
-@click.option(
-    "--all", "show_all", is_flag=True, help="Also the columns where every run has the same value."
-)
-@click.option(
-    "--sort",
-    "sort_by",
-    default=None,
-    metavar="[-]METRIC",
-    help="Order by a metric, ascending (a leading '-': descending); runs without it last.",
-)
-@click.option("--desc", is_flag=True, help="With --sort: descending.")
+@selection_options
+@table_options
 @click.option(
     "--transpose/--no-transpose",
     default=None,
@@ -185,23 +151,16 @@ def compare(
     Runs by id (or unique prefix), the newest of an experiment, or the steps of a
     workflow run: `mlrun runs compare 3f2a 9c1e`, `--experiment default --sort -acc`,
     `--workflow 3f2a --agg loss=min`."""
+    from mlrun.cli.compare_options import table_request
     from mlrun.comparing import render
     from mlrun.comparing.select import select_runs
-    from mlrun.comparing.table import EVERY_METRIC, LAST, build_comparison, parse_agg
+    from mlrun.comparing.table import build_comparison
     from mlrun.errors import UsageError
     from mlrun.tracking import open_store
 
     if as_json and as_csv:
         raise UsageError("--json and --csv are two formats: choose one.")
-    agg = parse_agg(aggs)  # before the store is read: bad input fails fast
-    descending = desc
-    if sort_by is not None and sort_by.startswith("-"):
-        sort_by, descending = sort_by[1:], True
-    if desc and sort_by is None:
-        raise UsageError("--desc orders by a metric: name it with --sort METRIC.")
-    # A page of an experiment or workflow sorted by a metric's latest value is the best
-    # runs by it, chosen by the store; by its min or max, the newest runs, sorted here.
-    by_latest = sort_by is not None and agg.get(sort_by, agg.get(EVERY_METRIC, LAST)) == LAST
+    request = table_request(aggs, show_all, sort_by, desc)  # bad input fails fast
     with open_store(tracking_uri) as store:
         found = select_runs(
             store,
@@ -210,11 +169,15 @@ def compare(
             workflow=workflow,
             status=status.upper() if status else None,
             limit=limit,
-            best_by=sort_by if by_latest else None,
-            descending=descending,
+            best_by=request.best_by,
+            descending=request.descending,
         )
     table = build_comparison(
-        found, agg=agg, show_all=show_all, sort_by=sort_by, descending=descending
+        found,
+        agg=request.agg,
+        show_all=request.show_all,
+        sort_by=request.sort_by,
+        descending=request.descending,
     )
     if as_json:
         dump_json(render.to_json(table))

@@ -22,6 +22,7 @@ def select_runs(
     limit: int | None = None,
     best_by: str | None = None,
     descending: bool = False,
+    command: str = "runs compare",
 ) -> list[Run]:
     """The runs to compare, in their natural order: as given (ids), newest first (an
     experiment), or in the order the steps started (a workflow run). `status` and
@@ -29,6 +30,7 @@ def select_runs(
     (None: all of them); with `best_by` (a metric), those are the first `limit` by its
     latest value instead (the store orders them, runs without it last), in that order.
 
+    `command` names the command in the error for none or several ways.
     Raises UsageError when none or several ways are given, for an unknown experiment,
     and when there are no runs to compare; RunNotFoundError for an unknown id."""
     ways = [
@@ -42,9 +44,9 @@ def select_runs(
     ]
     if len(ways) != 1:
         raise UsageError(
-            "runs compare takes run ids, --experiment NAME or --workflow RUN_ID"
+            f"{command} takes run ids, --experiment NAME or --workflow RUN_ID"
             + (f", one of them, not {' and '.join(ways)}." if ways else "; none was given."),
-            hint="e.g. `mlrun runs compare 3f2a 9c1e`, `--experiment default`, `--workflow 3f2a`.",
+            hint=f"e.g. `mlrun {command} 3f2a 9c1e`, `--experiment default`, `--workflow 3f2a`.",
         )
     if run_ids:
         if status is not None:

@@ -1,8 +1,9 @@
-"""Plain-text tables and durations, as `mlrun runs list` and `runs compare` show them
-(cli/output.py re-exports them for the commands)."""
+"""Plain-text tables, durations, sizes and times, as `mlrun runs list`, `runs compare`
+and `mlrun report` show them (cli/output.py re-exports them for the commands)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 
@@ -26,3 +27,19 @@ def duration(seconds: float | None) -> str:
         return f"{minutes}m{secs:02d}s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h{minutes:02d}m"
+
+
+def size_text(size: int) -> str:
+    """Bytes for people: 512 B, 3.4 KB, 4.8 MB (powers of 1024)."""
+    value = float(size)
+    for unit in ("B", "KB", "MB"):
+        if value < 1024:
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GB"
+
+
+def timestamp(epoch: float | None) -> str:
+    if epoch is None:
+        return "-"
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch))
