@@ -7,6 +7,8 @@ import io
 import json
 import math
 import os
+import shlex
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -272,7 +274,9 @@ for step in range(3):
 
 @pytest.mark.slow  # a real workflow run of three steps
 def test_a_workflow_run_recorded_by_mlrun_is_compared_step_by_step(tmp_path: Path) -> None:
-    project = write_project(tmp_path / "sweep", WORKFLOW, {"train.py": TRAIN})
+    # This interpreter, which has mlrun installed (not whichever `python` is first on PATH).
+    workflow = WORKFLOW.replace("python train.py", f"{shlex.quote(sys.executable)} train.py")
+    project = write_project(tmp_path / "sweep", workflow, {"train.py": TRAIN})
     ran = mlrun("run", str(project), "-e", "sweep", "--json", check=True)
     workflow_id = _strict_json(ran.stdout)["run_id"]
     out = cli("runs", "compare", "--workflow", workflow_id[:8], "--json", check=True).stdout
