@@ -33,7 +33,8 @@ class ChromiumError(RuntimeError):
 
 
 class ChromiumPage:
-    """One browser with one tab. `errors` collects the page's uncaught JS exceptions."""
+    """One browser with one tab. `errors` collects the page's uncaught JS exceptions,
+    `requests` the URL of every request the page made (the document's own included)."""
 
     def __init__(self, executable: str, profile: Path, width: int = 1280, height: int = 900):
         profile.mkdir(parents=True, exist_ok=True)
@@ -68,6 +69,7 @@ class ChromiumPage:
         self._next_id = 0
         self._session: str | None = None
         self.errors: list[str] = []
+        self.requests: list[str] = []
         self._viewport = (width, height)
 
     def __enter__(self) -> ChromiumPage:
@@ -107,6 +109,8 @@ class ChromiumPage:
                 self.errors.append(
                     details.get("exception", {}).get("description") or details["text"]
                 )
+            if reply.get("method") == "Network.requestWillBeSent":
+                self.requests.append(reply["params"]["request"]["url"])
             if reply.get("id") == self._next_id:
                 if "error" in reply:
                     raise ChromiumError(f"{method}: {reply['error'].get('message')}")
@@ -120,6 +124,7 @@ class ChromiumPage:
         self._session = attached["sessionId"]
         self.call("Runtime.enable")
         self.call("Page.enable")
+        self.call("Network.enable")
         width, height = self._viewport
         self.call(
             "Emulation.setDeviceMetricsOverride",

@@ -114,9 +114,13 @@ _PRIVATE_PREFIX = "mlrun_t_"
 @functools.cache
 def _admin(dsn: str) -> Any:
     """One autocommit connection per process for making and dropping private schemas."""
+    import atexit
+
     import psycopg
 
-    return psycopg.connect(dsn, autocommit=True)
+    conn = psycopg.connect(dsn, autocommit=True)
+    atexit.register(conn.close)
+    return conn
 
 
 @contextlib.contextmanager

@@ -21,6 +21,6 @@ def write_outputs(values):
         json.dump(values, fh, indent=1)
 
 
-def log_metric(key, value):
+def log_metric(key, value, step=0):
     with open(os.path.join(run_dir(), "metrics.jsonl"), "a") as fh:
-        fh.write(json.dumps({"key": key, "value": value}) + "\n")
+        fh.write(json.dumps({"key": key, "value": value, "step": step}) + "\n")

@@ -94,7 +94,7 @@ def projects(tmp_path: Path) -> dict[str, Path]:
     }
 
 
-@pytest.mark.slow  # 23 commands through real pipes (~5 s of CPU)
+@pytest.mark.slow  # 26 commands through real pipes (~5 s of CPU)
 def test_every_json_command_pipes_on_success_and_on_error(projects: dict[str, Path]) -> None:
     good, broken, missing = (str(projects[k]) for k in ("good", "broken", "missing"))
     # (command, args, exit code, what the document must hold)
@@ -114,6 +114,8 @@ def test_every_json_command_pipes_on_success_and_on_error(projects: dict[str, Pa
         ("runs list", ["--status", "BOGUS"], 2, "error"),
         ("runs show", ["<run>"], 0, "run_id"),
         ("runs show", ["ffffffff"], 2, "error"),
+        ("runs compare", ["<run>"], 0, "columns"),
+        ("runs compare", ["<run>", "--sort", "nope"], 2, "error"),
         ("env list", [], 0, "[]"),
         ("env list", ["--bogus"], 2, "error"),
         ("env prune", ["--dry-run"], 0, "[]"),

@@ -247,11 +247,17 @@ def test_cli_start_does_not_import_heavy_modules(tmp_path: Path) -> None:
         "rc = run_cli(sys.argv[1:])\n"
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "
         "('docker', 'git', 'virtualenv', 'uv', 'requests', 'fsspec', 'aiohttp', "
-        "'kubernetes', 'urllib3', 'psycopg'))\n"
+        "'kubernetes', 'urllib3', 'psycopg', 'plotly', 'narwhals'))\n"
         "print('HEAVY', heavy, rc, file=sys.stderr)\n"
     )
     example = str(REPO / "example_projects/elasticnet")
-    for args in (["--help"], ["run", example, "-q", "-P", "iterations=1"]):
+    # plotly (mlrun report's charts) loads only when a report is made.
+    for args in (
+        ["--help"],
+        ["runs", "list"],
+        ["report", "--help"],
+        ["run", example, "-q", "-P", "iterations=1"],
+    ):
         proc = subprocess.run(
             [sys.executable, "-c", code, *args],
             capture_output=True,

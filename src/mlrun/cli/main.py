@@ -22,6 +22,7 @@ _COMMANDS = {
     "lock": ("mlrun.cli.lock_cmd", "lock"),
     "package": ("mlrun.cli.package_cmd", "package"),
     "reproduce": ("mlrun.cli.reproduce_cmd", "reproduce"),
+    "report": ("mlrun.cli.report_cmd", "report"),
     "init": ("mlrun.cli.init_cmd", "init"),
 }
 

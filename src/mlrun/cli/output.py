@@ -8,12 +8,16 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import TextIO
 
 import click
 
 from mlrun.reporting import Progress, Reporter
+from mlrun.util.texttable import duration as duration
+from mlrun.util.texttable import size_text as size_text
+from mlrun.util.texttable import table as table
+from mlrun.util.texttable import timestamp as timestamp
 
 
 class TerminalReporter(Reporter):
@@ -92,34 +96,6 @@ class _LiveLine(Progress):
         click.echo(f"mlrun: {self.label} {'done' if ok else 'failed'} in {elapsed:.1f}s", err=True)
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    widths = [len(h) for h in headers]
-    for row in rows:
-        widths = [max(w, len(c)) for w, c in zip(widths, row, strict=False)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=False)).rstrip()]
-    for row in rows:
-        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)).rstrip())
-    return "\n".join(lines)
-
-
-def duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, secs = divmod(int(seconds), 60)
-    if minutes < 60:
-        return f"{minutes}m{secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"
-
-
-def timestamp(epoch: float | None) -> str:
-    if epoch is None:
-        return "-"
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch))
-
-
 class _JsonStdout:
     """Where the one JSON document goes while --json holds stdout (see json_stdout)."""
 
@@ -194,13 +170,3 @@ def dump_json_error(
                 }
             }
         )
-
-
-def size_text(size: int) -> str:
-    """Bytes for people: 512 B, 1.5 KB, 3.2 GB."""
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GB"

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from mlrun.cli.compare_options import selection_options, table_options
 from mlrun.cli.output import dump_json, duration, size_text, table, timestamp
 from mlrun.tracking.status import KILLED, RUNNING, STATUSES
 
@@ -118,6 +119,92 @@ def list_runs(
         headers.append(metric.upper())
     click.echo(table([*headers, "SOURCE"], rows))
     return 0
+
+
+@runs.command("compare")
+@selection_options
+@table_options
+@click.option(
+    "--transpose/--no-transpose",
+    default=None,
+    help="One row per parameter and metric, one column per run "
+    "[default: when the table is wider than the terminal].",
+)
+@click.option("--json", "as_json", is_flag=True, help="The table as JSON (see README).")
+@click.option("--csv", "as_csv", is_flag=True, help="The table as CSV (RFC 4180).")
+@_tracking_option
+def compare(
+    run_ids: tuple[str, ...],
+    experiment: str | None,
+    workflow: str | None,
+    status: str | None,
+    limit: int | None,
+    aggs: tuple[str, ...],
+    show_all: bool,
+    sort_by: str | None,
+    desc: bool,
+    transpose: bool | None,
+    as_json: bool,
+    as_csv: bool,
+    tracking_uri: str | None,
+) -> int:
+    """Runs side by side: their parameters and metrics, only where they differ.
+
+    Runs by id (or unique prefix), the newest of an experiment, or the steps of a
+    workflow run: `mlrun runs compare 3f2a 9c1e`, `--experiment default --sort -acc`,
+    `--workflow 3f2a --agg loss=min`."""
+    from mlrun.cli.compare_options import table_request
+    from mlrun.comparing import render
+    from mlrun.comparing.select import select_runs
+    from mlrun.comparing.table import build_comparison
+    from mlrun.errors import UsageError
+    from mlrun.tracking import open_store
+
+    if as_json and as_csv:
+        raise UsageError("--json and --csv are two formats: choose one.")
+    request = table_request(aggs, show_all, sort_by, desc)  # bad input fails fast
+    with open_store(tracking_uri) as store:
+        found = select_runs(
+            store,
+            run_ids=run_ids,
+            experiment=experiment,
+            workflow=workflow,
+            status=status.upper() if status else None,
+            limit=limit,
+            best_by=request.best_by,
+            descending=request.descending,
+        )
+    table = build_comparison(
+        found,
+        agg=request.agg,
+        show_all=request.show_all,
+        sort_by=request.sort_by,
+        descending=request.descending,
+    )
+    if as_json:
+        dump_json(render.to_json(table))
+    elif as_csv:
+        click.echo(render.to_csv(table), nl=False)
+    else:
+        click.echo(render.text_table(table, _terminal_width(), transpose))
+        if table.same:
+            n = len(table.same)
+            click.echo(
+                f"{n} column{'s' if n > 1 else ''} with the same value in every run left out"
+                " (--all shows them).",
+                err=True,
+            )
+    return 0
+
+
+def _terminal_width() -> int | None:
+    """The width to fit: $COLUMNS, else the terminal's; None when stdout is no terminal."""
+    import os
+    import shutil
+
+    if os.environ.get("COLUMNS", "").isdigit() or sys.stdout.isatty():
+        return shutil.get_terminal_size().columns
+    return None
 
 
 @runs.command("show")

@@ -43,13 +43,15 @@ def open_store(uri: str | None = None) -> RunStore:
     PostgreSQL database (postgresql://, postgres://, postgresql+<driver>://); other
     stores raise NotAvailableError. The connection opens on first use."""
     from mlrun.errors import StoreError
-    from mlrun.tracking.postgres_uri import is_postgres
 
     given = tracking_uri(uri)
-    if is_postgres(given):
-        from mlrun.tracking.postgres_store import PostgresStore
+    if given.lstrip()[:8].lower() == "postgres":  # only then load what parses such URIs
+        from mlrun.tracking.postgres_uri import is_postgres
 
-        return PostgresStore(given)
+        if is_postgres(given):
+            from mlrun.tracking.postgres_store import PostgresStore
+
+            return PostgresStore(given)
     from mlrun.tracking.sqlite_store import SqliteStore
     from mlrun.tracking.uri import check_store_file, store_path
 

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from mlrun.tracking.model import Artifact, Metric, Model, NewRun, Run
@@ -37,6 +37,17 @@ class RunStore(abc.ABC):
     @abc.abstractmethod
     def get_run(self, run_id: str) -> Run:
         """A run by full id or unique prefix; RunNotFoundError otherwise."""
+
+    def get_runs(self, run_ids: Sequence[str]) -> list[Run]:
+        """Many runs by full id or unique prefix, in the given order, each once (a run
+        named twice comes where it was first named); RunNotFoundError for the first id
+        that names none or several. A store reads them together (a fixed number of
+        queries, not one round of queries per run); this default asks get_run for each."""
+        unique: dict[str, Run] = {}
+        for run_id in run_ids:
+            run = self.get_run(run_id)
+            unique.setdefault(run.run_id, run)
+        return list(unique.values())
 
     @abc.abstractmethod
     def search_runs(

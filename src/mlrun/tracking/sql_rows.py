@@ -45,12 +45,17 @@ SCALARS = (
 # Run fields stored as JSON text in a `<name>_json` column.
 JSON_FIELDS = ("source", "env", "command", "log_paths")
 
+# The experiment's name by a subquery, not a join: with a join, and statistics saying
+# `experiments` is small (ANALYZE), SQLite walks the experiments first and sorts every run
+# to find the newest page (86 ms over 100,000 runs instead of 0.2 ms).
 _SELECT = (
-    "SELECT r.run_id, e.name, e.experiment_id, "
+    "SELECT r.run_id,"
+    " (SELECT e.name FROM experiments e WHERE e.experiment_id = r.experiment_id),"
+    " r.experiment_id, "
     + ", ".join(f'r."{c}"' for c in SCALARS)
     + ", "
     + ", ".join(f"r.{c}_json" for c in JSON_FIELDS)
-    + " FROM runs r JOIN experiments e ON e.experiment_id = r.experiment_id"
+    + " FROM runs r"
 )
 
 

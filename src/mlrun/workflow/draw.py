@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mlrun.workflow.graph import Graph
+from mlrun.workflow.graph import Graph, layers
 
 FORMATS = ("text", "mermaid", "dot")
 
@@ -13,10 +13,7 @@ def draw(graph: Graph, fmt: str = "text") -> str:
 
 def depths(graph: Graph) -> dict[str, int]:
     """Longest distance from a step that needs nothing (nodes are in topological order)."""
-    depth: dict[str, int] = {}
-    for name, node in graph.nodes.items():
-        depth[name] = 1 + max((depth[n] for n in node.needs), default=-1)
-    return depth
+    return layers({name: node.needs for name, node in graph.nodes.items()})
 
 
 def _text(graph: Graph) -> str:

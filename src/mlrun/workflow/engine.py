@@ -479,6 +479,7 @@ class WorkflowRun:
                                 "status": s.status,
                                 "run_id": s.run_id,
                                 "exit_code": s.exit_code,
+                                "needs": list(self.graph.nodes[s.name].needs),
                                 **self._reuse_note(s.name),
                             }
                             for s in self.states.values()

@@ -61,6 +61,15 @@ class Graph:
         )
 
 
+def layers(needs: Mapping[str, Iterable[str]]) -> dict[str, int]:
+    """{node: its longest distance from a node that needs nothing}; `needs` lists the
+    nodes in a topological order (needs of unknown nodes are ignored)."""
+    depth: dict[str, int] = {}
+    for name, wanted in needs.items():
+        depth[name] = 1 + max((depth[n] for n in wanted if n in depth), default=-1)
+    return depth
+
+
 def node_name(step: str, combo: Mapping[str, str]) -> str:
     if not combo:
         return step
