@@ -132,6 +132,16 @@ def test_a_running_run_is_not_deleted_and_its_directory_stays(root: Path, any_st
     assert (root / live.run_id / "outputs").is_dir()
 
 
+def test_runs_show_says_when_a_runs_files_are_not_here(tmp_path: Path, root: Path) -> None:
+    (run_id,) = _runs(tmp_path, root, 1)
+    shown = cli("runs", "show", run_id, check=True).stdout
+    assert f"run dir      {root / run_id / 'outputs'}\n" in shown
+    os.rename(root, tmp_path / "unmounted")  # as another machine without the root sees it
+    shown = cli("runs", "show", run_id, check=True).stdout
+    missing = root / run_id / "outputs"
+    assert f"run dir      {missing}  (not here: {missing} does not exist here)\n" in shown
+
+
 def test_an_unknown_id_deletes_nothing(tmp_path: Path, root: Path) -> None:
     (kept,) = _runs(tmp_path, root, 1)
     proc = cli("runs", "delete", kept, "f" * 32)

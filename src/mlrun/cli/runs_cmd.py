@@ -239,7 +239,7 @@ def show(run_id: str, history: bool, as_json: bool, tracking_uri: str | None) ->
         ("environment", r.env_kind + (f" {r.env.get('key')}" if r.env.get("key") else "")),
         ("host / user", f"{r.host} / {r.user} (pid {r.pid})"),
         ("mlrun", r.mlrun_version),
-        ("run dir", r.run_dir),
+        ("run dir", r.run_dir + _not_here(r.run_dir)),
         ("logs", r.log_paths.get("combined", "-")),
     ]
     backend = r.tags.get("mlrun.backend")
@@ -298,6 +298,15 @@ def show(run_id: str, history: bool, as_json: bool, tracking_uri: str | None) ->
         for child in reversed(children):
             click.echo(f"  {child.run_id[:12]}  {child.status:<8}  {child.run_name or '-'}")
     return 0
+
+
+def _not_here(run_dir: str) -> str:
+    """Why a run's files cannot be read on this machine (a shared store: the run was
+    made on another machine without a shared artifact root), or ''."""
+    from mlrun.tracking.artifacts import unreadable
+
+    problem = unreadable(run_dir)
+    return f"  (not here: {problem})" if problem else ""
 
 
 def _show_metrics(metrics: list[Metric], history: bool) -> None:
