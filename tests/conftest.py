@@ -27,6 +27,7 @@ def mlrun_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Mon
     home = tmp_path_factory.mktemp("mlrun-home")
     monkeypatch.setenv("MLRUN_HOME", str(home))
     monkeypatch.delenv("MLRUN_TRACKING_URI", raising=False)
+    monkeypatch.delenv("MLRUN_ARTIFACT_ROOT", raising=False)
     monkeypatch.delenv("MLRUN_RUN_ID", raising=False)
     monkeypatch.delenv("MLRUN_RUN_DIR", raising=False)
     return home

@@ -37,6 +37,7 @@ def run(
     docker_auth: Any = None,
     *,
     tracking_uri: str | None = None,
+    artifact_root: str | Path | None = None,
     echo: bool = True,
     reporter: Reporter | None = None,
     cwd: str | Path | None = None,
@@ -57,6 +58,10 @@ def run(
     as remote URIs are downloaded first; `docker_auth` a registry login (a dict with
     username, password, registry, ...) for pulling a docker project's image. Called
     from inside a step, the new run becomes its child.
+
+    `artifact_root` is where the run's directory (logs, outputs, artifacts) goes: a
+    directory every machine mounts (the CLI's --artifact-root; default
+    $MLRUN_ARTIFACT_ROOT, else next to the SQLite store).
 
     `backend` chooses where the command starts (mlrun.backends: `local`, `slurm` -- a
     batch job --, or a plugin's), `backend_config` its settings: a dict, a JSON string,
@@ -94,6 +99,7 @@ def run(
         run_id=check_run_id(run_id, "mlrun.run(run_id=...)"),
         storage_dir=None if storage_dir is None else str(storage_dir),
         tracking_uri=tracking_uri,
+        artifact_root=None if artifact_root is None else str(artifact_root),
         cwd=Path(cwd) if cwd else None,
         echo=echo,
         env_options=EnvOptions(

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 _SILENT = Reporter()
 _ledgers: dict[str, Ledger] = {}  # this process's runs whose record is not finished yet
+_warned: set[str] = set()  # artifact root warnings said by this process (once each)
 
 
 def create(
@@ -41,22 +42,27 @@ def create(
     env: Mapping[str, Any],
     tags: Mapping[str, str],
     starts: str = "process",
+    reporter: Reporter = _SILENT,
 ) -> tuple[Run, Path]:
     """Record a new RUNNING run; returns (the record, its directory). The directory
     holds `outputs/` (the step's $MLRUN_RUN_DIR, created here) and `logs/`. The
     experiment: --experiment-name, else MLRUN_EXPERIMENT_NAME, else what an MLflow user
     has set (MLFLOW_EXPERIMENT_NAME), else "Default". `starts`: "process", "container"
-    or "workflow" (what the ledger's reaper looks for)."""
+    or "workflow" (what the ledger's reaper looks for). The directory is under the
+    artifact root (tracking/artifacts.py: --artifact-root, else the store's default)."""
     from mlrun import __version__
     from mlrun.execution.ledger import Ledger
     from mlrun.execution.logs import log_paths
-    from mlrun.tracking import runs_root
+    from mlrun.tracking.artifacts import choose
     from mlrun.tracking.liveness import process_start_token, this_host
     from mlrun.tracking.model import NewRun
 
     run_id = request.run_id or uuid.uuid4().hex
-    root = runs_root(store) / run_id
-    (root / "outputs").mkdir(parents=True, exist_ok=True)
+    artifact_root = choose(request.artifact_root, store)
+    if artifact_root.warning and artifact_root.warning not in _warned:
+        _warned.add(artifact_root.warning)
+        reporter.warn(artifact_root.warning)
+    root = artifact_root.run_dir(run_id, store.uri)
     experiment = (
         request.experiment_name
         or os.environ.get("MLRUN_EXPERIMENT_NAME")
@@ -108,17 +114,15 @@ def create(
     return record, root
 
 
-_RUN_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
-
-
 def check_run_id(value: str | None, flag: str = "--run-id") -> str | None:
     """A run id a caller chose (it names a directory under runs/): 1 to 64 letters,
     digits, '_' or '-', not starting with '-'; UsageError (exit 2) otherwise."""
     from mlrun.errors import UsageError
+    from mlrun.tracking.artifacts import is_run_id
 
     if value is None:
         return None
-    if not (0 < len(value) <= 64) or not set(value) <= _RUN_ID_CHARS or value[0] == "-":
+    if not is_run_id(value):
         raise UsageError(
             f"{flag} {value[:80]!r} is not a run id",
             hint="a run id is 1 to 64 letters, digits, '_' or '-' (MLflow's are 32 hex digits)",

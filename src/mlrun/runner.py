@@ -53,6 +53,7 @@ class RunRequest(NamedTuple):
     backend_config: Mapping[str, Any] = EMPTY  # -c/--backend-config, parsed
     experiment_id: str | None = None  # --experiment-id, checked by check_experiment()
     storage_dir: str | None = None  # where remote `path` parameter values are downloaded
+    artifact_root: str | None = None  # --artifact-root, checked (tracking/artifacts.py)
 
 
 class Plan:
@@ -110,6 +111,8 @@ class Plan:
             "warnings": self.warnings,
             "problems": [_problem_json(p) for p in self.problems],
         }
+        if self.request.artifact_root is not None:
+            data["artifact_root"] = self.request.artifact_root  # checked, absolute
         if self.request.storage_dir is not None:
             data["storage_dir"] = self.request.storage_dir
             data["downloads"] = dict(self.downloads)
@@ -203,9 +206,17 @@ def check_store_options(request: RunRequest) -> RunRequest:
     --experiment-id, as `mlflow run` takes it: the id of an experiment that exists in
     the store; its name then goes on the record. With --experiment-name too, a mistake.
     --run-id: the record is created under that id, so no run of the store may have it
-    yet."""
+    yet.
+    --artifact-root (or $MLRUN_ARTIFACT_ROOT): a directory that can hold run directories
+    (made when missing), recorded absolute."""
     from mlrun.errors import UsageError
 
+    root = request.artifact_root or os.environ.get("MLRUN_ARTIFACT_ROOT")
+    if root:
+        from mlrun.tracking.artifacts import ENV, check_root
+
+        what = "--artifact-root" if request.artifact_root else ENV
+        request = request._replace(artifact_root=str(check_root(root, what)))
     if request.experiment_id is None and request.run_id is None:
         return request  # the usual run opens no store here
     if request.experiment_id is not None and request.experiment_name is not None:
@@ -477,7 +488,7 @@ def execute(
     from mlrun.util import signals
 
     with signals.deferred():
-        record, run_root, launch = _create_record(the_plan, store)
+        record, run_root, launch = _create_record(the_plan, store, reporter)
         run_id = record.run_id
         sink: LogSink | None = None
         env: PreparedEnv | None = None
@@ -564,7 +575,12 @@ def _status_of(exc: BaseException) -> str:
     return FAILED
 
 
-def _create_record(the_plan: Plan, store: RunStore) -> tuple[Run, Path, Launch]:
+def _artifact_root_env(request: RunRequest) -> dict[str, str]:
+    root = request.artifact_root
+    return {"MLRUN_ARTIFACT_ROOT": root} if root else {}
+
+
+def _create_record(the_plan: Plan, store: RunStore, reporter: Reporter) -> tuple[Run, Path, Launch]:
     from mlrun import recording
 
     command = the_plan.command
@@ -580,6 +596,7 @@ def _create_record(the_plan: Plan, store: RunStore) -> tuple[Run, Path, Launch]:
         env_kind=the_plan.env_plan.manager,
         env={"kind": the_plan.env_plan.manager, "key": the_plan.env_plan.key},
         tags=_tags(the_plan),
+        reporter=reporter,
     )
     run_id, experiment = record.run_id, record.experiment
     run_dir = run_root / "outputs"
@@ -591,6 +608,8 @@ def _create_record(the_plan: Plan, store: RunStore) -> tuple[Run, Path, Launch]:
             "MLRUN_RUN_DIR": str(run_dir),
             "MLRUN_TRACKING_URI": store.uri,
             "MLRUN_EXPERIMENT_NAME": experiment,
+            # Runs the step starts (mlrun.run() in its code) go to the same root.
+            **_artifact_root_env(the_plan.request),
         },
         run_dir=run_dir,
         run_id=run_id,

@@ -94,7 +94,7 @@ def projects(tmp_path: Path) -> dict[str, Path]:
     }
 
 
-@pytest.mark.slow  # 22 commands through real pipes (~5 s of CPU)
+@pytest.mark.slow  # 26 commands through real pipes (~5 s of CPU)
 def test_every_json_command_pipes_on_success_and_on_error(projects: dict[str, Path]) -> None:
     good, broken, missing = (str(projects[k]) for k in ("good", "broken", "missing"))
     # (command, args, exit code, what the document must hold)
@@ -130,6 +130,10 @@ def test_every_json_command_pipes_on_success_and_on_error(projects: dict[str, Pa
         ("reproduce", ["ffffffff"], 2, "error"),
         ("init", [str(projects["scripts"])], 0, "entry_points"),
         ("init", [missing], 2, "error"),
+        ("runs delete", ["ffffffff"], 2, "error"),
+        ("runs delete", ["<run>"], 0, "deleted"),  # after every case that reads the run
+        ("runs gc", ["--older-than", "0s"], 0, "removed"),  # the deleted run's directory
+        ("runs gc", ["--older-than", "soon"], 2, "error"),
     ]
     assert {c[0] for c in cases} == json_commands()  # a new --json command needs cases here
     run_id = None

@@ -305,3 +305,41 @@ def test_a_forked_child_opens_its_own_connection(store: SqlStore, new_run: NewRu
         "from_child": "yes",
         "from_parent": "yes",
     }
+
+
+def test_delete_run_removes_a_finished_run_and_all_it_logged(
+    store: SqlStore, new_run: NewRunFactory
+) -> None:
+    kept = store.create_run(new_run(status=FINISHED, tags={"mlrun.cache_key": "k"}))
+    gone = store.create_run(new_run(status=FINISHED, tags={"mlrun.cache_key": "k"}))
+    store.log_metrics(kept.run_id, [Metric("rmse", 0.7, 0, 1.0)])
+    store.log_metrics(gone.run_id, [Metric("rmse", 0.5, 0, 1.0)])
+    store.log_outputs(gone.run_id, {"path": "/x"})
+    store.log_artifacts(gone.run_id, [Artifact("a.txt", 3, None)])
+    store.delete_run(gone.run_id)
+    with pytest.raises(RunNotFoundError):
+        store.get_run(gone.run_id)
+    assert [r.run_id for r in store.search_runs(tags={"mlrun.cache_key": "k"})] == [kept.run_id]
+    assert [r.run_id for r in store.search_runs(order_by_metric="rmse")] == [kept.run_id]
+    with pytest.raises(RunNotFoundError):
+        store.delete_run(gone.run_id)
+    # The id is free again (--run-id may reuse it), with nothing of the old run left.
+    again = store.create_run(new_run(run_id=gone.run_id, status=FINISHED))
+    assert (again.metrics, again.outputs, again.artifacts) == ([], {}, [])
+
+
+def test_delete_run_refuses_a_running_run(store: SqlStore, new_run: NewRunFactory) -> None:
+    live = store.create_run(new_run())
+    with pytest.raises(UsageError, match="is RUNNING: a live run's record is not deleted"):
+        store.delete_run(live.run_id)
+    assert store.get_run(live.run_id).status == RUNNING
+
+
+def test_held_names_the_full_ids_the_store_has(store: SqlStore, new_run: NewRunFactory) -> None:
+    runs = [store.create_run(new_run(status=FINISHED)) for _ in range(3)]
+    ids = [r.run_id for r in runs]
+    asked = [*ids, ids[0][:8], "f" * 32, ids[1]]  # a prefix is not a run id here
+    assert store.held(asked) == set(ids)
+    assert store.held([]) == set()
+    many = [f"{i:032x}" for i in range(1200)]  # more than one chunk of ids
+    assert store.held([*many, ids[2]]) == {ids[2]}

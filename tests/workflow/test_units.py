@@ -12,7 +12,7 @@ import pytest
 from mlrun.execution.supervisor import Cancel
 from mlrun.workflow import refs
 from mlrun.workflow import state as st
-from mlrun.workflow.cache import KeyInputs, StepCache, what_changed
+from mlrun.workflow.cache import KeyInputs, StepCache, portable_parameters, what_changed
 from mlrun.workflow.code import changed_files, short_diff
 from mlrun.workflow.refs import Ref, RefError, Upstream
 from mlrun.workflow.scheduler import Scheduler
@@ -263,3 +263,22 @@ def test_live_board_draws_and_erases_itself(capsys: pytest.CaptureFixture[str]) 
     err = capsys.readouterr().err
     assert "mlrun: warning: a warning\nworkflow w: 0/1 done, 1 running" in err
     assert "running" in err and err.rstrip().endswith("\x1b[J")  # erased at the end
+
+
+def test_key_parameters_hold_project_paths_relative_to_the_project() -> None:
+    # The same project checked out at two paths: the same key parameters.
+    for top in (Path("/home/alice/proj"), Path("/builds/ci/proj")):
+        values = {
+            "data": f"{top}/data/wine.csv",
+            "dir": str(top),
+            "other": f"{top}-old/x.csv",  # a sibling with the same prefix is not the project
+            "upstream": "/mnt/mlrun/3f2a/outputs/artifacts/raw.csv",
+            "alpha": "0.1",
+        }
+        assert portable_parameters(values, top) == {
+            "data": "${project}/data/wine.csv",
+            "dir": "${project}",
+            "other": f"{top}-old/x.csv",
+            "upstream": "/mnt/mlrun/3f2a/outputs/artifacts/raw.csv",
+            "alpha": "0.1",
+        }

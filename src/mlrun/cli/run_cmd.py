@@ -124,6 +124,14 @@ from mlrun.envs import CHOICES as ENV_MANAGERS
     envvar="MLRUN_TRACKING_URI",
     help="Run store: a SQLite file path [default: the embedded store].",
 )
+@click.option(
+    "--artifact-root",
+    default=None,
+    metavar="DIR",
+    help="Where run directories (logs, outputs, artifacts) go: a directory every machine "
+    "mounts, to share runs and the step cache [default: $MLRUN_ARTIFACT_ROOT, else next "
+    "to the SQLite store].",
+)
 @click.option("--offline", is_flag=True, help="git: use the mirror cache only.")
 @click.option("--require-clean", is_flag=True, help="Refuse to run a dirty git working tree.")
 @click.option("--rebuild-env", is_flag=True, help="Rebuild the environment even if cached.")
@@ -180,6 +188,7 @@ def run(
     build_image: bool,
     mount_code: bool,
     tracking_uri: str | None,
+    artifact_root: str | None,
     offline: bool,
     require_clean: bool,
     rebuild_env: bool,
@@ -224,6 +233,7 @@ def run(
         run_id=check_run_id(run_id),
         storage_dir=storage_dir,
         tracking_uri=tracking_uri,
+        artifact_root=artifact_root,
         env_options=EnvOptions(
             rebuild=rebuild_env,
             build_image=build_image,

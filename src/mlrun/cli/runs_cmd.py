@@ -1,7 +1,9 @@
-"""`mlrun runs list|show|logs`: reading the run store."""
+"""`mlrun runs list|show|logs|delete|gc`: reading the run store, deleting runs and then
+their files."""
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -10,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from mlrun.cli.compare_options import selection_options, table_options
-from mlrun.cli.output import dump_json, duration, table, timestamp
+from mlrun.cli.output import dump_json, duration, size_text, table, timestamp
 from mlrun.tracking.status import KILLED, RUNNING, STATUSES
 
 if TYPE_CHECKING:
@@ -237,7 +239,7 @@ def show(run_id: str, history: bool, as_json: bool, tracking_uri: str | None) ->
         ("environment", r.env_kind + (f" {r.env.get('key')}" if r.env.get("key") else "")),
         ("host / user", f"{r.host} / {r.user} (pid {r.pid})"),
         ("mlrun", r.mlrun_version),
-        ("run dir", r.run_dir),
+        ("run dir", r.run_dir + _not_here(r.run_dir)),
         ("logs", r.log_paths.get("combined", "-")),
     ]
     backend = r.tags.get("mlrun.backend")
@@ -296,6 +298,15 @@ def show(run_id: str, history: bool, as_json: bool, tracking_uri: str | None) ->
         for child in reversed(children):
             click.echo(f"  {child.run_id[:12]}  {child.status:<8}  {child.run_name or '-'}")
     return 0
+
+
+def _not_here(run_dir: str) -> str:
+    """Why a run's files cannot be read on this machine (a shared store: the run was
+    made on another machine without a shared artifact root), or ''."""
+    from mlrun.tracking.artifacts import unreadable
+
+    problem = unreadable(run_dir)
+    return f"  (not here: {problem})" if problem else ""
 
 
 def _show_metrics(metrics: list[Metric], history: bool) -> None:
@@ -374,6 +385,107 @@ def logs(run_id: str, follow: bool, stream: str, tracking_uri: str | None) -> in
                 out.flush()
                 return 0
             time.sleep(0.2)
+
+
+@runs.command("delete")
+@click.argument("run_ids", nargs=-1, required=True, metavar="RUN_ID...")
+@click.option("--json", "as_json", is_flag=True)
+@_tracking_option
+def delete(run_ids: tuple[str, ...], as_json: bool, tracking_uri: str | None) -> int:
+    """Delete runs' records (their files go with `mlrun runs gc`).
+
+    RUN_ID: full ids or unique prefixes. A RUNNING run is refused (exit 2), and nothing
+    is deleted unless every id names a run that may be deleted."""
+    from mlrun.tracking import open_store
+    from mlrun.tracking.base import running_not_deleted
+
+    store = open_store(tracking_uri)
+    found = [store.get_run(run_id) for run_id in run_ids]  # RunNotFoundError: exit 2
+    for r in found:
+        if r.status == RUNNING:
+            raise running_not_deleted(r.run_id)
+    unique = list(dict.fromkeys(r.run_id for r in found))
+    for run_id in unique:
+        store.delete_run(run_id)
+    if as_json:
+        dump_json({"deleted": unique})
+        return 0
+    for run_id in unique:
+        click.echo(f"deleted run {run_id}")
+    click.echo(
+        f"deleted {len(unique)} run{'s' if len(unique) != 1 else ''}; "
+        "their files stay until `mlrun runs gc`",
+        err=True,
+    )
+    return 0
+
+
+@runs.command("gc")
+@click.option(
+    "--artifact-root",
+    default=None,
+    metavar="DIR",
+    help="The root to clean [default: $MLRUN_ARTIFACT_ROOT, else the store's default].",
+)
+@click.option(
+    "--older-than",
+    default="1h",
+    show_default=True,
+    metavar="AGE",
+    help="Only directories unchanged for this long (e.g. 30m, 12h, 2d; 0s: any).",
+)
+@click.option("--dry-run", is_flag=True, help="List what would be removed; remove nothing.")
+@click.option("--json", "as_json", is_flag=True)
+@_tracking_option
+def gc(
+    artifact_root: str | None,
+    older_than: str,
+    dry_run: bool,
+    as_json: bool,
+    tracking_uri: str | None,
+) -> int:
+    """Remove the run directories of runs the store no longer holds.
+
+    Never removes a live run's directory, a directory that names another store as its
+    owner, one changed within --older-than (a run starting), or anything a symlink leads
+    to. Exit code 0, or 1 when a directory could not be removed."""
+    from mlrun.envs.cache.inventory import parse_age
+    from mlrun.tracking import gc as collector
+    from mlrun.tracking import open_store
+    from mlrun.tracking.artifacts import ENV, LocalRoot, check_root, choose
+
+    store = open_store(tracking_uri)
+    given = artifact_root or os.environ.get(ENV)
+    what = "--artifact-root" if artifact_root else ENV
+    root = LocalRoot(check_root(given, what, create=False)) if given else choose(None, store)
+    entries = collector.collect(store, root, parse_age(older_than))
+    if not dry_run:
+        entries = collector.remove(store, entries)
+    gone = [e for e in entries if e.action in ("remove", "removed")]
+    total = sum(e.size for e in gone)
+    failed = any(e.action == "failed" for e in entries)
+    if as_json:
+        dump_json(
+            {
+                "artifact_root": root.uri,
+                "dry_run": dry_run,
+                "count": len(gone),
+                "bytes": total,
+                "entries": [e.to_json() for e in entries],
+            }
+        )
+        return 1 if failed else 0
+    for e in entries:
+        verb = {"remove": "would remove"}.get(e.action, e.action)
+        size = f"  {e.size} bytes" if e.action in ("remove", "removed") else ""
+        click.echo(f"{verb:<13} {e.path}{size}" + ("" if size else f"  ({e.reason})"))
+    verb = "would remove" if dry_run else "removed"
+    click.echo(
+        f"{verb} {len(gone)} run director{'ies' if len(gone) != 1 else 'y'}, {total} bytes "
+        f"({size_text(total)}), under {root.uri}",
+        err=True,
+    )
+    return 1 if failed else 0
 
 
 def _short(text: str, width: int = 48) -> str:

@@ -66,13 +66,13 @@ def open_store(uri: str | None = None) -> RunStore:
     return SqliteStore(path)
 
 
-def runs_root(store: RunStore) -> Path:
+def runs_root(store: RunStore, given: str | None = None) -> Path:
     """Where run directories live: `<runs_root>/<run_id>/` holds a run's logs and files.
 
-    Next to the database file for the embedded store; in the data dir for any other."""
-    path = getattr(store, "path", None)
-    if isinstance(path, Path):
-        return path.parent / "runs"
-    from mlrun.util.paths import data_dir
+    The artifact root (tracking/artifacts.py decides it): `given` (--artifact-root), else
+    $MLRUN_ARTIFACT_ROOT, else next to the embedded store's file, else the data dir."""
+    from mlrun.tracking.artifacts import LocalRoot, choose
 
-    return data_dir() / "runs"
+    root = choose(given, store)
+    assert isinstance(root, LocalRoot)  # the only kind there is (object storage: not yet)
+    return root.path

@@ -89,6 +89,27 @@ class RunStore(abc.ABC):
     def experiment_name(self, experiment_id: str) -> str | None:
         """The name of the experiment with this id, None when there is none."""
 
+    def held(self, run_ids: Iterable[str]) -> set[str]:
+        """Which of these full run ids the store holds (no prefixes). `mlrun runs gc`
+        asks this about every directory of an artifact root."""
+        from mlrun.errors import RunNotFoundError
+
+        found = set()
+        for run_id in run_ids:
+            try:
+                if self.get_run(run_id).run_id == run_id:
+                    found.add(run_id)
+            except RunNotFoundError:
+                pass
+        return found
+
+    def delete_run(self, run_id: str) -> None:
+        """Remove a finished run's record (full id): UsageError for a RUNNING run,
+        RunNotFoundError when there is none. Its files stay (`mlrun runs gc`)."""
+        from mlrun.errors import NotAvailableError
+
+        raise NotAvailableError(f"the run store {self.uri} cannot delete runs yet.")
+
     def close(self) -> None:
         """Release connections."""
 
@@ -97,3 +118,13 @@ class RunStore(abc.ABC):
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def running_not_deleted(run_id: str) -> Exception:
+    """The refusal every store gives for deleting a RUNNING run (UsageError, exit 2)."""
+    from mlrun.errors import UsageError
+
+    return UsageError(
+        f"run {run_id} is RUNNING: a live run's record is not deleted.",
+        hint="stop it first; a run whose mlrun died shows as KILLED once the store sees it",
+    )

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple, Protocol, TypeVar
 
 from mlrun.errors import RunNotFoundError, UsageError
 from mlrun.tracking import sql_rows as rows
-from mlrun.tracking.base import RunStore
+from mlrun.tracking.base import RunStore, running_not_deleted
 from mlrun.tracking.liveness import BACKEND_TAG, STALE_AFTER, claimed_by, death_reason
 from mlrun.tracking.model import (
     FAILED,
@@ -212,6 +212,31 @@ class SqlStore(RunStore):
             )
             if cur.rowcount == 0:
                 raise self._not_found(run_id)
+
+        self._db.write(tx)
+
+    def held(self, run_ids: Iterable[str]) -> set[str]:
+        ids = list(dict.fromkeys(run_ids))
+
+        def read(conn: Conn) -> set[str]:
+            found: set[str] = set()
+            for match, args in self.dialect.any_of(ids):
+                sql = f"SELECT run_id FROM runs WHERE run_id {match}"
+                found.update(row[0] for row in conn.execute(sql, args))
+            return found
+
+        return self._db.read(read) if ids else set()
+
+    def delete_run(self, run_id: str) -> None:
+        # Its params, tags, metrics... go with it (ON DELETE CASCADE).
+        def tx(conn: Conn) -> None:
+            sql = "SELECT status FROM runs WHERE run_id = ?" + self.dialect.lock_run
+            row = conn.execute(sql, (run_id,)).fetchone()
+            if row is None:
+                raise self._not_found(run_id)
+            if row[0] == RUNNING:
+                raise running_not_deleted(run_id)
+            conn.execute("DELETE FROM runs WHERE run_id = ?", (run_id,))
 
         self._db.write(tx)
 

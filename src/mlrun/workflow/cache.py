@@ -3,7 +3,10 @@
 A step's key hashes everything that decides what it computes:
 
     command    the entry point's command template
-    parameters the resolved parameters, as the strings passed to the program
+    parameters the resolved parameters, as the strings passed to the program; a path
+               inside the project is written relative to it (`${project}/data.csv`), so
+               the same project checked out elsewhere (another machine, another git
+               checkout slot) has the same key
     code       the project's code identity (git commit + diff hash, or a content hash),
                or the content of the step's `code:` files (workflow/code.py)
     env        the environment's key (see env_identity)
@@ -18,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -145,6 +147,21 @@ def _show(value: str | None) -> str:
     return repr(value) if len(value) <= 40 else repr(value[:37] + "...")
 
 
+PROJECT = "${project}"  # the project directory, in the key's parameter values
+
+
+def portable_parameters(values: Mapping[str, str], project_dir: Path) -> dict[str, str]:
+    """Parameter values as the key holds them: the project directory (a path default
+    resolved into it, a path the user gave inside it) replaced by `${project}`."""
+    top = str(project_dir).rstrip("/")
+    found = {}
+    for name, value in values.items():
+        if value == top or value.startswith(top + "/"):
+            value = PROJECT + value[len(top) :]
+        found[name] = value
+    return found
+
+
 def env_identity(env_key: str | None, manager: str) -> str:
     """The env part of a step key.
 
@@ -207,11 +224,25 @@ class StepCache:
         self.lock_dir = lock_dir
 
     def lookup(self, key: str) -> Run | None:
-        """The newest FINISHED run with this key whose files are still there."""
+        """The newest FINISHED run with this key whose files can be read here."""
+        return self.find(key)[0]
+
+    def find(self, key: str) -> tuple[Run | None, str | None]:
+        """(the newest FINISHED run with this key whose files can be read here, None when
+        there is none; why the newest run with the key could not be used, or None). With
+        a shared store, a run made on another machine has its files there only when its
+        run directory is on the shared artifact root."""
+        from mlrun.tracking.artifacts import unreadable
+
+        why = None
         for run in self.store.search_runs(tags={TAG_KEY: key}, status=FINISHED, limit=5):
-            if os.path.isdir(run.run_dir):
-                return run
-        return None
+            problem = unreadable(run.run_dir)
+            if problem is None:
+                return run, None
+            if why is None:
+                on = f" (recorded on {run.host})" if run.host else ""
+                why = f"run {run.run_id[:12]}{on} has this key, but {problem}"
+        return None, why
 
     def previous(self, project: str, workflow: str, step: str) -> Run | None:
         """The most recent run of the same step of the same workflow and project."""

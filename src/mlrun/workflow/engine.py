@@ -44,6 +44,7 @@ class Decision:
     inputs: KeyInputs | None = None
     key: str | None = None
     hit: Run | None = None
+    unreadable: str | None = None  # a run with this key whose files cannot be read here
 
 
 @dataclass(frozen=True)
@@ -239,7 +240,7 @@ class WorkflowRun:
         deps = [refs.render(t, lookup) for t in step.deps]
         inputs = KeyInputs(
             command=the_plan.entry_point.command,
-            parameters=the_plan.params.all(),
+            parameters=wcache.portable_parameters(the_plan.params.all(), project_dir),
             code=self.step_code.identity(step.code, step.name),
             env=wcache.env_identity(the_plan.env_plan.key, the_plan.env_plan.manager),
             deps=self.step_code.deps(deps),
@@ -256,10 +257,12 @@ class WorkflowRun:
         elif not step.cache:
             decision.reason = "cache: false"
         else:
-            hit = self.cache.lookup(key)
+            hit, unreadable = self.cache.find(key)
             if hit is not None:
                 decision.action, decision.hit = "cached", hit
                 decision.reason = f"same inputs as the run of {_when(hit.start_time)}"
+            elif unreadable is not None:
+                decision.reason = decision.unreadable = unreadable
             else:
                 decision.reason = self._miss_reason(node, inputs, key)
         return decision
@@ -546,6 +549,8 @@ class WorkflowRun:
         decision = self._decide(node)
         if decision.action == "cached" and decision.hit is not None:
             return self._cached(node, decision.hit, decision.key, decision.reason)
+        if decision.unreadable is not None:
+            self.reporter.warn(f"step {node.name}: {decision.unreadable}; running it again")
         if not self._can_cache(node):
             return self._run(node, decision, cancel)
         assert decision.key is not None
@@ -706,6 +711,7 @@ class WorkflowRun:
                 **({TAG_RESUMED: self.origin.run.run_id} if self.origin else {}),
                 **request.tags,
             },
+            reporter=self.reporter,
         )
         self._root, self._record = root, record
         self._log = LogSink(root / "logs", echo=False)

@@ -32,9 +32,9 @@ RUN_VOLUME = "mlrun-run"
 OUTPUTS_MESSAGE = f"{POD_RUN_DIR}/outputs.json"  # read back as the termination message
 MLFLOW_VARS = ("MLFLOW_RUN_ID", "MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_ID")
 CREDENTIALS = ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_TOKEN")
-# Variables of the local run that mean nothing in a pod: the store and run directory
-# are on this machine (the pod gets its own run directory).
-NOT_SENT = frozenset({"MLRUN_TRACKING_URI"})
+# Variables of the local run that mean nothing in a pod: the store, the artifact root
+# and run directory are on this machine (the pod gets its own run directory).
+NOT_SENT = frozenset({"MLRUN_TRACKING_URI", "MLRUN_ARTIFACT_ROOT"})
 _SECRET_KEY = re.compile(r"[-._a-zA-Z0-9]+\Z")
 _NETWORK_SCHEMES = ("http://", "https://", "databricks")
 

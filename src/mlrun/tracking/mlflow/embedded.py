@@ -136,7 +136,8 @@ def embedded(record: Run, reporter: Reporter | None = None) -> Tracker:
     if reporter is not None and "artifacts" in root.parts:
         reporter.warn(
             f"the run's MLflow store {root} is below a directory named 'artifacts', where "
-            "MLflow 3 clients do not look for runs; move MLRUN_HOME elsewhere"
+            "MLflow 3 clients do not look for runs; choose an artifact root (--artifact-root, "
+            "MLRUN_ARTIFACT_ROOT) or MLRUN_HOME outside it"
         )
     return FileStoreTracker(record, root, EXPERIMENT_ID, private=True).create()
 
