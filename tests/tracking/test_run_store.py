@@ -213,15 +213,12 @@ def test_search_returns_whole_records(store: SqlStore, new_run: NewRunFactory) -
     assert [r.metrics[0].value for r in runs] == [2.0, 1.0, 0.0]
 
 
-def test_cache_key_lookup_is_driven_by_the_tag_index(
-    store: SqlStore, new_run: NewRunFactory, db_path: Path
-) -> None:
+def test_cache_key_lookup_is_driven_by_the_tag_index(db_path: Path) -> None:
     # The workflow cache asks for FINISHED runs with one mlrun.cache_key: with thousands
     # of FINISHED runs the tag index, not the status index, has to lead. (PostgreSQL's
-    # planner decides by statistics: SQLite's needs the hint this checks.)
-    if not isinstance(store, SqliteStore):
-        pytest.skip("a SQLite query-planner hint")
-    store.search_runs(status=FINISHED, tags={"mlrun.cache_key": "k"}, limit=1)
+    # planner decides by statistics: SQLite's needs the hint this checks, so SQLite only.)
+    with SqliteStore(db_path) as store:  # creates the schema the plan below reads
+        store.search_runs(status=FINISHED, tags={"mlrun.cache_key": "k"}, limit=1)
     from mlrun.tracking import sql_rows
 
     conn = sqlite3.connect(db_path)
