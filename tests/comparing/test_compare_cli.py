@@ -134,6 +134,18 @@ def test_json_shape_with_nan_infinities_and_missing_values(make_run: MakeRun) ->
     assert _strict_json(out)["runs"][0]["run_name"] is None  # the key, though not a column
 
 
+def test_runs_list_and_show_json_spell_nan_and_infinities_as_strings(make_run: MakeRun) -> None:
+    # Bare NaN/Infinity (Python's json default) is not JSON: jq and JSON.parse refuse it.
+    run = make_run({}, [("loss", math.nan, 0), ("gain", math.inf, 1), ("low", -math.inf, 2)])
+    shown = _strict_json(cli("runs", "show", run.run_id, "--json", check=True).stdout)
+    assert {m["key"]: m["value"] for m in shown["metrics"]} == {
+        "loss": "NaN", "gain": "Infinity", "low": "-Infinity",
+    }  # fmt: skip
+    listed = _strict_json(cli("runs", "list", "--json", check=True).stdout)
+    assert [r["run_id"] for r in listed] == [run.run_id]
+    assert {m["key"]: m["value"] for m in listed[0]["metrics"]}["loss"] == "NaN"
+
+
 def test_csv_is_rfc4180_and_formula_safe(make_run: MakeRun) -> None:
     hostile = {"cmd": '=HYPERLINK("http://x")', "note": 'a, "b"\nc', "neg": "-0.5"}
     a = make_run(hostile, [("loss", -1.25, 0)], run_name="@evil")

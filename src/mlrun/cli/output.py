@@ -142,7 +142,9 @@ def dump_json(data: object) -> None:
     """The command's JSON document (on the real stdout under --json)."""
     import json
 
-    text = json.dumps(data, indent=2, sort_keys=False, default=str)
+    from mlrun.util.jsonsafe import strict
+
+    text = json.dumps(strict(data), indent=2, sort_keys=False, default=str, allow_nan=False)
     if _JsonStdout.stream is None:
         click.echo(text)
         return

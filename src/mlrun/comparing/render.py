@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 from typing import Any
 
 from mlrun.comparing.table import INFO, METRIC, PARAM, Cell, Column, Comparison
+from mlrun.util.jsonsafe import finite
 from mlrun.util.texttable import duration
 from mlrun.util.texttable import table as table_text
 
@@ -124,7 +124,7 @@ def to_json(table: Comparison) -> dict[str, Any]:
         metrics: dict[str, Any] = {}
         for column, value in zip(table.columns, row, strict=True):
             where = {INFO: record, PARAM: params, METRIC: metrics}[column.kind]
-            where[column.key] = _json_number(value)
+            where[column.key] = finite(value)
         runs.append({**record, "params": params, "metrics": metrics})
     return {
         "columns": [_json_column(c) for c in table.columns],
@@ -135,12 +135,6 @@ def to_json(table: Comparison) -> dict[str, Any]:
 
 def _json_column(column: Column) -> dict[str, Any]:
     return {"kind": column.kind, "key": column.key, "agg": column.agg, "label": column.label}
-
-
-def _json_number(value: Cell) -> Cell:
-    if isinstance(value, float) and not math.isfinite(value):
-        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    return value
 
 
 # -- CSV ------------------------------------------------------------------------------
