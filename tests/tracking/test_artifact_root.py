@@ -194,6 +194,9 @@ def test_unreadable_as_another_user_chmod_000_and_a_closed_parent() -> None:
         (top / "closed").mkdir(mode=0o000)
         (top / "private").mkdir(mode=0o700)
         (top / "private" / "run").mkdir()
+        # mlrun's source where that user can read it: the checkout may sit below a
+        # directory only root enters (a clone under `mktemp -d`, mode 0700).
+        shutil.copytree(REPO / "src" / "mlrun", top / "src" / "mlrun")
         code = (
             "import sys; from mlrun.tracking.artifacts import unreadable; "
             "print(unreadable(sys.argv[1])); print(unreadable(sys.argv[2]))"
@@ -201,7 +204,7 @@ def test_unreadable_as_another_user_chmod_000_and_a_closed_parent() -> None:
         argv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", python]
         proc = subprocess.run(
             [*argv, "-c", code, str(top / "closed"), str(top / "private" / "run")],
-            env={"PYTHONPATH": str(REPO / "src"), "PATH": os.environ["PATH"]},
+            env={"PYTHONPATH": str(top / "src"), "PATH": os.environ["PATH"]},
             capture_output=True,
             text=True,
             check=False,
